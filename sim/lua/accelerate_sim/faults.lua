@@ -1,0 +1,173 @@
+-- Fault injection: per route, answer the next N requests (or a share of
+-- them) with a chosen failure instead of, or before, the real answer.
+-- Faults live in the shared dict; each worker re-reads the list only when
+-- its version changes, and consumes a fault's budget with an atomic incr.
+local cjson = require "cjson.safe"
+local http = require "accelerate_sim.http"
+local state = require "accelerate_sim.state"
+
+local ngx = ngx
+local dict = state.dict
+local random, rep, format = math.random, string.rep, string.format
+
+local _M = {}
+
+local KINDS = {
+    status = true, html = true, malformed = true, truncated = true, empty = true, drop = true,
+    delay = true, ratelimit = true, huge = true, nested = true, body = true,
+}
+local ROUTES = { create = true, list = true, detail = true, ["*"] = true }
+
+local cached_ver, cached = nil, {}
+
+local function opt_number(f, key, lo, hi)
+    local v = f[key]
+    if v == nil then return nil end
+    if type(v) ~= "number" or v ~= v or v < lo or (hi and v > hi) then
+        error(format("%s must be a number between %s and %s", key, lo, hi or "infinity"), 0)
+    end
+    return v
+end
+
+-- Checks a fault description from the admin API; returns the stored form.
+local function check(f)
+    if type(f) ~= "table" then error("a fault must be a JSON object", 0) end
+    if not ROUTES[f.route] then error("route must be create, list, detail or *", 0) end
+    if not KINDS[f.kind] then error("kind must be one of status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body", 0) end
+    local out = {
+        route = f.route, kind = f.kind,
+        times = opt_number(f, "times", -1) or 1,
+        probability = opt_number(f, "probability", 0, 1),
+        status = opt_number(f, "status", 100, 599),
+        delay = opt_number(f, "delay", 0, 3600) or 0,
+        retry_after = opt_number(f, "retry_after", 0, 86400),
+        size = opt_number(f, "size", 0, 2 ^ 31) or 64 * 1024 * 1024,
+        depth = opt_number(f, "depth", 1, 10000000) or 100000,
+        after = f.after == "respond" and "respond" or nil,
+    }
+    if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then error("times must be -1 or a positive integer", 0) end
+    if f.body ~= nil and type(f.body) ~= "string" then error("body must be a string", 0) end
+    if f.content_type ~= nil and type(f.content_type) ~= "string" then error("content_type must be a string", 0) end
+    out.body, out.content_type = f.body, f.content_type
+    if out.kind == "body" and not out.body then error("kind body needs a body", 0) end
+    return out
+end
+
+function _M.add(f)
+    local fault = check(f)
+    fault.id = dict:incr("fault_seq", 1, 0)
+    local list = cjson.decode(dict:get("faults") or "[]")
+    list[#list + 1] = fault
+    if fault.times > 0 then dict:set("fault_left:" .. fault.id, fault.times) end
+    dict:set("faults", cjson.encode(list))
+    dict:incr("faults_ver", 1, 0)
+    return fault.id
+end
+
+function _M.list()
+    return dict:get("faults") or "[]"
+end
+
+function _M.clear()
+    local list = cjson.decode(dict:get("faults") or "[]")
+    for _, f in ipairs(list) do dict:delete("fault_left:" .. f.id) end
+    dict:delete("faults")
+    dict:incr("faults_ver", 1, 0)
+end
+
+-- The fault to apply to this request of `route`, if any.
+function _M.take(route)
+    local ver = dict:get("faults_ver")
+    if not ver then return nil end
+    if ver ~= cached_ver then
+        cached = cjson.decode(dict:get("faults") or "[]") or {}
+        cached_ver = ver
+    end
+    for _, f in ipairs(cached) do
+        if (f.route == route or f.route == "*") and (not f.probability or random() < f.probability) then
+            if f.times < 0 then return f end
+            local left = dict:incr("fault_left:" .. f.id, -1)
+            if left and left >= 0 then return f end
+        end
+    end
+    return nil
+end
+
+local HTML = [[<html>
+<head><title>%d %s</title></head>
+<body>
+<center><h1>%d %s</h1></center>
+<hr><center>gateway</center>
+</body>
+</html>
+]]
+
+-- Writes a response by hand on the raw socket and closes it, so that the
+-- declared Content-Length is longer than what arrives.
+local function truncated(status, trace)
+    local body = '{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,"total":3,"instances":[{"id":"1287'
+    local sock = ngx.req.socket(true)
+    if sock then
+        sock:send(format("HTTP/1.1 %d %s\r\nContent-Type: application/json;charset=UTF-8\r\n"
+            .. "Content-Length: %d\r\nX-Trace-Id: %s\r\n\r\n%s", status, http.reason(status), #body * 3, trace, body))
+    end
+    return ngx.exit(444)
+end
+
+local function huge(status, size, trace)
+    ngx.status = status
+    ngx.header["Content-Type"] = "application/json;charset=UTF-8"
+    ngx.header["Content-Length"] = size + 11
+    ngx.header["X-Trace-Id"] = trace
+    ngx.print('{"data":"')
+    local chunk = rep("x", 65536)
+    local left = size
+    while left > 0 do
+        local n = left < #chunk and left or #chunk
+        local ok = ngx.print(n == #chunk and chunk or chunk:sub(1, n))
+        if not ok then return ngx.exit(444) end
+        ngx.flush(true)
+        left = left - n
+    end
+    ngx.print('"}')
+    return ngx.exit(ngx.OK)
+end
+
+-- Applies a fault.  Returns true when the request goes on to the real
+-- handler (a delay, or a drop after the answer is computed).
+function _M.apply(f)
+    local trace = http.trace_id()
+    local kind = f.kind
+    if f.delay > 0 then ngx.sleep(f.delay) end
+    if kind == "delay" then return true end
+    if kind == "drop" then
+        if f.after == "respond" then
+            ngx.ctx.drop_answer = true
+            return true
+        end
+        return ngx.exit(444)
+    elseif kind == "status" then
+        return http.fail(f.status or 500, f.status or 500, http.reason(f.status or 500), "injected by the simulator")
+    elseif kind == "ratelimit" then
+        ngx.header["Retry-After"] = tostring(f.retry_after or 1)
+        return http.fail(429, 429, "Too many requests, retry later", nil)
+    elseif kind == "html" then
+        local st = f.status or 502
+        return http.send_raw(st, format(HTML, st, http.reason(st), st, http.reason(st)), trace, "text/html")
+    elseif kind == "malformed" then
+        return http.send_raw(f.status or 200, '{"data": "e94bc831-f5f9, "success": tru', trace)
+    elseif kind == "empty" then
+        return http.send_raw(f.status or 200, "", trace)
+    elseif kind == "truncated" then
+        return truncated(f.status or 200, trace)
+    elseif kind == "huge" then
+        return huge(f.status or 200, f.size, trace)
+    elseif kind == "nested" then
+        return http.send_raw(f.status or 200, rep("[", f.depth) .. rep("]", f.depth), trace)
+    elseif kind == "body" then
+        return http.send_raw(f.status or 200, f.body, trace, f.content_type)
+    end
+    return true
+end
+
+return _M

@@ -1,0 +1,203 @@
+-- Test helpers: a private simulator per spec file, on a free loopback port,
+-- started and stopped by pid through sim/simctl, and its admin API.
+--
+--   local helpers = require "spec.helpers"
+--   local sim = helpers.start_sim { scenario = "test" }   -- in setup()
+--   sim:stop()                                            -- in teardown()
+--
+-- Works on Lua 5.1-5.4 and LuaJIT (luasocket and lua-cjson from Debian).
+local cjson = require "cjson.safe"
+local socket = require "socket"
+local http = require "socket.http"
+local ltn12 = require "ltn12"
+
+local helpers = {}
+
+local function script_dir()
+    local src = debug.getinfo(1, "S").source:sub(2)
+    return (src:match("^(.*)/[^/]*$") or ".")
+end
+
+helpers.root = (function()
+    local d = script_dir()
+    local p = io.popen('cd "' .. d .. '/.." && pwd')
+    local root = p:read("*l")
+    p:close()
+    return root
+end)()
+
+-- Runs a shell command; returns true on exit 0 (5.1 and 5.2+ differ here).
+local function run(cmd)
+    local a, _, c = os.execute(cmd)
+    if type(a) == "number" then return a == 0 end
+    return a == true and (c == nil or c == 0)
+end
+helpers.run = run
+
+local function quote(s)
+    return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+helpers.quote = quote
+
+-- Reads a whole file, or nil.
+function helpers.read_file(path)
+    local f = io.open(path, "rb")
+    if not f then return nil end
+    local s = f:read("*a")
+    f:close()
+    return s
+end
+
+-- Undoes the shell quoting of simctl's export lines.
+local function unquote(v)
+    if v and v:sub(1, 1) == "'" then return (v:sub(2, -2):gsub("'\\''", "'")) end
+    return v
+end
+
+local function free_port()
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    server:close()
+    return tonumber(port)
+end
+
+-- One HTTP exchange with the simulator; returns status, decoded JSON (or
+-- nil), the raw body and the headers.
+function helpers.api(sim, method, path, body, headers)
+    local chunks = {}
+    local hdrs = {}
+    for k, v in pairs(headers or {}) do hdrs[k] = v end
+    local source
+    if body ~= nil then
+        if type(body) ~= "string" then body = assert(cjson.encode(body)) end
+        hdrs["content-length"] = tostring(#body)
+        hdrs["content-type"] = hdrs["content-type"] or "application/json"
+        source = ltn12.source.string(body)
+    end
+    local _, status, rheaders = http.request {
+        url = sim.url .. path,
+        method = method,
+        headers = hdrs,
+        source = source,
+        sink = ltn12.sink.table(chunks),
+    }
+    local raw = table.concat(chunks)
+    return status, cjson.decode(raw), raw, rheaders
+end
+
+local Sim = {}
+Sim.__index = Sim
+
+function Sim:admin(method, path, body)
+    local status, json, raw = helpers.api(self, method, path, body)
+    if status ~= 200 then
+        error(("simulator admin %s %s answered %s: %s"):format(method, path, tostring(status), raw), 2)
+    end
+    return json
+end
+
+function Sim:fault(f) return self:admin("POST", "/__sim/faults", f).id end
+function Sim:reset_faults() self:admin("DELETE", "/__sim/faults") end
+function Sim:clear_requests() self:admin("DELETE", "/__sim/requests") end
+function Sim:reset() self:admin("POST", "/__sim/reset") end
+function Sim:advance(seconds) return self:admin("POST", "/__sim/clock", { advance = seconds }).now end
+
+function Sim:requests(filter)
+    local q = filter and filter.route and ("?route=" .. filter.route) or ""
+    return self:admin("GET", "/__sim/requests" .. q).requests
+end
+
+-- Replaces the scenario (a table) and resets all state.
+function Sim:scenario(s)
+    self:admin("PUT", "/__sim/scenario", s)
+    local c = s.connection
+    if c then
+        self.tenant_id, self.auth_type, self.auth_value = c.tenant_id, c.auth_type, c.auth_value
+    end
+end
+
+-- Connection settings for accelerate.new, merged with `extra`.
+function Sim:client_options(extra)
+    local o = { url = self.url, tenant_id = self.tenant_id, auth_type = self.auth_type, auth_value = self.auth_value }
+    for k, v in pairs(extra or {}) do o[k] = v end
+    return o
+end
+
+-- The documented headers with this simulator's credentials.
+function Sim:headers(extra)
+    local h = { ["tenant-id"] = self.tenant_id, ["auth-type"] = self.auth_type, ["auth-value"] = self.auth_value }
+    for k, v in pairs(extra or {}) do h[k] = v end
+    return h
+end
+
+-- Calls the API as the documentation's curl examples do.
+function Sim:call(method, path, body, headers)
+    return helpers.api(self, method, path, body, self:headers(headers))
+end
+
+function Sim:env()
+    return ("ACCELERATE_SIM_PORT=%d ACCELERATE_SIM_DIR=%s"):format(self.port, quote(self.dir))
+end
+
+function Sim:stop()
+    if self.stopped then return end
+    self.stopped = true
+    run(self:env() .. " " .. quote(helpers.root .. "/sim/simctl") .. " stop 2>/dev/null")
+    run("rm -rf " .. quote(self.dir))
+end
+
+-- Starts a private simulator.  opts.scenario: a name or path (default
+-- "test"); opts.workers (default 2).
+function helpers.start_sim(opts)
+    opts = opts or {}
+    local last_log
+    for _ = 1, 5 do
+        local port = free_port()
+        local sim = setmetatable({
+            port = port,
+            url = "http://127.0.0.1:" .. port,
+            dir = helpers.root .. "/build/test-sim/" .. port,
+        }, Sim)
+        local log = sim.dir .. ".start.log"
+        os.execute("mkdir -p " .. quote(helpers.root .. "/build/test-sim"))
+        local cmd = ("%s ACCELERATE_SIM_SCENARIO=%s ACCELERATE_SIM_WORKERS=%d %s start >%s 2>&1"):format(
+            sim:env(), quote(opts.scenario or "test"), opts.workers or 2,
+            quote(helpers.root .. "/sim/simctl"), quote(log))
+        if run(cmd) then
+            local out = helpers.read_file(log) or ""
+            sim.tenant_id = unquote(out:match("ACCELERATE_TENANT_ID=([^\n]*)"))
+            sim.auth_type = unquote(out:match("ACCELERATE_AUTH_TYPE=([^\n]*)"))
+            sim.auth_value = unquote(out:match("ACCELERATE_AUTH_VALUE=([^\n]*)"))
+            os.remove(log)
+            return sim
+        end
+        last_log = helpers.read_file(log)
+        os.remove(log)
+    end
+    error("could not start the simulator:\n" .. tostring(last_log))
+end
+
+-- A scenario table: sim/scenarios/test.json with `overrides` applied at the
+-- top level (a shallow merge: give whole sub-tables).
+function helpers.scenario(overrides)
+    local s = assert(cjson.decode(assert(helpers.read_file(helpers.root .. "/sim/scenarios/test.json"))))
+    for k, v in pairs(overrides or {}) do s[k] = v end
+    return s
+end
+
+-- Polls fn until it returns a truthy value or `seconds` pass.
+function helpers.eventually(fn, seconds)
+    local deadline = socket.gettime() + (seconds or 5)
+    repeat
+        local v = fn()
+        if v then return v end
+        socket.sleep(0.02)
+    until socket.gettime() > deadline
+    return nil
+end
+
+helpers.now = socket.gettime
+helpers.sleep = socket.sleep
+helpers.json = cjson
+
+return helpers

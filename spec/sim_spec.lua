@@ -1,0 +1,842 @@
+-- The simulator, driven over real HTTP on loopback, checked point by point
+-- against ../shared/api/backfill-api.txt.  Run with `busted --lua=lua5.4`.
+local helpers = require "spec.helpers"
+local cjson = helpers.json
+
+local CREATE = "/anymetrics/api/v1/accelerate/task/create"
+local LIST = "/anymetrics/api/v1/accelerate/task/instance/list"
+local DETAIL = "/anymetrics/api/v1/scheduler/task/detail"
+local PLAN = "5468b0c0462e40e08e44108d8164c7c3"   -- the document's example, two tables
+
+local sim
+
+local function create(body, headers)
+    return sim:call("POST", CREATE, body, headers)
+end
+
+local function create_ok(body)
+    local status, json, raw = create(body)
+    assert.are.equal(200, status)
+    assert.is_true(json.success, raw)
+    return json.data
+end
+
+local function list(dag, page_index, page_size)
+    local q = "?dagName=" .. dag
+    if page_index then q = q .. "&pageIndex=" .. page_index end
+    if page_size then q = q .. "&pageSize=" .. page_size end
+    return sim:call("GET", LIST .. q)
+end
+
+local function all_instances(dag)
+    local status, json, raw = list(dag, 1, 1000)
+    assert.are.equal(200, status, raw)
+    return json.instances, json
+end
+
+local function detail(id)
+    return sim:call("GET", DETAIL .. "?id=" .. id)
+end
+
+-- Seconds since the epoch of a "YYYY-MM-DDTHH:MM:SS" stamp (UTC).
+local function epoch(stamp)
+    local y, mo, d, h, mi, s = stamp:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)$")
+    assert.is_truthy(y, "not a timestamp: " .. tostring(stamp))
+    local days = 0
+    local t = os.time { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = 12 }
+    local ref = os.time { year = 1970, month = 1, day = 1, hour = 12 }
+    days = math.floor((t - ref) / 86400 + 0.5)
+    return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
+end
+
+local function assert_envelope_error(status, json, raw, http_status, code)
+    assert.are.equal(http_status, status, raw)
+    assert.is_table(json, raw)
+    assert.is_false(json.success)
+    assert.are.equal(code, json.code)
+    assert.are.equal(cjson.null, json.data)
+    assert.is_string(json.errorMsg)
+    assert.is_true(#json.errorMsg > 5)
+    assert.is_string(json.traceId)
+end
+
+local function frozen(overrides)
+    local s = helpers.scenario(overrides)
+    s.speed = 0
+    return s
+end
+
+setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+end)
+
+teardown(function()
+    if sim then sim:stop() end
+end)
+
+before_each(function()
+    sim:scenario(helpers.scenario())
+end)
+
+describe("simctl", function()
+    local simctl = helpers.quote(helpers.root .. "/sim/simctl")
+
+    local function capture(cmd)
+        local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
+        local out = p:read("*a")
+        p:close()
+        return out, tonumber(out:match("rc=(%d+)%s*$"))
+    end
+
+    it("says so when started twice, and keeps the same process", function()
+        local pid = helpers.read_file(sim.dir .. "/nginx.pid")
+        local out, rc = capture(sim:env() .. " " .. simctl .. " start")
+        assert.are.equal(0, rc)
+        assert.matches("already running", out)
+        assert.matches("export ACCELERATE_URL=http://127.0.0.1:" .. sim.port, out, 1, true)
+        assert.are.equal(pid, helpers.read_file(sim.dir .. "/nginx.pid"))
+    end)
+
+    it("prints only export lines on stdout, for eval", function()
+        local p = io.popen(sim:env() .. " " .. simctl .. " env 2>/dev/null")
+        local out = p:read("*a")
+        p:close()
+        local n = 0
+        for line in out:gmatch("[^\n]+") do
+            assert.matches("^export ACCELERATE_[A-Z_]+=", line)
+            n = n + 1
+        end
+        assert.are.equal(4, n)
+    end)
+
+    it("keeps its config, pid and logs in its own folder and listens on 127.0.0.1 only", function()
+        local conf = assert(helpers.read_file(sim.dir .. "/conf/nginx.conf"))
+        assert.matches("listen 127.0.0.1:" .. sim.port .. ";", conf, 1, true)
+        assert.is_nil(conf:match("listen%s+%d+;"))
+        assert.is_truthy(helpers.read_file(sim.dir .. "/nginx.pid"))
+        assert.is_truthy(helpers.read_file(sim.dir .. "/logs/error.log"))
+        -- 127.0.0.2 is loopback too, but not the address we bound.
+        local c = require("socket").tcp()
+        c:settimeout(1)
+        assert.is_nil(c:connect("127.0.0.2", sim.port))
+        c:close()
+    end)
+
+    it("starts, reports status, and stops harmlessly twice", function()
+        local other = helpers.start_sim { scenario = "default", workers = 1 }
+        local out, rc = capture(other:env() .. " " .. simctl .. " status")
+        assert.are.equal(0, rc, out)
+        other:stop()
+        out, rc = capture(other:env() .. " " .. simctl .. " status")
+        assert.are.equal(3, rc, out)
+        out, rc = capture(other:env() .. " " .. simctl .. " stop")
+        assert.are.equal(0, rc)
+        assert.matches("not running", out)
+    end)
+
+    it("never signals a process it did not start, whatever its pid file says", function()
+        local dir = helpers.root .. "/build/test-sim/stale"
+        os.execute("mkdir -p " .. helpers.quote(dir))
+        local p = io.popen("sleep 30 >/dev/null 2>&1 & echo $!")
+        local pid = p:read("*l")
+        p:close()
+        local f = assert(io.open(dir .. "/nginx.pid", "w"))
+        f:write(pid, "\n")
+        f:close()
+        local out, rc = capture("ACCELERATE_SIM_DIR=" .. helpers.quote(dir) .. " " .. simctl .. " stop")
+        assert.are.equal(0, rc)
+        assert.matches("stale", out)
+        assert.is_true(helpers.run("kill -0 " .. pid))
+        os.execute("kill " .. pid)
+        os.execute("rm -rf " .. helpers.quote(dir))
+    end)
+
+    it("refuses a bad port, an unknown scenario and a broken scenario clearly", function()
+        local out, rc = capture("ACCELERATE_SIM_PORT=http " .. simctl .. " start")
+        assert.are.equal(2, rc)
+        assert.matches("port number", out)
+        out, rc = capture("ACCELERATE_SIM_PORT=1 ACCELERATE_SIM_SCENARIO=nope " .. simctl .. " start")
+        assert.are.equal(2, rc)
+        assert.matches("no such scenario", out)
+        local bad = helpers.root .. "/build/test-sim/bad-scenario.json"
+        local f = assert(io.open(bad, "w"))
+        f:write('{"tenants": {"t1": {"credentials": {"BASIC": ["x"]}, "plans": []}}}')
+        f:close()
+        local port = require("socket").bind("127.0.0.1", 0)
+        local _, free = port:getsockname()
+        port:close()
+        out, rc = capture(("ACCELERATE_SIM_PORT=%s ACCELERATE_SIM_DIR=%s ACCELERATE_SIM_SCENARIO=%s %s start")
+            :format(free, helpers.quote(helpers.root .. "/build/test-sim/bad"), helpers.quote(bad), simctl))
+        assert.are.equal(1, rc)
+        assert.matches("not one of UID, TOKEN, ACCOUNT, APIKEY", out, 1, true)
+        os.execute("rm -rf " .. helpers.quote(helpers.root .. "/build/test-sim/bad") .. " " .. helpers.quote(bad))
+    end)
+end)
+
+describe("create", function()
+    it("answers the document's example with the documented envelope", function()
+        local status, json, raw, headers = create {
+            planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01", dateIntervalOfLot = 1,
+        }
+        assert.are.equal(200, status, raw)
+        assert.is_true(json.success)
+        assert.are.equal("200", json.code)
+        assert.are.equal(cjson.null, json.errorMsg)
+        assert.are.equal(cjson.null, json.detailErrorMsg)
+        assert.matches("^%x+%-%x+%-%x+%-%x+%-%x+$", json.data)
+        assert.are.equal(36, #json.data)
+        assert.matches("^%x+%.%d%d%d%.%d+$", json.traceId)
+        assert.are.equal(32, #json.traceId:match("^(%x+)"))
+        assert.is_string(headers["x-trace-id"])
+        for _, key in ipairs { "data", "success", "code", "errorMsg", "detailErrorMsg", "traceId" } do
+            assert.matches('"' .. key .. '":', raw, 1, true)
+        end
+    end)
+
+    it("accepts planName instead of planId", function()
+        local dag = create_ok { planName = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-02" }
+        local insts = all_instances(dag)
+        assert.are.equal(2, #insts)
+        assert.are.equal("catalog.schema.table_name", insts[1].mtGuid)
+    end)
+
+    it("accepts a plan id that is not a bare UUID", function()
+        create_ok { planId = "result_34bfe9036e2e65328e9849430f54cdf5", startTime = "2025-01-01", endTime = "2025-01-01" }
+    end)
+
+    local bad = {
+        { "no plan", { startTime = "2025-01-01", endTime = "2025-01-01" }, "planId or planName" },
+        { "an unknown plan", { planId = "nope", startTime = "2025-01-01", endTime = "2025-01-01" }, "does not exist" },
+        { "a plan of another tenant", { planId = "7f3a9d2e1c4b4e5f8a6b7c8d9e0f1a2b", startTime = "2025-01-01", endTime = "2025-01-01" }, "does not exist" },
+        { "an unknown plan name", { planName = "nope", startTime = "2025-01-01", endTime = "2025-01-01" }, "does not exist" },
+        { "planId and planName of different plans", { planId = PLAN, planName = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-01" }, "different plans" },
+        { "a planId that is not a string", { planId = 5468, startTime = "2025-01-01", endTime = "2025-01-01" }, "planId must be a string" },
+        { "no startTime", { planId = PLAN, endTime = "2025-01-01" }, "startTime is required" },
+        { "no endTime", { planId = PLAN, startTime = "2025-01-01" }, "endTime is required" },
+        { "a date that is not real", { planId = PLAN, startTime = "2025-02-29", endTime = "2025-03-01" }, "not a real date" },
+        { "April 31st", { planId = PLAN, startTime = "2025-04-01", endTime = "2025-04-31" }, "not a real date" },
+        { "month 13", { planId = PLAN, startTime = "2025-13-01", endTime = "2025-13-02" }, "not a real date" },
+        { "slashes", { planId = PLAN, startTime = "2025/01/01", endTime = "2025-01-02" }, "YYYY-MM-DD" },
+        { "no dashes", { planId = PLAN, startTime = "20250101", endTime = "2025-01-02" }, "YYYY-MM-DD" },
+        { "a time of day", { planId = PLAN, startTime = "2025-01-01T00:00:00", endTime = "2025-01-02" }, "YYYY-MM-DD" },
+        { "a number for a date", { planId = PLAN, startTime = 20250101, endTime = "2025-01-02" }, "YYYY-MM-DD" },
+        { "start after end", { planId = PLAN, startTime = "2025-01-02", endTime = "2025-01-01" }, "after endTime" },
+        { "a lot of 0", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02", dateIntervalOfLot = 0 }, "positive integer" },
+        { "a negative lot", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02", dateIntervalOfLot = -7 }, "positive integer" },
+        { "a fractional lot", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02", dateIntervalOfLot = 1.5 }, "positive integer" },
+        { "a lot as a string", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02", dateIntervalOfLot = "7" }, "positive integer" },
+    }
+    for _, case in ipairs(bad) do
+        it("refuses " .. case[1] .. " with an envelope error", function()
+            local status, json, raw = create(case[2])
+            assert_envelope_error(status, json, raw, 200, "400")
+            assert.matches(case[3], json.errorMsg, 1, true)
+        end)
+    end
+
+    it("refuses a body that is not JSON", function()
+        local status, json, raw = create("planId=" .. PLAN)
+        assert_envelope_error(status, json, raw, 200, "400")
+    end)
+
+    it("refuses a body that is not application/json", function()
+        local status, json, raw = create(cjson.encode { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" },
+            { ["content-type"] = "text/plain" })
+        assert_envelope_error(status, json, raw, 415, "415")
+    end)
+
+    it("refuses more instances than the scenario allows", function()
+        local s = helpers.scenario { max_instances = 10 }
+        sim:scenario(s)
+        local status, json, raw = create { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-31" }
+        assert_envelope_error(status, json, raw, 200, "400")
+        assert.matches("62 task instances", json.detailErrorMsg, 1, true)
+    end)
+
+    it("answers a GET on its route with 405", function()
+        local status = sim:call("GET", CREATE)
+        assert.are.equal(405, status)
+    end)
+end)
+
+describe("common headers", function()
+    local body = { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+
+    local function without(name)
+        local h = { ["tenant-id"] = sim.tenant_id, ["auth-type"] = sim.auth_type, ["auth-value"] = sim.auth_value }
+        h[name] = nil
+        return h
+    end
+
+    for _, route in ipairs {
+        { "create", "POST", CREATE, body },
+        { "list", "GET", LIST .. "?dagName=x" },
+        { "detail", "GET", DETAIL .. "?id=1" },
+    } do
+        describe("on " .. route[1], function()
+            for _, name in ipairs { "tenant-id", "auth-type", "auth-value" } do
+                it("refuses a request without " .. name .. " with 401", function()
+                    local status, json, raw = helpers.api(sim, route[2], route[3], route[4], without(name))
+                    assert_envelope_error(status, json, raw, 401, "401")
+                end)
+            end
+
+            it("refuses an auth-type outside UID, TOKEN, ACCOUNT, APIKEY with 401", function()
+                local status, json, raw = sim:call(route[2], route[3], route[4], { ["auth-type"] = "BASIC" })
+                assert_envelope_error(status, json, raw, 401, "401")
+            end)
+
+            it("refuses a wrong auth-value with 403, without repeating it", function()
+                local status, json, raw = sim:call(route[2], route[3], route[4], { ["auth-value"] = "wrong-secret-123" })
+                assert_envelope_error(status, json, raw, 403, "403")
+                assert.is_nil(raw:find("wrong-secret-123", 1, true))
+            end)
+
+            it("refuses a valid credential of another tenant with 403", function()
+                local status, json, raw = sim:call(route[2], route[3], route[4], { ["auth-type"] = "TOKEN", ["auth-value"] = "sim-token-t2-8e21" })
+                assert_envelope_error(status, json, raw, 403, "403")
+            end)
+        end)
+    end
+
+    for _, cred in ipairs {
+        { "UID", "u-1" }, { "TOKEN", "sim-token-4f1d0c2b" },
+        { "ACCOUNT", "analyst@example.com" }, { "APIKEY", "sim-apikey-9c7e5a3d1b" },
+    } do
+        it("accepts the scenario's " .. cred[1] .. " credential", function()
+            local status, json, raw = create(body, { ["auth-type"] = cred[1], ["auth-value"] = cred[2] })
+            assert.are.equal(200, status, raw)
+            assert.is_true(json.success)
+        end)
+    end
+
+    it("keeps tenants apart: another tenant cannot list or read a dag", function()
+        local dag = create_ok(body)
+        local insts = all_instances(dag)
+        local other = { ["tenant-id"] = "t2", ["auth-type"] = "TOKEN", ["auth-value"] = "sim-token-t2-8e21" }
+        local status, json, raw = sim:call("GET", LIST .. "?dagName=" .. dag, nil, other)
+        assert_envelope_error(status, json, raw, 200, "404")
+        status, json, raw = sim:call("GET", DETAIL .. "?id=" .. insts[1].id, nil, other)
+        assert_envelope_error(status, json, raw, 200, "404")
+    end)
+end)
+
+describe("lot splitting", function()
+    local function partitions(dag)
+        local out = {}
+        for _, inst in ipairs(all_instances(dag)) do
+            if inst.mtGuid == "dw.sales.orders_daily" then
+                out[#out + 1] = inst.startPartition .. ".." .. inst.endPartition
+            end
+        end
+        return out
+    end
+
+    it("splits a month into 7-day lots, the last one shorter, for every table", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-31", dateIntervalOfLot = 7 }
+        local insts, page = all_instances(dag)
+        assert.are.equal(10, page.total)
+        assert.are.equal(10, #insts)
+        assert.are.same({ "2025-01-01..2025-01-07", "2025-01-08..2025-01-14", "2025-01-15..2025-01-21",
+            "2025-01-22..2025-01-28", "2025-01-29..2025-01-31" }, partitions(dag))
+    end)
+
+    it("defaults dateIntervalOfLot to one day", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-30", endTime = "2025-02-02" }
+        assert.are.same({ "2025-01-30..2025-01-30", "2025-01-31..2025-01-31", "2025-02-01..2025-02-01",
+            "2025-02-02..2025-02-02" }, partitions(dag))
+    end)
+
+    it("crosses month ends and the leap day 2024-02-29", function()
+        local dag = create_ok { planId = PLAN, startTime = "2024-02-25", endTime = "2024-03-03", dateIntervalOfLot = 3 }
+        assert.are.same({ "2024-02-25..2024-02-27", "2024-02-28..2024-03-01", "2024-03-02..2024-03-03" }, partitions(dag))
+        dag = create_ok { planId = PLAN, startTime = "2024-02-29", endTime = "2024-02-29" }
+        assert.are.same({ "2024-02-29..2024-02-29" }, partitions(dag))
+    end)
+
+    it("crosses a year end", function()
+        local dag = create_ok { planId = PLAN, startTime = "2024-12-30", endTime = "2025-01-02", dateIntervalOfLot = 2 }
+        assert.are.same({ "2024-12-30..2024-12-31", "2025-01-01..2025-01-02" }, partitions(dag))
+    end)
+
+    it("makes one lot when the lot is longer than the range", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-03", dateIntervalOfLot = 30 }
+        assert.are.same({ "2025-01-01..2025-01-03" }, partitions(dag))
+    end)
+
+    it("gives every instance a unique numeric string id, across backfills", function()
+        local seen = {}
+        for _ = 1, 3 do
+            local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+            for _, inst in ipairs(all_instances(dag)) do
+                assert.is_string(inst.id)
+                assert.matches("^%d+$", inst.id)
+                assert.is_nil(seen[inst.id])
+                seen[inst.id] = true
+            end
+        end
+    end)
+end)
+
+describe("instance list", function()
+    local dag
+    before_each(function()
+        dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }  -- 46 instances
+    end)
+
+    it("has every documented field with the documented type", function()
+        sim:advance(1e6)
+        local status, json, raw = list(dag)
+        assert.are.equal(200, status, raw)
+        assert.are.equal(dag, json.dagName)
+        assert.are.equal(1, json.pageIndex)
+        assert.are.equal(20, json.pageSize)
+        assert.are.equal(46, json.total)
+        local inst = json.instances[1]
+        for _, key in ipairs { "id", "status", "mtGuid", "startPartition", "endPartition", "startTime",
+            "endTime", "resourceGroup", "createTime", "scheduleTime" } do
+            assert.is_string(inst[key], key)
+        end
+        assert.is_number(inst.priority)
+        assert.matches("^%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%d$", inst.createTime)
+        assert.are.equal("SUCCESS", inst.status)
+    end)
+
+    it("pages with the documented defaults 1 and 20, in a stable order", function()
+        local _, p1 = list(dag)
+        local _, p2 = list(dag, 2)
+        local _, p3 = list(dag, 3, 20)
+        local _, p4, raw4 = list(dag, 4, 20)
+        assert.are.equal(20, #p1.instances)
+        assert.are.equal(20, #p2.instances)
+        assert.are.equal(6, #p3.instances)
+        assert.are.equal(0, #p4.instances)
+        assert.matches('"instances":[]', raw4, 1, true)
+        local ids, prev = {}, 0
+        for _, page in ipairs { p1, p2, p3 } do
+            for _, inst in ipairs(page.instances) do
+                ids[#ids + 1] = inst.id
+                assert.is_true(tonumber(inst.id) > prev)
+                prev = tonumber(inst.id)
+            end
+        end
+        local again = {}
+        for _, inst in ipairs(all_instances(dag)) do again[#again + 1] = inst.id end
+        assert.are.same(ids, again)
+    end)
+
+    it("honours the scenario's page size cap, saying which size it used", function()
+        sim:scenario(helpers.scenario { max_page_size = 10 })
+        dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }
+        local _, page = list(dag, 1, 100)
+        assert.are.equal(10, page.pageSize)
+        assert.are.equal(10, #page.instances)
+    end)
+
+    for _, q in ipairs { "pageIndex=0", "pageIndex=-1", "pageIndex=x", "pageSize=0", "pageSize=2.5" } do
+        it("refuses " .. q, function()
+            local status, json, raw = sim:call("GET", LIST .. "?dagName=" .. dag .. "&" .. q)
+            assert_envelope_error(status, json, raw, 200, "400")
+        end)
+    end
+
+    it("refuses a missing dagName and answers an unknown one with an envelope error", function()
+        local status, json, raw = sim:call("GET", LIST)
+        assert_envelope_error(status, json, raw, 200, "400")
+        status, json, raw = sim:call("GET", LIST .. "?dagName=80d3a5a9-027d-4c82-97e2-9e9ac9da873a")
+        assert_envelope_error(status, json, raw, 200, "404")
+    end)
+
+    it("can wrap its answer in the envelope when the scenario says so", function()
+        sim:scenario(helpers.scenario { envelope = { list = true, detail = true } })
+        dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+        local status, json = list(dag)
+        assert.are.equal(200, status)
+        assert.is_true(json.success)
+        assert.are.equal(dag, json.data.dagName)
+        status, json = detail(json.data.instances[1].id)
+        assert.is_true(json.success)
+        assert.is_number(json.data.taskInstanceId)
+    end)
+end)
+
+describe("instance detail", function()
+    it("has every documented field with the documented type", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-05", endTime = "2025-01-06", dateIntervalOfLot = 2 }
+        sim:advance(1e6)
+        local inst = all_instances(dag)[2]
+        local status, d, raw = detail(inst.id)
+        assert.are.equal(200, status, raw)
+        assert.are.equal(tonumber(inst.id), d.taskInstanceId)
+        assert.matches('"taskInstanceId":' .. inst.id .. "[,}]", raw)
+        assert.are.equal("SUCCESS", d.status)
+        assert.are.equal("MANUAL", d.runType)
+        assert.are.equal("RESULT_PLAN", d.taskType)
+        assert.are.equal(cjson.null, d.msg)
+        assert.is_string(d.sql.originalSql)
+        assert.is_string(d.sql.formattedSql)
+        assert.matches("dt >= '2025-01-05' AND dt <= '2025-01-06'", d.sql.originalSql, 1, true)
+        assert.matches("^%d+%.%d+%.%d+%.%d+$", d.serverInfo)
+        assert.are.equal(inst.startTime, d.startTime)
+        assert.are.equal(inst.endTime, d.endTime)
+        assert.are.equal("2025-01-05T00:00:00", d.startPartitionTime)
+        assert.are.equal("2025-01-06T00:00:00", d.endPartitionTime)
+        assert.are.equal(0, d.retryCnt)
+        assert.are.same({ { catalog = "dw", schema = "sales", table = "orders_by_region" } }, d.mtGuid)
+        assert.are.same({ PLAN }, d.acceleratePlanUuid)
+        assert.are.equal(inst.createTime, d.statusTime.WAITING)
+        assert.are.equal(d.startTime, d.statusTime.RUNNING)
+        assert.are.equal(d.endTime, d.statusTime.SUCCESS)
+    end)
+
+    it("answers a missing, a non-numeric and an unknown id with envelope errors", function()
+        local status, json, raw = sim:call("GET", DETAIL)
+        assert_envelope_error(status, json, raw, 200, "400")
+        status, json, raw = detail("12a")
+        assert_envelope_error(status, json, raw, 200, "400")
+        status, json, raw = detail("99999999999")
+        assert_envelope_error(status, json, raw, 200, "404")
+    end)
+
+    it("reads an id with leading zeros as the number it is", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+        local id = all_instances(dag)[1].id
+        local _, d = detail("00" .. id)
+        assert.are.equal(tonumber(id), d.taskInstanceId)
+    end)
+end)
+
+describe("simulated time", function()
+    it("moves instances WAITING -> RUNNING -> SUCCESS within the group's concurrency", function()
+        local s = frozen { concurrency = { default = 3 } }
+        sim:scenario(s)
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-06" }  -- 12
+        for _, inst in ipairs(all_instances(dag)) do assert.are.equal("WAITING", inst.status) end
+        local seen_running, steps = false, 0
+        repeat
+            sim:advance(20)
+            steps = steps + 1
+            local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
+            for _, inst in ipairs(all_instances(dag)) do counts[inst.status] = counts[inst.status] + 1 end
+            assert.is_true(counts.RUNNING <= 3, "more RUNNING than the concurrency allows")
+            if counts.RUNNING > 0 then seen_running = true end
+        until counts.SUCCESS == 12 or steps > 200
+        assert.is_true(seen_running)
+        assert.is_true(steps <= 200)
+    end)
+
+    it("keeps every timestamp consistent with the history", function()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+        sim:advance(1e6)
+        for _, inst in ipairs(all_instances(dag)) do
+            local _, d = detail(inst.id)
+            local c, sch, st, en = epoch(inst.createTime), epoch(inst.scheduleTime), epoch(inst.startTime), epoch(inst.endTime)
+            assert.is_true(c <= sch and sch <= st and st < en)
+            assert.are.equal(inst.createTime, d.statusTime.WAITING)
+            assert.are.equal(inst.startTime, d.statusTime.RUNNING)
+            assert.are.equal(inst.endTime, d.statusTime.SUCCESS)
+        end
+    end)
+
+    it("shows null times and no RUNNING status time for an instance not yet started", function()
+        sim:scenario(frozen())
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+        local inst = all_instances(dag)[1]
+        assert.are.equal(cjson.null, inst.startTime)
+        assert.are.equal(cjson.null, inst.endTime)
+        local _, d = detail(inst.id)
+        assert.are.equal("WAITING", d.status)
+        assert.is_nil(d.statusTime.RUNNING)
+        assert.are.equal(cjson.null, d.serverInfo)
+    end)
+
+    it("finishes a test-scenario backfill in well under a second of real time", function()
+        local t0 = helpers.now()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-31" }
+        local done = helpers.eventually(function()
+            for _, inst in ipairs(all_instances(dag)) do
+                if inst.status ~= "SUCCESS" then return false end
+            end
+            return true
+        end, 5)
+        assert.is_true(done)
+        assert.is_true(helpers.now() - t0 < 1)
+    end)
+end)
+
+describe("failures", function()
+    it("fails listed partitions with retries and a stack, then lets a repair through when times is 1", function()
+        sim:scenario(helpers.scenario {
+            failures = { retries = 2, partitions = { { date = "2025-01-03", table = "dw.sales.orders_daily", times = 1, error = "oom" } } },
+        })
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-05" }
+        sim:advance(1e6)
+        local failed = {}
+        for _, inst in ipairs(all_instances(dag)) do
+            if inst.status == "FAILED" then failed[#failed + 1] = inst end
+        end
+        assert.are.equal(1, #failed)
+        assert.are.equal("2025-01-03", failed[1].startPartition)
+        assert.are.equal("dw.sales.orders_daily", failed[1].mtGuid)
+        local _, d = detail(failed[1].id)
+        assert.are.equal("FAILED", d.status)
+        assert.are.equal(2, d.retryCnt)
+        assert.matches("OutOfMemoryError", d.msg, 1, true)
+        assert.matches("\n\tat ", d.msg, 1, true)
+        assert.are.equal(d.endTime, d.statusTime.FAILED)
+
+        local repair = create_ok { planId = PLAN, startTime = "2025-01-03", endTime = "2025-01-03" }
+        sim:advance(1e6)
+        for _, inst in ipairs(all_instances(repair)) do assert.are.equal("SUCCESS", inst.status) end
+    end)
+
+    it("fails a partition every time when the rule has no times", function()
+        sim:scenario(helpers.scenario { failures = { partitions = { { date = "2025-01-02" } } } })
+        for _ = 1, 2 do
+            local dag = create_ok { planId = PLAN, startTime = "2025-01-02", endTime = "2025-01-02" }
+            sim:advance(1e6)
+            for _, inst in ipairs(all_instances(dag)) do assert.are.equal("FAILED", inst.status) end
+        end
+    end)
+
+    it("fails by probability", function()
+        sim:scenario(helpers.scenario { failures = { probability = 1, retries = 0 } })
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-03" }
+        sim:advance(1e6)
+        for _, inst in ipairs(all_instances(dag)) do assert.are.equal("FAILED", inst.status) end
+    end)
+
+    it("counts retries up while an instance is still running them", function()
+        local s = frozen { failures = { retries = 3, partitions = { { date = "2025-01-01" } } },
+            timing = { schedule_delay = 0, duration = 100, retry_delay = 0 } }
+        sim:scenario(s)
+        local dag = create_ok { planName = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-01" }
+        local id = all_instances(dag)[1].id
+        local seen = {}
+        for _ = 1, 4 do
+            sim:advance(100)
+            local _, d = detail(id)
+            seen[#seen + 1] = ("%s%d"):format(d.status, d.retryCnt)
+        end
+        assert.are.same({ "RUNNING1", "RUNNING2", "RUNNING3", "FAILED3" }, seen)
+    end)
+end)
+
+describe("determinism", function()
+    local function run()
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-20" }
+        local out = { dag = dag }
+        sim:advance(1e6)
+        for _, inst in ipairs(all_instances(dag)) do
+            out[#out + 1] = table.concat({ inst.id, inst.status, epoch(inst.startTime) - epoch(inst.createTime),
+                epoch(inst.endTime) - epoch(inst.startTime) }, "/")
+        end
+        return out
+    end
+
+    it("gives the same run for the same seed, and another for another seed", function()
+        local s = frozen { failures = { probability = 0.3, retries = 1 } }
+        sim:scenario(s)
+        local a = run()
+        sim:scenario(s)
+        local b = run()
+        assert.are.same(a, b)
+        s.seed = s.seed + 1
+        sim:scenario(s)
+        local c = run()
+        assert.are_not.same(a.dag, c.dag)
+        assert.are_not.same(a, c)
+    end)
+end)
+
+describe("fault injection", function()
+    local body = { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+
+    after_each(function() sim:reset_faults() end)
+
+    it("answers N times with a status, then normally", function()
+        sim:fault { route = "create", kind = "status", status = 503, times = 2 }
+        local status, json = create(body)
+        assert.are.equal(503, status)
+        assert.is_false(json.success)
+        assert.are.equal("503", json.code)
+        assert.are.equal(503, (create(body)))
+        assert.are.equal(200, (create(body)))
+    end)
+
+    it("limits a fault to its route", function()
+        sim:fault { route = "detail", kind = "status", status = 500, times = -1 }
+        assert.are.equal(200, (create(body)))
+    end)
+
+    it("applies a * fault to every route until reset", function()
+        sim:fault { route = "*", kind = "status", status = 502, times = -1 }
+        assert.are.equal(502, (create(body)))
+        assert.are.equal(502, (sim:call("GET", LIST .. "?dagName=x")))
+        assert.are.equal(502, (detail("1")))
+        sim:reset_faults()
+        assert.are.equal(200, (create(body)))
+    end)
+
+    it("answers 429 with Retry-After", function()
+        sim:fault { route = "list", kind = "ratelimit", retry_after = 3 }
+        local status, json, _, headers = sim:call("GET", LIST .. "?dagName=x")
+        assert.are.equal(429, status)
+        assert.are.equal("3", headers["retry-after"])
+        assert.are.equal("429", json.code)
+    end)
+
+    it("answers an HTML error page", function()
+        sim:fault { route = "detail", kind = "html", status = 502 }
+        local status, json, raw, headers = detail("1")
+        assert.are.equal(502, status)
+        assert.is_nil(json)
+        assert.matches("^text/html", headers["content-type"])
+        assert.matches("<html>", raw, 1, true)
+    end)
+
+    it("answers malformed JSON", function()
+        sim:fault { route = "create", kind = "malformed" }
+        local status, json, raw = create(body)
+        assert.are.equal(200, status)
+        assert.is_nil(json)
+        assert.is_true(#raw > 0)
+    end)
+
+    it("answers an empty body", function()
+        sim:fault { route = "list", kind = "empty" }
+        local status, _, raw = sim:call("GET", LIST .. "?dagName=x")
+        assert.are.equal(200, status)
+        assert.are.equal("", raw)
+    end)
+
+    it("answers a body shorter than its Content-Length, then closes", function()
+        sim:fault { route = "list", kind = "truncated" }
+        local status, json = sim:call("GET", LIST .. "?dagName=x")
+        -- luasocket reports the short read as an error instead of a status.
+        assert.are_not.equal(200, status)
+        assert.is_nil(json)
+    end)
+
+    it("drops the connection without an answer", function()
+        sim:fault { route = "detail", kind = "drop" }
+        local status = detail("1")
+        assert.is_string(status)   -- luasocket's error message, e.g. "closed"
+    end)
+
+    it("drops the answer of a create that did happen", function()
+        local before = create_ok(body)
+        local first = tonumber(all_instances(before)[1].id)
+        sim:fault { route = "create", kind = "drop", after = "respond" }
+        assert.is_string((create(body)))                  -- lost answer
+        local after = create_ok(body)
+        -- the lost create took two instance ids: it exists on the server
+        assert.are.equal(first + 4, tonumber(all_instances(after)[1].id))
+    end)
+
+    it("delays an answer", function()
+        sim:fault { route = "detail", kind = "delay", delay = 0.5 }
+        local t0 = helpers.now()
+        local status, json = detail("1")
+        assert.is_true(helpers.now() - t0 >= 0.45)
+        assert.are.equal(200, status)
+        assert.are.equal("404", json.code)
+    end)
+
+    it("answers a huge body", function()
+        sim:fault { route = "detail", kind = "huge", size = 3 * 1024 * 1024 }
+        local status, _, raw = detail("1")
+        assert.are.equal(200, status)
+        assert.is_true(#raw > 3 * 1024 * 1024)
+    end)
+
+    it("answers deeply nested JSON", function()
+        sim:fault { route = "list", kind = "nested", depth = 5000 }
+        local _, _, raw = sim:call("GET", LIST .. "?dagName=x")
+        assert.are.equal(10000, #raw)
+        assert.are.equal(string.rep("[", 5000), raw:sub(1, 5000))
+    end)
+
+    it("answers a chosen body, such as an old server's failed create", function()
+        local legacy = '{"data":null,"success":true,"code":"200","errorMsg":"Failed to create the data backfill task","detailErrorMsg":null,"traceId":"x"}'
+        sim:fault { route = "create", kind = "body", body = legacy }
+        local status, json = create(body)
+        assert.are.equal(200, status)
+        assert.is_true(json.success)
+        assert.are.equal(cjson.null, json.data)
+    end)
+
+    it("fires by probability", function()
+        sim:fault { route = "detail", kind = "status", status = 500, times = -1, probability = 0 }
+        for _ = 1, 5 do assert.are.equal(200, (detail("1"))) end
+        sim:reset_faults()
+        sim:fault { route = "detail", kind = "status", status = 500, times = -1, probability = 1 }
+        for _ = 1, 5 do assert.are.equal(500, (detail("1"))) end
+    end)
+
+    it("refuses a fault it does not understand", function()
+        local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "detail", kind = "explode" })
+        assert.are.equal(400, status)
+        assert.matches("kind must be", json.error)
+        status = helpers.api(sim, "POST", "/__sim/faults", { route = "nowhere", kind = "drop" })
+        assert.are.equal(400, status)
+    end)
+
+    it("holds across workers: a fault's count is shared", function()
+        sim:fault { route = "detail", kind = "status", status = 503, times = 10 }
+        local n = 0
+        for _ = 1, 30 do
+            if detail("1") == 503 then n = n + 1 end
+        end
+        assert.are.equal(10, n)
+    end)
+end)
+
+describe("request log", function()
+    it("records method, path, raw query, decoded args, headers and body", function()
+        sim:clear_requests()
+        local payload = cjson.encode { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
+        create(payload)
+        sim:call("GET", LIST .. "?dagName=a%20b&pageIndex=2")
+        local reqs = sim:requests()
+        assert.are.equal(2, #reqs)
+        local c, l = reqs[1], reqs[2]
+        assert.are.equal("create", c.route)
+        assert.are.equal("POST", c.method)
+        assert.are.equal(CREATE, c.path)
+        assert.are.equal(payload, c.body)
+        assert.are.equal(sim.tenant_id, c.headers["tenant-id"])
+        assert.are.equal(sim.auth_type, c.headers["auth-type"])
+        assert.are.equal("application/json", c.headers["content-type"])
+        assert.are.equal("list", l.route)
+        assert.are.equal("dagName=a%20b&pageIndex=2", l.query)
+        assert.are.equal("a b", l.args.dagName)
+        assert.are.equal(1, #sim:requests { route = "list" })
+        sim:clear_requests()
+        assert.are.equal(0, #sim:requests())
+    end)
+
+    it("records requests to paths the API does not have, which answer 404", function()
+        sim:clear_requests()
+        local status = sim:call("GET", "/anymetrics/api/v2/accelerate/task/create")
+        assert.are.equal(404, status)
+        assert.are.equal("other", sim:requests()[1].route)
+    end)
+end)
+
+describe("workers", function()
+    it("serve one shared state: every worker sees every dag", function()
+        local dags = {}
+        for i = 1, 6 do dags[i] = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02" } end
+        local pids = {}
+        for _ = 1, 200 do
+            local _, h = helpers.api(sim, "GET", "/__sim/health")
+            pids[h.pid] = true
+            for _, dag in ipairs(dags) do assert.are.equal(4, #all_instances(dag)) end
+            local n = 0
+            for _ in pairs(pids) do n = n + 1 end
+            if n >= 2 then return end
+        end
+        error("every request went to one worker; the test proved nothing")
+    end)
+end)

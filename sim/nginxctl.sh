@@ -27,6 +27,12 @@ ngx_running_pid() {
   printf '%s\n' "$pid"
 }
 
+# True while process $1 exists and is not a zombie (an exited master stays
+# a zombie until init reaps it, which is not immediate on every machine).
+ngx_alive() {
+  [ -r "/proc/$1/stat" ] && ! awk '{ exit ($3 == "Z" ? 0 : 1) }' "/proc/$1/stat" 2>/dev/null
+}
+
 # Starts the nginx of prefix $1; on failure prints why and returns 1.
 ngx_start() {
   local d=$1
@@ -45,7 +51,7 @@ ngx_stop() {
   if ! pid=$(ngx_running_pid "$d"); then
     # Stale only when no process has that pid: never forget a live one.
     pid=$(cat "$d/nginx.pid" 2>/dev/null || true)
-    if [ -n "$pid" ] && ! [ -d "/proc/$pid" ]; then
+    if [ -n "$pid" ] && ! ngx_alive "$pid"; then
       rm -f "$d/nginx.pid"
       say "removed a stale pid file in $d"
     elif [ -n "$pid" ]; then
@@ -56,7 +62,7 @@ ngx_stop() {
   fi
   kill -QUIT "$pid" 2>/dev/null || true
   for i in $(seq 1 100); do
-    [ -d "/proc/$pid" ] || { say "stopped (pid $pid, $d)"; return 0; }
+    ngx_alive "$pid" || { say "stopped (pid $pid, $d)"; return 0; }
     [ "$i" = 50 ] && kill -TERM "$pid" 2>/dev/null
     sleep 0.05
   done

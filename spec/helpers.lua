@@ -34,6 +34,13 @@ local function run(cmd)
 end
 helpers.run = run
 
+-- True while a process exists and is not a zombie (an exited daemon stays a
+-- zombie until init reaps it).
+function helpers.alive(pid)
+    local stat = helpers.read_file("/proc/" .. tostring(pid) .. "/stat")
+    return stat ~= nil and stat:match("^%d+ %b() (%a)") ~= "Z"
+end
+
 local function quote(s)
     return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end

@@ -42,10 +42,9 @@ end
 local function epoch(stamp)
     local y, mo, d, h, mi, s = stamp:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)$")
     assert.is_truthy(y, "not a timestamp: " .. tostring(stamp))
-    local days = 0
     local t = os.time { year = tonumber(y), month = tonumber(mo), day = tonumber(d), hour = 12 }
     local ref = os.time { year = 1970, month = 1, day = 1, hour = 12 }
-    days = math.floor((t - ref) / 86400 + 0.5)
+    local days = math.floor((t - ref) / 86400 + 0.5)
     return days * 86400 + tonumber(h) * 3600 + tonumber(mi) * 60 + tonumber(s)
 end
 
@@ -480,6 +479,7 @@ describe("instance list", function()
         assert.is_true(json.success)
         assert.are.equal(dag, json.data.dagName)
         status, json = detail(json.data.instances[1].id)
+        assert.are.equal(200, status)
         assert.is_true(json.success)
         assert.is_number(json.data.taskInstanceId)
     end)

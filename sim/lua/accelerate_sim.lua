@@ -1,7 +1,6 @@
 -- The AnyMetrics backfill API simulator, inside nginx's Lua module.
 -- init() runs once in the master (init_by_lua) and loads the scenario;
 -- handle() serves every request (content_by_lua).
-local cjson = require "cjson.safe"
 local admin = require "accelerate_sim.admin"
 local api = require "accelerate_sim.api"
 local faults = require "accelerate_sim.faults"

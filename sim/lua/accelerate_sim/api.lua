@@ -9,7 +9,7 @@ local state = require "accelerate_sim.state"
 local AUTH_TYPES = require("accelerate_sim.scenario").AUTH_TYPES
 
 local ngx = ngx
-local type, tostring = type, tostring
+local type = type
 local format = string.format
 
 local _M = {}
@@ -67,17 +67,24 @@ function _M.create(s, tenant_id, tenant, raw)
     if plan_name == cjson.null then plan_name = nil end
     if plan_id == nil and plan_name == nil then return bad("planId or planName is required") end
     if plan_id ~= nil and type(plan_id) ~= "string" then return bad("planId must be a string", "field: planId") end
-    if plan_name ~= nil and type(plan_name) ~= "string" then return bad("planName must be a string", "field: planName") end
+    if plan_name ~= nil and type(plan_name) ~= "string" then
+        return bad("planName must be a string", "field: planName")
+    end
     local plan
     if plan_id then
         plan = tenant.plans_by_id[plan_id]
-        if not plan then return bad("Acceleration plan " .. plan_id:sub(1, 200) .. " does not exist in this tenant", "field: planId") end
+        if not plan then
+            return bad("Acceleration plan " .. plan_id:sub(1, 200) .. " does not exist in this tenant", "field: planId")
+        end
         if plan_name and plan.name ~= plan_name then
             return bad("planId and planName name different plans", "field: planName")
         end
     else
         plan = tenant.plans_by_name[plan_name]
-        if not plan then return bad("Acceleration plan named " .. plan_name:sub(1, 200) .. " does not exist in this tenant", "field: planName") end
+        if not plan then
+            return bad("Acceleration plan named " .. plan_name:sub(1, 200) .. " does not exist in this tenant",
+                "field: planName")
+        end
     end
 
     local first, answered = date_field(body, "startTime")

@@ -13,7 +13,6 @@ local prng = require "accelerate_sim.prng"
 local state = require "accelerate_sim.state"
 local errors = require "accelerate_sim.errors"
 
-local ngx = ngx
 local dict = state.dict
 local format, floor, concat = string.format, math.floor, table.concat
 local null = cjson.null
@@ -63,7 +62,8 @@ local function schedule(s, plan, first, last, interval, tenant)
     local lots = dates.lots(first, last, interval)
     local total = #lots * #plan.tables
     if total > s.max_instances then
-        return nil, format("the backfill would create %d task instances; at most %d are allowed", total, s.max_instances)
+        return nil, format("the backfill would create %d task instances; at most %d are allowed",
+            total, s.max_instances)
     end
 
     local group = plan.resourceGroup
@@ -191,7 +191,7 @@ function _M.detail(dag, inst)
         status = status,
         sql = sql(dag, inst),
         runType = "MANUAL",
-        msg = status == "FAILED" and errors.render(inst.err, dag, inst, tbl) or null,
+        msg = status == "FAILED" and errors.render(inst.err, inst, tbl) or null,
         serverInfo = now >= inst.st and inst.srv or null,
         startTime = now >= inst.st and stamp(inst.st) or null,
         endTime = now >= inst.en and stamp(inst.en) or null,

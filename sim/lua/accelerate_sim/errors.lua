@@ -24,24 +24,25 @@ local function partition(inst)
 end
 
 local TEMPLATES = {
-    oom = function(dag, inst, tbl)
+    oom = function(inst, tbl)
         return format("com.aloudata.anymetrics.scheduler.TaskExecuteException: task %s failed on %s\n"
             .. "Caused by: org.apache.spark.SparkException: Job aborted due to stage failure: Task 17 in stage 4.0 "
             .. "failed 4 times, most recent failure: Lost task 17.3 in stage 4.0 (TID 211) (%s executor 3): "
             .. "java.lang.OutOfMemoryError: Java heap space\n"
-            .. "\tat org.apache.spark.sql.execution.aggregate.HashAggregateExec.doExecute(HashAggregateExec.scala:112)\n%s",
+            .. "\tat org.apache.spark.sql.execution.aggregate.HashAggregateExec"
+            .. ".doExecute(HashAggregateExec.scala:112)\n%s",
             inst.id, tbl.guid, inst.srv, FRAMES)
     end,
-    timeout = function(dag, inst, tbl)
+    timeout = function(inst, tbl)
         return format("com.aloudata.anymetrics.scheduler.TaskTimeoutException: task %s exceeded its run timeout "
             .. "of 3600 s while refreshing %s partition %s\n%s", inst.id, tbl.guid, partition(inst), FRAMES)
     end,
-    source_missing = function(dag, inst, tbl)
+    source_missing = function(_, tbl)
         return format("java.sql.SQLException: errCode = 2, detailMessage = Table [%s_source] does not exist "
             .. "in database [%s.%s]\n\tat com.mysql.cj.jdbc.StatementImpl.executeUpdate(StatementImpl.java:1333)\n%s",
             tbl.table, tbl.catalog, tbl.schema, FRAMES)
     end,
-    partition_locked = function(dag, inst, tbl)
+    partition_locked = function(inst, tbl)
         return format("java.sql.SQLException: errCode = 2, detailMessage = partition p%s of %s is being "
             .. "loaded by another job, try again later\n"
             .. "\tat com.mysql.cj.jdbc.StatementImpl.executeUpdate(StatementImpl.java:1333)\n%s",
@@ -53,9 +54,9 @@ function _M.pick(rng)
     return KEYS[rng:int(1, #KEYS)]
 end
 
-function _M.render(key, dag, inst, tbl)
+function _M.render(key, inst, tbl)
     local t = TEMPLATES[key]
-    if t then return t(dag, inst, tbl) end
+    if t then return t(inst, tbl) end
     return format("com.aloudata.anymetrics.scheduler.TaskExecuteException: %s\n%s", key, FRAMES)
 end
 

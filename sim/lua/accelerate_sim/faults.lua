@@ -33,7 +33,10 @@ end
 local function check(f)
     if type(f) ~= "table" then error("a fault must be a JSON object", 0) end
     if not ROUTES[f.route] then error("route must be create, list, detail or *", 0) end
-    if not KINDS[f.kind] then error("kind must be one of status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body", 0) end
+    if not KINDS[f.kind] then
+        error("kind must be one of status, html, malformed, truncated, empty, drop, delay, ratelimit, "
+            .. "huge, nested, body", 0)
+    end
     local out = {
         route = f.route, kind = f.kind,
         times = opt_number(f, "times", -1) or 1,
@@ -45,7 +48,9 @@ local function check(f)
         depth = opt_number(f, "depth", 1, 10000000) or 100000,
         after = f.after == "respond" and "respond" or nil,
     }
-    if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then error("times must be -1 or a positive integer", 0) end
+    if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then
+        error("times must be -1 or a positive integer", 0)
+    end
     if f.body ~= nil and type(f.body) ~= "string" then error("body must be a string", 0) end
     if f.content_type ~= nil and type(f.content_type) ~= "string" then error("content_type must be a string", 0) end
     out.body, out.content_type = f.body, f.content_type
@@ -105,7 +110,8 @@ local HTML = [[<html>
 -- Writes a response by hand on the raw socket and closes it, so that the
 -- declared Content-Length is longer than what arrives.
 local function truncated(status, trace)
-    local body = '{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,"total":3,"instances":[{"id":"1287'
+    local body = '{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,'
+        .. '"total":3,"instances":[{"id":"1287'
     local sock = ngx.req.socket(true)
     if sock then
         sock:send(format("HTTP/1.1 %d %s\r\nContent-Type: application/json;charset=UTF-8\r\n"

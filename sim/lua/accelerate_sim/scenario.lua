@@ -45,7 +45,7 @@ local function range(v, path, default)
     return { lo, hi }
 end
 
-local function check_tenant(name, t, path)
+local function check_tenant(t, path)
     check_type(t, "table", path)
     local creds = check_type(t.credentials, "table", path .. ".credentials")
     local out = { credentials = {}, plans = {}, plans_by_id = {}, plans_by_name = {} }
@@ -73,7 +73,8 @@ local function check_tenant(name, t, path)
         local plan = {
             id = check_type(p.id, "string", pp .. ".id"),
             name = p.name ~= nil and check_type(p.name, "string", pp .. ".name") or nil,
-            resourceGroup = p.resourceGroup ~= nil and check_type(p.resourceGroup, "string", pp .. ".resourceGroup") or "default",
+            resourceGroup = p.resourceGroup ~= nil
+                and check_type(p.resourceGroup, "string", pp .. ".resourceGroup") or "default",
             priority = p.priority ~= nil and integer_in(p.priority, pp .. ".priority", 0) or 1,
             tables = {},
         }
@@ -130,7 +131,7 @@ function _M.check(s)
     check_type(s.tenants, "table", "tenants")
     local first_tenant
     for name, t in pairs(s.tenants) do
-        out.tenants[name] = check_tenant(name, t, "tenants." .. tostring(name))
+        out.tenants[name] = check_tenant(t, "tenants." .. tostring(name))
         if not first_tenant or name < first_tenant then first_tenant = name end
     end
     if not first_tenant then fail("tenants", "must name at least one tenant") end

@@ -1,0 +1,56 @@
+rockspec_format = "3.0"
+package = "accelerate"
+version = "scm-0"
+source = {
+   url = "git+file:///work/main",
+}
+description = {
+   summary = "Client for the AnyMetrics backfill (acceleration) API: C core over libcurl",
+   detailed = [[
+      require "accelerate": create a backfill, page through its task instances
+      and read their details, with typed errors, GET retries, real timeouts
+      and a sans-I/O prepare/decode interface for other transports.
+   ]],
+   license = "MIT",
+}
+dependencies = {
+   "lua >= 5.1, < 5.5",
+   "lua-cjson >= 2.1",
+}
+external_dependencies = {
+   CURL = {
+      header = "curl/curl.h",
+      library = "curl",
+   },
+}
+build = {
+   type = "builtin",
+   modules = {
+      accelerate = {
+         sources = {
+            "src/accelerate.c",
+            "src/buffer.c",
+            "src/client.c",
+            "src/decode.c",
+            "src/error.c",
+            "src/http.c",
+            "src/request.c",
+         },
+         defines = { "_POSIX_C_SOURCE=200809L" },
+         libraries = { "curl" },
+         incdirs = { "$(CURL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)" },
+      },
+      ["accelerate.calendar"] = "lua/accelerate/calendar.lua",
+      ["accelerate.cli"] = "lua/accelerate/cli.lua",
+      ["accelerate.dates"] = "lua/accelerate/dates.lua",
+      ["accelerate.journal"] = "lua/accelerate/journal.lua",
+      ["accelerate.report"] = "lua/accelerate/report.lua",
+      ["accelerate.util"] = "lua/accelerate/util.lua",
+      ["accelerate.workflow"] = "lua/accelerate/workflow.lua",
+   },
+   install = {
+      bin = { accelerate = "bin/accelerate" },
+   },
+   copy_directories = { "docs", "examples" },
+}

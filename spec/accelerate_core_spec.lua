@@ -1,0 +1,378 @@
+-- The C core without a server: options, request preparation, decoding,
+-- error objects, retry policy and clock helpers (the sans-I/O interface a
+-- Lua transport builds on).  Runs on Lua 5.1-5.4 and LuaJIT.
+local accelerate = require "accelerate"
+
+local CFG = { url = "http://127.0.0.1:8083", tenant_id = "t1", auth_type = "UID", auth_value = "u-secret-1" }
+
+local function merge(a, b)
+    local t = {}
+    for k, v in pairs(a) do t[k] = v end
+    for k, v in pairs(b or {}) do t[k] = v end
+    return t
+end
+
+local function invalid(res, err, pattern)
+    assert.is_nil(res)
+    assert.is_table(err)
+    assert.equal("invalid", err.kind)
+    if pattern then assert.matches(pattern, err.message) end
+    return err
+end
+
+-- pattern first: a call in the middle of an argument list keeps one value
+local function refused(pattern, res, err)
+    return invalid(res, err, pattern)
+end
+
+local CREATE = { planId = "5468b0c0462e40e08e44108d8164c7c3", startTime = "2025-01-01", endTime = "2025-01-31" }
+
+describe("accelerate (core)", function()
+    it("has a version and the documented functions", function()
+        assert.matches("^%d+%.%d+%.%d+$", accelerate.VERSION)
+        for _, f in ipairs { "new", "config", "prepare", "decode", "error", "retry_delay", "sleep", "now" } do
+            assert.is_function(accelerate[f], f)
+        end
+    end)
+
+    describe("config", function()
+        it("normalises options and applies defaults", function()
+            local c = assert(accelerate.config(merge(CFG,
+                { url = "HTTPS://gw.example.com/prefix//", auth_type = "token" })))
+            assert.equal("HTTPS://gw.example.com/prefix", c.url)
+            assert.equal("TOKEN", c.auth_type)
+            assert.equal(30, c.timeout)
+            assert.equal(5, c.connect_timeout)
+            assert.equal(2, c.retries)
+            assert.equal(8 * 1024 * 1024, c.max_body)
+            assert.is_false(c.insecure)
+        end)
+
+        it("refuses bad values with kind invalid", function()
+            for _, bad in ipairs {
+                { url = "ftp://h" }, { url = "http://" }, { url = "http://h:0" }, { url = "http://h:99999" },
+                { url = "http://u:p@h" }, { url = "http://h/a?b" }, { url = "http://h /x" }, { url = "h:8083" },
+                { auth_type = "BASIC" }, { tenant_id = "" }, { tenant_id = "t\r\nX-Evil: 1" },
+                { auth_value = "a\nb" }, { auth_value = "a\0b" }, { timeout = 0 }, { timeout = -1 },
+                { connect_timeout = 0 }, { retries = -1 }, { retries = 1.5 }, { retries = 11 }, { max_body = 10 },
+            } do
+                invalid(accelerate.config(merge(CFG, bad)))
+            end
+        end)
+
+        it("never puts the auth value in an error", function()
+            local _, err = accelerate.config(merge(CFG, { auth_value = "sekret\nvalue" }))
+            assert.is_nil(tostring(err):find("sekret", 1, true))
+        end)
+
+        it("raises on wrong Lua types", function()
+            assert.has_error(function() accelerate.config(merge(CFG, { url = 8083 })) end)
+            assert.has_error(function() accelerate.config(merge(CFG, { timeout = "5" })) end)
+            assert.has_error(function() accelerate.config(merge(CFG, { insecure = "yes" })) end)
+            assert.has_error(function() accelerate.config("http://x") end)
+        end)
+
+        it("falls back to the environment", function()
+            -- a child interpreter (the one running this spec) gets the
+            -- variables; options given explicitly still win
+            local lua = arg and arg[-1]
+            if not lua then return pending("interpreter unknown") end
+            local script = os.tmpname()
+            local f = assert(io.open(script, "w"))
+            f:write(("package.cpath = %q\n"):format(package.cpath), [[
+                local a = require "accelerate"
+                local c = assert(a.config { timeout = 2 })
+                local o = a.config { url = "http://opt:1", tenant_id = "t", auth_type = "UID", auth_value = "v" }
+                io.write(c.url, " ", c.tenant_id, " ", c.auth_type, " ", c.auth_value, " ", o.url)
+            ]])
+            f:close()
+            local p = io.popen("env ACCELERATE_URL=http://env-host:9/p/ ACCELERATE_TENANT_ID=te"
+                .. " ACCELERATE_AUTH_TYPE=apikey ACCELERATE_AUTH_VALUE=ve '" .. lua .. "' " .. script)
+            local out = p:read("*a")
+            p:close()
+            os.remove(script)
+            assert.equal("http://env-host:9/p te APIKEY ve http://opt:1", out)
+            local _, err = accelerate.config { tenant_id = "t", auth_type = "UID", auth_value = "v",
+                url = os.getenv("ACCELERATE_URL") and 5 or nil }
+            if err then assert.matches("ACCELERATE_URL", err.message) end
+        end)
+    end)
+
+    describe("prepare", function()
+        it("builds create_task as a POST with a JSON body", function()
+            local r = assert(accelerate.prepare(CFG, "create_task", merge(CREATE, { dateIntervalOfLot = 7 })))
+            assert.equal("POST", r.method)
+            assert.equal("create_task", r.call)
+            assert.is_false(r.idempotent)
+            assert.equal("http://127.0.0.1:8083/anymetrics/api/v1/accelerate/task/create", r.url)
+            assert.equal("", r.query)
+            assert.same({ ["tenant-id"] = "t1", ["auth-type"] = "UID", ["auth-value"] = "u-secret-1",
+                ["Content-Type"] = "application/json" }, r.headers)
+            local body = require("cjson").decode(r.body)
+            assert.same(merge(CREATE, { dateIntervalOfLot = 7 }), body)
+        end)
+
+        it("accepts planName instead of planId and escapes JSON", function()
+            local r = assert(accelerate.prepare(CFG, "create_task",
+                { planName = 'sales "daily" \\', startTime = "2024-02-29", endTime = "2024-02-29" }))
+            assert.equal('sales "daily" \\', require("cjson").decode(r.body).planName)
+        end)
+
+        it("keeps a gateway prefix in front of the path", function()
+            local r = assert(accelerate.prepare(merge(CFG, { url = "https://gw.example.com/am/" }), "task_detail", "1"))
+            assert.equal("https://gw.example.com/am/anymetrics/api/v1/scheduler/task/detail?id=1", r.url)
+        end)
+
+        it("refuses invalid create input", function()
+            local function bad(over, pat)
+                local args = merge(CREATE, over)
+                for k, v in pairs(over) do if v == false then args[k] = nil end end
+                refused(pat, accelerate.prepare(CFG, "create_task", args))
+            end
+            bad({ planId = false }, "planId or planName")
+            bad({ startTime = "2025-02-30" }, "startTime")
+            bad({ startTime = "2023-02-29" }, "startTime")
+            bad({ endTime = "2025-13-01" }, "endTime")
+            bad({ endTime = "2025-1-01" }, "endTime")
+            bad({ endTime = "2025-01-01T00:00:00" }, "endTime")
+            bad({ startTime = "2025-02-01" }, "after")
+            bad({ dateIntervalOfLot = 0 }, "dateIntervalOfLot")
+            bad({ dateIntervalOfLot = 1.5 }, "dateIntervalOfLot")
+            bad({ planId = "p\r\nx" }, "planId")
+            bad({ planID = "typo" }, "unknown field 'planID'")
+            bad({ endTime = false }, "required")
+        end)
+
+        it("raises on wrong Lua types", function()
+            assert.has_error(function() accelerate.prepare(CFG, "create_task", "x") end)
+            assert.has_error(function() accelerate.prepare(CFG, "create_task", merge(CREATE, { planId = 5 })) end)
+            assert.has_error(function()
+                accelerate.prepare(CFG, "create_task", merge(CREATE, { dateIntervalOfLot = "7" }))
+            end)
+            assert.has_error(function() accelerate.prepare(CFG, "task_detail", {}) end)
+            assert.has_error(function() accelerate.prepare(CFG, "list_instances", 5) end)
+            assert.has_error(function() accelerate.prepare(CFG, "nope", {}) end)
+        end)
+
+        it("percent-encodes query values", function()
+            local r = assert(accelerate.prepare(CFG, "list_instances",
+                { dagName = "a b&c=d/é+%", pageIndex = 3, pageSize = 50 }))
+            assert.equal("GET", r.method)
+            assert.is_true(r.idempotent)
+            assert.is_nil(r.body)
+            assert.equal("dagName=a%20b%26c%3Dd%2F%C3%A9%2B%25&pageIndex=3&pageSize=50", r.query)
+            assert.equal("/anymetrics/api/v1/accelerate/task/instance/list", r.path)
+        end)
+
+        it("defaults pageIndex 1 and pageSize 20", function()
+            local r = assert(accelerate.prepare(CFG, "list_instances", "dag-1"))
+            assert.equal("dagName=dag-1&pageIndex=1&pageSize=20", r.query)
+        end)
+
+        it("refuses bad list input", function()
+            refused("dagName", accelerate.prepare(CFG, "list_instances", { pageIndex = 1 }))
+            invalid(accelerate.prepare(CFG, "list_instances", "dag\r\n1"))
+            invalid(accelerate.prepare(CFG, "list_instances", ""))
+            invalid(accelerate.prepare(CFG, "list_instances", { dagName = "d", pageIndex = 0 }))
+            invalid(accelerate.prepare(CFG, "list_instances", { dagName = "d", pageSize = 2.5 }))
+            refused("unknown", accelerate.prepare(CFG, "list_instances", { dagName = "d", page = 2 }))
+        end)
+
+        it("formats numeric ids exactly", function()
+            local r = assert(accelerate.prepare(CFG, "task_detail", 12876560))
+            assert.equal("id=12876560", r.query)
+            r = assert(accelerate.prepare(CFG, "task_detail", 12876560.0))
+            assert.equal("id=12876560", r.query)
+            r = assert(accelerate.prepare(CFG, "task_detail", 2 ^ 53))
+            assert.equal("id=9007199254740992", r.query)
+            r = assert(accelerate.prepare(CFG, "task_detail", "123456789012345678901"))
+            assert.equal("id=123456789012345678901", r.query)
+            invalid(accelerate.prepare(CFG, "task_detail", 1.5))
+            invalid(accelerate.prepare(CFG, "task_detail", -1))
+            invalid(accelerate.prepare(CFG, "task_detail", 2 ^ 60))
+            invalid(accelerate.prepare(CFG, "task_detail", "12\n34"))
+            invalid(accelerate.prepare(CFG, "task_detail", ""))
+        end)
+
+        it("does not modify the caller's tables", function()
+            local args = merge(CREATE, {})
+            accelerate.prepare(CFG, "create_task", args)
+            assert.same(CREATE, args)
+        end)
+    end)
+
+    describe("decode", function()
+        local ENV = '{"data":%s,"success":%s,"code":"%s","errorMsg":%s,"detailErrorMsg":%s,"traceId":"tr-1"}'
+
+        it("reads create's envelope", function()
+            local dag = assert(accelerate.decode("create_task", 200, {},
+                ENV:format('"e94bc831-f5f9-4604-8717-6742ae61e729"', "true", "200", "null", "null")))
+            assert.equal("e94bc831-f5f9-4604-8717-6742ae61e729", dag)
+        end)
+
+        it("treats a create without a dagName as an api error", function()
+            for _, data in ipairs { "true", "null", "{}", '""' } do
+                local _, err = accelerate.decode("create_task", 200, {},
+                    ENV:format(data, "true", "200", '"Failed to create the data backfill task"', "null"))
+                assert.equal("api", err.kind)
+                assert.equal("200", err.code)
+                assert.equal("tr-1", err.trace_id)
+            end
+            local _, err = accelerate.decode("create_task", 200, {}, ENV:format("true", "true", "200", "null", "null"))
+            assert.matches("dagName", err.message)
+        end)
+
+        it("turns success=false into kind api with every field", function()
+            local _, err = accelerate.decode("list_instances", 200, { ["X-Trace-Id"] = "hdr" },
+                ENV:format("null", "false", "404", '"no such dag"', '"stack\\nline 2"'))
+            assert.equal("api", err.kind)
+            assert.equal("404", err.code)
+            assert.equal("no such dag", err.message)
+            assert.equal("stack\nline 2", err.detail)
+            assert.equal("tr-1", err.trace_id)
+            assert.is_false(err.retryable)
+            assert.equal("accelerate: [api] no such dag (code=404, trace_id=tr-1)", tostring(err))
+        end)
+
+        it("accepts the bare and the wrapped list", function()
+            local page = '{"dagName":"d","pageIndex":1,"pageSize":20,"total":2,"instances":['
+                .. '{"id":"12876560","status":"SUCCESS","endTime":null},{"id":12876561}]}'
+            local a = assert(accelerate.decode("list_instances", 200, {}, page))
+            local b = assert(accelerate.decode("list_instances", 200, {},
+                ENV:format(page, "true", "200", "null", "null")))
+            assert.same(a, b)
+            assert.equal("12876560", a.instances[1].id)
+            assert.equal("12876561", a.instances[2].id)
+            assert.is_nil(a.instances[1].endTime)
+            assert.equal(2, a.total)
+            assert.equal("1", tostring(a.pageIndex))
+        end)
+
+        it("keeps the digits of ids beyond 2^53", function()
+            local a = assert(accelerate.decode("list_instances", 200, {},
+                '{"instances":[{"id": 123456789012345678901, "x": 1}, {"id":-5}],"total":2}'))
+            assert.equal("123456789012345678901", a.instances[1].id)
+            assert.equal("-5", a.instances[2].id)
+            local d = assert(accelerate.decode("task_detail", 200, {},
+                '{"taskInstanceId":9007199254740993,"retryCnt":0}'))
+            assert.equal("9007199254740993", d.taskInstanceId)
+            -- a key merely containing "id" is left alone, strings too
+            d = assert(accelerate.decode("task_detail", 200, {}, '{"taskInstanceId":"77","uuid":5,"s":"\\"id\\":1"}'))
+            assert.equal("77", d.taskInstanceId)
+            assert.equal(5, d.uuid)
+            assert.equal('"id":1', d.s)
+        end)
+
+        it("turns JSON null into nil everywhere", function()
+            local d = assert(accelerate.decode("task_detail", 200, {},
+                '{"taskInstanceId":1,"msg":null,"sql":{"originalSql":null,"formattedSql":"x"},'
+                .. '"statusTime":{"WAITING":null}}'))
+            assert.is_nil(d.msg)
+            assert.is_nil(d.sql.originalSql)
+            assert.equal("x", d.sql.formattedSql)
+            assert.is_nil(next(d.statusTime))
+        end)
+
+        it("reports HTTP errors with the envelope's fields", function()
+            local _, err = accelerate.decode("task_detail", 503, { ["x-trace-id"] = "hdr-9" },
+                ENV:format("null", "false", "503", '"busy"', "null"))
+            assert.equal("http", err.kind)
+            assert.equal(503, err.status)
+            assert.equal("503", err.code)
+            assert.equal("tr-1", err.trace_id)
+            assert.is_true(err.retryable)
+            assert.matches("busy", err.message)
+            _, err = accelerate.decode("task_detail", 404, { ["X-TRACE-ID"] = "hdr-9" }, "")
+            assert.equal("hdr-9", err.trace_id)
+            assert.is_false(err.retryable)
+            _, err = accelerate.decode("task_detail", 429, nil, "")
+            assert.is_true(err.retryable)
+            -- a create answered 5xx may have happened: not retryable
+            _, err = accelerate.decode("create_task", 503, nil, "")
+            assert.is_false(err.retryable)
+            _, err = accelerate.decode("create_task", 429, nil, "")
+            assert.is_true(err.retryable)
+        end)
+
+        it("reads a gateway's Spring error body", function()
+            local _, err = accelerate.decode("task_detail", 404, {},
+                '{"timestamp":"2025-01-01T00:00:00","status":404,"error":"Not Found","path":"/x"}')
+            assert.equal("HTTP 404: Not Found", err.message)
+            _, err = accelerate.decode("task_detail", 500, {}, '{"status":500,"error":"Internal","message":"boom"}')
+            assert.equal("HTTP 500: boom", err.message)
+        end)
+
+        it("summarises an HTML page in one short line", function()
+            local html = "<html><head><title>502 Bad Gateway</title></head><body>"
+                .. ("x"):rep(100000) .. "</body></html>"
+            local _, err = accelerate.decode("list_instances", 502, {}, html)
+            assert.equal("http", err.kind)
+            assert.equal("HTTP 502: 502 Bad Gateway", err.message)
+            _, err = accelerate.decode("list_instances", 200, {}, html)
+            assert.equal("decode", err.kind)
+            assert.truthy(#tostring(err) < 400)
+            assert.is_nil(tostring(err):find("\n"))
+        end)
+
+        it("reports malformed, empty, scalar and nested answers as decode", function()
+            local deep = ("["):rep(200000) .. ("]"):rep(200000)
+            for _, body in ipairs { '{"data": "e94bc831-f5f9, "success": tru', "", "42", "[1,2]", deep, "NaN" } do
+                local _, err = accelerate.decode("task_detail", 200, {}, body)
+                assert.equal("decode", err.kind, body:sub(1, 20))
+                assert.truthy(#err.message <= 310)
+            end
+        end)
+
+        it("says that redirects are not followed", function()
+            local _, err = accelerate.decode("task_detail", 302, {}, "")
+            assert.equal("http", err.kind)
+            assert.matches("redirect", err.message)
+        end)
+
+        it("redacts the auth value when given the config", function()
+            local _, err = accelerate.decode("task_detail", 401, {},
+                ENV:format("null", "false", "401", '"bad auth-value u-secret-1"', '"u-secret-1"'), CFG)
+            assert.is_nil(tostring(err):find("u-secret-1", 1, true))
+            assert.is_nil(err.detail:find("u-secret-1", 1, true))
+        end)
+    end)
+
+    describe("errors", function()
+        it("are built by accelerate.error with the shared metatable", function()
+            local err = accelerate.error("network", "connection reset", { retryable = true, status = 0 })
+            assert.equal("network", err.kind)
+            assert.is_true(err.retryable)
+            assert.equal(accelerate.error_mt, getmetatable(err))
+            assert.equal("accelerate: [network] connection reset (status=0)", tostring(err))
+            assert.has_error(function() accelerate.error("bogus", "x") end)
+        end)
+    end)
+
+    describe("retry policy and clock", function()
+        it("backs off exponentially with jitter, capped", function()
+            for _ = 1, 50 do
+                local d1, d3, d9 = accelerate.retry_delay(1), accelerate.retry_delay(3), accelerate.retry_delay(9)
+                assert.truthy(d1 >= 0.1 and d1 <= 0.2)
+                assert.truthy(d3 >= 0.4 and d3 <= 0.8)
+                assert.truthy(d9 >= 2.5 and d9 <= 5)
+            end
+        end)
+
+        it("honours Retry-After seconds and dates, capped", function()
+            assert.equal(3, accelerate.retry_delay(1, "3"))
+            assert.equal(2, accelerate.retry_delay(1, 2))
+            assert.equal(60, accelerate.retry_delay(1, "86400"))
+            local d = accelerate.retry_delay(1, os.date("!%a, %d %b %Y %H:%M:%S GMT", os.time() + 5))
+            assert.truthy(d >= 3 and d <= 6)
+            local j = accelerate.retry_delay(1, "soon")
+            assert.truthy(j >= 0.1 and j <= 0.2)
+        end)
+
+        it("sleeps on a monotonic clock", function()
+            local t0 = accelerate.now()
+            accelerate.sleep(0.05)
+            local dt = accelerate.now() - t0
+            assert.truthy(dt >= 0.045 and dt < 0.5)
+        end)
+    end)
+end)

@@ -1,0 +1,123 @@
+/* Internal declarations shared by the C core.  Nothing here is exported:
+ * the library is built with -fvisibility=hidden and only
+ * luaopen_accelerate carries ACC_EXPORT. */
+#ifndef ACC_H
+#define ACC_H
+
+#include <stddef.h>
+#include <curl/curl.h>
+
+#include "lua.h"
+#include "lauxlib.h"
+#include "compat.h"
+#include "buffer.h"
+
+#define ACC_VERSION "0.1.0"
+#define ACC_CLIENT_MT "accelerate.client"
+
+#if defined(_WIN32)
+#define ACC_EXPORT __declspec(dllexport)
+#else
+#define ACC_EXPORT __attribute__((visibility("default")))
+#endif
+
+/* Every C function of the module (methods, iterators, metamethods) shares
+ * these upvalues, so no state lives in C globals or the registry's
+ * lightuserdata keys. */
+#define ACC_UV_ERRMT lua_upvalueindex(1)  /* metatable of error objects   */
+#define ACC_UV_DECODE lua_upvalueindex(2) /* private cjson.safe decode    */
+#define ACC_NUP 2
+
+/* Defaults.  Timeouts are seconds. */
+#define ACC_DEFAULT_TIMEOUT 30.0
+#define ACC_DEFAULT_CONNECT_TIMEOUT 5.0
+#define ACC_DEFAULT_RETRIES 2
+#define ACC_MAX_RETRIES 10
+#define ACC_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
+#define ACC_MIN_MAX_BODY 1024u
+#define ACC_DEFAULT_PAGE_SIZE 20
+#define ACC_DEFAULT_ITER_PAGE_SIZE 100
+#define ACC_DEFAULT_CONCURRENCY 8
+#define ACC_MAX_CONCURRENCY 64
+#define ACC_MAX_HEADER_VALUE 1024
+#define ACC_MAX_ID 256
+#define ACC_MAX_URL 2048
+#define ACC_BACKOFF_BASE 0.2
+#define ACC_BACKOFF_CAP 5.0
+#define ACC_RETRY_AFTER_CAP 60.0
+#define ACC_MESSAGE_CAP 300
+#define ACC_DETAIL_CAP 8192
+#define ACC_REDACT_MIN 3
+#define ACC_JSON_MAX_DEPTH 100
+/* A retry is not started when less than this remains of the deadline. */
+#define ACC_MIN_ATTEMPT 0.05
+
+typedef enum acc_call {
+    ACC_CALL_CREATE = 0,
+    ACC_CALL_LIST,
+    ACC_CALL_DETAIL
+} acc_call;
+
+/* Validated, normalised client options.  Strings are borrowed (from the
+ * caller's table, the environment or the client's own copies) and valid
+ * only while their owner is. */
+typedef struct acc_config {
+    const char *url;
+    size_t url_len; /* without a trailing slash */
+    const char *tenant_id;
+    size_t tenant_id_len;
+    char auth_type[8];
+    const char *auth_value;
+    size_t auth_value_len;
+    const char *ca_file;
+    double timeout;
+    double connect_timeout;
+    int retries;
+    int insecure;
+    size_t max_body;
+} acc_config;
+
+/* error.c */
+void acc_error_new(lua_State *L, const char *kind, const char *msg, size_t len);
+void acc_error_newf(lua_State *L, const char *kind, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+void acc_error_setstr(lua_State *L, int err, const char *field, const char *s,
+                      size_t len);
+void acc_error_setint(lua_State *L, int err, const char *field, long v);
+void acc_error_setbool(lua_State *L, int err, const char *field, int v);
+void acc_error_redact(lua_State *L, int err, const char *secret, size_t len);
+int acc_error_tostring(lua_State *L);
+int acc_error_isa(lua_State *L, int idx);
+void acc_error_create_meta(lua_State *L);
+
+/* request.c */
+int acc_request_config(lua_State *L, int idx, acc_config *cfg);
+void acc_request_push_config(lua_State *L, const acc_config *cfg);
+int acc_request_call_check(lua_State *L, int idx);
+int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
+                        int args);
+int acc_request_id(lua_State *L, int idx);
+int acc_request_check_value(const char *s, size_t len, size_t max);
+const char *acc_request_call_name(acc_call call);
+
+/* decode.c */
+int acc_decode_response(lua_State *L, acc_call call, long status,
+                        const char *body, size_t len, const char *trace_hdr,
+                        size_t trace_len);
+void acc_decode_push_id(lua_State *L, int idx);
+
+/* accelerate.c */
+ACC_EXPORT int luaopen_accelerate(lua_State *L);
+double acc_now(void);
+void acc_sleep(double seconds);
+double acc_retry_delay(int attempt, double retry_after);
+double acc_retry_after_parse(const char *s, size_t len);
+
+/* client.c */
+void acc_client_create_meta(lua_State *L);
+int acc_client_new(lua_State *L);
+
+#endif

@@ -1,0 +1,456 @@
+/* Decoding of answers: status, trace id and body to a result table or an
+ * error object.  Both shapes the documentation shows are accepted: the
+ * envelope {data, success, code, errorMsg, detailErrorMsg, traceId} and the
+ * bare list and detail objects. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acc.h"
+
+/* cjson decodes every number as a double, so an id above 2^53 would come
+ * back with other digits.  Before decoding, integer values of the id keys
+ * are turned into JSON strings, keeping the digits as the server sent
+ * them.  Returns 1 and pushes the rewritten body if anything changed. */
+static int acc_key_is_id(const char *k, size_t n)
+{
+    return (n == 2 && memcmp(k, "id", 2) == 0) ||
+           (n == 14 && memcmp(k, "taskInstanceId", 14) == 0);
+}
+
+static int acc_isdigit(char c)
+{
+    return c >= '0' && c <= '9';
+}
+
+static int acc_isspace(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int acc_decode_quote_ids(lua_State *L, const char *s, size_t n)
+{
+    luaL_Buffer b;
+    size_t i = 0, last = 0;
+    int started = 0;
+
+    while (i < n) {
+        size_t ks, kl, j, k;
+        if (s[i] != '"') {
+            i++;
+            continue;
+        }
+        ks = ++i;
+        while (i < n && s[i] != '"')
+            i += (s[i] == '\\') ? 2 : 1;
+        if (i >= n)
+            break;
+        kl = i - ks;
+        i++;
+        if (!acc_key_is_id(s + ks, kl))
+            continue;
+        j = i;
+        while (j < n && acc_isspace(s[j]))
+            j++;
+        if (j >= n || s[j] != ':')
+            continue;
+        j++;
+        while (j < n && acc_isspace(s[j]))
+            j++;
+        k = j;
+        if (k < n && s[k] == '-')
+            k++;
+        if (k >= n || !acc_isdigit(s[k]))
+            continue;
+        while (k < n && acc_isdigit(s[k]))
+            k++;
+        if (k < n && (s[k] == '.' || s[k] == 'e' || s[k] == 'E'))
+            continue; /* not a plain integer: left to the number path */
+        if (!started) {
+            luaL_buffinit(L, &b);
+            started = 1;
+        }
+        luaL_addlstring(&b, s + last, j - last);
+        luaL_addchar(&b, '"');
+        luaL_addlstring(&b, s + j, k - j);
+        luaL_addchar(&b, '"');
+        last = i = k;
+    }
+    if (!started)
+        return 0;
+    luaL_addlstring(&b, s + last, n - last);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* Formats the number or string at idx as an id string (see
+ * acc_request_id for why tostring is never used). */
+void acc_decode_push_id(lua_State *L, int idx)
+{
+    char buf[64];
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+#if ACC_HAS_INTEGERS
+        if (acc_isinteger(L, idx)) {
+            snprintf(buf, sizeof buf, LUA_INTEGER_FMT, lua_tointeger(L, idx));
+            lua_pushstring(L, buf);
+            return;
+        }
+#endif
+        {
+            double d = (double)lua_tonumber(L, idx);
+            if (d == floor(d) && fabs(d) < 1e300)
+                snprintf(buf, sizeof buf, "%.0f", d);
+            else
+                snprintf(buf, sizeof buf, "%.17g", d);
+            lua_pushstring(L, buf);
+        }
+        return;
+    }
+    lua_pushvalue(L, idx);
+}
+
+static int acc_isnull(lua_State *L, int idx)
+{
+    return lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
+           lua_touserdata(L, idx) == NULL;
+}
+
+/* JSON null (cjson.null) becomes nil everywhere, and on 5.3+ integral
+ * floats become integers so that pageIndex prints as 1, not 1.0.  Depth is
+ * bounded by the decoder's own nesting limit. */
+static void acc_decode_clean(lua_State *L, int t)
+{
+    t = acc_absindex(L, t);
+    luaL_checkstack(L, 4, "JSON nested too deeply");
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        if (acc_isnull(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushvalue(L, -1);
+            lua_pushnil(L);
+            lua_rawset(L, t); /* clearing an existing field is allowed */
+            continue;
+        }
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            acc_decode_clean(L, -1);
+#if ACC_HAS_INTEGERS
+        } else if (lua_type(L, -1) == LUA_TNUMBER && !acc_isinteger(L, -1)) {
+            lua_Number d = lua_tonumber(L, -1);
+            lua_Integer i;
+            if (d == floor(d) && lua_numbertointeger(d, &i)) {
+                lua_pushvalue(L, -2);
+                lua_pushinteger(L, i);
+                lua_rawset(L, t);
+            }
+#endif
+        }
+        lua_pop(L, 1);
+    }
+}
+
+static void acc_decode_fix_id(lua_State *L, int t, const char *field)
+{
+    lua_getfield(L, t, field);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        acc_decode_push_id(L, -1);
+        lua_setfield(L, t, field);
+    }
+    lua_pop(L, 1);
+}
+
+/* A non-JSON body (a proxy's HTML page) is summarised: its <title> if it
+ * has one, otherwise its first bytes.  The constructor caps and cleans. */
+static void acc_decode_snippet(const char *body, size_t len, const char **s,
+                               size_t *n)
+{
+    size_t i;
+    *s = body;
+    *n = len > 120 ? 120 : len;
+    for (i = 0; i + 7 < len && i < 4096; i++) {
+        if (body[i] == '<' && strncasecmp(body + i, "<title>", 7) == 0) {
+            size_t e = i + 7;
+            while (e < len && body[e] != '<')
+                e++;
+            *s = body + i + 7;
+            *n = e - (i + 7);
+            if (*n > 120)
+                *n = 120;
+            return;
+        }
+    }
+}
+
+static int acc_is_html(const char *body, size_t len)
+{
+    size_t i = 0;
+    while (i < len && acc_isspace(body[i]))
+        i++;
+    return i < len && body[i] == '<';
+}
+
+/* Copies code, errorMsg, detailErrorMsg and traceId of an envelope at env
+ * into the error at err. */
+static void acc_decode_envelope_fields(lua_State *L, int env, int err,
+                                       int set_message)
+{
+    size_t len;
+    const char *s;
+
+    lua_getfield(L, env, "code");
+    if (lua_type(L, -1) == LUA_TNUMBER || lua_type(L, -1) == LUA_TSTRING) {
+        acc_decode_push_id(L, -1);
+        s = lua_tolstring(L, -1, &len);
+        acc_error_setstr(L, err, "code", s, len);
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, env, "errorMsg");
+    if (set_message && lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        acc_error_setstr(L, err, "message", s, len);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, env, "detailErrorMsg");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        acc_error_setstr(L, err, "detail", s, len);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, env, "traceId");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &len);
+        acc_error_setstr(L, err, "trace_id", s, len);
+    }
+    lua_pop(L, 1);
+}
+
+static int acc_is_envelope(lua_State *L, int t)
+{
+    int r;
+    lua_getfield(L, t, "success");
+    r = lua_isboolean(L, -1);
+    lua_pop(L, 1);
+    return r;
+}
+
+static int acc_decode_fail(lua_State *L, int base, long status, int err,
+                           const char *trace, size_t trace_len)
+{
+    lua_pushvalue(L, err);
+    lua_getfield(L, -1, "status");
+    if (lua_isnil(L, -1))
+        acc_error_setint(L, -2, "status", status);
+    lua_pop(L, 1);
+    if (trace_len > 0) {
+        lua_getfield(L, -1, "trace_id");
+        if (lua_isnil(L, -1))
+            acc_error_setstr(L, -2, "trace_id", trace, trace_len);
+        lua_pop(L, 1);
+    }
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+    return 0;
+}
+
+static int acc_decode_ok(lua_State *L, int base, int res)
+{
+    lua_pushvalue(L, res);
+    lua_replace(L, base + 1);
+    lua_settop(L, base + 1);
+    return 1;
+}
+
+/* Leaves exactly one value on the stack: the result (returns 1) or an
+ * error object (returns 0). */
+int acc_decode_response(lua_State *L, acc_call call, long status,
+                        const char *body, size_t len, const char *trace,
+                        size_t trace_len)
+{
+    int base = lua_gettop(L), json, err, data;
+    const char *what = acc_request_call_name(call);
+
+    /* 5.1 does not grow a C function's stack beyond LUA_MINSTACK by itself */
+    luaL_checkstack(L, 24, "accelerate: decode");
+
+    lua_pushnil(L); /* base+1: the slot for the single return value */
+    json = base + 2;
+    if (len > 0 && !acc_is_html(body, len)) {
+        lua_pushvalue(L, ACC_UV_DECODE);
+        if (!acc_decode_quote_ids(L, body, len))
+            lua_pushlstring(L, body, len);
+        lua_call(L, 1, 2);
+        /* base+2: value or nil, base+3: cjson's message */
+    } else {
+        lua_pushnil(L);
+        lua_pushliteral(L, "not JSON");
+    }
+
+    if (status < 200 || status > 299) {
+        const char *s;
+        size_t n;
+        acc_error_newf(L, "http", "HTTP %ld", status);
+        err = lua_gettop(L);
+        acc_error_setint(L, err, "status", status);
+        /* a create answered with a 5xx may still have been carried out */
+        acc_error_setbool(L, err, "retryable",
+                          call == ACC_CALL_CREATE
+                              ? status == 429
+                              : status >= 500 || status == 429 ||
+                                    status == 408);
+        if (lua_istable(L, json)) {
+            /* the envelope's errorMsg, else a Spring error's message or
+             * error (what a gateway in front of the API answers) */
+            lua_getfield(L, json, "errorMsg");
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                lua_pop(L, 1);
+                lua_getfield(L, json, "message");
+            }
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                lua_pop(L, 1);
+                lua_getfield(L, json, "error");
+            }
+            acc_decode_envelope_fields(L, json, err, 0);
+            if (lua_type(L, -1) == LUA_TSTRING) {
+                lua_pushfstring(L, "HTTP %d: %s", (int)status,
+                                lua_tostring(L, -1));
+                s = lua_tolstring(L, -1, &n);
+                acc_error_setstr(L, err, "message", s, n);
+                lua_pop(L, 1);
+            }
+            lua_pop(L, 1);
+        } else if (len > 0) {
+            char msg[200];
+            int m;
+            acc_decode_snippet(body, len, &s, &n);
+            m = snprintf(msg, sizeof msg, "HTTP %ld: %.*s", status, (int)n, s);
+            acc_error_setstr(L, err, "message", msg,
+                             (size_t)(m < (int)sizeof msg ? m : (int)sizeof msg - 1));
+        }
+        if (status >= 300 && status < 400) {
+            acc_error_newf(L, "http", "HTTP %ld: redirects are not followed; "
+                           "check the url option", status);
+            lua_getfield(L, -1, "message");
+            lua_setfield(L, err, "message");
+            lua_pop(L, 1);
+        }
+        return acc_decode_fail(L, base, status, err, trace, trace_len);
+    }
+
+    if (len == 0) {
+        acc_error_newf(L, "decode", "%s: empty response body (HTTP %ld)", what,
+                       status);
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    }
+    if (lua_isnil(L, json)) {
+        if (acc_is_html(body, len)) {
+            const char *s;
+            size_t n;
+            acc_decode_snippet(body, len, &s, &n);
+            acc_error_newf(L, "decode", "%s: the answer is an HTML page, not "
+                           "JSON: %.*s", what, (int)n, s);
+        } else {
+            acc_error_newf(L, "decode", "%s: the answer is not valid JSON: %s",
+                           what, lua_isstring(L, json + 1)
+                                     ? lua_tostring(L, json + 1)
+                                     : "?");
+        }
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    }
+
+    if (lua_type(L, json) == LUA_TSTRING && call == ACC_CALL_CREATE) {
+        size_t n;
+        const char *s = lua_tolstring(L, json, &n);
+        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0)
+            return acc_decode_ok(L, base, json);
+    }
+    if (!lua_istable(L, json)) {
+        acc_error_newf(L, "decode", "%s: unexpected JSON %s in the answer",
+                       what, luaL_typename(L, json));
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    }
+
+    data = json;
+    if (acc_is_envelope(L, json)) {
+        lua_getfield(L, json, "success");
+        if (!lua_toboolean(L, -1)) {
+            acc_error_newf(L, "api", "%s failed", what);
+            err = lua_gettop(L);
+            acc_decode_envelope_fields(L, json, err, 1);
+            lua_getfield(L, err, "code");
+            if (lua_type(L, -1) == LUA_TSTRING) {
+                const char *c = lua_tostring(L, -1);
+                acc_error_setbool(L, err, "retryable",
+                                  strcmp(c, "429") == 0 ||
+                                      (c[0] == '5' && call != ACC_CALL_CREATE));
+            }
+            lua_pop(L, 1);
+            return acc_decode_fail(L, base, status, err, trace, trace_len);
+        }
+        lua_getfield(L, json, "data");
+        data = lua_gettop(L);
+        if (call == ACC_CALL_CREATE) {
+            size_t n = 0;
+            const char *s = lua_type(L, data) == LUA_TSTRING
+                                ? lua_tolstring(L, data, &n)
+                                : NULL;
+            if (s != NULL && acc_request_check_value(s, n, ACC_MAX_ID) == 0)
+                return acc_decode_ok(L, base, data);
+            /* Older servers answered success with data=true or data=null
+             * and an errorMsg: no dagName means no backfill to follow. */
+            acc_error_newf(L, "api", "create_task: the answer carries no "
+                                     "dagName");
+            err = lua_gettop(L);
+            acc_decode_envelope_fields(L, json, err, 1);
+            return acc_decode_fail(L, base, status, err, trace, trace_len);
+        }
+        if (!lua_istable(L, data)) {
+            acc_error_newf(L, "api", "%s: the answer carries no data", what);
+            err = lua_gettop(L);
+            acc_decode_envelope_fields(L, json, err, 1);
+            return acc_decode_fail(L, base, status, err, trace, trace_len);
+        }
+    } else if (call == ACC_CALL_CREATE) {
+        acc_error_newf(L, "decode", "create_task: the answer is neither an "
+                                    "envelope nor a dagName");
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    }
+
+    if (acc_rawlen(L, data) > 0) {
+        acc_error_newf(L, "decode", "%s: expected a JSON object, got an "
+                       "array", what);
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    }
+    acc_decode_clean(L, data);
+    if (call == ACC_CALL_LIST) {
+        size_t i, n;
+        lua_getfield(L, data, "instances");
+        if (lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            lua_newtable(L);
+            lua_pushvalue(L, -1);
+            lua_setfield(L, data, "instances");
+        }
+        if (!lua_istable(L, -1)) {
+            acc_error_newf(L, "decode", "list_instances: instances is not an "
+                                        "array");
+            return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+        }
+        n = acc_rawlen(L, -1);
+        for (i = 1; i <= n; i++) {
+            lua_rawgeti(L, -1, (int)i);
+            if (!lua_istable(L, -1)) {
+                acc_error_newf(L, "decode", "list_instances: instance %u is "
+                               "not an object", (unsigned)i);
+                return acc_decode_fail(L, base, status, lua_gettop(L), trace,
+                                       trace_len);
+            }
+            acc_decode_fix_id(L, lua_gettop(L), "id");
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    } else {
+        acc_decode_fix_id(L, data, "taskInstanceId");
+    }
+    return acc_decode_ok(L, base, data);
+}

@@ -1,0 +1,252 @@
+/* libcurl transfers: handle setup, callbacks that only collect bytes, and
+ * the mapping of curl failures to error objects. */
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "http.h"
+
+static size_t acc_http_on_body(char *p, size_t size, size_t nmemb, void *ud)
+{
+    acc_xfer *x = ud;
+    size_t n = size * nmemb;
+    if (x->body.len + n > x->max_body) {
+        x->too_big = 1;
+        return 0; /* aborts the transfer with CURLE_WRITE_ERROR */
+    }
+    if (acc_buf_append(&x->body, p, n) != 0) {
+        x->oom = 1;
+        return 0;
+    }
+    return n;
+}
+
+static void acc_http_copy_value(const char *p, size_t n, char *dst,
+                                size_t cap, size_t *len)
+{
+    while (n > 0 && (*p == ' ' || *p == '\t')) {
+        p++;
+        n--;
+    }
+    while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
+                     p[n - 1] == ' ' || p[n - 1] == '\t'))
+        n--;
+    if (n >= cap)
+        n = cap - 1;
+    memcpy(dst, p, n);
+    dst[n] = '\0';
+    *len = n;
+}
+
+static size_t acc_http_on_header(char *p, size_t size, size_t nmemb, void *ud)
+{
+    acc_xfer *x = ud;
+    size_t n = size * nmemb;
+    if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
+        /* a new response (after a 100 Continue): forget the previous one */
+        x->trace_len = x->retry_after_len = 0;
+        x->trace_id[0] = x->retry_after[0] = '\0';
+    } else if (n > 11 && strncasecmp(p, "x-trace-id:", 11) == 0) {
+        acc_http_copy_value(p + 11, n - 11, x->trace_id, sizeof x->trace_id,
+                            &x->trace_len);
+    } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
+        acc_http_copy_value(p + 12, n - 12, x->retry_after,
+                            sizeof x->retry_after, &x->retry_after_len);
+    }
+    return n;
+}
+
+int acc_http_open(acc_xfer *x, const acc_config *cfg)
+{
+    CURL *e;
+    memset(x, 0, sizeof *x);
+    x->item = -1;
+    x->max_body = cfg->max_body;
+    e = curl_easy_init();
+    if (e == NULL)
+        return -1;
+    x->easy = e;
+    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+#if LIBCURL_VERSION_NUM >= 0x075500
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+#else
+    curl_easy_setopt(e, CURLOPT_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS,
+                     (long)(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, cfg->insecure ? 0L : 1L);
+    curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, cfg->insecure ? 0L : 2L);
+    if (cfg->ca_file != NULL)
+        curl_easy_setopt(e, CURLOPT_CAINFO, cfg->ca_file);
+    curl_easy_setopt(e, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)cfg->max_body);
+    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+    curl_easy_setopt(e, CURLOPT_TCP_KEEPALIVE, 1L);
+    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, acc_http_on_body);
+    curl_easy_setopt(e, CURLOPT_WRITEDATA, x);
+    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, acc_http_on_header);
+    curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
+    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
+    curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+    return 0;
+}
+
+void acc_http_close(acc_xfer *x)
+{
+    if (x->easy != NULL) {
+        curl_easy_cleanup(x->easy);
+        x->easy = NULL;
+    }
+    acc_buf_free(&x->body);
+}
+
+static long acc_ms(double s)
+{
+    double ms = s * 1000.0;
+    if (ms < 1)
+        return 1;
+    if (ms > 2147483647.0)
+        return 2147483647L;
+    return (long)ms;
+}
+
+/* The body is borrowed (POSTFIELDS does not copy): the caller keeps the
+ * Lua string on its stack until the transfer ends. */
+void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
+                    const char *body, size_t body_len, double timeout,
+                    double connect_timeout)
+{
+    CURL *e = x->easy;
+    acc_buf_reset(&x->body);
+    x->too_big = x->oom = 0;
+    x->trace_len = x->retry_after_len = 0;
+    x->trace_id[0] = x->retry_after[0] = x->errbuf[0] = '\0';
+    curl_easy_setopt(e, CURLOPT_URL, url);
+    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    if (body != NULL) {
+        /* libcurl silently re-sends a request whose reused connection
+         * closed without an answer; for a create that could be a second
+         * backfill, so a create always gets a connection of its own. */
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
+        curl_easy_setopt(e, CURLOPT_POST, 1L);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+        curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
+    } else {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
+        curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+    }
+    curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, acc_ms(timeout));
+    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
+                     acc_ms(connect_timeout < timeout ? connect_timeout
+                                                      : timeout));
+}
+
+long acc_http_status(acc_xfer *x)
+{
+    long status = 0;
+    curl_easy_getinfo(x->easy, CURLINFO_RESPONSE_CODE, &status);
+    return status;
+}
+
+/* Failures before the request left this host: a create can be repeated. */
+static int acc_http_not_sent(acc_xfer *x, CURLcode rc)
+{
+    long sent = 0;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return 1;
+    default:
+        break;
+    }
+    curl_easy_getinfo(x->easy, CURLINFO_REQUEST_SIZE, &sent);
+    return sent == 0;
+}
+
+static int acc_http_tls_failure(CURLcode rc)
+{
+    switch (rc) {
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/* Pushes the error object for a failed transfer.  Returns 1 when the
+ * request may have reached the server (only meaningful for create). */
+int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
+                   double timeout)
+{
+    const char *what = acc_request_call_name(call);
+    const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
+    int post = call == ACC_CALL_CREATE;
+    int unsent = acc_http_not_sent(x, rc);
+    int err;
+
+    if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        acc_error_newf(L, "decode", "%s: the answer is larger than max_body "
+                       "(%lu bytes)", what, (unsigned long)x->max_body);
+        return 1;
+    }
+    if (x->oom) {
+        acc_error_newf(L, "network", "%s: out of memory reading the answer",
+                       what);
+        return 1;
+    }
+    if (rc == CURLE_OPERATION_TIMEDOUT)
+        acc_error_newf(L, "timeout", "%s: no complete answer within %.3g s "
+                       "(%s)", what, timeout, why);
+    else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
+        acc_error_newf(L, "invalid", "%s: %s", what, why);
+    else
+        acc_error_newf(L, "network", "%s: %s", what, why);
+    err = lua_gettop(L);
+    if (post && !unsent) {
+        /* The server may have created the backfill and lost only the
+         * answer: repeating it could start a second, costly backfill. */
+        acc_error_newf(L, "network", "create_task: %s after the request was "
+                       "sent; the backfill may have been created: check on the "
+                       "platform before creating it again",
+                       rc == CURLE_OPERATION_TIMEDOUT ? "timed out" : why);
+        lua_getfield(L, -1, "message");
+        lua_setfield(L, err, "message");
+        lua_pop(L, 1);
+        acc_error_setbool(L, err, "outcome_unknown", 1);
+        acc_error_setbool(L, err, "retryable", 0);
+        return 1;
+    }
+    acc_error_setbool(L, err, "retryable",
+                      rc != CURLE_UNSUPPORTED_PROTOCOL &&
+                          rc != CURLE_URL_MALFORMAT &&
+                          !acc_http_tls_failure(rc) && (unsent || !post));
+    return !unsent;
+}
+
+/* The header lines carry the auth value: scrub them before they go back to
+ * the allocator. */
+void acc_http_wipe_headers(struct curl_slist *h)
+{
+    for (; h != NULL; h = h->next)
+        if (h->data != NULL)
+            memset(h->data, 0, strlen(h->data));
+}

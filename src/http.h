@@ -1,0 +1,34 @@
+/* The libcurl transport of the blocking client. */
+#ifndef ACC_HTTP_H
+#define ACC_HTTP_H
+
+#include "acc.h"
+
+/* One transfer slot: an easy handle with its response buffer and the two
+ * response headers the core reads.  Callbacks only copy bytes into C
+ * memory; Lua values are built after the transfer ends. */
+typedef struct acc_xfer {
+    CURL *easy;
+    acc_buf body;
+    size_t max_body;
+    int too_big;
+    int oom;
+    char trace_id[128];
+    size_t trace_len;
+    char retry_after[64];
+    size_t retry_after_len;
+    char errbuf[CURL_ERROR_SIZE];
+    int item; /* task_details: index of the id in flight, or -1 */
+} acc_xfer;
+
+int acc_http_open(acc_xfer *x, const acc_config *cfg);
+void acc_http_close(acc_xfer *x);
+void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
+                    const char *body, size_t body_len, double timeout,
+                    double connect_timeout);
+long acc_http_status(acc_xfer *x);
+int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
+                   double timeout);
+void acc_http_wipe_headers(struct curl_slist *h);
+
+#endif

@@ -1,0 +1,686 @@
+/* Validation and request building: everything a transport needs to send a
+ * call, and nothing that touches the network.  Bad values become kind
+ * "invalid" errors (nothing is sent); wrong Lua types raise. */
+#include <ctype.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "acc.h"
+
+static const char *const acc_call_names[] = {"create_task", "list_instances",
+                                             "task_detail", NULL};
+
+static const char *const acc_call_paths[] = {
+    "/anymetrics/api/v1/accelerate/task/create",
+    "/anymetrics/api/v1/accelerate/task/instance/list",
+    "/anymetrics/api/v1/scheduler/task/detail"};
+
+static const char *const acc_auth_types[] = {"UID", "TOKEN", "ACCOUNT",
+                                             "APIKEY", NULL};
+
+const char *acc_request_call_name(acc_call call)
+{
+    return acc_call_names[call];
+}
+
+int acc_request_call_check(lua_State *L, int idx)
+{
+    return luaL_checkoption(L, idx, NULL, acc_call_names);
+}
+
+/* 0 when s is acceptable as a header value, id or name: not empty, not too
+ * long, no control byte (CR/LF/NUL would split or end a header line). */
+int acc_request_check_value(const char *s, size_t len, size_t max)
+{
+    size_t i;
+    if (len == 0 || len > max)
+        return -1;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return -1;
+    }
+    return 0;
+}
+
+/* ---- options ---------------------------------------------------------- */
+
+/* The string pointer stays valid after the pop because the options table
+ * (or the environment) still holds it. */
+static const char *acc_opt_string(lua_State *L, int t, const char *name,
+                                  const char *env, size_t *len)
+{
+    const char *s = NULL;
+    *len = 0;
+    if (t != 0) {
+        lua_getfield(L, t, name);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            s = lua_tolstring(L, -1, len);
+        } else if (!lua_isnil(L, -1)) {
+            luaL_error(L, "accelerate: option '%s' must be a string, got %s",
+                       name, luaL_typename(L, -1));
+        }
+        lua_pop(L, 1);
+    }
+    if (s == NULL && env != NULL) {
+        s = getenv(env);
+        if (s != NULL)
+            *len = strlen(s);
+    }
+    return s;
+}
+
+static int acc_opt_number(lua_State *L, int t, const char *name, double *out)
+{
+    int present = 0;
+    if (t == 0)
+        return 0;
+    lua_getfield(L, t, name);
+    if (lua_type(L, -1) == LUA_TNUMBER) {
+        *out = (double)lua_tonumber(L, -1);
+        present = 1;
+    } else if (!lua_isnil(L, -1)) {
+        luaL_error(L, "accelerate: option '%s' must be a number, got %s", name,
+                   luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return present;
+}
+
+static int acc_request_url_check(const char *u, size_t len, size_t *outlen)
+{
+    size_t i, host, hostend;
+    if (len == 0 || len > ACC_MAX_URL)
+        return -1;
+    if (len > 7 && strncasecmp(u, "http://", 7) == 0)
+        host = 7;
+    else if (len > 8 && strncasecmp(u, "https://", 8) == 0)
+        host = 8;
+    else
+        return -1;
+    /* No user info (credentials do not belong in a logged URL), no query
+     * or fragment (paths are appended), nothing that needs escaping. */
+    for (i = host; i < len; i++) {
+        unsigned char c = (unsigned char)u[i];
+        if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '@' ||
+            c == '\\' || c == '"' || c == '<' || c == '>')
+            return -1;
+    }
+    hostend = host;
+    if (u[host] == '[') {
+        while (hostend < len && u[hostend] != ']')
+            hostend++;
+        if (hostend == len || hostend == host + 1)
+            return -1;
+        hostend++;
+    } else {
+        while (hostend < len && u[hostend] != ':' && u[hostend] != '/')
+            hostend++;
+        if (hostend == host)
+            return -1;
+    }
+    if (hostend < len && u[hostend] == ':') {
+        long port = 0;
+        size_t p = hostend + 1;
+        if (p == len || !isdigit((unsigned char)u[p]))
+            return -1;
+        while (p < len && isdigit((unsigned char)u[p])) {
+            port = port * 10 + (u[p] - '0');
+            if (port > 65535)
+                return -1;
+            p++;
+        }
+        if (port == 0)
+            return -1;
+        hostend = p;
+    }
+    if (hostend < len && u[hostend] != '/')
+        return -1;
+    while (len > hostend && u[len - 1] == '/')
+        len--;
+    *outlen = len;
+    return 0;
+}
+
+int acc_request_config(lua_State *L, int idx, acc_config *cfg)
+{
+    const char *s;
+    size_t len;
+    double d;
+    int t = 0, i;
+
+    memset(cfg, 0, sizeof *cfg);
+    if (!lua_isnoneornil(L, idx)) {
+        luaL_checktype(L, idx, LUA_TTABLE);
+        t = acc_absindex(L, idx);
+    }
+
+    s = acc_opt_string(L, t, "url", "ACCELERATE_URL", &len);
+    if (s == NULL) {
+        acc_error_newf(L, "invalid",
+                       "url is required (option url or ACCELERATE_URL)");
+        return 0;
+    }
+    if (acc_request_url_check(s, len, &cfg->url_len) != 0) {
+        acc_error_newf(L, "invalid",
+                       "url must be http(s)://host[:port][/prefix] without "
+                       "credentials, query or spaces");
+        return 0;
+    }
+    cfg->url = s;
+
+    s = acc_opt_string(L, t, "tenant_id", "ACCELERATE_TENANT_ID", &len);
+    if (s == NULL) {
+        acc_error_newf(L, "invalid", "tenant_id is required (option "
+                                     "tenant_id or ACCELERATE_TENANT_ID)");
+        return 0;
+    }
+    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
+        acc_error_newf(L, "invalid", "tenant_id must be 1-%d printable "
+                       "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);
+        return 0;
+    }
+    cfg->tenant_id = s;
+    cfg->tenant_id_len = len;
+
+    s = acc_opt_string(L, t, "auth_type", "ACCELERATE_AUTH_TYPE", &len);
+    if (s == NULL) {
+        acc_error_newf(L, "invalid", "auth_type is required (option "
+                                     "auth_type or ACCELERATE_AUTH_TYPE)");
+        return 0;
+    }
+    for (i = 0; acc_auth_types[i] != NULL; i++) {
+        if (len == strlen(acc_auth_types[i]) &&
+            strncasecmp(s, acc_auth_types[i], len) == 0) {
+            strcpy(cfg->auth_type, acc_auth_types[i]);
+            break;
+        }
+    }
+    if (acc_auth_types[i] == NULL) {
+        acc_error_newf(L, "invalid",
+                       "auth_type must be one of UID, TOKEN, ACCOUNT, APIKEY");
+        return 0;
+    }
+
+    s = acc_opt_string(L, t, "auth_value", "ACCELERATE_AUTH_VALUE", &len);
+    if (s == NULL) {
+        acc_error_newf(L, "invalid", "auth_value is required (option "
+                                     "auth_value or ACCELERATE_AUTH_VALUE)");
+        return 0;
+    }
+    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
+        /* never echo the value itself */
+        acc_error_newf(L, "invalid", "auth_value must be 1-%d printable "
+                       "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);
+        return 0;
+    }
+    cfg->auth_value = s;
+    cfg->auth_value_len = len;
+
+    s = acc_opt_string(L, t, "ca_file", NULL, &len);
+    if (s != NULL && (len == 0 || strlen(s) != len)) {
+        acc_error_newf(L, "invalid", "ca_file must be a file name");
+        return 0;
+    }
+    cfg->ca_file = s;
+
+    cfg->timeout = ACC_DEFAULT_TIMEOUT;
+    if (acc_opt_number(L, t, "timeout", &d)) {
+        if (!(d > 0 && d <= 86400)) {
+            acc_error_newf(L, "invalid", "timeout must be > 0 and <= 86400 "
+                                         "seconds");
+            return 0;
+        }
+        cfg->timeout = d;
+    }
+    cfg->connect_timeout = ACC_DEFAULT_CONNECT_TIMEOUT;
+    if (acc_opt_number(L, t, "connect_timeout", &d)) {
+        if (!(d > 0 && d <= 86400)) {
+            acc_error_newf(L, "invalid", "connect_timeout must be > 0 and "
+                                         "<= 86400 seconds");
+            return 0;
+        }
+        cfg->connect_timeout = d;
+    }
+    cfg->retries = ACC_DEFAULT_RETRIES;
+    if (acc_opt_number(L, t, "retries", &d)) {
+        if (!(d >= 0 && d <= ACC_MAX_RETRIES && d == floor(d))) {
+            acc_error_newf(L, "invalid", "retries must be an integer from 0 "
+                                         "to %d", ACC_MAX_RETRIES);
+            return 0;
+        }
+        cfg->retries = (int)d;
+    }
+    cfg->max_body = ACC_DEFAULT_MAX_BODY;
+    if (acc_opt_number(L, t, "max_body", &d)) {
+        if (!(d >= ACC_MIN_MAX_BODY && d <= 1073741824.0 && d == floor(d))) {
+            acc_error_newf(L, "invalid", "max_body must be an integer from "
+                                         "%u to 1073741824 bytes",
+                           ACC_MIN_MAX_BODY);
+            return 0;
+        }
+        cfg->max_body = (size_t)d;
+    }
+    if (t != 0) {
+        lua_getfield(L, t, "insecure");
+        if (lua_isboolean(L, -1))
+            cfg->insecure = lua_toboolean(L, -1);
+        else if (!lua_isnil(L, -1))
+            luaL_error(L, "accelerate: option 'insecure' must be a boolean, "
+                          "got %s", luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    return 1;
+}
+
+void acc_request_push_config(lua_State *L, const acc_config *cfg)
+{
+    lua_createtable(L, 0, 10);
+    lua_pushlstring(L, cfg->url, cfg->url_len);
+    lua_setfield(L, -2, "url");
+    lua_pushlstring(L, cfg->tenant_id, cfg->tenant_id_len);
+    lua_setfield(L, -2, "tenant_id");
+    lua_pushstring(L, cfg->auth_type);
+    lua_setfield(L, -2, "auth_type");
+    lua_pushlstring(L, cfg->auth_value, cfg->auth_value_len);
+    lua_setfield(L, -2, "auth_value");
+    if (cfg->ca_file != NULL) {
+        lua_pushstring(L, cfg->ca_file);
+        lua_setfield(L, -2, "ca_file");
+    }
+    lua_pushboolean(L, cfg->insecure);
+    lua_setfield(L, -2, "insecure");
+    lua_pushnumber(L, (lua_Number)cfg->timeout);
+    lua_setfield(L, -2, "timeout");
+    lua_pushnumber(L, (lua_Number)cfg->connect_timeout);
+    lua_setfield(L, -2, "connect_timeout");
+    lua_pushinteger(L, (lua_Integer)cfg->retries);
+    lua_setfield(L, -2, "retries");
+    lua_pushinteger(L, (lua_Integer)cfg->max_body);
+    lua_setfield(L, -2, "max_body");
+}
+
+/* ---- values ----------------------------------------------------------- */
+
+static int acc_is_leap(int y)
+{
+    return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+}
+
+/* A real calendar date written YYYY-MM-DD; such strings compare in date
+ * order with memcmp. */
+static int acc_request_date_check(const char *s, size_t len)
+{
+    static const int mdays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y, m, d, i, dim;
+    if (len != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (i = 0; i < 10; i++) {
+        if (i == 4 || i == 7)
+            continue;
+        if (!isdigit((unsigned char)s[i]))
+            return -1;
+    }
+    y = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 +
+        (s[3] - '0');
+    m = (s[5] - '0') * 10 + (s[6] - '0');
+    d = (s[8] - '0') * 10 + (s[9] - '0');
+    if (y < 1 || m < 1 || m > 12 || d < 1)
+        return -1;
+    dim = mdays[m - 1] + (m == 2 && acc_is_leap(y));
+    return d <= dim ? 0 : -1;
+}
+
+/* Pushes the id as the exact decimal string that goes on the wire, or an
+ * invalid error.  Floats are formatted with %.0f, never tostring, which
+ * would give "12876560.0" on 5.3+ or "1.2876560123457e+15" on 5.1. */
+int acc_request_id(lua_State *L, int idx)
+{
+    size_t len;
+    const char *s;
+    char buf[64];
+
+    switch (lua_type(L, idx)) {
+    case LUA_TSTRING:
+        s = lua_tolstring(L, idx, &len);
+        if (acc_request_check_value(s, len, ACC_MAX_ID) != 0) {
+            acc_error_newf(L, "invalid", "id must be 1-%d printable "
+                           "characters (no CR, LF or NUL)", ACC_MAX_ID);
+            return 0;
+        }
+        lua_pushvalue(L, idx);
+        return 1;
+    case LUA_TNUMBER:
+#if ACC_HAS_INTEGERS
+        if (acc_isinteger(L, idx)) {
+            lua_Integer v = lua_tointeger(L, idx);
+            if (v < 0) {
+                acc_error_newf(L, "invalid", "id must not be negative");
+                return 0;
+            }
+            snprintf(buf, sizeof buf, LUA_INTEGER_FMT, v);
+            lua_pushstring(L, buf);
+            return 1;
+        }
+#endif
+        {
+            double d = (double)lua_tonumber(L, idx);
+            if (!(d >= 0 && d == floor(d) && d <= 9007199254740992.0)) {
+                acc_error_newf(L, "invalid",
+                               "numeric id must be a non-negative integer "
+                               "below 2^53; pass larger ids as strings");
+                return 0;
+            }
+            snprintf(buf, sizeof buf, "%.0f", d);
+            lua_pushstring(L, buf);
+            return 1;
+        }
+    default:
+        return luaL_error(L, "accelerate: id must be a string or an integer, "
+                             "got %s", luaL_typename(L, idx));
+    }
+}
+
+static void acc_pct_encode(luaL_Buffer *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    size_t i;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+            luaL_addchar(b, (char)c);
+        } else {
+            luaL_addchar(b, '%');
+            luaL_addchar(b, hex[c >> 4]);
+            luaL_addchar(b, hex[c & 15]);
+        }
+    }
+}
+
+static void acc_json_string(luaL_Buffer *b, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i;
+    luaL_addchar(b, '"');
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c == '"' || c == '\\') {
+            luaL_addchar(b, '\\');
+            luaL_addchar(b, (char)c);
+        } else if (c < 0x20 || c == 0x7f) {
+            luaL_addstring(b, "\\u00");
+            luaL_addchar(b, hex[c >> 4]);
+            luaL_addchar(b, hex[c & 15]);
+        } else {
+            luaL_addchar(b, (char)c);
+        }
+    }
+    luaL_addchar(b, '"');
+}
+
+/* Raises on a key that is not a string, invalid error on an unknown one:
+ * a misspelt planID must not silently create a backfill without it. */
+static int acc_fields_check(lua_State *L, int t, const char *call,
+                            const char *const *known)
+{
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        const char *k;
+        int i;
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            acc_error_newf(L, "invalid", "%s: arguments must be named fields",
+                           call);
+            return 0;
+        }
+        k = lua_tostring(L, -1);
+        for (i = 0; known[i] != NULL; i++)
+            if (strcmp(k, known[i]) == 0)
+                break;
+        if (known[i] == NULL) {
+            char name[64];
+            snprintf(name, sizeof name, "%s", k);
+            lua_pop(L, 1);
+            acc_error_newf(L, "invalid", "%s: unknown field '%s'", call, name);
+            return 0;
+        }
+    }
+    return 1;
+}
+
+static const char *acc_field_string(lua_State *L, int t, const char *call,
+                                    const char *name, size_t *len)
+{
+    const char *s = NULL;
+    *len = 0;
+    lua_getfield(L, t, name);
+    if (lua_type(L, -1) == LUA_TSTRING)
+        s = lua_tolstring(L, -1, len);
+    else if (!lua_isnil(L, -1))
+        luaL_error(L, "accelerate: %s: %s must be a string, got %s", call,
+                   name, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return s;
+}
+
+/* 1 and *out set when present; 0 when nil; -1 (error pushed) when not an
+ * integer in [lo, hi]. */
+static int acc_field_int(lua_State *L, int t, const char *call,
+                         const char *name, double lo, double hi, long *out)
+{
+    double d;
+    lua_getfield(L, t, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    if (lua_type(L, -1) != LUA_TNUMBER)
+        luaL_error(L, "accelerate: %s: %s must be a number, got %s", call,
+                   name, luaL_typename(L, -1));
+    d = (double)lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    if (!(d >= lo && d <= hi && d == floor(d))) {
+        acc_error_newf(L, "invalid", "%s: %s must be an integer from %.0f to "
+                       "%.0f", call, name, lo, hi);
+        return -1;
+    }
+    *out = (long)d;
+    return 1;
+}
+
+/* ---- prepare ---------------------------------------------------------- */
+
+static const char *const acc_create_fields[] = {
+    "planId", "planName", "startTime", "endTime", "dateIntervalOfLot", NULL};
+static const char *const acc_list_fields[] = {"dagName", "pageIndex",
+                                              "pageSize", NULL};
+
+static int acc_prepare_create(lua_State *L, int t)
+{
+    const char *plan, *name, *st, *en;
+    size_t plan_len, name_len, st_len, en_len;
+    long lot = 0;
+    int has_lot;
+    luaL_Buffer b;
+
+    luaL_checktype(L, t, LUA_TTABLE);
+    if (!acc_fields_check(L, t, "create_task", acc_create_fields))
+        return 0;
+    plan = acc_field_string(L, t, "create_task", "planId", &plan_len);
+    name = acc_field_string(L, t, "create_task", "planName", &name_len);
+    st = acc_field_string(L, t, "create_task", "startTime", &st_len);
+    en = acc_field_string(L, t, "create_task", "endTime", &en_len);
+    if (plan == NULL && name == NULL) {
+        acc_error_newf(L, "invalid", "create_task: planId or planName is "
+                                     "required");
+        return 0;
+    }
+    if ((plan && acc_request_check_value(plan, plan_len, ACC_MAX_ID) != 0) ||
+        (name && acc_request_check_value(name, name_len, ACC_MAX_ID) != 0)) {
+        acc_error_newf(L, "invalid", "create_task: planId and planName must "
+                       "be 1-%d printable characters", ACC_MAX_ID);
+        return 0;
+    }
+    if (st == NULL || en == NULL) {
+        acc_error_newf(L, "invalid", "create_task: startTime and endTime are "
+                                     "required (YYYY-MM-DD)");
+        return 0;
+    }
+    if (acc_request_date_check(st, st_len) != 0) {
+        acc_error_newf(L, "invalid", "create_task: startTime is not a real "
+                                     "date in YYYY-MM-DD form");
+        return 0;
+    }
+    if (acc_request_date_check(en, en_len) != 0) {
+        acc_error_newf(L, "invalid", "create_task: endTime is not a real "
+                                     "date in YYYY-MM-DD form");
+        return 0;
+    }
+    if (memcmp(st, en, 10) > 0) {
+        acc_error_newf(L, "invalid", "create_task: startTime %.10s is after "
+                                     "endTime %.10s", st, en);
+        return 0;
+    }
+    has_lot = acc_field_int(L, t, "create_task", "dateIntervalOfLot", 1,
+                            100000, &lot);
+    if (has_lot < 0)
+        return 0;
+
+    lua_pushstring(L, acc_call_paths[ACC_CALL_CREATE]);
+    lua_pushliteral(L, "");
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    if (plan != NULL) {
+        luaL_addstring(&b, "\"planId\":");
+        acc_json_string(&b, plan, plan_len);
+        luaL_addchar(&b, ',');
+    }
+    if (name != NULL) {
+        luaL_addstring(&b, "\"planName\":");
+        acc_json_string(&b, name, name_len);
+        luaL_addchar(&b, ',');
+    }
+    luaL_addstring(&b, "\"startTime\":");
+    acc_json_string(&b, st, st_len);
+    luaL_addstring(&b, ",\"endTime\":");
+    acc_json_string(&b, en, en_len);
+    if (has_lot) {
+        char num[32];
+        snprintf(num, sizeof num, ",\"dateIntervalOfLot\":%ld", lot);
+        luaL_addstring(&b, num);
+    }
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    return 1;
+}
+
+static int acc_prepare_list(lua_State *L, int a)
+{
+    const char *dag;
+    size_t dag_len;
+    long page = 1, size = ACC_DEFAULT_PAGE_SIZE;
+    luaL_Buffer b;
+    char num[64];
+
+    if (lua_type(L, a) == LUA_TSTRING) {
+        dag = lua_tolstring(L, a, &dag_len);
+    } else if (lua_type(L, a) == LUA_TTABLE) {
+        if (!acc_fields_check(L, a, "list_instances", acc_list_fields))
+            return 0;
+        dag = acc_field_string(L, a, "list_instances", "dagName", &dag_len);
+        if (acc_field_int(L, a, "list_instances", "pageIndex", 1, 2147483647.0,
+                          &page) < 0)
+            return 0;
+        if (acc_field_int(L, a, "list_instances", "pageSize", 1, 100000,
+                          &size) < 0)
+            return 0;
+    } else {
+        return luaL_error(L, "accelerate: list_instances: expected a dagName "
+                             "string or a table, got %s", luaL_typename(L, a));
+    }
+    if (dag == NULL) {
+        acc_error_newf(L, "invalid", "list_instances: dagName is required");
+        return 0;
+    }
+    if (acc_request_check_value(dag, dag_len, ACC_MAX_ID) != 0) {
+        acc_error_newf(L, "invalid", "list_instances: dagName must be 1-%d "
+                       "printable characters (no CR, LF or NUL)", ACC_MAX_ID);
+        return 0;
+    }
+    lua_pushstring(L, acc_call_paths[ACC_CALL_LIST]);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "dagName=");
+    acc_pct_encode(&b, dag, dag_len);
+    snprintf(num, sizeof num, "&pageIndex=%ld&pageSize=%ld", page, size);
+    luaL_addstring(&b, num);
+    luaL_pushresult(&b);
+    lua_pushnil(L);
+    return 1;
+}
+
+static int acc_prepare_detail(lua_State *L, int a)
+{
+    luaL_Buffer b;
+    const char *id;
+    size_t len;
+    int idpos;
+
+    if (!acc_request_id(L, a))
+        return 0;
+    idpos = lua_gettop(L);
+    id = lua_tolstring(L, idpos, &len);
+    lua_pushstring(L, acc_call_paths[ACC_CALL_DETAIL]);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "id=");
+    acc_pct_encode(&b, id, len);
+    luaL_pushresult(&b);
+    lua_pushnil(L);
+    lua_remove(L, idpos);
+    return 1;
+}
+
+/* Pushes path, query, url, body (nil for GET) and returns 1; or pushes an
+ * invalid error and returns 0.  Nothing is allocated outside Lua, so a
+ * raise on a wrong type leaks nothing. */
+int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
+                        int args)
+{
+    int ok, top;
+    luaL_Buffer b;
+    const char *path, *query;
+    size_t path_len, query_len;
+
+    args = acc_absindex(L, args);
+    luaL_checkstack(L, 16, "accelerate: prepare");
+    top = lua_gettop(L);
+    switch (call) {
+    case ACC_CALL_CREATE:
+        ok = acc_prepare_create(L, args);
+        break;
+    case ACC_CALL_LIST:
+        ok = acc_prepare_list(L, args);
+        break;
+    default:
+        ok = acc_prepare_detail(L, args);
+        break;
+    }
+    if (!ok)
+        return 0;
+    /* stack: path, query, body */
+    path = lua_tolstring(L, top + 1, &path_len);
+    query = lua_tolstring(L, top + 2, &query_len);
+    luaL_buffinit(L, &b);
+    luaL_addlstring(&b, cfg->url, cfg->url_len);
+    luaL_addlstring(&b, path, path_len);
+    if (query_len > 0) {
+        luaL_addchar(&b, '?');
+        luaL_addlstring(&b, query, query_len);
+    }
+    luaL_pushresult(&b);
+    lua_insert(L, top + 3); /* path, query, url, body */
+    return 1;
+}

@@ -1,0 +1,128 @@
+-- The calendar picture: one line per month, one cell per day, so that a
+-- year of backfill fits a terminal and a failed day stands out.  A day's
+-- status is the worst over every instance (every table) covering it.
+
+local dates = require "accelerate.dates"
+
+local ipairs = ipairs
+local pairs = pairs
+local tostring = tostring
+local min = math.min
+local max = math.max
+local str_rep = string.rep
+local str_sub = string.sub
+local str_format = string.format
+local tbl_concat = table.concat
+
+local _M = {}
+
+-- Higher rank wins when instances of several tables cover one day.
+local RANK = { SUCCESS = 1, OTHER = 2, WAITING = 3, RUNNING = 4, FAILED = 5 }
+
+local STYLE = {
+  SUCCESS = { letter = "S", color = "32", label = "success" },
+  FAILED  = { letter = "F", color = "31", label = "failed" },
+  RUNNING = { letter = "R", color = "33", label = "running" },
+  WAITING = { letter = "W", color = "36", label = "waiting" },
+  OTHER   = { letter = "?", color = "35", label = "other" },
+  NONE    = { letter = ".", color = "2",  label = "not in this backfill" },
+}
+_M.STYLE = STYLE
+
+local failed_statuses = {
+  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
+  CANCELLED = true, ERROR = true, TIMEOUT = true,
+}
+
+local function class_of(status)
+  if failed_statuses[status] then return "FAILED" end
+  if RANK[status] then return status end
+  return "OTHER"
+end
+
+-- day number -> class, and the first and last day seen.
+function _M.day_status(instances)
+  local days, first, last = {}, nil, nil
+  for _, inst in ipairs(instances or {}) do
+    local s = dates.parse_partition(inst.startPartition)
+    local e = dates.parse_partition(inst.endPartition) or s
+    if s and e then
+      if e < s then s, e = e, s end
+      local cls = class_of(inst.status)
+      for d = s, e do
+        local cur = days[d]
+        if not cur or RANK[cls] > RANK[cur] then days[d] = cls end
+      end
+      first = first and min(first, s) or s
+      last = last and max(last, e) or e
+    end
+  end
+  return days, first, last
+end
+
+local function cell(cls, color)
+  local st = STYLE[cls]
+  if color then
+    if cls == "NONE" then return "\27[2m\194\183\27[0m" end   -- a dim middle dot
+    return "\27[" .. st.color .. "m\226\150\136\27[0m"        -- a full block
+  end
+  return st.letter
+end
+
+local LABEL_WIDTH = 9
+
+local function header()
+  local cols = {}
+  for i = 1, 31 do cols[i] = " " end
+  for _, d in ipairs({ 1, 5, 10, 15, 20, 25, 30 }) do
+    local s = tostring(d)
+    for k = 1, #s do cols[d + k - 1] = str_sub(s, k, k) end
+  end
+  return str_rep(" ", LABEL_WIDTH) .. tbl_concat(cols)
+end
+
+-- syntax: text = calendar.render(instances, {color = bool})
+-- Returns the picture and a legend, ending with a newline; "" for no
+-- instance with a usable partition.
+function _M.render(instances, opts)
+  opts = opts or {}
+  local color = opts.color and true or false
+  local days, first, last = _M.day_status(instances)
+  if not first then return "" end
+  local lines = { header() }
+  local y, m = dates.to_civil(first)
+  local ly, lm = dates.to_civil(last)
+  local tally = {}
+  while y < ly or (y == ly and m <= lm) do
+    local row = { str_format("%04d-%02d", y, m), str_rep(" ", LABEL_WIDTH - 7) }
+    local base = dates.from_civil(y, m, 1)
+    for d = 1, dates.days_in_month(y, m) do
+      local cls = days[base + d - 1] or "NONE"
+      tally[cls] = (tally[cls] or 0) + 1
+      row[#row + 1] = cell(cls, color)
+    end
+    lines[#lines + 1] = tbl_concat(row)
+    m = m + 1
+    if m > 12 then y, m = y + 1, 1 end
+  end
+  local legend = {}
+  for _, cls in ipairs({ "SUCCESS", "FAILED", "RUNNING", "WAITING", "OTHER", "NONE" }) do
+    if tally[cls] or cls == "SUCCESS" or cls == "FAILED" then
+      local n = tally[cls] or 0
+      legend[#legend + 1] = cell(cls, color) .. " " .. STYLE[cls].label
+        .. (cls ~= "NONE" and (" " .. n .. (n == 1 and " day" or " days")) or "")
+    end
+  end
+  lines[#lines + 1] = str_rep(" ", LABEL_WIDTH) .. tbl_concat(legend, "   ")
+  return tbl_concat(lines, "\n") .. "\n"
+end
+
+-- Day counts per class, for specs and the --json report.
+function _M.tally(instances)
+  local days = _M.day_status(instances)
+  local out = {}
+  for _, cls in pairs(days) do out[cls] = (out[cls] or 0) + 1 end
+  return out
+end
+
+return _M

@@ -1,0 +1,1015 @@
+-- The `accelerate` command.  bin/accelerate only finds the modules and calls
+-- cli.main(arg); everything else is here so that specs can run the command
+-- in-process with a fake client, a fake terminal and a fake clock.
+--
+-- Exit codes: 0 every instance SUCCESS, 1 some FAILED, 2 usage or config
+-- error, 3 timed out (or, for `report`, not finished), 4 API or network
+-- error.
+
+local util = require "accelerate.util"
+local workflow = require "accelerate.workflow"
+local calendar = require "accelerate.calendar"
+local failreport = require "accelerate.report"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local select = select
+local tonumber = tonumber
+local tostring = tostring
+local setmetatable = setmetatable
+local floor = math.floor
+local max = math.max
+local str_find = string.find
+local str_sub = string.sub
+local str_rep = string.rep
+local str_match = string.match
+local str_gsub = string.gsub
+local str_format = string.format
+local tbl_concat = table.concat
+local os_getenv = os.getenv
+local os_date = os.date
+local io_open = io.open
+local errstr = util.errstr
+local id_string = util.id_string
+local json_encode = util.json_encode
+local format_duration = util.format_duration
+
+local _M = {}
+
+local EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_API = 0, 1, 2, 3, 4
+_M.EXIT = { OK = 0, FAILED = 1, USAGE = 2, TIMEOUT = 3, API = 4 }
+
+-- Help ----------------------------------------------------------------------
+
+local CONNECTION_HELP = [[
+Connection (flags, then environment, then the config file):
+  --url URL               ACCELERATE_URL          url=
+  --tenant-id ID          ACCELERATE_TENANT_ID    tenant_id=
+  --auth-type TYPE        ACCELERATE_AUTH_TYPE    auth_type=   (UID, TOKEN, ACCOUNT, APIKEY)
+  --auth-value-file FILE  ACCELERATE_AUTH_VALUE   auth_value_file= or auth_value=
+                          (or ACCELERATE_AUTH_VALUE_FILE)
+  --auth-value VALUE      works, but shows in the process list: a warning is printed
+  --config FILE           config file; default $ACCELERATE_CONFIG, else
+                          $XDG_CONFIG_HOME/accelerate/config, else ~/.config/accelerate/config
+                          (key=value lines, # comments)
+  --request-timeout S     seconds per HTTP call (default 30)
+  --retries N             retries of GET calls on network errors, 5xx and 429 (default 2)
+
+Output:
+  --json                  machine-readable JSON on stdout (progress still goes to stderr)
+  --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
+  --verbose, -v           full error stacks and SQL in failure reports
+  --quiet, -q             no progress output
+]]
+
+local EXIT_HELP = [[
+Exit codes:
+  0  every instance SUCCESS (or the command did what it was asked)
+  1  some instances FAILED
+  2  usage or configuration error
+  3  timed out before every instance finished (report: not finished yet)
+  4  API or network error (including a create whose answer was lost)
+  130 interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
+]]
+
+local HELP = {}
+
+HELP.main = [[
+usage: accelerate [options] <command> [arguments]
+
+Backfill AnyMetrics acceleration plans: create, watch, inspect, repair.
+
+Commands:
+  backfill   create a backfill and watch it to the end, then report (resumable with --journal)
+  create     create a backfill and print its dagName
+  wait       watch a backfill until every instance has finished
+  report     draw a backfill's calendar and explain its failures
+  repair     re-run only the failed date ranges of a backfill
+  instances  list a backfill's instances
+  detail     show one instance's detail (error stack, SQL)
+  lots       show the split a create will make, without calling anything
+
+`accelerate <command> --help` describes each command.
+
+]] .. CONNECTION_HELP .. "\n" .. EXIT_HELP
+
+local WATCH_OPTS = [[
+  --interval S            first polling interval (default 2); backs off while nothing changes
+  --max-interval S        longest polling interval (default 30)
+  --timeout S             stop watching after S seconds (exit 3; the backfill keeps running)
+]]
+
+local PLAN_OPTS = [[
+  --plan-id ID            the acceleration plan (or --plan-name NAME)
+  --start YYYY-MM-DD      first partition date
+  --end YYYY-MM-DD        last partition date (inclusive)
+  --lot N                 days per instance (dateIntervalOfLot, default 1)
+]]
+
+HELP.backfill = [[
+usage: accelerate backfill --plan-id ID --start DATE --end DATE [--lot N] [--journal FILE] [options]
+
+Creates a backfill, shows its progress until every instance has finished,
+then draws the calendar and the failure report.
+
+]] .. PLAN_OPTS .. [[
+  --journal FILE          record the dagName and every state change in FILE (mode 0600);
+                          running the same command again resumes the watch instead of
+                          creating a second backfill
+  --force-create          create even though the journal shows a create whose answer was lost
+  --no-calendar           do not draw the calendar
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+
+HELP.create = [[
+usage: accelerate create --plan-id ID --start DATE --end DATE [--lot N] [--journal FILE]
+
+Creates a backfill and prints its dagName.  Never retried automatically: a
+duplicate backfill costs real compute.
+
+]] .. PLAN_OPTS .. [[
+  --journal FILE          record intent and dagName (then `accelerate wait --journal FILE`)
+  --force-create          create even though the journal shows a create whose answer was lost
+
+Exit codes: 0 created, 2 usage or config error, 4 API or network error.
+]]
+
+HELP.wait = [[
+usage: accelerate wait DAG [options]
+       accelerate wait --journal FILE [options]
+
+Watches a backfill until every instance is SUCCESS or FAILED, with a live
+progress line on a terminal (one line per change otherwise), then reports.
+With --journal and no DAG, resumes the watch recorded in FILE.
+
+  --journal FILE          resume from / record into FILE
+  --no-calendar           do not draw the calendar
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+
+HELP.report = [[
+usage: accelerate report DAG [--verbose]
+
+Draws a calendar of the backfill's partitions (one cell per day, coloured by
+status; letters S F R W when colour is off) and the failure report: for each
+failed instance its table, partitions, retries, timings and the first lines
+of its error (--verbose prints the full stack and SQL).
+
+Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error.
+]]
+
+HELP.repair = [[
+usage: accelerate repair DAG [--wait] [--dry-run] [--journal FILE] [options]
+
+Creates new backfills covering only the failed date ranges of DAG: adjacent
+and overlapping failed partitions (of any table) merge into as few ranges as
+possible, each created with the original lot size and plan.  The plan and
+lot size come from the failed instances; override with:
+
+  --plan-id ID | --plan-name NAME
+  --lot N
+  --dry-run               print the ranges, create nothing
+  --journal FILE          record each repair create (and which DAG it repairs); rerunning
+                          resumes instead of creating twice
+  --force-create          create even though the journal shows a create whose answer was lost
+  --force                 repair even though DAG still has unfinished instances
+  --wait                  watch the repairs to the end (exit code as for wait)
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+
+HELP.instances = [[
+usage: accelerate instances DAG [--page N] [--page-size N] [--all]
+
+Lists a backfill's instances: id, status, table, partitions, times.
+
+  --page N                page number (default 1)
+  --page-size N           instances per page (default 20)
+  --all                   every page
+
+Exit codes: 0 listed, 2 usage or config error, 4 API or network error.
+]]
+
+HELP.detail = [[
+usage: accelerate detail ID
+
+Shows one instance's detail: status, table, partitions, retries, status
+times, server, the full error message and the SQL.
+
+Exit codes: 0 shown, 2 usage or config error, 4 API or network error.
+]]
+
+HELP.lots = [[
+usage: accelerate lots START END [N]
+
+Prints the lots a create over START..END with N days per lot (default 1)
+will make: inclusive dates, the last lot shorter.  Calls nothing.
+
+Exit codes: 0, or 2 for dates that do not exist or START after END.
+]]
+
+-- Options -------------------------------------------------------------------
+
+local GLOBAL_VALUES = {
+  url = true, ["tenant-id"] = true, ["auth-type"] = true, ["auth-value"] = true,
+  ["auth-value-file"] = true, config = true, ["request-timeout"] = true, retries = true,
+}
+local GLOBAL_FLAGS = {
+  json = true, ["no-color"] = true, color = true, verbose = true, quiet = true,
+  help = true, version = true,
+}
+local SHORT = { h = "help", v = "verbose", q = "quiet" }
+
+local PLAN_VALUES = { "plan-id", "plan-name", "start", "end", "lot" }
+local WATCH_VALUES = { "interval", "max-interval", "timeout" }
+
+local function list(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    for _, v in ipairs(select(i, ...)) do out[v] = true end
+  end
+  return out
+end
+
+local COMMANDS = {
+  backfill = { values = list(PLAN_VALUES, WATCH_VALUES, { "journal" }),
+               flags = list({ "force-create", "no-calendar" }), min = 0, max = 0 },
+  create = { values = list(PLAN_VALUES, { "journal" }), flags = list({ "force-create" }), min = 0, max = 0 },
+  wait = { values = list(WATCH_VALUES, { "journal" }), flags = list({ "no-calendar" }), min = 0, max = 1 },
+  report = { values = {}, flags = list({ "no-calendar" }), min = 1, max = 1 },
+  repair = { values = list(WATCH_VALUES, { "plan-id", "plan-name", "lot", "journal" }),
+             flags = list({ "dry-run", "wait", "force-create", "force", "no-calendar" }), min = 1, max = 1 },
+  instances = { values = list({ "page", "page-size" }), flags = list({ "all" }), min = 1, max = 1 },
+  detail = { values = {}, flags = {}, min = 1, max = 1 },
+  lots = { values = list({ "lot" }), flags = {}, min = 2, max = 3 },
+}
+
+local usage_mt = { __tostring = function(e) return e.message end }
+
+local function usage(msg, cmd)
+  error(setmetatable({ kind = "usage", message = msg, command = cmd }, usage_mt), 0)
+end
+
+local function parse_args(argv)
+  local o = { values = {}, flags = {}, args = {} }
+  local i, n = 1, #argv
+  local only_args = false
+  while i <= n do
+    local a = argv[i]
+    if only_args or a == "-" or str_sub(a, 1, 1) ~= "-" then
+      if not o.command then o.command = a else o.args[#o.args + 1] = a end
+    elseif a == "--" then
+      only_args = true
+    else
+      local name, value
+      if str_sub(a, 1, 2) == "--" then
+        name, value = str_match(a, "^%-%-([^=]+)=(.*)$")
+        if not name then name = str_sub(a, 3) end
+      else
+        name = SHORT[str_sub(a, 2)]
+        if not name then usage("unknown option " .. a) end
+      end
+      local cmdspec = o.command and COMMANDS[o.command]
+      local takes_value = GLOBAL_VALUES[name] or (cmdspec and cmdspec.values[name])
+      local is_flag = GLOBAL_FLAGS[name] or (cmdspec and cmdspec.flags[name])
+      if not o.command and not takes_value and not is_flag then
+        -- an option of a command given before the command: decide later
+        for _, spec in pairs(COMMANDS) do
+          if spec.values[name] then takes_value = true end
+          if spec.flags[name] then is_flag = true end
+        end
+      end
+      if takes_value then
+        if value == nil then
+          i = i + 1
+          value = argv[i]
+          if value == nil then usage("option --" .. name .. " needs a value", o.command) end
+        end
+        o.values[name] = value
+      elseif is_flag then
+        if value ~= nil then usage("option --" .. name .. " takes no value", o.command) end
+        o.flags[name] = true
+      else
+        usage("unknown option --" .. name, o.command)
+      end
+    end
+    i = i + 1
+  end
+  return o
+end
+
+local function check_options(o)
+  local spec = COMMANDS[o.command]
+  for name in pairs(o.values) do
+    if not GLOBAL_VALUES[name] and not spec.values[name] then
+      usage("option --" .. name .. " does not apply to " .. o.command, o.command)
+    end
+  end
+  for name in pairs(o.flags) do
+    if not GLOBAL_FLAGS[name] and not spec.flags[name] then
+      usage("option --" .. name .. " does not apply to " .. o.command, o.command)
+    end
+  end
+  if #o.args < spec.min or #o.args > spec.max then
+    usage("wrong number of arguments for " .. o.command, o.command)
+  end
+end
+
+local function number_opt(o, name, minimum, integer)
+  local v = o.values[name]
+  if v == nil then return nil end
+  local x = tonumber(v)
+  if not x or x ~= x or x < minimum or (integer and x ~= floor(x)) then
+    usage("--" .. name .. " must be " .. (integer and "a whole number" or "a number") .. " >= "
+      .. minimum, o.command)
+  end
+  return x
+end
+
+-- Context: the process's streams and environment, replaceable by specs ------
+
+local function shell_ok(cmd)
+  local a, _, c = os.execute(cmd)
+  if type(a) == "number" then return a == 0 end
+  return a == true and (c == nil or c == 0)
+end
+
+local function default_isatty(fd)
+  -- the shell inherits our descriptors, so `test -t` answers for them
+  return shell_ok("test -t " .. tostring(fd))
+end
+
+local function default_new_client(opts)
+  local ok, core = pcall(require, "accelerate")
+  if not ok or type(core) ~= "table" or not core.new then
+    return nil, util.new_error("invalid", "the C module `accelerate` is not installed or not built "
+      .. "(make build): " .. tostring(core))
+  end
+  local cok, client, err = pcall(core.new, opts)
+  if not cok then return nil, client end
+  return client, err
+end
+
+local function make_ctx(env)
+  env = env or {}
+  local ctx = {
+    stdout = env.stdout or io.stdout,
+    stderr = env.stderr or io.stderr,
+    getenv = env.getenv or os_getenv,
+    isatty = env.isatty or default_isatty,
+    new_client = env.new_client or default_new_client,
+    sleep = env.sleep,
+    clock = env.clock,
+    secrets = {},
+  }
+  local function scrub(s)
+    for _, secret in ipairs(ctx.secrets) do
+      local from = 1
+      while true do
+        local a, b = str_find(s, secret, from, true)
+        if not a then break end
+        s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
+        from = a + 3
+      end
+    end
+    return s
+  end
+  function ctx.out(s) ctx.stdout:write(scrub(s)) end
+  function ctx.err(s) ctx.stderr:write(scrub(s)) ctx.stderr:flush() end
+  return ctx
+end
+
+-- Configuration ---------------------------------------------------------------
+
+local function trim(s) return (str_gsub(str_gsub(s, "^%s+", ""), "%s+$", "")) end
+
+local function read_config(path)
+  local f, err = io_open(path, "rb")
+  if not f then return nil, err end
+  local cfg, lineno = {}, 0
+  for line in f:lines() do
+    lineno = lineno + 1
+    line = trim(str_gsub(line, "\r$", ""))
+    if line ~= "" and str_sub(line, 1, 1) ~= "#" then
+      local k, v = str_match(line, "^([%w_%-]+)%s*=%s*(.-)$")
+      if not k then
+        f:close()
+        return nil, path .. ":" .. lineno .. ": expected key=value"
+      end
+      v = str_match(v, '^"(.*)"$') or str_match(v, "^'(.*)'$") or v
+      cfg[str_gsub(k, "%-", "_")] = v
+    end
+  end
+  f:close()
+  return cfg
+end
+
+local function read_secret_file(path)
+  local f, err = io_open(path, "rb")
+  if not f then return nil, err end
+  local s = f:read("*l") or ""
+  f:close()
+  return trim(s)
+end
+
+local function config_path(o, ctx)
+  if o.values.config then return o.values.config, true end
+  local p = ctx.getenv("ACCELERATE_CONFIG")
+  if p and p ~= "" then return p, true end
+  local xdg = ctx.getenv("XDG_CONFIG_HOME")
+  if xdg and xdg ~= "" then return xdg .. "/accelerate/config", false end
+  local home = ctx.getenv("HOME")
+  if home and home ~= "" then return home .. "/.config/accelerate/config", false end
+  return nil, false
+end
+
+local function nonempty(v) if v ~= nil and v ~= "" then return v end end
+
+local function connection(o, ctx)
+  local path, explicit = config_path(o, ctx)
+  local cfg = {}
+  if path then
+    local c, err = read_config(path)
+    if c then
+      cfg = c
+    elseif explicit then
+      usage("cannot read config file " .. path .. ": " .. tostring(err))
+    end
+  end
+  local v, env = o.values, ctx.getenv
+  local conn = {
+    url = nonempty(v.url) or nonempty(env("ACCELERATE_URL")) or nonempty(cfg.url),
+    tenant_id = nonempty(v["tenant-id"]) or nonempty(env("ACCELERATE_TENANT_ID")) or nonempty(cfg.tenant_id),
+    auth_type = nonempty(v["auth-type"]) or nonempty(env("ACCELERATE_AUTH_TYPE")) or nonempty(cfg.auth_type),
+  }
+  local secret, source
+  if nonempty(v["auth-value"]) then
+    secret, source = v["auth-value"], "--auth-value"
+    ctx.err("accelerate: warning: --auth-value shows in the process list and shell history; "
+      .. "use --auth-value-file FILE or ACCELERATE_AUTH_VALUE\n")
+  elseif nonempty(v["auth-value-file"]) then
+    source = v["auth-value-file"]
+  elseif nonempty(env("ACCELERATE_AUTH_VALUE")) then
+    secret = env("ACCELERATE_AUTH_VALUE")
+  elseif nonempty(env("ACCELERATE_AUTH_VALUE_FILE")) then
+    source = env("ACCELERATE_AUTH_VALUE_FILE")
+  elseif nonempty(cfg.auth_value_file) then
+    source = cfg.auth_value_file
+  elseif nonempty(cfg.auth_value) then
+    secret = cfg.auth_value
+  end
+  if not secret and source then
+    local s, err = read_secret_file(source)
+    if not s then usage("cannot read the auth value file " .. source .. ": " .. tostring(err)) end
+    secret = s
+  end
+  conn.auth_value = nonempty(secret)
+  if conn.auth_value then ctx.secrets[#ctx.secrets + 1] = conn.auth_value end
+  local where = " (flag, environment variable or config file " .. tostring(path) .. ")"
+  if not conn.url then usage("no API url: pass --url or set ACCELERATE_URL" .. where) end
+  if not conn.tenant_id then usage("no tenant id: pass --tenant-id or set ACCELERATE_TENANT_ID" .. where) end
+  if not conn.auth_type then usage("no auth type: pass --auth-type or set ACCELERATE_AUTH_TYPE" .. where) end
+  if not conn.auth_value then
+    usage("no auth value: pass --auth-value-file FILE or set ACCELERATE_AUTH_VALUE" .. where)
+  end
+  conn.timeout = number_opt(o, "request-timeout", 0) or tonumber(cfg.timeout)
+  conn.retries = number_opt(o, "retries", 0, true) or tonumber(cfg.retries)
+  return conn
+end
+
+-- Error handling --------------------------------------------------------------
+
+local function exit_for_error(err)
+  local kind = type(err) == "table" and err.kind
+  if kind == "usage" or kind == "invalid" then return EXIT_USAGE end
+  return EXIT_API
+end
+
+-- Prints an error and gives its exit code; a usage error also points at help.
+local function fail(ctx, err, cmd)
+  local code = exit_for_error(err)
+  local msg = errstr(err)
+  if str_sub(msg, 1, 11) ~= "accelerate:" then msg = "accelerate: " .. msg end
+  ctx.err(msg .. "\n")
+  if type(err) == "table" and err.kind == "usage" then
+    ctx.err("Try `accelerate " .. (cmd and (cmd .. " ") or "") .. "--help`.\n")
+  end
+  return code
+end
+
+local function client_for(o, ctx)
+  local conn = connection(o, ctx)
+  local client, err = ctx.new_client(conn)
+  if not client then
+    if type(err) == "table" and err.kind == "invalid" then
+      usage("bad connection settings: " .. errstr(err))
+    end
+    error(err, 0)
+  end
+  return client
+end
+
+-- Progress --------------------------------------------------------------------
+
+local function terminal_count(counts)
+  local done = counts.SUCCESS or 0
+  for k, v in pairs(counts) do
+    if workflow.is_failed(k) then done = done + v end
+  end
+  return done
+end
+
+-- Progress on stderr: a line redrawn in place on a terminal (kept moving
+-- between polls, which may be 30 s apart), one plain line per change
+-- otherwise.
+local function progress_printer(ctx, o)
+  local p = {}
+  if o.flags.quiet then
+    p.update = function() end
+    p.finish = function() end
+    p.wrap_sleep = function(sleep) return sleep end
+    return p
+  end
+  local tty = ctx.isatty(2)
+  local clock = ctx.clock or util.default_clock()
+  local first, last_key, drawn
+  local last, last_at, last_eta, last_done
+
+  -- time left from the rate at which instances finished since the first poll
+  local function estimate(r, done)
+    if r.done then return 0 end
+    if not first then
+      first = { elapsed = r.elapsed, done = done }
+      return nil
+    end
+    if done > first.done and r.elapsed > first.elapsed then
+      return (r.total - done) * (r.elapsed - first.elapsed) / (done - first.done)
+    end
+    return nil
+  end
+
+  local function draw(r, done, elapsed, eta)
+    -- one terminal line, or every redraw would leave a wrapped line behind
+    local columns = tonumber(ctx.getenv("COLUMNS") or "") or 80
+    local bar = 20
+    local filled = r.total > 0 and floor(bar * done / r.total) or 0
+    local pct = r.total > 0 and floor(100 * done / r.total) or 0
+    local parts = { str_format("[%s%s] %3d%%", str_rep("#", filled), str_rep(".", bar - filled), pct) }
+    for _, k in ipairs({ "SUCCESS", "FAILED", "RUNNING", "WAITING" }) do
+      parts[#parts + 1] = k .. " " .. tostring(r.counts[k] or 0)
+    end
+    for k, v in pairs(r.counts) do
+      if k ~= "SUCCESS" and k ~= "FAILED" and k ~= "RUNNING" and k ~= "WAITING" then
+        parts[#parts + 1] = k .. " " .. tostring(v)
+      end
+    end
+    parts[#parts + 1] = format_duration(elapsed) .. " eta " .. (eta and format_duration(eta) or "?")
+    local line = tbl_concat(parts, "  ")
+    if #line > columns - 1 then line = str_sub(line, 1, max(10, columns - 1)) end
+    ctx.err("\r\27[K" .. line)
+    drawn = true
+  end
+
+  function p.update(r)
+    ctx.current_dag = r.dagName
+    local done = terminal_count(r.counts)
+    local eta = estimate(r, done)
+    if tty then
+      last, last_at, last_eta, last_done = r, clock(), eta, done
+      draw(r, done, r.elapsed, eta)
+      return
+    end
+    local key = workflow.summary(r)
+    if key ~= last_key then
+      last_key = key
+      ctx.err(os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " .. r.dagName .. "  " .. key .. "  elapsed "
+        .. format_duration(r.elapsed) .. "  eta " .. (eta and format_duration(eta) or "?") .. "\n")
+    end
+  end
+
+  function p.finish()
+    if tty and drawn then ctx.err("\n") drawn = false end
+  end
+
+  -- Sleeps in slices of at most a second, redrawing elapsed and eta between
+  -- them.  The slices, not the clock, end the loop: a clock that stands
+  -- still cannot make it spin.
+  function p.wrap_sleep(sleep)
+    if not tty then return sleep end
+    sleep = sleep or util.default_sleep()
+    return function(s)
+      local remaining = s
+      while remaining > 0 do
+        local step = remaining < 1 and remaining or 1
+        sleep(step)
+        remaining = remaining - step
+        if last and remaining > 0 then
+          local since = clock() - last_at
+          draw(last, last_done, last.elapsed + since, last_eta and max(0, last_eta - since))
+        end
+      end
+    end
+  end
+  return p
+end
+
+local function watch_opts(o, ctx, progress, on_progress)
+  return {
+    interval = number_opt(o, "interval", 0),
+    max_interval = number_opt(o, "max-interval", 0),
+    timeout = number_opt(o, "timeout", 0),
+    on_progress = on_progress or progress.update,
+    sleep = progress.wrap_sleep(ctx.sleep),
+    clock = ctx.clock,
+  }
+end
+
+local function use_color(o, ctx)
+  if o.flags["no-color"] then return false end
+  if nonempty(ctx.getenv("NO_COLOR")) then return false end
+  if o.flags.color then return true end
+  return ctx.isatty(1)
+end
+
+local function exit_for_report(r)
+  if r.ok then return EXIT_OK end
+  if r.timed_out or not r.done then return EXIT_TIMEOUT end
+  return EXIT_FAILED
+end
+
+local function print_report(ctx, o, r, what)
+  local color = use_color(o, ctx)
+  local out = ctx.out
+  out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)
+    .. "  (" .. format_duration(r.elapsed or 0) .. ", " .. tostring(r.polls or 0) .. " polls, "
+    .. tostring(r.requests or 0) .. " requests)\n")
+  if not o.flags["no-calendar"] and #r.instances > 0 then
+    out("\n" .. calendar.render(r.instances, { color = color }) .. "\n")
+  end
+  local text = failreport.failures(r.failures, { verbose = o.flags.verbose, color = color })
+  if text ~= "" then out(text .. "\n") end
+  if r.ok then
+    out("all " .. r.total .. " instances succeeded\n")
+  elseif r.timed_out then
+    out("timed out: the backfill keeps running on the server; resume the watch with `accelerate wait "
+      .. r.dagName .. "`\n")
+  elseif not r.done then
+    out("not finished: watch it with `accelerate wait " .. r.dagName .. "`\n")
+  else
+    out(tostring(#r.failures) .. " instance(s) failed; re-run only the failed dates with "
+      .. "`accelerate repair " .. r.dagName .. "`\n")
+  end
+  if r.journal_error then ctx.err("accelerate: warning: " .. r.journal_error .. "\n") end
+end
+
+local function report_json(r)
+  local out = util.shallow_copy(r)
+  out.exit = exit_for_report(r)
+  return out
+end
+
+-- Commands --------------------------------------------------------------------
+
+local function plan_params(o)
+  local v = o.values
+  if not v["plan-id"] and not v["plan-name"] then usage("--plan-id or --plan-name is required", o.command) end
+  if v["plan-id"] and v["plan-name"] then usage("give --plan-id or --plan-name, not both", o.command) end
+  if not v.start or not v["end"] then usage("--start and --end are required", o.command) end
+  return {
+    planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
+    dateIntervalOfLot = number_opt(o, "lot", 1, true),
+  }
+end
+
+local cmd = {}
+
+function cmd.lots(o, ctx)
+  local n = o.args[3] or o.values.lot
+  local lots, err = workflow.lots(o.args[1], o.args[2], n and (tonumber(n) or n))
+  if not lots then usage(err.message, "lots") end
+  if o.flags.json then
+    ctx.out(json_encode(lots) .. "\n")
+  else
+    for i, lot in ipairs(lots) do
+      ctx.out(str_format("%4d  %s .. %s  %d day%s\n", i, lot.startPartition, lot.endPartition,
+        lot.days, lot.days == 1 and "" or "s"))
+    end
+  end
+  return EXIT_OK
+end
+
+function cmd.create(o, ctx)
+  local params = plan_params(o)
+  local client = client_for(o, ctx)
+  local dag, err, resumed = workflow.create(client, params, {
+    journal = o.values.journal, force_create = o.flags["force-create"],
+  })
+  if not dag then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
+  else
+    ctx.out(dag .. "\n")
+    if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
+  end
+  return EXIT_OK
+end
+
+local function finish_watch(ctx, o, client, report, what)
+  if #report.failures > 0 then
+    local failures = workflow.inspect(client, report, { concurrency = 8 })
+    if failures then
+      report = util.shallow_copy(report)
+      report.failures = failures
+      report.requests = (report.requests or 0) + #failures
+    end
+  end
+  if o.flags.json then
+    ctx.out(json_encode(report_json(report)) .. "\n")
+  else
+    print_report(ctx, o, report, what)
+  end
+  return exit_for_report(report)
+end
+
+function cmd.backfill(o, ctx)
+  local params = plan_params(o)
+  local client = client_for(o, ctx)
+  local progress = progress_printer(ctx, o)
+  local update, finish = progress.update, progress.finish
+  local announced = false
+  local opts = watch_opts(o, ctx, progress, function(r)
+    if not announced then
+      announced = true
+      if not o.flags.quiet then
+        ctx.err("backfill " .. r.dagName .. (r.resumed and " (resumed from the journal)" or " created")
+          .. ": " .. tostring(r.total) .. " instances"
+          .. (o.values.journal and (", journal " .. o.values.journal) or "") .. "\n")
+      end
+    end
+    update(r)
+  end)
+  opts.journal = o.values.journal
+  opts.force_create = o.flags["force-create"]
+  local report, err, partial = workflow.backfill(client, params, opts)
+  finish()
+  if not report then
+    local m = type(err) == "table" and err.message or err
+    if partial and partial.dagName then ctx.current_dag = partial.dagName end
+    if partial and partial.dagName and not (type(m) == "string" and str_find(m, "interrupted!", 1, true)) then
+      ctx.err("accelerate: backfill " .. partial.dagName .. " exists on the server; resume the watch with "
+        .. "`accelerate wait " .. partial.dagName .. "`\n")
+    end
+    error(err, 0)
+  end
+  -- backfill already fetched the failure details
+  if o.flags.json then
+    ctx.out(json_encode(report_json(report)) .. "\n")
+  else
+    print_report(ctx, o, report)
+  end
+  return exit_for_report(report)
+end
+
+function cmd.wait(o, ctx)
+  local dag = o.args[1]
+  if not dag and not o.values.journal then usage("give a DAG or --journal FILE", "wait") end
+  local client = client_for(o, ctx)
+  local progress = progress_printer(ctx, o)
+  local finish = progress.finish
+  local opts = watch_opts(o, ctx, progress)
+  opts.journal = o.values.journal
+  local report, err = workflow.wait(client, dag, opts)
+  finish()
+  if not report then error(err, 0) end
+  return finish_watch(ctx, o, client, report)
+end
+
+-- One poll: where a backfill stands now.
+local function snapshot(client, dag, ctx)
+  local r, err = workflow.wait(client, dag, { timeout = 0, sleep = ctx.sleep, clock = ctx.clock })
+  if not r then error(err, 0) end
+  -- one look is not a watch that ran out of time: "not finished" instead
+  r.timed_out = false
+  return r
+end
+
+function cmd.report(o, ctx)
+  local client = client_for(o, ctx)
+  return finish_watch(ctx, o, client, snapshot(client, o.args[1], ctx))
+end
+
+function cmd.repair(o, ctx)
+  local dag = o.args[1]
+  local client = client_for(o, ctx)
+  local r = snapshot(client, dag, ctx)
+  if not r.done and not o.flags.force then
+    usage(dag .. " has unfinished instances (" .. workflow.summary(r) .. "); wait for it first "
+      .. "(`accelerate wait " .. dag .. "`) or pass --force to repair what failed so far", "repair")
+  end
+  if #r.failures == 0 then
+    if o.flags.json then
+      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array() } .. "\n")
+    else
+      ctx.out("nothing to repair: no instance of " .. dag .. " failed\n")
+    end
+    return EXIT_OK
+  end
+  local failures = workflow.inspect(client, r, { concurrency = 8 })
+  if failures then
+    r = util.shallow_copy(r)
+    r.failures = failures
+  end
+  local dags, err = workflow.repair(client, r, {
+    planId = o.values["plan-id"], planName = o.values["plan-name"],
+    dateIntervalOfLot = number_opt(o, "lot", 1, true),
+    journal = o.values.journal, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
+  })
+  for _, d in ipairs(dags or {}) do
+    if not o.flags.json then
+      local p = d.params
+      ctx.out((d.dagName and ("repair " .. d.dagName .. (d.resumed and " (already created)" or ""))
+          or "would create") .. ": " .. d.startTime .. " .. " .. d.endTime
+        .. ", " .. tostring(d.lots) .. " lot(s) of " .. tostring(p.dateIntervalOfLot) .. " day(s), plan "
+        .. tostring(p.planId or p.planName) .. ", repairs " .. dag .. "\n")
+    end
+  end
+  if err then
+    if o.flags.json then ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = err } .. "\n") end
+    error(err, 0)
+  end
+  local reports, code = util.array(), EXIT_OK
+  if o.flags.wait and not o.flags["dry-run"] then
+    for _, d in ipairs(dags) do
+      local progress = progress_printer(ctx, o)
+      local rep, werr = workflow.wait(client, d.dagName, watch_opts(o, ctx, progress))
+      progress.finish()
+      if not rep then error(werr, 0) end
+      if #rep.failures > 0 then
+        local f = workflow.inspect(client, rep, { concurrency = 8 })
+        if f then rep = util.shallow_copy(rep) rep.failures = f end
+      end
+      rep.repairs = dag
+      reports[#reports + 1] = rep
+      if not o.flags.json then print_report(ctx, o, rep, "repair") end
+      code = max(code, exit_for_report(rep))
+    end
+  end
+  if o.flags.json then
+    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports } .. "\n")
+  end
+  return code
+end
+
+local function fmt(v) if v == nil then return "-" end return tostring(v) end
+
+local function print_instances(ctx, items)
+  ctx.out(str_format("%-12s %-8s %-36s %-23s %-19s %s\n", "ID", "STATUS", "TABLE", "PARTITIONS",
+    "START", "END"))
+  for _, inst in ipairs(items) do
+    local parts = fmt(inst.startPartition)
+    if inst.endPartition and inst.endPartition ~= inst.startPartition then
+      parts = parts .. ".." .. inst.endPartition
+    end
+    ctx.out(str_format("%-12s %-8s %-36s %-23s %-19s %s\n", fmt(id_string(inst.id)), fmt(inst.status),
+      fmt(inst.mtGuid), parts, fmt(inst.startTime), fmt(inst.endTime)))
+  end
+end
+
+function cmd.instances(o, ctx)
+  local dag = o.args[1]
+  local client = client_for(o, ctx)
+  local page_size = number_opt(o, "page-size", 1, true) or (o.flags.all and 500 or 20)
+  if o.flags.all then
+    local all, index, total = util.array(), 1, nil
+    while true do
+      local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
+      if not page then error(err, 0) end
+      total = tonumber(page.total) or total
+      local items = page.instances or {}
+      for _, inst in ipairs(items) do all[#all + 1] = inst end
+      if #items == 0 or (total and #all >= total) or index >= 10000 then break end
+      index = index + 1
+    end
+    if o.flags.json then
+      ctx.out(json_encode { dagName = dag, total = total or #all, instances = all } .. "\n")
+    else
+      print_instances(ctx, all)
+      ctx.out(tostring(#all) .. " of " .. tostring(total or #all) .. " instances\n")
+    end
+    return EXIT_OK
+  end
+  local index = number_opt(o, "page", 1, true) or 1
+  local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
+  if not page then error(err, 0) end
+  if o.flags.json then
+    local out = util.shallow_copy(page)
+    out.instances = util.array(util.shallow_copy(page.instances))
+    ctx.out(json_encode(out) .. "\n")
+  else
+    print_instances(ctx, page.instances or {})
+    local total = tonumber(page.total) or 0
+    ctx.out(str_format("page %d of %d (%d instances)\n", index,
+      max(1, floor((total + page_size - 1) / page_size)), total))
+  end
+  return EXIT_OK
+end
+
+function cmd.detail(o, ctx)
+  local client = client_for(o, ctx)
+  local d, err = client:task_detail(o.args[1])
+  if not d then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode(d) .. "\n")
+    return EXIT_OK
+  end
+  local out = ctx.out
+  local function field(name, v) if v ~= nil then out(str_format("%-20s %s\n", name, tostring(v))) end end
+  field("taskInstanceId", id_string(d.taskInstanceId) or o.args[1])
+  field("status", d.status)
+  if type(d.mtGuid) == "table" then
+    for _, g in ipairs(d.mtGuid) do
+      field("mtGuid", type(g) == "table" and tbl_concat({ fmt(g.catalog), fmt(g.schema), fmt(g.table) }, ".") or g)
+    end
+  else
+    field("mtGuid", d.mtGuid)
+  end
+  field("partitions", d.startPartitionTime and (tostring(d.startPartitionTime) .. " .. "
+    .. tostring(d.endPartitionTime)))
+  field("retryCnt", d.retryCnt)
+  field("runType", d.runType)
+  field("taskType", d.taskType)
+  field("serverInfo", d.serverInfo)
+  field("startTime", d.startTime)
+  field("endTime", d.endTime)
+  if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
+  if type(d.statusTime) == "table" then
+    for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
+      field("statusTime." .. st, d.statusTime[st])
+    end
+  end
+  if d.msg then out("msg:\n" .. tostring(d.msg) .. "\n") end
+  local sql = type(d.sql) == "table" and (d.sql.originalSql or d.sql.formattedSql) or d.sql
+  if sql then out("sql:\n" .. tostring(sql) .. "\n") end
+  return EXIT_OK
+end
+
+-- Entry -----------------------------------------------------------------------
+
+local function run(argv, ctx)
+  local o = parse_args(argv)
+  if o.flags.version then
+    local ok, core = pcall(require, "accelerate")
+    ctx.out("accelerate " .. workflow._VERSION .. (ok and type(core) == "table" and core.VERSION
+      and (" (core " .. core.VERSION .. ")") or "") .. "\n")
+    return EXIT_OK
+  end
+  if not o.command then
+    if o.flags.help then ctx.out(HELP.main) return EXIT_OK end
+    ctx.err(HELP.main)
+    return EXIT_USAGE
+  end
+  if o.command == "help" then
+    local topic = o.args[1]
+    ctx.out(HELP[topic] or HELP.main)
+    return EXIT_OK
+  end
+  if not COMMANDS[o.command] then usage("unknown command " .. o.command) end
+  if o.flags.help then ctx.out(HELP[o.command]) return EXIT_OK end
+  check_options(o)
+  return cmd[o.command](o, ctx)
+end
+
+-- The command word of argv, for pointing at the right --help.
+local function parse_command(argv)
+  for _, a in ipairs(argv) do
+    if COMMANDS[a] then return a end
+  end
+  return nil
+end
+
+-- syntax: code = cli.main(argv, env)
+-- env (all optional): stdout, stderr, getenv, isatty(fd), new_client(conn),
+-- sleep, clock.  Returns the exit code; never raises.
+function _M.main(argv, env)
+  local ctx = make_ctx(env)
+  local ok, res = pcall(run, argv or {}, ctx)
+  if ok then
+    ctx.stdout:flush()
+    return res
+  end
+  local msg = type(res) == "table" and res.message or res
+  if type(msg) == "string" and str_find(msg, "interrupted!", 1, true) then
+    -- Ctrl-C: the server keeps working; say how to pick the watch up again
+    ctx.err("\naccelerate: interrupted" .. (ctx.current_dag and ("; backfill " .. ctx.current_dag
+      .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "") .. "\n")
+    ctx.stdout:flush()
+    return 130
+  end
+  local code = fail(ctx, res, argv and parse_command(argv))
+  ctx.stdout:flush()
+  return code
+end
+
+_M.HELP = HELP
+_M._parse_args = parse_args
+
+return _M

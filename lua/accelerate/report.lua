@@ -1,0 +1,152 @@
+-- The failure report a person reads at the end of a backfill: per failed
+-- instance its table, partitions, retries and timings, and the lines of the
+-- error that say what went wrong (not the 40 frames of JVM stack below).
+
+local dates = require "accelerate.dates"
+local util = require "accelerate.util"
+
+local type = type
+local floor = math.floor
+local ipairs = ipairs
+local tostring = tostring
+local str_match = string.match
+local str_sub = string.sub
+local str_find = string.find
+local str_gsub = string.gsub
+local tbl_concat = table.concat
+local id_string = util.id_string
+local format_duration = util.format_duration
+
+local _M = {}
+
+local MAX_LINE = 200
+local MAX_LINES = 3
+
+local function trim(s)
+  return (str_gsub(s, "^%s+", ""):gsub("%s+$", ""))
+end
+
+-- Long lines keep both ends: a JVM cause line ends with the real error
+-- ("... most recent failure: ...: java.lang.OutOfMemoryError: Java heap space").
+local function clip(s, n)
+  if #s <= n then return s end
+  local tail = floor(n * 0.45)
+  return str_sub(s, 1, n - tail - 5) .. " ... " .. str_sub(s, -tail)
+end
+
+local function is_frame(line)
+  return str_find(line, "^%s*at%s") ~= nil or str_find(line, "^%s*%.%.%.%s*%d+%s+more") ~= nil
+    or str_find(line, "^%s*$") ~= nil
+end
+
+-- The first meaningful lines of an error message: the exception line, and
+-- the last "Caused by" (the root cause), skipping stack frames.
+function _M.meaningful_lines(msg, limit)
+  limit = limit or MAX_LINES
+  if type(msg) ~= "string" or msg == "" then return { "(no error message)" } end
+  local lines, causes = {}, {}
+  for line in (msg .. "\n"):gmatch("([^\n]*)\n") do
+    line = str_gsub(line, "\r$", "")
+    if not is_frame(line) then
+      if str_find(line, "^%s*Caused by:") then
+        causes[#causes + 1] = trim(line)
+      elseif #lines == 0 then
+        lines[1] = trim(line)
+      elseif #causes == 0 and #lines < limit then
+        lines[#lines + 1] = trim(line)
+      end
+    end
+  end
+  if #causes > 0 then
+    if #lines >= limit then lines[limit] = nil end
+    lines[#lines + 1] = causes[#causes]
+  end
+  for i = 1, #lines do lines[i] = clip(lines[i], MAX_LINE) end
+  while #lines > limit do lines[#lines] = nil end
+  return lines
+end
+
+local function table_name(inst, detail)
+  if type(inst.mtGuid) == "string" then return inst.mtGuid end
+  local g = detail and detail.mtGuid
+  if type(g) == "table" and type(g[1]) == "table" then
+    local parts = {}
+    for _, x in ipairs(g) do
+      parts[#parts + 1] = tbl_concat({ x.catalog or "?", x.schema or "?", x.table or "?" }, ".")
+    end
+    return tbl_concat(parts, ", ")
+  end
+  if type(g) == "string" then return g end
+  return "(unknown table)"
+end
+
+local function partitions(inst, detail)
+  local s = inst.startPartition or (detail and detail.startPartitionTime)
+  local e = inst.endPartition or (detail and detail.endPartitionTime)
+  s = s and str_match(tostring(s), "^(%d%d%d%d%-%d%d%-%d%d)") or "?"
+  e = e and str_match(tostring(e), "^(%d%d%d%d%-%d%d%-%d%d)") or s
+  if s == e then return s end
+  return s .. " .. " .. e
+end
+
+-- waited (created -> running), ran (running -> end), from statusTime when
+-- the detail has it, else from the list's createTime/startTime/endTime.
+function _M.timings(inst, detail)
+  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or {}
+  local created = dates.parse_timestamp(st.WAITING or inst.createTime)
+  local started = dates.parse_timestamp(st.RUNNING or (detail and detail.startTime) or inst.startTime)
+  local ended = dates.parse_timestamp(st.FAILED or st.SUCCESS or (detail and detail.endTime) or inst.endTime)
+  local t = {}
+  if created and started and started >= created then t.waited = started - created end
+  if started and ended and ended >= started then t.ran = ended - started end
+  t.ended_at = st.FAILED or st.SUCCESS or (detail and detail.endTime) or inst.endTime
+  return t
+end
+
+-- syntax: text = report.failures(failures, {verbose = bool, color = bool})
+function _M.failures(failures, opts)
+  opts = opts or {}
+  local out = {}
+  local red = opts.color and "\27[31m" or ""
+  local bold = opts.color and "\27[1m" or ""
+  local reset = opts.color and "\27[0m" or ""
+  for _, f in ipairs(failures or {}) do
+    local inst, detail = f.instance or {}, f.detail
+    local id = id_string(inst.id) or "?"
+    local retries = detail and detail.retryCnt
+    out[#out + 1] = red .. "FAILED" .. reset .. "  " .. bold .. table_name(inst, detail) .. reset
+      .. "  " .. partitions(inst, detail) .. "  (instance " .. id
+      .. (retries and (", " .. tostring(retries) .. (retries == 1 and " retry" or " retries")) or "")
+      .. ")"
+    local t = _M.timings(inst, detail)
+    local timing = {}
+    if t.waited then timing[#timing + 1] = "waited " .. format_duration(t.waited) end
+    if t.ran then timing[#timing + 1] = "ran " .. format_duration(t.ran) end
+    if t.ended_at then timing[#timing + 1] = "failed at " .. tostring(t.ended_at) end
+    if detail and detail.serverInfo then timing[#timing + 1] = "on " .. tostring(detail.serverInfo) end
+    if #timing > 0 then out[#out + 1] = "    " .. tbl_concat(timing, ", ") end
+    if not detail then
+      out[#out + 1] = "    (detail unavailable: " .. util.errstr(f.err) .. ")"
+    elseif opts.verbose then
+      out[#out + 1] = "    error:"
+      for line in (tostring(detail.msg or "(no error message)") .. "\n"):gmatch("([^\n]*)\n") do
+        out[#out + 1] = "      " .. line
+      end
+      local sql = type(detail.sql) == "table" and (detail.sql.originalSql or detail.sql.formattedSql)
+        or detail.sql
+      out[#out + 1] = "    sql:"
+      for line in (tostring(sql or "(none)") .. "\n"):gmatch("([^\n]*)\n") do
+        out[#out + 1] = "      " .. line
+      end
+    else
+      for _, line in ipairs(_M.meaningful_lines(detail.msg)) do
+        out[#out + 1] = "    " .. line
+      end
+      out[#out + 1] = "    full stack and SQL: accelerate detail " .. id .. "  (or add --verbose)"
+    end
+  end
+  if #out == 0 then return "" end
+  return tbl_concat(out, "\n") .. "\n"
+end
+
+return _M

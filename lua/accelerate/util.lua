@@ -1,0 +1,277 @@
+-- Small helpers shared by the workflow layer, the journal and the command.
+-- Pure Lua, 5.1 syntax, no dependency on the C core, so that a transport
+-- written in Lua (nginx cosockets) can reuse everything here.
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local tonumber = tonumber
+local setmetatable = setmetatable
+local getmetatable = getmetatable
+local rawget = rawget
+local floor = math.floor
+local huge = math.huge
+local str_format = string.format
+local str_gsub = string.gsub
+local str_byte = string.byte
+local tbl_concat = table.concat
+local tbl_sort = table.sort
+
+local _M = {}
+
+-- Errors ------------------------------------------------------------------
+-- Same shape as the core's error objects (kind, message, ...) so that a
+-- caller handles ours and the client's with one code path.
+
+local error_mt = {}
+error_mt.__index = error_mt
+
+function error_mt.__tostring(e)
+  local extra = {}
+  if e.status then extra[#extra + 1] = "status=" .. tostring(e.status) end
+  if e.code then extra[#extra + 1] = "code=" .. tostring(e.code) end
+  if e.trace_id then extra[#extra + 1] = "trace_id=" .. tostring(e.trace_id) end
+  local s = "accelerate: [" .. tostring(e.kind) .. "] " .. tostring(e.message)
+  if #extra > 0 then s = s .. " (" .. tbl_concat(extra, " ") .. ")" end
+  return s
+end
+
+_M.error_mt = error_mt
+
+function _M.new_error(kind, message, fields)
+  local e = { kind = kind, message = message, retryable = false }
+  if fields then
+    for k, v in pairs(fields) do e[k] = v end
+  end
+  return setmetatable(e, error_mt)
+end
+
+-- A string or error table as one line, whatever the error object is.
+function _M.errstr(err)
+  if type(err) == "table" then
+    local mt = getmetatable(err)
+    if mt and mt.__tostring then return tostring(err) end
+    if err.message then
+      return "accelerate: [" .. tostring(err.kind) .. "] " .. tostring(err.message)
+    end
+  end
+  return tostring(err)
+end
+
+-- Plain fields of an error object, for JSON and the journal.
+function _M.error_fields(err)
+  if type(err) ~= "table" then return { kind = "error", message = tostring(err) } end
+  return {
+    kind = err.kind, message = err.message, status = err.status, code = err.code,
+    trace_id = err.trace_id, detail = err.detail, retryable = err.retryable,
+  }
+end
+
+-- Tables ------------------------------------------------------------------
+
+local function deep_copy(v, seen)
+  if type(v) ~= "table" then return v end
+  seen = seen or {}
+  if seen[v] then return seen[v] end
+  local out = {}
+  seen[v] = out
+  for k, x in pairs(v) do out[deep_copy(k, seen)] = deep_copy(x, seen) end
+  return setmetatable(out, getmetatable(v))
+end
+_M.deep_copy = deep_copy
+
+function _M.shallow_copy(t)
+  local out = {}
+  if t then for k, v in pairs(t) do out[k] = v end end
+  return out
+end
+
+-- Ids -----------------------------------------------------------------------
+-- Instance ids may arrive as strings or numbers; tostring(12876560.0) would
+-- give "12876560.0" on 5.3+, which is not the id the server knows.
+function _M.id_string(id)
+  if type(id) == "number" then
+    if id == floor(id) and id > -huge and id < huge then return str_format("%.0f", id) end
+    return tostring(id)
+  end
+  if id == nil then return nil end
+  return tostring(id)
+end
+
+-- JSON encoding -------------------------------------------------------------
+-- cjson 2.1.0 (Debian) encodes an empty table as {}; reports and --json
+-- output must give [] for empty lists, so lists built here carry a marker.
+
+local array_mt = { __jsontype = "array" }
+_M.array_mt = array_mt
+
+function _M.array(t)
+  return setmetatable(t or {}, array_mt)
+end
+
+local escapes = {
+  ['"'] = '\\"', ['\\'] = '\\\\', ['\b'] = '\\b', ['\f'] = '\\f',
+  ['\n'] = '\\n', ['\r'] = '\\r', ['\t'] = '\\t',
+}
+local function escape_char(c)
+  return escapes[c] or str_format("\\u%04x", str_byte(c))
+end
+
+local function is_array(t)
+  local mt = getmetatable(t)
+  if mt == array_mt or (mt and rawget(mt, "__jsontype") == "array") then return true end
+  local n = 0
+  for k in pairs(t) do
+    if type(k) ~= "number" or k < 1 or k ~= floor(k) then return false end
+    n = n + 1
+  end
+  if n == 0 then return false end
+  for i = 1, n do if t[i] == nil then return false end end
+  return true
+end
+
+local encode_value
+
+local function encode_number(v)
+  if v ~= v or v == huge or v == -huge then return "null" end
+  if v == floor(v) and v > -2^53 and v < 2^53 then return str_format("%.0f", v) end
+  return str_format("%.14g", v)
+end
+
+function encode_value(v, buf, depth)
+  local tv = type(v)
+  if depth > 100 then error("json: nesting too deep") end
+  if tv == "string" then
+    buf[#buf + 1] = '"' .. str_gsub(v, '[%c"\\]', escape_char) .. '"'
+  elseif tv == "number" then
+    buf[#buf + 1] = encode_number(v)
+  elseif tv == "boolean" then
+    buf[#buf + 1] = v and "true" or "false"
+  elseif tv == "nil" then
+    buf[#buf + 1] = "null"
+  elseif tv == "table" then
+    local mt = getmetatable(v)
+    if mt and mt.__tostring and mt ~= array_mt and v.kind and v.message then
+      -- an error object: its fields, never its metatable
+      return encode_value(_M.error_fields(v), buf, depth + 1)
+    end
+    if is_array(v) then
+      buf[#buf + 1] = "["
+      for i = 1, #v do
+        if i > 1 then buf[#buf + 1] = "," end
+        encode_value(v[i], buf, depth + 1)
+      end
+      buf[#buf + 1] = "]"
+    else
+      local keys = {}
+      for k, x in pairs(v) do
+        local tk = type(k)
+        if (tk == "string" or tk == "number") and type(x) ~= "function"
+          and type(x) ~= "userdata" and type(x) ~= "thread" then
+          keys[#keys + 1] = tostring(k)
+        end
+      end
+      tbl_sort(keys)
+      buf[#buf + 1] = "{"
+      for i, k in ipairs(keys) do
+        if i > 1 then buf[#buf + 1] = "," end
+        encode_value(k, buf, depth + 1)
+        buf[#buf + 1] = ":"
+        local x = v[k]
+        if x == nil then x = v[tonumber(k)] end
+        encode_value(x, buf, depth + 1)
+      end
+      buf[#buf + 1] = "}"
+    end
+  elseif tv == "userdata" then
+    -- cjson.null and friends
+    buf[#buf + 1] = "null"
+  else
+    error("json: cannot encode a " .. tv)
+  end
+end
+
+function _M.json_encode(v)
+  local buf = {}
+  encode_value(v, buf, 0)
+  return tbl_concat(buf)
+end
+
+-- Decoding goes through a private cjson instance: never touch the global
+-- cjson settings, which OpenResty shares between every module of a worker.
+local cjson_safe
+function _M.json_decode(s)
+  if not cjson_safe then
+    local ok, mod = pcall(require, "cjson.safe")
+    if not ok then return nil, "lua-cjson is not installed" end
+    cjson_safe = mod.new and mod.new() or mod
+  end
+  local v, err = cjson_safe.decode(s)
+  if v == nil then return nil, err end
+  return _M.strip_null(v)
+end
+
+-- JSON null decodes to a lightuserdata sentinel; the rest of the project
+-- reads absent fields as nil, so drop them.
+function _M.strip_null(v)
+  if type(v) == "table" then
+    local out = {}
+    for k, x in pairs(v) do
+      if type(x) ~= "userdata" then out[k] = _M.strip_null(x) end
+    end
+    return out
+  end
+  return v
+end
+
+-- Time --------------------------------------------------------------------
+-- Defaults for opts.sleep/opts.clock: nginx's (non-blocking inside nginx),
+-- then the C core's monotonic clock, then luasocket, then os.time.
+
+local function find_core()
+  local ok, core = pcall(require, "accelerate")
+  if ok and type(core) == "table" then return core end
+  return nil
+end
+
+function _M.default_sleep()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and ngx.sleep then return ngx.sleep end
+  local core = find_core()
+  if core and core.sleep then return core.sleep end
+  local ok, socket = pcall(require, "socket")
+  if ok and socket.sleep then return socket.sleep end
+  -- Last resort: whole seconds through the shell.  Polling intervals are
+  -- seconds anyway, and this path only exists for a bare interpreter.
+  return function(s)
+    if s and s > 0 then os.execute("sleep " .. str_format("%.3f", s)) end
+  end
+end
+
+function _M.default_clock()
+  local ngx = rawget(_G, "ngx")
+  if type(ngx) == "table" and ngx.now then
+    return function()
+      if ngx.update_time then ngx.update_time() end
+      return ngx.now()
+    end
+  end
+  local core = find_core()
+  if core and core.now then return core.now end
+  local ok, socket = pcall(require, "socket")
+  if ok and socket.gettime then return socket.gettime end
+  -- os.time is wall-clock and whole seconds: good enough for a watch that
+  -- lasts minutes to hours, but a clock change shifts elapsed/timeout.
+  return os.time
+end
+
+function _M.format_duration(s)
+  if not s or s ~= s then return "?" end
+  s = floor(s + 0.5)
+  if s < 60 then return s .. "s" end
+  if s < 3600 then return str_format("%dm%02ds", floor(s / 60), s % 60) end
+  return str_format("%dh%02dm", floor(s / 3600), floor(s % 3600 / 60))
+end
+
+return _M

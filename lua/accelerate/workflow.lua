@@ -1,0 +1,799 @@
+-- Workflows over the three backfill calls: create -> wait -> inspect -> repair.
+--
+-- Depends only on the client interface (create_task, list_instances,
+-- task_detail, task_details), so the same code runs on the blocking C
+-- client, on an nginx cosocket client and on a fake in the specs.  Time is
+-- injected (opts.sleep, opts.clock) for the same reason.
+--
+-- Internals raise error objects; every public function catches them at its
+-- edge and returns nil, err.
+
+local util = require "accelerate.util"
+local dates = require "accelerate.dates"
+local journal = require "accelerate.journal"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tonumber = tonumber
+local tostring = tostring
+local floor = math.floor
+local min = math.min
+local max = math.max
+local os_date = os.date
+local tbl_sort = table.sort
+local tbl_concat = table.concat
+local new_error = util.new_error
+local id_string = util.id_string
+local array = util.array
+local clean_params = journal.clean_params
+
+local _M = { _VERSION = "0.1.0" }
+
+local DEFAULT_INTERVAL = 2
+local DEFAULT_MAX_INTERVAL = 30
+local DEFAULT_BACKOFF = 1.5
+local DEFAULT_PAGE_SIZE = 500
+local DEFAULT_CONCURRENCY = 8
+-- consecutive failed polls tolerated (each already retried by the client)
+-- before a watch gives up: a gateway restart must not end a six-hour watch
+local DEFAULT_MAX_POLL_ERRORS = 10
+local MAX_PAGES = 10000
+
+-- Statuses after which an instance never changes again.  The documentation
+-- names WAITING, RUNNING, SUCCESS and FAILED; the others are what schedulers
+-- of this kind commonly report for a killed task, and are counted as failed
+-- rather than waited on forever.
+local FAILED_STATUSES = {
+  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
+  CANCELLED = true, ERROR = true, TIMEOUT = true,
+}
+_M.FAILED_STATUSES = FAILED_STATUSES
+
+function _M.is_terminal(status)
+  return status == "SUCCESS" or FAILED_STATUSES[status] == true
+end
+
+function _M.is_failed(status)
+  return FAILED_STATUSES[status] == true
+end
+
+local function raise(kind, message, fields)
+  error(new_error(kind, message, fields), 0)
+end
+
+-- Runs fn at the public edge: raised error objects (ours, the client's, or a
+-- plain Lua error from a callback) become nil, err.
+local function protect(fn, ...)
+  local ok, res, second = pcall(fn, ...)
+  if ok then return res, second end
+  if type(res) ~= "table" then res = new_error("error", tostring(res)) end
+  return nil, res
+end
+
+local function check_client(client, methods)
+  if type(client) ~= "table" and type(client) ~= "userdata" then
+    raise("invalid", "a client is required (accelerate.new or accelerate.ngx)")
+  end
+  for _, m in ipairs(methods) do
+    local ok, f = pcall(function() return client[m] end)
+    if not ok or f == nil then raise("invalid", "the client has no method " .. m) end
+  end
+end
+
+local function check_number(opts, name, minimum)
+  local v = opts[name]
+  if v == nil then return nil end
+  if type(v) ~= "number" or v ~= v or v < minimum then
+    raise("invalid", "opts." .. name .. " must be a number >= " .. minimum)
+  end
+  return v
+end
+
+-- Lots --------------------------------------------------------------------
+
+local function lots_impl(start, stop, n)
+  if n == nil then n = 1 end
+  n = tonumber(n)
+  if not n or n ~= floor(n) or n < 1 then
+    raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
+  end
+  local s, serr = dates.parse(start)
+  if not s then raise("invalid", "startTime: " .. serr) end
+  local e, eerr = dates.parse(stop)
+  if not e then raise("invalid", "endTime: " .. eerr) end
+  if s > e then raise("invalid", "startTime " .. start .. " is after endTime " .. stop) end
+  local out = array()
+  local d = s
+  while d <= e do
+    local last = min(d + n - 1, e)
+    out[#out + 1] = {
+      startPartition = dates.format(d), endPartition = dates.format(last), days = last - d + 1,
+    }
+    d = last + 1
+  end
+  return out
+end
+
+-- syntax: lots, err = workflow.lots(startTime, endTime, dateIntervalOfLot)
+-- The split a create makes: consecutive inclusive ranges of n days from
+-- startTime, the last one shorter when the range does not divide evenly.
+function _M.lots(start, stop, n)
+  return protect(lots_impl, start, stop, n)
+end
+
+local function validate_params(params)
+  if type(params) ~= "table" then raise("invalid", "params must be a table") end
+  local plan = params.planId or params.planName
+  if type(plan) ~= "string" or plan == "" then
+    raise("invalid", "params.planId or params.planName is required")
+  end
+  lots_impl(params.startTime, params.endTime, params.dateIntervalOfLot)
+end
+
+-- Polling -----------------------------------------------------------------
+
+-- Every instance of a dag, page by page.  Instances are keyed by id so that
+-- a server that caps pageSize, or a list that shifts between pages, never
+-- counts one instance twice.
+local function fetch_all(client, dag, page_size, stats)
+  local list, seen, total = {}, {}, nil
+  local index = 1
+  while index <= MAX_PAGES do
+    stats.requests = stats.requests + 1
+    local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
+    if not page then return nil, err end
+    total = tonumber(page.total) or total
+    local items = page.instances or {}
+    local added = 0
+    for _, inst in ipairs(items) do
+      local id = id_string(inst.id)
+      if id == nil or not seen[id] then
+        if id then seen[id] = true end
+        list[#list + 1] = inst
+        added = added + 1
+      end
+    end
+    if added == 0 then break end
+    if total then
+      -- a server may cap pageSize below ours: only the total says when to stop
+      if #list >= total then break end
+    elseif #items < page_size then
+      break
+    end
+    index = index + 1
+  end
+  return list, total or #list
+end
+
+local function count(list)
+  local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
+  local terminal, failed = 0, 0
+  for _, inst in ipairs(list) do
+    local st = inst.status or "UNKNOWN"
+    counts[st] = (counts[st] or 0) + 1
+    if _M.is_terminal(st) then terminal = terminal + 1 end
+    if FAILED_STATUSES[st] then failed = failed + 1 end
+  end
+  return counts, terminal, failed
+end
+
+local function same_counts(a, b)
+  if not a or not b then return false end
+  for k, v in pairs(a) do if b[k] ~= v then return false end end
+  for k, v in pairs(b) do if a[k] ~= v then return false end end
+  return true
+end
+
+-- A failed poll worth retrying later rather than ending the watch.
+local function transient(err)
+  if type(err) ~= "table" then return false end
+  if err.retryable then return true end
+  local k = err.kind
+  if k == "network" or k == "timeout" then return true end
+  if k == "http" then
+    local st = tonumber(err.status)
+    return st == nil or st >= 500 or st == 429
+  end
+  return false
+end
+
+local function failures_of(list)
+  local out = array()
+  for _, inst in ipairs(list) do
+    if FAILED_STATUSES[inst.status] then out[#out + 1] = { instance = inst } end
+  end
+  return out
+end
+
+local function sort_instances(list)
+  tbl_sort(list, function(a, b)
+    local sa, sb = tostring(a.startPartition or ""), tostring(b.startPartition or "")
+    if sa ~= sb then return sa < sb end
+    local ma, mb = tostring(a.mtGuid or ""), tostring(b.mtGuid or "")
+    if ma ~= mb then return ma < mb end
+    return (id_string(a.id) or "") < (id_string(b.id) or "")
+  end)
+end
+
+local function journal_append(j, report, ev, ctx)
+  if not j then return end
+  local ok, err = j:append(ev)
+  if not ok then
+    -- state lines are a record, not a source of truth (the server is):
+    -- keep watching, and say so in the report
+    report.journal_error = util.errstr(err)
+    if ctx then ctx.journal_error = report.journal_error end
+  end
+end
+
+-- The watch loop.  ctx: {stats, journal (open object), params, resumed}.
+local function wait_impl(client, dag, opts, ctx)
+  local sleep = opts.sleep or util.default_sleep()
+  local clock = opts.clock or util.default_clock()
+  local interval = check_number(opts, "interval", 0) or DEFAULT_INTERVAL
+  if interval <= 0 then
+    -- a zero interval would poll the server in a tight loop
+    raise("invalid", "opts.interval must be greater than 0")
+  end
+  local max_interval = check_number(opts, "max_interval", 0) or max(DEFAULT_MAX_INTERVAL, interval)
+  if max_interval < interval then max_interval = interval end
+  local backoff = check_number(opts, "backoff", 1) or DEFAULT_BACKOFF
+  local timeout = check_number(opts, "timeout", 0)
+  local page_size = check_number(opts, "page_size", 1) or DEFAULT_PAGE_SIZE
+  local max_errors = check_number(opts, "max_poll_errors", 0) or DEFAULT_MAX_POLL_ERRORS
+  local on_progress = opts.on_progress
+  if on_progress ~= nil and type(on_progress) ~= "function" then
+    raise("invalid", "opts.on_progress must be a function")
+  end
+  local stats, j = ctx.stats, ctx.journal
+
+  local start = clock()
+  local deadline = timeout and start + timeout
+  local current = interval
+  local last_counts, last_total
+  local polls, errors_in_row = 0, 0
+  local report
+
+  while true do
+    local list, total_or_err = fetch_all(client, dag, page_size, stats)
+    local now = clock()
+    if not list then
+      local err = total_or_err
+      errors_in_row = errors_in_row + 1
+      if not transient(err) or errors_in_row > max_errors then
+        -- hand back what is known so far along with the error
+        error(err, 0)
+      end
+      if report then report.last_error = err end
+    else
+      errors_in_row = 0
+      polls = polls + 1
+      local total = total_or_err
+      local counts, terminal, failed = count(list)
+      sort_instances(list)
+      -- total 0 right after a create means the server has not split the
+      -- range yet: a backfill always has at least one instance
+      local done = total > 0 and terminal >= total
+      report = {
+        dagName = dag,
+        ok = done and failed == 0 and counts.SUCCESS >= total,
+        done = done,
+        timed_out = false,
+        total = total,
+        counts = counts,
+        instances = array(list),
+        failures = failures_of(list),
+        elapsed = now - start,
+        polls = polls,
+        requests = stats.requests,
+        params = ctx.params and util.deep_copy(ctx.params) or nil,
+        resumed = ctx.resumed or nil,
+        journal_error = ctx.journal_error,
+      }
+      if not same_counts(counts, last_counts) or total ~= last_total then
+        if last_counts then current = interval end
+        last_counts, last_total = counts, total
+        journal_append(j, report, {
+          event = "state", dagName = dag, total = total, counts = counts,
+          polls = polls, requests = stats.requests,
+        }, ctx)
+      else
+        current = min(current * backoff, max_interval)
+      end
+      if on_progress then on_progress(report) end
+      if done then break end
+    end
+    now = clock()
+    if deadline and now >= deadline then
+      if not report then
+        raise("timeout", "timed out after " .. timeout .. "s before any poll answered", {
+          dagName = dag,
+        })
+      end
+      report.timed_out = true
+      report.ok = false
+      report.elapsed = now - start
+      break
+    end
+    if not list then current = min(current * backoff, max_interval) end
+    local nap = current
+    if deadline then nap = min(nap, deadline - now) end
+    if nap > 0 then sleep(nap) end
+  end
+
+  report.requests = stats.requests
+  journal_append(j, report, {
+    event = "done", dagName = dag, ok = report.ok, timed_out = report.timed_out,
+    total = report.total, counts = report.counts, polls = report.polls,
+    requests = stats.requests,
+  }, ctx)
+  return report
+end
+
+local function open_journal(path)
+  if type(path) ~= "string" or path == "" then
+    raise("invalid", "opts.journal must be a file path")
+  end
+  local j, err = journal.open(path)
+  if not j then error(err, 0) end
+  return j
+end
+
+local function describe_params(p)
+  if type(p) ~= "table" then return "unknown parameters" end
+  return (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
+    .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
+    .. ", lots of " .. tostring(p.dateIntervalOfLot or 1) .. " day(s)"
+end
+
+local function unknown_create_error(path, op)
+  local when = op.at and os_date("!%Y-%m-%d %H:%M:%S UTC", op.at) or "an unknown time"
+  return new_error("create_unknown",
+    "the journal " .. path .. " records a create (" .. describe_params(op.params)
+      .. ") sent at " .. when .. " whose answer never arrived: the backfill may exist on "
+      .. "the server, and its dagName is unknown. The API cannot list backfills, so check "
+      .. "in AnyMetrics (the acceleration plan's backfill tasks) for one created at that "
+      .. "time. If it exists, watch it with `accelerate wait DAG --journal " .. path
+      .. "` (workflow.wait(client, DAG, {journal=...})); if it does not, create again with "
+      .. "--force-create (opts.force_create = true).",
+    { journal = path, params = op.params })
+end
+
+-- Marks the intents of a journal with their time (summarize does not keep it).
+local function pending_op(j, summary)
+  local op = summary.pending and summary.pending[#summary.pending]
+  if not op then return nil end
+  for _, ev in ipairs(j.events) do
+    if ev.event == "intent" and ev.op == op.op then op.at = ev.at end
+  end
+  return op
+end
+
+local function params_equal(a, b)
+  a, b = clean_params(a), clean_params(b)
+  local function norm(p) return p.dateIntervalOfLot == nil and 1 or tonumber(p.dateIntervalOfLot) end
+  return a.planId == b.planId and a.planName == b.planName and a.startTime == b.startTime
+    and a.endTime == b.endTime and norm(a) == norm(b)
+end
+
+-- Did a failed create perhaps reach the server?  Only a refusal the server
+-- stated, or a request never sent, proves that nothing was created.  The
+-- core marks a create that was sent and lost with outcome_unknown = true
+-- and retryable = false, and leaves a create that never left retryable;
+-- anything unmarked is assumed to have arrived.
+local function create_maybe_happened(err)
+  if type(err) ~= "table" then return true end
+  if err.outcome_unknown ~= nil then return err.outcome_unknown and true or false end
+  local k = err.kind
+  if k == "invalid" or k == "api" then return false end
+  if k == "http" then
+    local st = tonumber(err.status)
+    return st == nil or st >= 500 or st == 408
+  end
+  if (k == "network" or k == "timeout") and err.retryable == true then return false end
+  return true
+end
+_M.create_maybe_happened = create_maybe_happened
+
+-- One journaled create.  Returns dagName or raises; the journal ends with
+-- created / create_failed / create_unknown for this op.
+local function journaled_create(client, params, j, stats, extra)
+  local clean = clean_params(params)
+  local op
+  if j then
+    op = journal.summarize(j.events).next_op
+    local intent = { event = "intent", op = op, params = clean }
+    if extra then for k, v in pairs(extra) do intent[k] = v end end
+    local ok, err = j:append(intent)
+    if not ok then error(err, 0) end
+  end
+  stats.requests = stats.requests + 1
+  local dag, err = client:create_task(clean)
+  if type(dag) ~= "string" or dag == "" then
+    if dag ~= nil and err == nil then
+      err = new_error("api", "create answered without a dagName")
+    end
+    if j then
+      local maybe = create_maybe_happened(err)
+      j:append {
+        event = maybe and "create_unknown" or "create_failed", op = op,
+        error = util.error_fields(err),
+      }
+    end
+    error(err, 0)
+  end
+  if j then
+    local ev = { event = "created", op = op, dagName = dag, params = clean }
+    if extra then for k, v in pairs(extra) do ev[k] = v end end
+    local ok, jerr = j:append(ev)
+    if not ok then
+      raise("journal", "backfill " .. dag .. " was created but the journal could not record it ("
+        .. util.errstr(jerr) .. "); note the dagName and watch it with `accelerate wait "
+        .. dag .. "`", { dagName = dag })
+    end
+  end
+  return dag
+end
+
+local function new_stats()
+  return { requests = 0 }
+end
+
+-- syntax: dagName, err = workflow.create(client, params, opts)
+-- A create_task that honours opts.journal: intent before, dagName after.
+-- With a journal that already records this backfill, returns its dagName
+-- (third value true) instead of creating again.
+function _M.create(client, params, opts)
+  opts = opts or {}
+  local j
+  local dag, err = protect(function()
+    check_client(client, { "create_task" })
+    validate_params(params)
+    if opts.journal then
+      j = open_journal(opts.journal)
+      local s = journal.summarize(j.events)
+      if s.dagName then
+        for _, op in ipairs(s.ops_list) do
+          if op.dagName == s.dagName and op.params and params_equal(op.params, params) then
+            return s.dagName, true
+          end
+        end
+        raise("invalid", "the journal " .. opts.journal .. " already belongs to " .. s.dagName
+          .. "; use another journal file")
+      end
+      local op = pending_op(j, s)
+      if op and not opts.force_create then error(unknown_create_error(opts.journal, op), 0) end
+    end
+    return journaled_create(client, params, j, new_stats()), false
+  end)
+  if j then j:close() end
+  if dag then return dag, nil, err end
+  return nil, err
+end
+
+-- syntax: report, err = workflow.wait(client, dagName_or_nil, opts)
+function _M.wait(client, dag, opts)
+  opts = opts or {}
+  local j
+  local function run()
+    check_client(client, { "list_instances" })
+    local ctx = { stats = new_stats() }
+    if opts.journal then
+      j = open_journal(opts.journal)
+      local s = journal.summarize(j.events)
+      if dag == nil then
+        if not s.dagName then
+          local op = pending_op(j, s)
+          if op then error(unknown_create_error(opts.journal, op), 0) end
+          raise("invalid", "the journal " .. opts.journal .. " names no dagName to watch")
+        end
+        dag = s.dagName
+        ctx.resumed = true
+      elseif s.dagName and s.dagName ~= dag then
+        raise("invalid", "the journal " .. opts.journal .. " belongs to " .. s.dagName
+          .. ", not " .. tostring(dag))
+      elseif not s.dagName then
+        local ok, err = j:append { event = "watch", dagName = dag }
+        if not ok then error(err, 0) end
+      else
+        ctx.resumed = true
+      end
+      for _, op in ipairs(s.ops_list) do
+        if op.dagName == dag then ctx.params = op.params end
+      end
+      ctx.journal = j
+    end
+    if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end
+    return wait_impl(client, dag, opts, ctx)
+  end
+  local report, err = protect(run)
+  if j then j:close() end
+  return report, err
+end
+
+-- Failure details --------------------------------------------------------
+
+local function inspect_impl(client, report, opts, stats)
+  if type(report) ~= "table" or type(report.instances) ~= "table" then
+    raise("invalid", "a report with instances is required")
+  end
+  local known = {}
+  for _, f in ipairs(report.failures or {}) do
+    if f.detail and f.instance then known[id_string(f.instance.id)] = f.detail end
+  end
+  local failed, ids = {}, {}
+  for _, inst in ipairs(report.instances) do
+    if FAILED_STATUSES[inst.status] then
+      failed[#failed + 1] = inst
+      local id = id_string(inst.id)
+      if id and not known[id] then ids[#ids + 1] = id end
+    end
+  end
+  local details, errs = {}, {}
+  if #ids > 0 then
+    local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
+    local ok_multi = pcall(function() return client.task_details end)
+    if ok_multi and client.task_details then
+      stats.requests = stats.requests + #ids
+      local d, e = client:task_details(ids, { concurrency = concurrency })
+      if d == nil and type(e) == "table" and e.kind then
+        for _, id in ipairs(ids) do errs[id] = e end
+      else
+        details, errs = d or {}, e or {}
+      end
+    else
+      for _, id in ipairs(ids) do
+        stats.requests = stats.requests + 1
+        local d, e = client:task_detail(id)
+        if d then details[id] = d else errs[id] = e end
+      end
+    end
+  end
+  local out, first_err = array(), nil
+  for _, inst in ipairs(failed) do
+    local id = id_string(inst.id)
+    local detail = known[id] or details[id]
+    local entry = { instance = inst, detail = detail }
+    if not detail then
+      entry.err = errs[id] or new_error("api", "no detail returned for instance " .. tostring(id))
+      first_err = first_err or entry.err
+    end
+    out[#out + 1] = entry
+  end
+  return out, first_err
+end
+
+-- syntax: failures, err = workflow.inspect(client, report, opts)
+-- failures = { {instance, detail, err?}, ... } for every failed instance;
+-- err is the first detail that could not be fetched (its entry has .err).
+function _M.inspect(client, report, opts)
+  opts = opts or {}
+  return protect(function()
+    check_client(client, { "task_detail" })
+    return inspect_impl(client, report, opts, new_stats())
+  end)
+end
+
+-- syntax: report, err = workflow.backfill(client, params, opts)
+function _M.backfill(client, params, opts)
+  opts = opts or {}
+  local j
+  local partial
+  local function run()
+    check_client(client, { "create_task", "list_instances", "task_detail" })
+    validate_params(params)
+    local stats = new_stats()
+    local ctx = { stats = stats, params = clean_params(params) }
+    local dag
+    if opts.journal then
+      j = open_journal(opts.journal)
+      ctx.journal = j
+      local s = journal.summarize(j.events)
+      if s.dagName then
+        local jp
+        for _, op in ipairs(s.ops_list) do if op.dagName == s.dagName then jp = op.params end end
+        if jp and not params_equal(jp, params) then
+          raise("invalid", "the journal " .. opts.journal .. " belongs to another backfill ("
+            .. describe_params(jp) .. "); use another journal file")
+        end
+        dag, ctx.resumed = s.dagName, true
+      else
+        local op = pending_op(j, s)
+        if op and not opts.force_create then
+          error(unknown_create_error(opts.journal, op), 0)
+        end
+      end
+    end
+    if not dag then dag = journaled_create(client, params, j, stats) end
+    partial = { dagName = dag, params = ctx.params, requests = stats.requests }
+    local report = wait_impl(client, dag, opts, ctx)
+    partial = report
+    if report.counts.FAILED > 0 or #report.failures > 0 then
+      local failures = inspect_impl(client, report, opts, stats)
+      report.failures = failures
+      report.requests = stats.requests
+      if j then
+        local ids = array()
+        for _, f in ipairs(failures) do ids[#ids + 1] = id_string(f.instance.id) end
+        journal_append(j, report, { event = "failures", dagName = dag, ids = ids })
+      end
+    end
+    return report
+  end
+  local report, err = protect(run)
+  if j then j:close() end
+  if not report then return nil, err, partial end
+  return report
+end
+
+-- Repair ------------------------------------------------------------------
+
+-- Failed partitions merged over dates: a backfill covers every table of the
+-- plan, so one failed table on a day means the day is redone for the plan.
+-- Overlapping and adjacent ranges merge, which gives the fewest creates.
+local function failed_ranges(instances)
+  local spans = {}
+  for _, inst in ipairs(instances) do
+    if FAILED_STATUSES[inst.status] then
+      local s = dates.parse_partition(inst.startPartition)
+      local e = dates.parse_partition(inst.endPartition) or s
+      if not s then
+        raise("invalid", "failed instance " .. tostring(id_string(inst.id))
+          .. " has no usable startPartition")
+      end
+      if e < s then s, e = e, s end
+      spans[#spans + 1] = { s, e }
+    end
+  end
+  tbl_sort(spans, function(a, b) return a[1] < b[1] end)
+  local merged = {}
+  for _, sp in ipairs(spans) do
+    local last = merged[#merged]
+    if last and sp[1] <= last[2] + 1 then
+      if sp[2] > last[2] then last[2] = sp[2] end
+    else
+      merged[#merged + 1] = { sp[1], sp[2] }
+    end
+  end
+  return merged
+end
+
+-- The lot size the original backfill used: the widest instance (the last lot
+-- may be shorter; a single-lot backfill is reproduced by any size >= it).
+local function infer_lot(instances)
+  local widest
+  for _, inst in ipairs(instances) do
+    local s = dates.parse_partition(inst.startPartition)
+    local e = dates.parse_partition(inst.endPartition) or s
+    if s and e then
+      local w = e - s + 1
+      if not widest or w > widest then widest = w end
+    end
+  end
+  return widest
+end
+
+local function infer_plan(report)
+  for _, f in ipairs(report.failures or {}) do
+    local d = f.detail
+    local uuids = d and d.acceleratePlanUuid
+    if type(uuids) == "table" and type(uuids[1]) == "string" then return uuids[1] end
+    if type(uuids) == "string" then return uuids end
+  end
+  return nil
+end
+
+-- syntax: ranges, err = workflow.repair_plan(report, opts)
+-- The creates a repair would send, without sending anything.
+local function repair_plan_impl(report, opts)
+  if type(report) ~= "table" or type(report.instances) ~= "table" then
+    raise("invalid", "a report with instances is required (workflow.wait or workflow.backfill)")
+  end
+  local rp = type(report.params) == "table" and report.params or {}
+  local planId = opts.planId or (not opts.planName and rp.planId) or nil
+  local planName = opts.planName or (not opts.planId and rp.planName) or nil
+  if not planId and not planName then planId = infer_plan(report) end
+  local ranges = failed_ranges(report.instances)
+  if #ranges > 0 and not planId and not planName then
+    raise("invalid", "cannot tell which plan " .. tostring(report.dagName)
+      .. " belongs to: pass opts.planId or opts.planName")
+  end
+  local lot = opts.dateIntervalOfLot or rp.dateIntervalOfLot or infer_lot(report.instances) or 1
+  lot = tonumber(lot)
+  if not lot or lot < 1 or lot ~= floor(lot) then
+    raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
+  end
+  local out = array()
+  for _, r in ipairs(ranges) do
+    local p = {
+      planId = planId, planName = (not planId) and planName or nil,
+      startTime = dates.format(r[1]), endTime = dates.format(r[2]), dateIntervalOfLot = lot,
+    }
+    out[#out + 1] = {
+      repairs = report.dagName, params = p, startTime = p.startTime, endTime = p.endTime,
+      lots = #lots_impl(p.startTime, p.endTime, lot),
+    }
+  end
+  return out
+end
+
+function _M.repair_plan(report, opts)
+  return protect(repair_plan_impl, report, opts or {})
+end
+
+-- syntax: dags, err = workflow.repair(client, report, opts)
+-- dags = { {dagName, repairs, params, startTime, endTime, lots, resumed?}, ... }
+-- one per merged range.  On an error, dags lists the creates that did
+-- happen (never lose a dagName) and err says what stopped the rest.
+function _M.repair(client, report, opts)
+  opts = opts or {}
+  local j
+  local done = array()
+  local function run()
+    check_client(client, { "create_task" })
+    local plan = repair_plan_impl(report, opts)
+    if opts.dry_run then
+      for _, r in ipairs(plan) do done[#done + 1] = r end
+      return done
+    end
+    local stats = new_stats()
+    local s
+    if opts.journal then
+      j = open_journal(opts.journal)
+      s = journal.summarize(j.events)
+    end
+    for _, r in ipairs(plan) do
+      local entry = util.shallow_copy(r)
+      local prior
+      if s then
+        for _, op in ipairs(s.ops_list) do
+          if op.repairs == report.dagName and op.params and params_equal(op.params, r.params) then
+            prior = op
+          end
+        end
+      end
+      if prior and prior.status == "created" then
+        entry.dagName, entry.resumed = prior.dagName, true
+      else
+        if prior and (prior.status == "intent" or prior.status == "unknown")
+          and not opts.force_create then
+          for _, ev in ipairs(j.events) do
+            if ev.event == "intent" and ev.op == prior.op then prior.at = ev.at end
+          end
+          error(unknown_create_error(opts.journal, prior), 0)
+        end
+        entry.dagName = journaled_create(client, r.params, j, stats, { repairs = report.dagName })
+      end
+      done[#done + 1] = entry
+    end
+    done.requests = stats.requests
+    return done
+  end
+  local dags, err = protect(run)
+  if j then j:close() end
+  if not dags then return done, err end
+  return dags
+end
+
+-- For callers that print a one-line summary of a report.
+function _M.summary(report)
+  local parts = {}
+  local order = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
+  local seen = {}
+  for _, k in ipairs(order) do
+    parts[#parts + 1] = k .. " " .. tostring(report.counts and report.counts[k] or 0)
+    seen[k] = true
+  end
+  local extra = {}
+  for k in pairs(report.counts or {}) do if not seen[k] then extra[#extra + 1] = k end end
+  tbl_sort(extra)
+  for _, k in ipairs(extra) do parts[#parts + 1] = k .. " " .. tostring(report.counts[k]) end
+  return tbl_concat(parts, "  ") .. " / " .. tostring(report.total or 0)
+end
+
+_M._failed_ranges = failed_ranges
+
+return _M

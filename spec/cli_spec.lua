@@ -1,0 +1,466 @@
+-- The `accelerate` command: in-process with a fake client (exit codes,
+-- --json, progress forms, colour, configuration precedence, secrets), then
+-- bin/accelerate as a subprocess against the simulator.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local cli = require "accelerate.cli"
+local util = require "accelerate.util"
+local fake = require "spec.fake_client"
+
+local SECRET = "u-1-very-secret"
+
+local function sink()
+  local buf = {}
+  return {
+    write = function(self, ...)
+      for i = 1, select("#", ...) do buf[#buf + 1] = tostring(select(i, ...)) end
+      return self
+    end,
+    flush = function(self) return self end,
+    text = function() return table.concat(buf) end,
+  }
+end
+
+local BASE_ENV = {
+  ACCELERATE_URL = "http://127.0.0.1:1", ACCELERATE_TENANT_ID = "t1",
+  ACCELERATE_AUTH_TYPE = "UID", ACCELERATE_AUTH_VALUE = SECRET, HOME = "/nonexistent",
+}
+
+-- Runs the command in-process.  o: env (overrides), tty = {[1]=bool,[2]=bool},
+-- client (a fake), conn (receives the connection settings).
+local function run(argv, o)
+  o = o or {}
+  local out, err = sink(), sink()
+  local env = util.shallow_copy(BASE_ENV)
+  for k, v in pairs(o.env or {}) do env[k] = v or nil end
+  if o.env then for k, v in pairs(o.env) do if v == false then env[k] = nil end end end
+  local client = o.client
+  local code = cli.main(argv, {
+    stdout = out, stderr = err,
+    getenv = function(k) return env[k] end,
+    isatty = function(fd) return (o.tty or {})[fd] == true end,
+    new_client = function(conn)
+      if o.conn then for k, v in pairs(conn) do o.conn[k] = v end end
+      return client
+    end,
+    sleep = client and client.sleep, clock = client and client.clock,
+  })
+  return code, out.text(), err.text()
+end
+
+local function plan_client(fail_lots, finish)
+  return fake.new { instances = fake.plan("2025-01-01", "2025-01-10", 2, 2, function(li)
+    local last = fail_lots and fail_lots[li] and "FAILED" or "SUCCESS"
+    return { { 0, "WAITING" }, { li, "RUNNING" }, { finish or (2 * li), last } }
+  end) }
+end
+
+local BACKFILL = { "backfill", "--plan-id", "plan-42", "--start", "2025-01-01", "--end", "2025-01-10",
+  "--lot", "2", "--interval", "1" }
+
+local function args(extra)
+  local a = {}
+  for _, v in ipairs(BACKFILL) do a[#a + 1] = v end
+  for _, v in ipairs(extra or {}) do a[#a + 1] = v end
+  return a
+end
+
+describe("accelerate command (in-process)", function()
+  it("has --help for the command and every subcommand", function()
+    local code, out = run { "--help" }
+    assert.equal(0, code)
+    assert.matches("usage: accelerate", out)
+    assert.matches("Exit codes", out)
+    assert.matches("ACCELERATE_AUTH_VALUE", out)
+    for _, c in ipairs { "backfill", "create", "wait", "report", "repair", "instances", "detail", "lots" } do
+      local ccode, cout = run { c, "--help" }
+      assert.equal(0, ccode)
+      assert.matches("usage: accelerate " .. c, cout)
+    end
+    local ncode, _, nerr = run {}
+    assert.equal(2, ncode)
+    assert.matches("usage:", nerr)
+  end)
+
+  it("exits 0 when every instance succeeds", function()
+    local c = plan_client()
+    local code, out = run(args(), { client = c })
+    assert.equal(0, code)
+    assert.matches("all 10 instances succeeded", out)
+    assert.equal(1, c.calls.create)
+  end)
+
+  it("exits 1 with a failure report when some fail", function()
+    local c = plan_client { [2] = true }
+    for _, inst in ipairs(c.instances) do
+      inst.detail = { msg = "java.lang.RuntimeException: disk full\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)",
+        retryCnt = 1, statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
+          FAILED = "2025-03-25T10:02:30" }, sql = { originalSql = "INSERT INTO t SELECT 42" } }
+    end
+    local code, out = run(args { "--no-color" }, { client = c })
+    assert.equal(1, code)
+    assert.matches("FAILED  cat.sch.t1  2025%-01%-03 .. 2025%-01%-04", out)
+    assert.matches("1 retry", out)
+    assert.matches("waited 1m00s, ran 2m30s", out)
+    assert.matches("disk full", out)
+    assert.is_nil(out:find("C.java", 1, true))       -- frames stay out
+    assert.matches("accelerate detail 10", out)
+    assert.matches("accelerate repair dag%-1", out)
+    local vcode, vout = run(args { "--no-color", "--verbose" }, { client = plan_client { [2] = true } })
+    assert.equal(1, vcode)
+    assert.matches("sql:", vout)
+  end)
+
+  it("exits 2 on usage and configuration errors, without calling anything", function()
+    local c = plan_client()
+    local cases = {
+      { "backfill", "--start", "2025-01-01", "--end", "2025-01-02" },
+      { "backfill", "--plan-id", "p", "--start", "2025-02-30", "--end", "2025-03-01" },
+      { "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-02", "--lot", "0" },
+      { "wait", "dag-1", "--bogus" },
+      { "wait", "dag-1", "--interval" },
+      { "detail" },
+      { "lots", "2025-01-01" },
+      { "lots", "2025-01-01", "2025-01-31", "x" },
+      { "wait", "dag-1", "--interval", "0" },
+      { "frobnicate" },
+      { "detail", "1", "--config", "/nonexistent/accelerate.conf" },
+    }
+    for _, argv in ipairs(cases) do
+      local code, _, err = run(argv, { client = c })
+      assert.equal(2, code)
+      assert.matches("accelerate", err)
+    end
+    local code, _, err = run({ "detail", "1" }, { client = c, env = { ACCELERATE_TENANT_ID = false } })
+    assert.equal(2, code)
+    assert.matches("no tenant id", err)
+    assert.equal(0, c.calls.create + c.calls.list + c.calls.detail)
+  end)
+
+  it("exits 3 on timeout and says how to resume", function()
+    local c = plan_client(nil, 1000)
+    local code, out = run(args { "--timeout", "30" }, { client = c })
+    assert.equal(3, code)
+    assert.matches("timed out", out)
+    assert.matches("accelerate wait dag%-1", out)
+  end)
+
+  it("exits 4 on API and network errors", function()
+    local c = plan_client()
+    c.create_error = fake.err("api", "plan not found", { code = "404", trace_id = "tr-1" })
+    local code, _, err = run(args(), { client = c })
+    assert.equal(4, code)
+    assert.matches("plan not found", err)
+    c = plan_client()
+    c.list_errors = { fake.err("http", "unauthorized", { status = 401 }) }
+    code, _, err = run({ "wait", "dag-1" }, { client = c })
+    assert.equal(4, code)
+    assert.matches("unauthorized", err)
+  end)
+
+  it("prints the report as JSON that parses back", function()
+    local cjson = require "cjson"
+    local c = plan_client { [3] = true }
+    local code, out = run(args { "--json" }, { client = c })
+    assert.equal(1, code)
+    local r = cjson.decode(out)
+    assert.equal("dag-1", r.dagName)
+    assert.is_false(r.ok)
+    assert.equal(10, r.total)
+    assert.equal(2, r.counts.FAILED)
+    assert.equal(8, r.counts.SUCCESS)
+    assert.equal(2, #r.failures)
+    assert.equal(10, #r.instances)
+    assert.equal(1, r.exit)
+    assert.is_number(r.requests)
+    assert.is_number(r.polls)
+    assert.is_number(r.elapsed)
+    -- an empty list is [] for a script, not {}
+    code, out = run(args { "--json" }, { client = plan_client() })
+    assert.equal(0, code)
+    assert.matches('"failures":%[%]', out)
+    code, out = run({ "lots", "2024-02-28", "2024-03-01", "--json" })
+    assert.equal(0, code)
+    assert.equal("2024-02-29", cjson.decode(out)[2].startPartition)
+  end)
+
+  it("redraws one progress line on a terminal, also between polls", function()
+    local c = plan_client()
+    local code, _, err = run(args { "--interval", "3", "--max-interval", "3" }, { client = c, tty = { [2] = true } })
+    assert.equal(0, code)
+    assert.matches("\r\27%[K%[", err)
+    assert.matches("SUCCESS 10", err)
+    assert.matches("eta", err)
+    local redraws = select(2, err:gsub("\r", ""))
+    assert.is_true(redraws > c.calls.list)   -- elapsed keeps moving while asleep
+    local qcode, _, quiet = run(args { "--quiet" }, { client = plan_client(), tty = { [2] = true } })
+    assert.equal(0, qcode)
+    assert.equal("", quiet)
+  end)
+
+  it("prints one plain line per change when not a terminal", function()
+    local c = plan_client()
+    local code, _, err = run(args(), { client = c })
+    assert.equal(0, code)
+    assert.is_nil(err:find("\r", 1, true))
+    assert.is_nil(err:find("\27", 1, true))
+    local lines = {}
+    for line in err:gmatch("[^\n]+") do
+      if line:find("SUCCESS", 1, true) then lines[#lines + 1] = line:gsub("^%S+ ", ""):gsub("  elapsed.*", "") end
+    end
+    assert.is_true(#lines >= 3)
+    assert.is_true(#lines < c.calls.list)           -- not one per poll
+    for i = 2, #lines do assert.are_not.equal(lines[i - 1], lines[i]) end
+  end)
+
+  it("colours the calendar on a terminal, letters otherwise", function()
+    local _, out = run(args(), { client = plan_client { [1] = true }, tty = { [1] = true } })
+    assert.matches("\27%[31m", out)
+    local _, plain = run(args(), { client = plan_client { [1] = true }, tty = { [1] = true },
+      env = { NO_COLOR = "1" } })
+    assert.is_nil(plain:find("\27", 1, true))
+    assert.matches("2025%-01  FFSSSSSSSS", plain)
+    assert.matches("F failed", plain)
+    local _, flag = run(args { "--no-color" }, { client = plan_client { [1] = true }, tty = { [1] = true } })
+    assert.is_nil(flag:find("\27", 1, true))
+  end)
+
+  it("takes settings from flags, then environment, then the config file", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(os.execute("mkdir -p '" .. dir .. "/accelerate'"))
+    local f = assert(io.open(dir .. "/accelerate/config", "wb"))
+    f:write("# test config\nurl = http://cfg:1\ntenant_id=cfg-tenant\nauth_type=TOKEN\n"
+      .. "auth_value_file=" .. dir .. "/secret\n")
+    f:close()
+    f = assert(io.open(dir .. "/secret", "wb"))
+    f:write("from-file-secret\n")
+    f:close()
+    local env = { XDG_CONFIG_HOME = dir, ACCELERATE_URL = false, ACCELERATE_TENANT_ID = false,
+      ACCELERATE_AUTH_TYPE = false, ACCELERATE_AUTH_VALUE = false }
+    local conn = {}
+    run({ "detail", "1" }, { env = env, conn = conn, client = plan_client() })
+    assert.same({ "http://cfg:1", "cfg-tenant", "TOKEN", "from-file-secret" },
+      { conn.url, conn.tenant_id, conn.auth_type, conn.auth_value })
+    env.ACCELERATE_TENANT_ID = "env-tenant"
+    env.ACCELERATE_AUTH_VALUE = "env-secret"
+    conn = {}
+    run({ "detail", "1" }, { env = env, conn = conn, client = plan_client() })
+    assert.same({ "http://cfg:1", "env-tenant", "env-secret" }, { conn.url, conn.tenant_id, conn.auth_value })
+    conn = {}
+    local _, _, err = run({ "detail", "1", "--tenant-id", "flag-tenant", "--auth-value", "flag-secret" },
+      { env = env, conn = conn, client = plan_client() })
+    assert.same({ "flag-tenant", "flag-secret" }, { conn.tenant_id, conn.auth_value })
+    assert.matches("warning: %-%-auth%-value shows in the process list", err)
+    conn = {}
+    run({ "detail", "1", "--auth-value-file", dir .. "/secret" }, { env = env, conn = conn, client = plan_client() })
+    assert.equal("from-file-secret", conn.auth_value)
+    os.execute("rm -rf '" .. dir .. "'")
+  end)
+
+  it("never prints the auth value, even when an error carries it", function()
+    local c = plan_client { [1] = true }
+    c.list_errors = { fake.err("http", "server echoed " .. SECRET, { status = 400 }) }
+    local code, out, err = run({ "wait", "dag-1", "--verbose" }, { client = c })
+    assert.equal(4, code)
+    assert.is_nil((out .. err):find(SECRET, 1, true))
+    assert.matches("server echoed %*%*%*", err)
+  end)
+
+  it("resumes a watch from a journal and refuses a lost create", function()
+    local path = os.tmpname()
+    os.remove(path)
+    local c = plan_client()
+    c.create_error = fake.err("timeout", "no answer to the create")
+    local code, _, err = run(args { "--journal", path }, { client = c })
+    assert.equal(4, code)
+    assert.matches("no answer to the create", err)
+    code, _, err = run(args { "--journal", path }, { client = c })
+    assert.equal(4, code)
+    assert.matches("may exist", err)
+    assert.matches("%-%-force%-create", err)
+    assert.equal(1, c.calls.create)
+    code = run(args { "--journal", path, "--force-create" }, { client = c })
+    assert.equal(0, code)
+    code = run({ "wait", "--journal", path }, { client = c })
+    assert.equal(0, code)
+    assert.equal(2, c.calls.create)
+    os.remove(path)
+  end)
+
+  it("repairs the failed ranges, or says what it would do", function()
+    local c = plan_client { [2] = true, [3] = true, [5] = true }
+    for _, inst in ipairs(c.instances) do inst.detail = { acceleratePlanUuid = { "plan-42" } } end
+    c.now = 100
+    local code, out = run({ "repair", "dag-1", "--dry-run" }, { client = c })
+    assert.equal(0, code)
+    assert.matches("would create: 2025%-01%-03 .. 2025%-01%-06, 2 lot%(s%) of 2 day", out)
+    assert.matches("would create: 2025%-01%-09 .. 2025%-01%-10", out)
+    assert.equal(0, c.calls.create)
+    code, out = run({ "repair", "dag-1", "--json" }, { client = c })
+    assert.equal(0, code)
+    local r = require("cjson").decode(out)
+    assert.equal("dag-1", r.repairs)
+    assert.equal(2, #r.dags)
+    assert.equal(2, c.calls.create)
+  end)
+
+  it("refuses to repair a backfill that is still running unless forced", function()
+    local c = plan_client(nil, 1000)
+    local code, _, err = run({ "repair", "dag-1" }, { client = c })
+    assert.equal(2, code)
+    assert.matches("unfinished", err)
+  end)
+end)
+
+-- Subprocess specs against the simulator ---------------------------------------
+
+local function sh(cmd)
+  local p = io.popen(cmd .. "; echo \"rc=$?\"")
+  local out = p:read("*a")
+  p:close()
+  local code = tonumber(out:match("rc=(%d+)%s*$"))
+  return code, (out:gsub("rc=%d+%s*$", ""))
+end
+
+describe("bin/accelerate against the simulator", function()
+  local ok_helpers, helpers = pcall(require, "spec.helpers")
+  local built = io.open("build/lua5.4/accelerate.so", "rb")
+  if built then built:close() end
+  if not (ok_helpers and built) then
+    pending("needs spec/helpers.lua and build/lua5.4/accelerate.so (make build LUA_VERSION=5.4)")
+    return
+  end
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, tmp
+
+  local function cmd(argv, env_extra)
+    local env = {
+      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
+      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
+      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+    }
+    for _, e in ipairs(env_extra or {}) do env[#env + 1] = e end
+    return sh("env " .. table.concat(env, " ") .. " bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
+  end
+  local function stderr() return helpers.read_file(tmp .. ".err") or "" end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+  before_each(function()
+    sim:scenario(helpers.scenario {})
+  end)
+
+  it("backfills to success: exit 0, JSON that parses, no secret anywhere", function()
+    local code, out = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-31 --lot 7 "
+      .. "--interval 0.05 --json")
+    assert.equal(0, code)
+    local r = helpers.json.decode(out)
+    assert.is_true(r.ok)
+    assert.equal(10, r.total)   -- 5 lots x 2 tables
+    assert.is_nil((out .. stderr()):find(sim.auth_value, 1, true))
+  end)
+
+  it("exits 1 on failures, and repair --wait brings the dates back to success", function()
+    sim:scenario(helpers.scenario { failures = { probability = 0, retries = 0, partitions = {
+      { date = "2025-01-03", times = 1, error = "oom" },
+      { date = "2025-01-04", table = "dw.sales.orders_by_region", times = 1, error = "partition_locked" },
+    } } })
+    local code, out = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-10 "
+      .. "--interval 0.05 --no-color")
+    assert.equal(1, code)
+    assert.matches("FAILED", out)
+    assert.matches("OutOfMemoryError", out)
+    local dag = out:match("accelerate repair (%S+)`")
+    assert.truthy(dag)
+    code, out = cmd("report " .. dag .. " --no-color")
+    assert.equal(1, code)
+    assert.matches("2025%-01  SSFFSSSSSS", out)
+    sim:clear_requests()
+    code, out = cmd("repair " .. dag .. " --wait --interval 0.05 --no-color")
+    assert.equal(0, code)
+    assert.matches("2025%-01%-03 .. 2025%-01%-04", out)
+    assert.equal(1, #sim:requests { route = "create" })
+    assert.is_nil((out .. stderr()):find(sim.auth_value, 1, true))
+  end)
+
+  it("exits 3 on timeout and 4 on a refused auth value or an unreachable server", function()
+    sim:scenario(helpers.scenario { speed = 0 })
+    local code = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 "
+      .. "--interval 0.05 --timeout 0.3")
+    assert.equal(3, code)
+    code = cmd("instances some-dag", { "ACCELERATE_AUTH_VALUE=wrong-value" })
+    assert.equal(4, code)
+    assert.is_nil(stderr():find("wrong-value", 1, true))
+    code = cmd("detail 1 --url http://127.0.0.1:1 --retries 0")
+    assert.equal(4, code)
+    code = cmd("lots 2025-01-01 2025-01-31 7")
+    assert.equal(0, code)
+    code = cmd("--help")
+    assert.equal(0, code)
+  end)
+
+  it("detects a real terminal: progress redrawn in place and a coloured calendar", function()
+    local has_script = sh("command -v script >/dev/null")
+    if has_script ~= 0 then return pending("util-linux `script` is not installed") end
+    local inner = "env ACCELERATE_URL=" .. sim.url .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
+      .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. sim.auth_value
+      .. " HOME=/nonexistent NO_COLOR= bin/accelerate backfill --plan-id " .. PLAN
+      .. " --start 2025-01-01 --end 2025-01-05 --interval 0.05"
+    local code, out = sh("script -qec " .. helpers.quote(inner) .. " /dev/null")
+    assert.equal(0, code)
+    assert.truthy(out:find("\r\27[K[", 1, true))
+    assert.truthy(out:find("\27[32m", 1, true))
+    local _, piped = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-05 --interval 0.05")
+    assert.is_nil(piped:find("\27", 1, true))
+    assert.is_nil(stderr():find("\r", 1, true))
+  end)
+
+  it("create, instances and detail print what scripts need", function()
+    local code, out = cmd("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-04 --lot 2 --json")
+    assert.equal(0, code)
+    local dag = helpers.json.decode(out).dagName
+    assert.truthy(dag)
+    code, out = cmd("instances " .. dag .. " --all --json")
+    assert.equal(0, code)
+    local page = helpers.json.decode(out)
+    assert.equal(4, page.total)
+    code, out = cmd("detail " .. page.instances[1].id .. " --json")
+    assert.equal(0, code)
+    assert.equal(tostring(page.instances[1].id), string.format("%.0f", helpers.json.decode(out).taskInstanceId))
+  end)
+
+  it("survives kill -9 mid-watch: wait --journal resumes without a second create", function()
+    sim:scenario(helpers.scenario { speed = 0 })
+    local journal = tmp .. ".journal"
+    os.remove(journal)
+    sim:clear_requests()
+    local env = "env ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID=t1 "
+      .. "ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value) .. " HOME=/nonexistent "
+    local _, pid = sh(env .. "bin/accelerate backfill --plan-id " .. PLAN .. " --start 2025-01-01 "
+      .. "--end 2025-01-05 --interval 0.05 --max-interval 0.05 --journal " .. journal
+      .. " >/dev/null 2>&1 & echo $!")
+    pid = pid:match("%d+")
+    local seen = helpers.eventually(function()
+      local s = helpers.read_file(journal)
+      return s and s:find('"state"', 1, true)
+    end, 10)
+    os.execute("kill -9 " .. pid)
+    assert.truthy(seen)
+    sim:advance(10 * 86400)
+    local code, out = cmd("wait --journal " .. journal .. " --interval 0.05 --json")
+    assert.equal(0, code)
+    assert.is_true(helpers.json.decode(out).ok)
+    assert.equal(1, #sim:requests { route = "create" })
+    local j = helpers.read_file(journal)
+    assert.is_nil(j:find(sim.auth_value, 1, true))
+    os.remove(journal)
+  end)
+end)

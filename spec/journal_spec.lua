@@ -1,0 +1,327 @@
+-- Journal specs: what is on disk and when, torn lines, resume, the create
+-- whose answer was lost, and a kill -9 in the middle of a watch.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local journal = require "accelerate.journal"
+local workflow = require "accelerate.workflow"
+local fake = require "spec.fake_client"
+
+local PARAMS = { planId = "plan-42", startTime = "2025-01-01", endTime = "2025-01-04", dateIntervalOfLot = 2 }
+
+local function tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p .. ".journal"
+end
+
+local function read(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a")
+  f:close()
+  return s
+end
+
+local function events(path)
+  local evs = assert(journal.read(path))
+  return evs
+end
+
+local function kinds(path)
+  local out = {}
+  for _, ev in ipairs(events(path)) do out[#out + 1] = ev.event end
+  return out
+end
+
+local function sh(cmd)
+  local p = io.popen(cmd)
+  local out = p:read("*a")
+  p:close()
+  return out
+end
+
+local function simple_fake()
+  return fake.new { instances = fake.plan("2025-01-01", "2025-01-04", 2, 1, function(li)
+    return { { 0, "RUNNING" }, { 3 * li, li == 2 and "FAILED" or "SUCCESS" } }
+  end) }
+end
+
+describe("journal", function()
+  local path
+  before_each(function() path = tmpname() end)
+  after_each(function() os.remove(path) end)
+
+  it("records the intent before the create and the dagName before the first poll", function()
+    local c = simple_fake()
+    local at_create, at_first_list
+    c.create_hook = function()
+      at_create = kinds(path)
+      return "dag-1"
+    end
+    c.on_list = function()
+      if not at_first_list then at_first_list = events(path) end
+    end
+    local report = assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.same({ "open", "intent" }, at_create)
+    local last = at_first_list[#at_first_list]
+    assert.equal("created", last.event)
+    assert.equal("dag-1", last.dagName)
+    assert.same(PARAMS, last.params)
+    assert.equal("dag-1", report.dagName)
+    local ks = kinds(path)
+    assert.equal("done", ks[#ks - 1])
+    assert.equal("failures", ks[#ks])
+    local states = 0
+    for _, k in ipairs(ks) do if k == "state" then states = states + 1 end end
+    assert.is_true(states >= 2)   -- one per change, not one per poll
+    assert.is_true(states < report.polls)
+  end)
+
+  it("creates the file readable by its owner only", function()
+    local c = simple_fake()
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal("600", sh("stat -c %a '" .. path .. "'"):match("%d+"))
+  end)
+
+  it("writes no auth value, whatever the params table carries", function()
+    local c = simple_fake()
+    local params = {}
+    for k, v in pairs(PARAMS) do params[k] = v end
+    params.auth_value = "s3cret-auth"
+    params["auth-value"] = "s3cret-auth"
+    assert(workflow.backfill(c, params, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.is_nil(read(path):find("s3cret", 1, true))
+    assert.is_nil(c.creates[1].auth_value)
+  end)
+
+  it("skips a torn last line and starts the next record on a fresh line", function()
+    local f = assert(io.open(path, "wb"))
+    f:write('{"event":"open","version":1}\n{"event":"created","op":1,"dagName":"dag-7"}\n{"event":"sta')
+    f:close()
+    local evs, skipped = journal.read(path)
+    assert.equal(2, #evs)
+    assert.equal(1, skipped)
+    local j = assert(journal.open(path))
+    assert(j:append { event = "state", dagName = "dag-7", total = 1 })
+    j:close()
+    evs, skipped = journal.read(path)
+    assert.equal(3, #evs)
+    assert.equal(1, skipped)
+    assert.equal("state", evs[3].event)
+    assert.equal("dag-7", journal.summarize(evs).dagName)
+  end)
+
+  it("lets wait resume from the journal alone", function()
+    local c = simple_fake()
+    c.on_list = function(self)
+      -- the terminal closes halfway through the watch
+      if self.calls.list == 2 then error("SIGHUP", 0) end
+    end
+    local r, err = workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.matches("SIGHUP", tostring(err))
+    c.on_list = nil
+    local report = assert(workflow.wait(c, nil, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal("dag-1", report.dagName)
+    assert.is_true(report.resumed)
+    assert.same(PARAMS, report.params)
+    assert.equal(1, c.calls.create)
+    -- and backfill with the same journal resumes instead of creating again
+    local again = assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal("dag-1", again.dagName)
+    assert.equal(1, c.calls.create)
+  end)
+
+  it("refuses a journal that belongs to another backfill or dag", function()
+    local c = simple_fake()
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    local other = { planId = "plan-42", startTime = "2025-02-01", endTime = "2025-02-04", dateIntervalOfLot = 2 }
+    local r, err = workflow.backfill(c, other, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.matches("another backfill", err.message)
+    r, err = workflow.wait(c, "dag-9", { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.matches("belongs to dag%-1", err.message)
+    assert.equal(1, c.calls.create)
+  end)
+
+  it("never repeats a create whose answer was lost, unless told to", function()
+    local c = simple_fake()
+    c.create_error = fake.err("network", "connection dropped after the request was sent")
+    local r, err = workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.equal("network", err.kind)
+    assert.same({ "open", "intent", "create_unknown" }, kinds(path))
+
+    r, err = workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+    assert.equal(1, c.calls.create)
+    assert.truthy(err.message:find("--force-create", 1, true))
+    assert.truthy(err.message:find("accelerate wait DAG --journal " .. path, 1, true))
+    assert.truthy(err.message:find("may exist", 1, true))
+
+    r, err = workflow.wait(c, nil, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+
+    local report = assert(workflow.backfill(c, PARAMS, {
+      journal = path, sleep = c.sleep, clock = c.clock, force_create = true,
+    }))
+    assert.equal("dag-1", report.dagName)
+    assert.equal(2, c.calls.create)
+  end)
+
+  it("treats a crash between intent and answer like a lost answer", function()
+    local c = simple_fake()
+    c.create_hook = function() error("killed", 0) end
+    assert.is_nil((workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })))
+    assert.same({ "open", "intent" }, kinds(path))
+    c.create_hook = nil
+    local r, err = workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+  end)
+
+  it("creates again after a create the server refused", function()
+    local c = simple_fake()
+    c.create_error = fake.err("api", "quota exceeded", { code = "429" })
+    assert.is_nil((workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })))
+    assert.same({ "open", "intent", "create_failed" }, kinds(path))
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal(2, c.calls.create)
+  end)
+
+  it("classifies which failed creates may have happened", function()
+    local m = workflow.create_maybe_happened
+    assert.is_false(m(fake.err("invalid")))
+    assert.is_false(m(fake.err("api")))
+    assert.is_false(m(fake.err("http", "x", { status = 401 })))
+    assert.is_true(m(fake.err("http", "x", { status = 502 })))
+    assert.is_true(m(fake.err("network")))
+    assert.is_true(m(fake.err("timeout")))
+    assert.is_true(m(fake.err("decode")))
+    assert.is_false(m(fake.err("network", "x", { outcome_unknown = false })))
+    assert.is_true(m(fake.err("network", "x", { outcome_unknown = true, retryable = false })))
+    -- the core leaves retryable only on a create that never left
+    assert.is_false(m(fake.err("network", "connection refused", { retryable = true })))
+    assert.is_true(m(fake.err("http", "bad gateway", { status = 502, retryable = true })))
+  end)
+
+  it("records repairs and resumes them without creating twice", function()
+    local c = simple_fake()
+    local report = assert(workflow.backfill(c, PARAMS, { sleep = c.sleep, clock = c.clock }))
+    local rpath = path .. ".repair"
+    c.dag = "dag-fix"
+    local dags = assert(workflow.repair(c, report, { journal = rpath }))
+    assert.equal(1, #dags)
+    local evs = events(rpath)
+    assert.equal("dag-1", evs[#evs].repairs)
+    assert.equal("dag-fix", evs[#evs].dagName)
+    local again = assert(workflow.repair(c, report, { journal = rpath }))
+    assert.is_true(again[1].resumed)
+    assert.equal(2, c.calls.create)
+    os.remove(rpath)
+  end)
+
+  it("loses nothing when the watching process is killed with SIGKILL", function()
+    -- a child process backfills against a fake that never finishes; once the
+    -- journal shows the watch has started, it gets kill -9
+    local script = path .. ".lua"
+    local f = assert(io.open(script, "wb"))
+    f:write([[
+package.path = "lua/?.lua;" .. package.path
+local workflow = require "accelerate.workflow"
+local fake = require "spec.fake_client"
+local c = fake.new { instances = fake.plan("2025-01-01", "2025-01-04", 2, 1, function()
+  return { { 0, "RUNNING" } } end) }
+local real_sleep = require("accelerate.util").default_sleep()
+workflow.backfill(c, { planId = "plan-42", startTime = "2025-01-01", endTime = "2025-01-04",
+  dateIntervalOfLot = 2 }, { journal = arg[1], sleep = function() real_sleep(0.01) end,
+  clock = os.time, interval = 0.01 })
+]])
+    f:close()
+    local lua = "lua5.4"
+    local pid = sh("(" .. lua .. " '" .. script .. "' '" .. path .. "' >/dev/null 2>&1 & echo $!)"):match("%d+")
+    assert.truthy(pid)
+    local started = false
+    for _ = 1, 200 do
+      local s = read(path)
+      if s and s:find('"state"', 1, true) then started = true break end
+      sh("sleep 0.02")
+    end
+    os.execute("kill -9 " .. pid .. " 2>/dev/null")
+    os.remove(script)
+    assert.is_true(started)
+    local c = simple_fake()
+    local report = assert(workflow.wait(c, nil, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal("dag-1", report.dagName)
+    assert.is_true(report.done)
+    assert.equal(0, c.calls.create)
+  end)
+end)
+
+describe("journal against the simulator", function()
+  local ok_helpers, helpers = pcall(require, "spec.helpers")
+  local ver = _VERSION:match("%d+%.%d+")
+  package.cpath = "build/lua" .. ver .. "/?.so;" .. (rawget(_G, "jit") and "build/luajit/?.so;" or "")
+    .. package.cpath
+  local ok_core, accelerate = pcall(require, "accelerate")
+  if not (ok_helpers and ok_core and type(accelerate) == "table" and accelerate.new) then
+    pending("needs spec/helpers.lua and the C core built for this Lua (make build)")
+    return
+  end
+  local P = { planId = "5468b0c0462e40e08e44108d8164c7c3", startTime = "2025-01-01",
+    endTime = "2025-01-03", dateIntervalOfLot = 1 }
+  local sim, client, path
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    client = assert(accelerate.new(sim:client_options { retries = 0 }))
+  end)
+  teardown(function()
+    if client and client.close then client:close() end
+    if sim then sim:stop() end
+  end)
+  before_each(function()
+    path = tmpname()
+    sim:reset()
+  end)
+  after_each(function() os.remove(path) end)
+
+  it("records a create whose answer was dropped as unknown and refuses to repeat it", function()
+    sim:fault { route = "create", kind = "drop", after = "respond" }
+    local r, err = workflow.backfill(client, P, { journal = path, interval = 0.05 })
+    assert.is_nil(r)
+    assert.equal("network", err.kind)
+    assert.is_true(err.outcome_unknown)
+    assert.same({ "open", "intent", "create_unknown" }, kinds(path))
+    assert.equal(1, #sim:requests { route = "create" })   -- it did happen on the server
+    r, err = workflow.backfill(client, P, { journal = path, interval = 0.05 })
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+    assert.equal(1, #sim:requests { route = "create" })
+  end)
+
+  it("records a create that could not connect as failed: nothing was sent", function()
+    local down = assert(accelerate.new(sim:client_options { url = "http://127.0.0.1:1", retries = 0 }))
+    local r, err = workflow.backfill(down, P, { journal = path })
+    assert.is_nil(r)
+    assert.equal("network", err.kind)
+    assert.same({ "open", "intent", "create_failed" }, kinds(path))
+    if down.close then down:close() end
+  end)
+
+  it("records a create refused by the server as failed, and creates on the next run", function()
+    local r, err = workflow.backfill(client, { planId = "no-such-plan", startTime = "2025-01-01",
+      endTime = "2025-01-02" }, { journal = path })
+    assert.is_nil(r)
+    assert.equal("api", err.kind)
+    assert.same({ "open", "intent", "create_failed" }, kinds(path))
+    os.remove(path)
+    local report = assert(workflow.backfill(client, P, { journal = path, interval = 0.05, timeout = 30 }))
+    assert.is_true(report.done)
+    local read_back = assert(journal.read(path))
+    assert.equal(report.dagName, journal.summarize(read_back).dagName)
+    assert.is_nil(read(path):find(sim.auth_value, 1, true))
+  end)
+end)

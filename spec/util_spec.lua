@@ -1,0 +1,72 @@
+-- Helpers under the workflow: dates without os.time, ids, JSON output.
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+
+local util = require "accelerate.util"
+local dates = require "accelerate.dates"
+
+describe("accelerate.dates", function()
+  it("round-trips every day from 1900 to 2100 and agrees with the weekday", function()
+    local z = dates.parse("1900-01-01")
+    local stop = dates.parse("2100-12-31")
+    local prev
+    while z <= stop do
+      local s = dates.format(z)
+      assert.equal(z, dates.parse(s))
+      if prev then assert.equal(prev + 1, z) end
+      prev = z
+      z = z + 1
+    end
+    assert.equal(0, dates.parse("1970-01-01"))
+    assert.equal(4, dates.weekday(0))                       -- a Thursday
+    assert.equal(1, dates.weekday(dates.parse("2025-03-24"))) -- a Monday
+  end)
+
+  it("refuses what is not a real date in YYYY-MM-DD form", function()
+    for _, s in ipairs { "2025-02-29", "2100-02-29", "2025-00-10", "2025-01-32", "25-01-01",
+      "2025/01/01", "2025-01-01T00:00:00", " 2025-01-01", "" } do
+      assert.is_nil(dates.parse(s))
+    end
+    assert.truthy(dates.parse("2000-02-29"))
+    assert.is_nil(dates.parse(20250101))
+  end)
+
+  it("reads timestamps and partitions in the forms the API uses", function()
+    assert.equal(150, dates.parse_timestamp("2025-03-25T10:02:30") - dates.parse_timestamp("2025-03-25T10:00:00"))
+    assert.equal(86400, dates.parse_timestamp("2025-01-02 00:00:00") - dates.parse_timestamp("2025-01-01"))
+    assert.equal(dates.parse("2025-01-01"), dates.parse_partition("2025-01-01T00:00:00"))
+    assert.is_nil(dates.parse_timestamp(nil))
+  end)
+end)
+
+describe("accelerate.util", function()
+  it("writes ids as the digits the server sent", function()
+    assert.equal("12876560", util.id_string(12876560))
+    assert.equal("12876560", util.id_string(12876560.0))
+    assert.equal("9007199254740993", util.id_string("9007199254740993"))
+    assert.is_nil(util.id_string(nil))
+  end)
+
+  it("encodes JSON with [] for empty lists, sorted keys and escapes", function()
+    assert.equal('{"a":[],"b":{}}', util.json_encode { a = util.array(), b = {} })
+    assert.equal('[1,2.5,"x"]', util.json_encode { 1, 2.5, "x" })
+    assert.equal('"a\\"b\\\\c\\n\\u0001"', util.json_encode('a"b\\c\n\1'))
+    assert.equal('{"n":12876560}', util.json_encode { n = 12876560.0 })
+    local err = util.new_error("api", "nope", { code = "404" })
+    local decoded = util.json_decode(util.json_encode { err = err })
+    assert.same({ kind = "api", message = "nope", code = "404", retryable = false }, decoded.err)
+    assert.equal("accelerate: [api] nope (code=404)", tostring(err))
+  end)
+
+  it("decodes JSON with null dropped", function()
+    assert.same({ a = 1, list = { 1, 2 } }, util.json_decode('{"a":1,"b":null,"list":[1,2]}'))
+    assert.is_nil((util.json_decode("{broken")))
+  end)
+
+  it("formats durations for people", function()
+    assert.equal("0s", util.format_duration(0))
+    assert.equal("59s", util.format_duration(59.4))
+    assert.equal("1m00s", util.format_duration(60))
+    assert.equal("2h05m", util.format_duration(7500))
+    assert.equal("?", util.format_duration(nil))
+  end)
+end)

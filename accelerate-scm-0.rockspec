@@ -45,6 +45,7 @@ build = {
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",
+      ["accelerate.ngx"] = "lua/accelerate/ngx.lua",
       ["accelerate.report"] = "lua/accelerate/report.lua",
       ["accelerate.util"] = "lua/accelerate/util.lua",
       ["accelerate.workflow"] = "lua/accelerate/workflow.lua",

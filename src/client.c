@@ -256,6 +256,43 @@ static int acc_client_perform(lua_State *L, acc_client *c, acc_call call,
     }
 }
 
+/* Inside nginx's Lua module every libcurl call stops the whole worker and
+ * every request on it.  That cannot be refused outright (init phases and
+ * tools that accept it are legitimate), so the first blocking call made
+ * where cosockets would work logs a warning naming the fix, once per
+ * process.  Outside nginx there is no `ngx` global and this costs one
+ * lookup. */
+static void acc_client_warn_in_nginx(lua_State *L)
+{
+    static int warned = 0;
+    const char *phase;
+    int top = lua_gettop(L);
+
+    if (warned)
+        return;
+    lua_getglobal(L, "ngx");
+    if (!lua_istable(L, -1))
+        goto done;
+    lua_getfield(L, -1, "get_phase");
+    if (!lua_isfunction(L, -1) || lua_pcall(L, 0, 1, 0) != 0)
+        goto done;
+    phase = lua_tostring(L, -1);
+    if (phase == NULL || strcmp(phase, "init") == 0 ||
+        strcmp(phase, "init_worker") == 0)
+        goto done;
+    warned = 1;
+    lua_getfield(L, top + 1, "log");
+    lua_getfield(L, top + 1, "WARN");
+    lua_pushfstring(L, "accelerate: the blocking client was called in "
+                       "nginx's %s phase: each call blocks this worker and "
+                       "every request on it; use require \"accelerate.ngx\" "
+                       "(cosockets) instead", phase);
+    if (lua_isfunction(L, -3))
+        lua_pcall(L, 2, 0, 0);
+done:
+    lua_settop(L, top);
+}
+
 static int acc_client_call(lua_State *L, acc_client *c, acc_call call,
                            int args)
 {
@@ -265,6 +302,7 @@ static int acc_client_call(lua_State *L, acc_client *c, acc_call call,
     size_t body_len = 0;
 
     luaL_checkstack(L, 16, "accelerate: call");
+    acc_client_warn_in_nginx(L);
     acc_client_config(c, &cfg);
     if (!acc_request_prepare(L, &cfg, call, args))
         return 0;
@@ -516,6 +554,7 @@ static int acc_client_task_details(lua_State *L)
     acc_item *items;
 
     luaL_checktype(L, 2, LUA_TTABLE);
+    acc_client_warn_in_nginx(L);
     if (!lua_isnoneornil(L, 3)) {
         luaL_checktype(L, 3, LUA_TTABLE);
         lua_getfield(L, 3, "concurrency");

@@ -1,0 +1,211 @@
+-- accelerate.ngx inside Debian's nginx with its Lua module: the OpenResty
+-- example's endpoints, the workflow from a timer, and the proof that a slow
+-- API call does not hold up the worker.  Needs build/luajit/accelerate.so
+-- (make build LUA_VERSION=jit); run with busted --lua=lua5.4.
+local helpers = require "spec.helpers"
+local socket = require "socket"
+
+local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+
+local sim, app
+
+-- The example nginx, started and stopped by pid through its run script.
+local function start_app(timeout)
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, port = server:getsockname()
+    server:close()
+    local a = { port = tonumber(port), url = "http://127.0.0.1:" .. port }
+    a.dir = helpers.root .. "/build/test-sim/openresty-" .. port
+    a.env = ("OPENRESTY_PORT=%d OPENRESTY_DIR=%s ACCELERATE_URL=%s ACCELERATE_TENANT_ID=%s "
+        .. "ACCELERATE_AUTH_TYPE=%s ACCELERATE_AUTH_VALUE=%s ACCELERATE_TIMEOUT=%s"):format(
+        a.port, helpers.quote(a.dir), sim.url, sim.tenant_id, sim.auth_type,
+        helpers.quote(sim.auth_value), tostring(timeout or 10))
+    local run = helpers.quote(helpers.root .. "/examples/openresty/run")
+    assert(helpers.run(a.env .. " " .. run .. " start 2>/dev/null"), "the OpenResty example did not start")
+    function a.stop()
+        helpers.run(a.env .. " " .. run .. " stop 2>/dev/null")
+        helpers.run("rm -rf " .. helpers.quote(a.dir))
+    end
+    return a
+end
+
+local function get(path)
+    local status, json, raw = helpers.api(app, "GET", path)
+    return status, json, raw
+end
+
+local function error_log()
+    return helpers.read_file(app.dir .. "/logs/error.log") or ""
+end
+
+-- Sends a request on its own connection and returns a function that reads
+-- the answer's status line later: the request stays in flight meanwhile.
+local function send_async(path)
+    local c = assert(socket.connect("127.0.0.1", app.port))
+    c:settimeout(10)
+    assert(c:send("GET " .. path .. " HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"))
+    return function()
+        local line = c:receive("*l")
+        c:close()
+        return line
+    end
+end
+
+local function timed_ping()
+    local t0 = helpers.now()
+    local status, _, raw = helpers.api(app, "GET", "/ping")
+    return helpers.now() - t0, status, raw
+end
+
+setup(function()
+    assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate.so"), "make build LUA_VERSION=jit first")
+    sim = helpers.start_sim { scenario = "test" }
+    app = start_app()
+end)
+
+teardown(function()
+    if app then app.stop() end
+    if sim then sim:stop() end
+end)
+
+before_each(function()
+    sim:scenario(helpers.scenario {
+        failures = { retries = 1, partitions = { { date = "2025-01-02", table = "dw.sales.orders_daily" } } },
+    })
+end)
+
+local function create()
+    local status, json, raw = helpers.api(app, "POST", "/backfills",
+        { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-03" })
+    assert.are.equal(201, status, raw)
+    return json.dagName
+end
+
+describe("the OpenResty example", function()
+    it("starts a backfill through cosockets and reports its status as JSON", function()
+        local dag = create()
+        assert.matches("^%x+%-", dag)
+        local reqs = sim:requests { route = "create" }
+        assert.are.equal(1, #reqs)
+        assert.are.equal("application/json", reqs[1].headers["content-type"])
+        assert.are.equal(sim.tenant_id, reqs[1].headers["tenant-id"])
+        local state = helpers.eventually(function()
+            local status, json = get("/backfills/" .. dag)
+            assert.are.equal(200, status)
+            return json.done and json
+        end, 10)
+        assert.is_table(state)
+        assert.are.equal(6, state.total)
+        assert.are.equal(5, state.counts.SUCCESS)
+        assert.are.equal(1, state.counts.FAILED)
+        assert.are.equal(1, #state.failures)
+        assert.are.equal("2025-01-02", state.failures[1].startPartition)
+        assert.matches("Exception", state.failures[1].error)
+    end)
+
+    it("watches the backfill from a timer with the unchanged workflow and logs its outcome", function()
+        local dag = create()
+        local line = helpers.eventually(function()
+            return error_log():match("backfill " .. dag:gsub("%-", "%%-") .. " [^\n]*")
+        end, 15)
+        assert.is_string(line, "no outcome logged")
+        assert.matches("failed: SUCCESS 5  FAILED 1", line, 1, true)
+        local _, json = get("/backfills/" .. dag)
+        assert.are.equal("failed", json.watcher.state)
+    end)
+
+    it("answers an instance's detail, retrying a 503 on its own", function()
+        local dag = create()
+        sim:advance(1e6)
+        local _, state = get("/backfills/" .. dag)
+        local id = state.failures[1].id
+        sim:clear_requests()
+        sim:fault { route = "detail", kind = "status", status = 503, times = 1 }
+        local status, d = get("/instances/" .. id)
+        assert.are.equal(200, status)
+        assert.are.equal(id, tostring(d.taskInstanceId))
+        assert.are.equal("FAILED", d.status)
+        assert.are.equal(2, #sim:requests { route = "detail" })
+    end)
+
+    it("turns API errors into gateway answers with the error's kind", function()
+        local status, json = helpers.api(app, "POST", "/backfills", { planId = PLAN, startTime = "2025-02-30", endTime = "2025-03-01" })
+        assert.are.equal(400, status)
+        assert.are.equal("invalid", json.kind)
+        assert.are.equal(0, #sim:requests { route = "create" })
+        status, json = get("/instances/99999999")
+        assert.are.equal(502, status)
+        assert.are.equal("api", json.kind)
+        assert.are.equal("404", json.code)
+        assert.is_string(json.trace_id)
+        assert.is_nil(json.error:find(sim.auth_value, 1, true))
+    end)
+
+    it("never retries a create, and says the backfill may exist when its answer is lost", function()
+        sim:fault { route = "create", kind = "drop", after = "respond" }
+        local status, json = helpers.api(app, "POST", "/backfills", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" })
+        assert.are.equal(502, status)
+        assert.are.equal("network", json.kind)
+        assert.matches("may have been created", json.error, 1, true)
+        assert.are.equal(1, #sim:requests { route = "create" })
+    end)
+end)
+
+describe("the worker", function()
+    local id
+    before_each(function()
+        local dag = create()
+        sim:advance(1e6)
+        local _, state = get("/backfills/" .. dag)
+        id = state.failures[1].id
+    end)
+    after_each(function() sim:reset_faults() end)
+
+    it("answers another request in well under 200 ms while a 2 s call is in flight", function()
+        sim:fault { route = "detail", kind = "delay", delay = 2 }
+        local t0 = helpers.now()
+        local finish = send_async("/instances/" .. id)
+        helpers.sleep(0.2)   -- the slow call is now waiting on the simulator
+        local latency, status, raw = timed_ping()
+        assert.are.equal(200, status)
+        assert.are.equal("pong\n", raw)
+        local line = finish()
+        local slow = helpers.now() - t0
+        io.stderr:write(("\n[ngx] second request while a 2 s detail was in flight: %.1f ms (cosockets); "
+            .. "slow call took %.2f s\n"):format(latency * 1000, slow))
+        assert.matches("^HTTP/1.1 200", line)
+        assert.is_true(slow >= 1.9)
+        assert.is_true(latency < 0.2, ("second request took %.3f s"):format(latency))
+    end)
+
+    it("is held up by the blocking client, for contrast", function()
+        sim:fault { route = "detail", kind = "delay", delay = 2 }
+        local finish = send_async("/blocking/instances/" .. id)
+        helpers.sleep(0.2)
+        local latency = timed_ping()
+        local line = finish()
+        io.stderr:write(("[ngx] second request while a 2 s detail was in flight: %.1f ms (blocking libcurl client)\n")
+            :format(latency * 1000))
+        assert.matches("^HTTP/1.1 200", line)
+        assert.is_true(latency > 1.5, ("second request took %.3f s"):format(latency))
+    end)
+
+    it("warns once, clearly, when the blocking client runs in a request handler", function()
+        for _ = 1, 2 do assert.are.equal(200, (get("/blocking/instances/" .. id))) end
+        local _, n = error_log():gsub("the blocking client was called in nginx's content phase: each call blocks "
+            .. "this worker and every request on it; use require \"accelerate.ngx\"", "")
+        assert.are.equal(1, n)
+    end)
+
+    it("keeps the call's timeout with cosockets", function()
+        app.stop()
+        app = start_app(1)
+        sim:fault { route = "detail", kind = "delay", delay = 3, times = -1 }
+        local t0 = helpers.now()
+        local status, json = get("/instances/" .. id)
+        local took = helpers.now() - t0
+        assert.are.equal(504, status)
+        assert.are.equal("timeout", json.kind)
+        assert.is_true(took < 1.6, ("took %.2f s"):format(took))
+    end)
+end)

@@ -2,13 +2,8 @@
 package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
 
 describe("examples", function()
-  local ok_helpers, helpers = pcall(require, "spec.helpers")
-  local built = io.open("build/lua5.4/accelerate.so", "rb")
-  if built then built:close() end
-  if not (ok_helpers and built) then
-    pending("needs spec/helpers.lua and build/lua5.4/accelerate.so (make build LUA_VERSION=5.4)")
-    return
-  end
+  local helpers = require "spec.helpers"
+  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate.so"), "make build LUA_VERSION=5.4 first")
 
   local sim
   setup(function() sim = helpers.start_sim { scenario = "test" } end)

@@ -55,6 +55,19 @@ function helpers.read_file(path)
     return s
 end
 
+-- The C core built for the running interpreter (make build-all), loaded from
+-- the build tree.  Raises when it is missing: a spec must fail, not skip.
+function helpers.core()
+    local dir = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
+    local so = helpers.root .. "/build/" .. dir .. "/?.so"
+    if not package.cpath:find(so, 1, true) then package.cpath = so .. ";" .. package.cpath end
+    local ok, accelerate = pcall(require, "accelerate")
+    if not ok then
+        error("the C core for " .. dir .. " is missing or does not load (make build-all): " .. tostring(accelerate), 2)
+    end
+    return accelerate
+end
+
 -- Undoes the shell quoting of simctl's export lines.
 local function unquote(v)
     if v and v:sub(1, 1) == "'" then return (v:sub(2, -2):gsub("'\\''", "'")) end

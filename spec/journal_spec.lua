@@ -262,15 +262,8 @@ workflow.backfill(c, { planId = "plan-42", startTime = "2025-01-01", endTime = "
 end)
 
 describe("journal against the simulator", function()
-  local ok_helpers, helpers = pcall(require, "spec.helpers")
-  local ver = _VERSION:match("%d+%.%d+")
-  package.cpath = "build/lua" .. ver .. "/?.so;" .. (rawget(_G, "jit") and "build/luajit/?.so;" or "")
-    .. package.cpath
-  local ok_core, accelerate = pcall(require, "accelerate")
-  if not (ok_helpers and ok_core and type(accelerate) == "table" and accelerate.new) then
-    pending("needs spec/helpers.lua and the C core built for this Lua (make build)")
-    return
-  end
+  local helpers = require "spec.helpers"
+  local accelerate = helpers.core()
   local P = { planId = "5468b0c0462e40e08e44108d8164c7c3", startTime = "2025-01-01",
     endTime = "2025-01-03", dateIntervalOfLot = 1 }
   local sim, client, path

@@ -455,15 +455,8 @@ describe("workflow.repair with a fake client", function()
 end)
 
 describe("workflow against the simulator", function()
-  local ok_helpers, helpers = pcall(require, "spec.helpers")
-  local ver = _VERSION:match("%d+%.%d+")
-  package.cpath = "build/lua" .. ver .. "/?.so;" .. (rawget(_G, "jit") and "build/luajit/?.so;" or "")
-    .. package.cpath
-  local ok_core, accelerate = pcall(require, "accelerate")
-  if not (ok_helpers and ok_core and type(accelerate) == "table" and accelerate.new) then
-    pending("needs spec/helpers.lua and the C core built for this Lua (make build)")
-    return
-  end
+  local helpers = require "spec.helpers"
+  local accelerate = helpers.core()
 
   local PLAN = "5468b0c0462e40e08e44108d8164c7c3"   -- sales_daily, two tables
   local sim, client

@@ -459,3 +459,92 @@ describe("bin/accelerate against the simulator", function()
     os.remove(journal)
   end)
 end)
+
+-- Issue 6, item 2: bin/accelerate with a journal when a create's answer is
+-- lost (dropped after the server created it, or past --request-timeout): exit 4,
+-- the error says the backfill may exist, and no later run creates again
+-- unless told to with --force-create.
+describe("bin/accelerate with a journal, when a create's answer is lost (simulator)", function()
+  local ok_helpers, helpers = pcall(require, "spec.helpers")
+  local built = io.open("build/lua5.4/accelerate.so", "rb")
+  if built then built:close() end
+  if not (ok_helpers and built) then
+    pending("needs spec/helpers.lua and build/lua5.4/accelerate.so (make build LUA_VERSION=5.4)")
+    return
+  end
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local RANGE = "--plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-03"
+  local sim, tmp, journal
+
+  local function cmd(argv)
+    local env = "env ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
+      .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value)
+      .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent "
+    local code, out = sh(env .. "bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
+    local err = helpers.read_file(tmp .. ".err") or ""
+    assert.is_nil((out .. err):find(sim.auth_value, 1, true))
+    return code, out, err
+  end
+
+  local function creates() return #sim:requests { route = "create" } end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+  before_each(function()
+    sim:reset()
+    journal = tmp .. ".journal"
+    os.remove(journal)
+  end)
+  after_each(function()
+    sim:reset_faults()
+    os.remove(journal)
+  end)
+
+  local function refuses_again()
+    for _, argv in ipairs {
+      "backfill " .. RANGE .. " --interval 0.05 --journal " .. journal,
+      "create " .. RANGE .. " --journal " .. journal,
+      "wait --journal " .. journal .. " --interval 0.05",
+    } do
+      local code, _, err = cmd(argv)
+      assert.equal(4, code, argv)
+      assert.matches("may exist on the server", err)
+      assert.matches("accelerate wait DAG --journal " .. journal, err, 1, true)
+      assert.matches("--force-create", err, 1, true)
+    end
+    assert.equal(1, creates())
+  end
+
+  it("backfill: a create dropped after the server made it is unknown, and never made again", function()
+    sim:fault { route = "create", kind = "drop", after = "respond" }
+    local code, _, err = cmd("backfill " .. RANGE .. " --interval 0.05 --journal " .. journal)
+    assert.equal(4, code)
+    assert.matches("may have been created", err)
+    assert.equal(1, creates())
+    local j = assert(helpers.read_file(journal))
+    assert.matches('"intent"', j)
+    assert.matches('"create_unknown"', j)
+    assert.is_nil(j:find('"created"', 1, true))
+    refuses_again()
+    code = cmd("backfill " .. RANGE .. " --interval 0.05 --journal " .. journal .. " --force-create --json")
+    assert.equal(0, code)
+    assert.equal(2, creates())
+  end)
+
+  it("create: a create that outlived --request-timeout is unknown, and never made again", function()
+    sim:fault { route = "create", kind = "delay", delay = 1.5 }
+    local code, out, err = cmd("create " .. RANGE .. " --request-timeout 0.5 --journal " .. journal)
+    assert.equal(4, code)
+    assert.equal("", out)
+    assert.matches("timed out after the request was sent", err)
+    assert.matches("may have been created", err)
+    refuses_again()
+  end)
+end)

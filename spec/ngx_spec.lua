@@ -209,3 +209,40 @@ describe("the worker", function()
         assert.is_true(took < 1.6, ("took %.2f s"):format(took))
     end)
 end)
+
+-- Issue 6, items 1 and 2 for accelerate.ngx: a create that outlived the
+-- timeout is a timeout (as with the C client) that says the backfill may
+-- exist, and is never retried; a body over max_body keeps its status and
+-- trace id.
+describe("accelerate.ngx faults", function()
+    after_each(function() sim:reset_faults() end)
+
+    it("says a create that timed out may exist, as kind timeout, and sends it once", function()
+        app.stop()
+        app = start_app(1)
+        sim:clear_requests()
+        sim:fault { route = "create", kind = "delay", delay = 2 }
+        local t0 = helpers.now()
+        local status, json = helpers.api(app, "POST", "/backfills",
+            { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" })
+        assert.is_true(helpers.now() - t0 < 1.6)
+        assert.are.equal(504, status)
+        assert.are.equal("timeout", json.kind)
+        assert.matches("timed out after the request was sent; the backfill may have been created", json.error, 1, true)
+        assert.are.equal(1, #sim:requests { route = "create" })
+    end)
+
+    it("turns a body over max_body into a decode error with the status and trace id", function()
+        local dag = create()
+        sim:advance(1e6)
+        local _, state = get("/backfills/" .. dag)
+        local id = state.failures[1].id
+        sim:fault { route = "detail", kind = "huge", size = 9 * 1024 * 1024 }
+        local status, json = get("/instances/" .. id)
+        assert.are.equal(502, status)
+        assert.are.equal("decode", json.kind)
+        assert.matches("max_body", json.error, 1, true)
+        assert.is_string(json.trace_id)
+        assert.are.equal(200, (get("/instances/" .. id)))
+    end)
+end)

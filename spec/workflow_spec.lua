@@ -535,3 +535,125 @@ describe("workflow against the simulator", function()
     end
   end)
 end)
+
+-- Issue 6, item 2: a create that may or may not have happened, end to end
+-- through the journal, against the simulator: the answer lost to a timeout
+-- (the server goes on and creates it) or to a dropped connection after the
+-- server created it.  The outcome is recorded as unknown, never created
+-- again by itself, and the error says how to find out.
+describe("workflow with a journal, when a create's answer is lost (simulator)", function()
+  local helpers = require "spec.helpers"
+  local journal = require "accelerate.journal"
+  local accelerate = helpers.core()
+
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local P = { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-03", dateIntervalOfLot = 1 }
+  local sim, client, path
+
+  local function kinds()
+    local out = {}
+    for _, ev in ipairs(assert(journal.read(path))) do out[#out + 1] = ev.event end
+    return out
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    -- retries would not matter (a create is never retried): set them anyway
+    client = assert(accelerate.new(sim:client_options { timeout = 0.5, retries = 2 }))
+  end)
+  teardown(function()
+    if client and client.close then client:close() end
+    if sim then sim:stop() end
+  end)
+  before_each(function()
+    path = os.tmpname()
+    os.remove(path)
+    sim:reset()
+  end)
+  after_each(function()
+    sim:reset_faults()
+    os.remove(path)
+  end)
+
+  local function refuses_to_create_again(first_err)
+    assert.is_false(first_err.retryable)
+    assert.is_true(first_err.outcome_unknown)
+    assert.matches("may have been created", first_err.message)
+    assert.equal(1, #sim:requests { route = "create" })
+    -- every way back in refuses to create again, and says how to find out
+    for _, again in ipairs {
+      function() return workflow.backfill(client, P, { journal = path, interval = 0.05 }) end,
+      function() return workflow.create(client, P, { journal = path }) end,
+      function() return workflow.wait(client, nil, { journal = path, interval = 0.05 }) end,
+    } do
+      local r, err = again()
+      assert.is_nil(r)
+      assert.equal("create_unknown", err.kind)
+      assert.matches("may exist on the server", err.message)
+      assert.matches("accelerate wait DAG --journal " .. path, err.message, 1, true)
+      assert.matches("--force-create", err.message, 1, true)
+      assert.matches("2025-01-01 .. 2025-01-03", err.message, 1, true)
+    end
+    assert.equal(1, #sim:requests { route = "create" })
+  end
+
+  it("records a create that timed out as unknown (the server created it) and never repeats it", function()
+    sim:fault { route = "create", kind = "delay", delay = 1.5 }
+    local t0 = accelerate.now()
+    local r, err = workflow.backfill(client, P, { journal = path, interval = 0.05 })
+    assert.truthy(accelerate.now() - t0 < 1.2)
+    assert.is_nil(r)
+    assert.equal("timeout", err.kind)
+    assert.same({ "open", "intent", "create_unknown" }, kinds())
+    refuses_to_create_again(err)
+    -- told it does not exist (force_create), it creates exactly once more
+    local report = assert(workflow.backfill(client, P, { journal = path, interval = 0.05, timeout = 30,
+      force_create = true }))
+    assert.is_true(report.done)
+    assert.equal(2, #sim:requests { route = "create" })
+    -- and from then on the journal resumes that backfill
+    local again = assert(workflow.backfill(client, P, { journal = path, interval = 0.05, timeout = 30 }))
+    assert.equal(report.dagName, again.dagName)
+    assert.equal(2, #sim:requests { route = "create" })
+  end)
+
+  it("records a create dropped after the server created it as unknown; wait DAG adopts the one found", function()
+    sim:fault { route = "create", kind = "drop", after = "respond" }
+    local r, err = workflow.backfill(client, P, { journal = path, interval = 0.05 })
+    assert.is_nil(r)
+    assert.equal("network", err.kind)
+    assert.same({ "open", "intent", "create_unknown" }, kinds())
+    refuses_to_create_again(err)
+    -- the user finds the backfill on the platform (here: one made for the
+    -- purpose) and watches it with the journal, as the error says
+    local found = assert(client:create_task(P))
+    local report = assert(workflow.wait(client, found, { journal = path, interval = 0.05, timeout = 30 }))
+    assert.is_true(report.done)
+    local again = assert(workflow.backfill(client, P, { journal = path, interval = 0.05, timeout = 30 }))
+    assert.equal(found, again.dagName)
+    assert.equal(2, #sim:requests { route = "create" })
+  end)
+
+  it("records a repair create whose answer was lost as unknown and never repeats it", function()
+    sim:scenario(helpers.scenario { failures = { probability = 0, retries = 0, partitions = {
+      { date = "2025-01-02", times = 1, error = "oom" },
+    } } })
+    local slow = assert(accelerate.new(sim:client_options { timeout = 10 }))
+    local report = assert(workflow.backfill(slow, P, { interval = 0.05, timeout = 30 }))
+    slow:close()
+    assert.is_false(report.ok)
+    sim:clear_requests()
+    sim:fault { route = "create", kind = "drop", after = "respond" }
+    local done, err = workflow.repair(client, report, { journal = path })
+    assert.same({}, done)
+    assert.equal("network", err.kind)
+    assert.is_true(err.outcome_unknown)
+    assert.same({ "open", "intent", "create_unknown" }, kinds())
+    done, err = workflow.repair(client, report, { journal = path })
+    assert.same({}, done)
+    assert.equal("create_unknown", err.kind)
+    assert.matches("--force-create", err.message, 1, true)
+    assert.equal(1, #sim:requests { route = "create" })
+    sim:scenario(helpers.scenario {})
+  end)
+end)

@@ -204,8 +204,14 @@ int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
     int err;
 
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
+        /* an answer did arrive: keep its status and trace id, as every
+         * other decode error does */
+        long status = acc_http_status(x);
         acc_error_newf(L, "decode", "%s: the answer is larger than max_body "
                        "(%lu bytes)", what, (unsigned long)x->max_body);
+        if (status > 0)
+            acc_error_setint(L, -1, "status", status);
+        acc_error_setstr(L, -1, "trace_id", x->trace_id, x->trace_len);
         return 1;
     }
     if (x->oom) {

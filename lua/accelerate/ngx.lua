@@ -107,7 +107,9 @@ local function transport_error(req, stage, err, sent)
     local what = req.call
     local timeout = err == "timeout"
     if req.method == "POST" and sent then
-        return new_error("network", ("%s: %s after the request was sent; the backfill may have been created: "
+        -- kind timeout when the deadline passed, as the C client says it
+        return new_error(timeout and "timeout" or "network",
+            ("%s: %s after the request was sent; the backfill may have been created: "
             .. "check on the platform before creating it again"):format(what, timeout and "timed out" or err),
             { retryable = false, outcome_unknown = true })
     end
@@ -116,9 +118,12 @@ local function transport_error(req, stage, err, sent)
         { retryable = req.idempotent or not sent, outcome_unknown = req.method == "POST" and false or nil })
 end
 
-local function too_big(req, status, max)
+-- An answer did arrive: its status and trace id are kept, as the C client does.
+local function too_big(req, status, headers, max)
+    local trace = headers["x-trace-id"]
+    if type(trace) == "table" then trace = trace[1] end
     return new_error("decode", ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max),
-        { status = status })
+        { status = status, trace_id = trace })
 end
 
 local function read_chunked(sock, max)
@@ -248,7 +253,7 @@ local function exchange(self, req, deadline)
     elseif cl then
         if cl > max then
             sock:close()
-            return nil, too_big(req, status, max)
+            return nil, too_big(req, status, headers, max)
         end
         data, err = cl > 0 and sock:receive(cl) or "", nil
     else
@@ -257,7 +262,7 @@ local function exchange(self, req, deadline)
     end
     if not data then
         sock:close()
-        if err == "too big" then return nil, too_big(req, status, max) end
+        if err == "too big" then return nil, too_big(req, status, headers, max) end
         return nil, transport_error(req, "reading the body", err, true)
     end
     if keep then

@@ -48,6 +48,13 @@ sim-status:
 bench-sim: deps
 	bench/sim-vs-static
 
+# The C core against a plain libcurl C loop, luasocket + cjson and wrk, on
+# the simulator's detail route (about 2 minutes; a benchmark, not a test).
+.PHONY: bench-core
+bench-core: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	bench/core-vs-peers
+
 # ---------------------------------------------------------------------------
 # C core (src/): the `accelerate` module, built for one Lua at a time.
 #   make build LUA_VERSION=5.1|5.2|5.3|5.4|jit    -> build/lua5.x/ or build/luajit/

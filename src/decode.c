@@ -29,6 +29,27 @@ static int acc_isspace(char c)
     return c == ' ' || c == '\t' || c == '\n' || c == '\r';
 }
 
+/* The closing quote of the JSON string whose contents start at s + i, or n
+ * if it is not closed.  memchr finds each candidate (the scan runs over
+ * every answer, so it must not cost a branch per byte); a quote after an
+ * odd run of backslashes is escaped. */
+static size_t acc_string_end(const char *s, size_t i, size_t n)
+{
+    while (i < n) {
+        const char *q = memchr(s + i, '"', n - i);
+        size_t e, bs = 0;
+        if (q == NULL)
+            return n;
+        e = (size_t)(q - s);
+        while (e - bs > i && s[e - bs - 1] == '\\')
+            bs++;
+        if (bs % 2 == 0)
+            return e;
+        i = e + 1;
+    }
+    return n;
+}
+
 static int acc_decode_quote_ids(lua_State *L, const char *s, size_t n)
 {
     luaL_Buffer b;
@@ -37,13 +58,11 @@ static int acc_decode_quote_ids(lua_State *L, const char *s, size_t n)
 
     while (i < n) {
         size_t ks, kl, j, k;
-        if (s[i] != '"') {
-            i++;
-            continue;
-        }
-        ks = ++i;
-        while (i < n && s[i] != '"')
-            i += (s[i] == '\\') ? 2 : 1;
+        const char *q = memchr(s + i, '"', n - i);
+        if (q == NULL)
+            break;
+        ks = (size_t)(q - s) + 1;
+        i = acc_string_end(s, ks, n);
         if (i >= n)
             break;
         kl = i - ks;

@@ -376,3 +376,77 @@ describe("accelerate (core)", function()
         end)
     end)
 end)
+
+-- Files for the journal: created 0600 from the start, and fsync, without a
+-- shell (lua/accelerate/journal.lua uses both when the core has them).
+describe("accelerate.create_private and accelerate.fsync", function()
+    local function tmpname()
+        local p = os.tmpname()
+        os.remove(p)
+        return p
+    end
+    local function mode_of(path)
+        local p = io.popen("stat -c %a '" .. path .. "' 2>/dev/null")
+        local m = p:read("*l")
+        p:close()
+        return m
+    end
+
+    it("creates a missing file readable by its owner only, and keeps an existing one", function()
+        local p = tmpname()
+        assert.is_true(accelerate.create_private(p))
+        assert.equal("600", mode_of(p))
+        local f = assert(io.open(p, "ab"))
+        f:write("kept\n")
+        f:close()
+        os.execute("chmod 640 '" .. p .. "'")
+        assert.is_true(accelerate.create_private(p))
+        assert.equal("640", mode_of(p)) -- an existing file is neither truncated nor re-moded
+        f = assert(io.open(p, "rb"))
+        assert.equal("kept\n", f:read("*a"))
+        f:close()
+        os.remove(p)
+        local ok, err = accelerate.create_private("/nonexistent-dir/journal")
+        assert.is_nil(ok)
+        assert.matches("cannot create /nonexistent%-dir/journal", err)
+        assert.has_error(function() accelerate.create_private() end)
+    end)
+
+    it("fsyncs an open file handle or a path; refuses a closed handle", function()
+        local p = tmpname()
+        local f = assert(io.open(p, "wb"))
+        f:write("line\n")
+        assert.is_true(accelerate.fsync(f))
+        assert.is_true(accelerate.fsync(p))
+        f:close()
+        local rf = assert(io.open(p, "rb"))
+        assert.equal("line\n", rf:read("*a")) -- fsync flushed the buffer
+        rf:close()
+        assert.has_error(function() accelerate.fsync(f) end)
+        assert.has_error(function() accelerate.fsync(42) end)
+        assert.has_error(function() accelerate.fsync({}) end)
+        os.remove(p)
+        local ok, err = accelerate.fsync(p)
+        assert.is_nil(ok)
+        assert.matches("cannot open", err)
+    end)
+
+    it("the journal uses them: no shell to create a journal, which is 0600", function()
+        package.loaded["accelerate.journal"] = nil
+        local real = os.execute
+        local shelled = 0
+        os.execute = function(...) shelled = shelled + 1 return real(...) end -- luacheck: ignore
+        local ok, journal = pcall(require, "accelerate.journal")
+        os.execute = real -- luacheck: ignore
+        package.loaded["accelerate.journal"] = nil
+        assert.is_true(ok, journal)
+        assert.equal(accelerate.fsync, journal.fsync())
+        local p = tmpname()
+        local j = assert(journal.open(p))
+        assert(j:append { event = "watch", dagName = "d" })
+        j:close()
+        assert.equal(0, shelled)
+        assert.equal("600", mode_of(p))
+        os.remove(p)
+    end)
+end)

@@ -81,9 +81,35 @@ local function free_port()
     return tonumber(port)
 end
 
+-- The same exchange through curl -k, for a simulator over https (luasocket
+-- has no TLS; curl is already a dependency, lua-sec would be another).  The
+-- headers are not returned.
+local function api_curl(sim, method, path, body, headers)
+    local args = { "curl -k -sS --max-time 10 -o - -w '\\n%{http_code}' -X " .. quote(method) }
+    for k, v in pairs(headers or {}) do args[#args + 1] = "-H " .. quote(k .. ": " .. v) end
+    local tmp
+    if body ~= nil then
+        if type(body) ~= "string" then body = assert(cjson.encode(body)) end
+        tmp = os.tmpname()
+        local f = assert(io.open(tmp, "wb"))
+        f:write(body)
+        f:close()
+        args[#args + 1] = "-H 'content-type: application/json' --data-binary @" .. quote(tmp)
+    end
+    args[#args + 1] = quote(sim.url .. path) .. " 2>/dev/null"
+    local p = io.popen(table.concat(args, " "))
+    local out = p:read("*a")
+    p:close()
+    if tmp then os.remove(tmp) end
+    local raw, code = out:match("^(.*)\n(%d%d%d)$")
+    if not code or code == "000" then return nil, nil, out end
+    return tonumber(code), cjson.decode(raw), raw
+end
+
 -- One HTTP exchange with the simulator; returns status, decoded JSON (or
 -- nil), the raw body and the headers.
 function helpers.api(sim, method, path, body, headers)
+    if sim.url:sub(1, 8) == "https://" then return api_curl(sim, method, path, body, headers) end
     local chunks = {}
     local hdrs = {}
     for k, v in pairs(headers or {}) do hdrs[k] = v end
@@ -167,7 +193,9 @@ function Sim:stop()
 end
 
 -- Starts a private simulator.  opts.scenario: a name or path (default
--- "test"); opts.workers (default 2).
+-- "test"); opts.workers (default 2); opts.tls = {cert = path, key = path}:
+-- HTTPS on the same port (sim.url is then https://, admin calls go
+-- through curl -k).
 function helpers.start_sim(opts)
     opts = opts or {}
     local last_log
@@ -175,16 +203,19 @@ function helpers.start_sim(opts)
         local port = free_port()
         local sim = setmetatable({
             port = port,
-            url = "http://127.0.0.1:" .. port,
+            url = (opts.tls and "https" or "http") .. "://127.0.0.1:" .. port,
             dir = helpers.root .. "/build/test-sim/" .. port,
         }, Sim)
         local log = sim.dir .. ".start.log"
         os.execute("mkdir -p " .. quote(helpers.root .. "/build/test-sim"))
-        local cmd = ("%s ACCELERATE_SIM_SCENARIO=%s ACCELERATE_SIM_WORKERS=%d %s start >%s 2>&1"):format(
-            sim:env(), quote(opts.scenario or "test"), opts.workers or 2,
+        local tls = opts.tls and ("ACCELERATE_SIM_TLS_CERT=%s ACCELERATE_SIM_TLS_KEY=%s"):format(
+            quote(opts.tls.cert), quote(opts.tls.key)) or ""
+        local cmd = ("%s %s ACCELERATE_SIM_SCENARIO=%s ACCELERATE_SIM_WORKERS=%d %s start >%s 2>&1"):format(
+            sim:env(), tls, quote(opts.scenario or "test"), opts.workers or 2,
             quote(helpers.root .. "/sim/simctl"), quote(log))
         if run(cmd) then
             local out = helpers.read_file(log) or ""
+            sim.printed_url = unquote(out:match("ACCELERATE_URL=([^\n]*)"))
             sim.tenant_id = unquote(out:match("ACCELERATE_TENANT_ID=([^\n]*)"))
             sim.auth_type = unquote(out:match("ACCELERATE_AUTH_TYPE=([^\n]*)"))
             sim.auth_value = unquote(out:match("ACCELERATE_AUTH_VALUE=([^\n]*)"))
@@ -195,6 +226,29 @@ function helpers.start_sim(opts)
         os.remove(log)
     end
     error("could not start the simulator:\n" .. tostring(last_log))
+end
+
+-- Test certificates, made with openssl in `dir`: a CA, an unrelated second
+-- CA, and a server certificate signed by the first that names only IP
+-- 127.0.0.1 (not "localhost").  EC keys: fast to make.  Returns the paths
+-- {ca, other_ca, cert, key}.
+function helpers.make_pki(dir)
+    local ec = "-newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes"
+    local d = quote(dir)
+    local script = table.concat({
+        "set -e", "cd " .. d,
+        "printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' >server.ext",
+        "for ca in ca other-ca; do openssl req -x509 " .. ec .. " -keyout $ca.key -out $ca.pem -days 2"
+            .. " -subj \"/CN=accelerate test $ca\" -addext basicConstraints=critical,CA:TRUE"
+            .. " -addext keyUsage=critical,keyCertSign,cRLSign; done",
+        "openssl req " .. ec .. " -keyout server.key -out server.csr -subj '/CN=accelerate test server'",
+        "openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out server.pem"
+            .. " -days 2 -extfile server.ext",
+    }, "\n")
+    assert(helpers.run("(" .. script .. ") >" .. d .. "/openssl.log 2>&1"),
+        "openssl failed: " .. tostring(helpers.read_file(dir .. "/openssl.log")))
+    return { ca = dir .. "/ca.pem", other_ca = dir .. "/other-ca.pem",
+             cert = dir .. "/server.pem", key = dir .. "/server.key" }
 end
 
 -- A scenario table: sim/scenarios/test.json with `overrides` applied at the

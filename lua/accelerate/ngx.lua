@@ -177,7 +177,14 @@ local function exchange(self, req, deadline)
     local ok, err = sock:connect(self.host, self.port, { pool = self.pool })
     if not ok then return nil, transport_error(req, "connecting", err, false) end
     if self.tls and sock:getreusedtimes() == 0 then
-        ok, err = sock:sslhandshake(nil, self.host, not self.cfg.insecure)
+        -- pcall (LuaJIT yields across it): with Debian's lua-resty-core
+        -- 0.1.25 and lua-nginx-module 0.10.23, a refused certificate can
+        -- surface as a failed assert() inside sslhandshake, not as nil, err.
+        -- (Passing false instead of nil avoids the assert but then sometimes
+        -- reports such a refused handshake as a success: never do that.)
+        local called
+        called, ok, err = pcall(sock.sslhandshake, sock, nil, self.host, not self.cfg.insecure)
+        if not called then ok, err = nil, "handshake failed: " .. tostring(ok) end
         if not ok then
             sock:close()
             local e = transport_error(req, "TLS handshake", err, false)

@@ -23,6 +23,7 @@ local ROUTES = {
 
 function _M.init(opts)
     cfg.port = opts.port
+    cfg.tls = opts.tls == true -- listening with ssl (simctl's ACCELERATE_SIM_TLS_*)
     local text, err = scenario.load_file(opts.scenario_file)
     if not text then error(err, 0) end
     local s

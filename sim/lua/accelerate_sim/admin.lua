@@ -41,11 +41,12 @@ ROUTES["GET /__sim/health"] = function()
     return ok({ scenario = s.name, pid = ngx.worker.pid(), now = state.now() })
 end
 
--- Shell export lines for the scenario's connection settings.
+-- Shell export lines for the scenario's connection settings (https:// when
+-- simctl started the simulator with a certificate: cfg.tls).
 ROUTES["GET /__sim/env"] = function(cfg)
     local c = state.scenario().connection
     local lines = {
-        "export ACCELERATE_URL=" .. shell_quote(format("http://127.0.0.1:%d", cfg.port)),
+        "export ACCELERATE_URL=" .. shell_quote(format("%s://127.0.0.1:%d", cfg.tls and "https" or "http", cfg.port)),
         "export ACCELERATE_TENANT_ID=" .. shell_quote(c.tenant_id),
         "export ACCELERATE_AUTH_TYPE=" .. shell_quote(c.auth_type),
         "export ACCELERATE_AUTH_VALUE=" .. shell_quote(c.auth_value),

@@ -47,31 +47,36 @@ local DELAY_TIMEOUT = 0.5 * SLACK
 --   trace     true: a trace id from the server (envelope or X-Trace-Id)
 --   retryable for GETs; a create's is `create_retryable`
 --   lost      a create that was sent and never answered: outcome_unknown
+--   create_unknown  a create answered in a way that does not rule out that
+--             it happened (5xx, an unreadable 2xx): outcome_unknown too
 --   message   a plain substring the message must contain
 --   opts      client options for this case
 local FAULTS = {
     { name = "status 500", fault = { kind = "status", status = 500 },
-        kind = "http", status = 500, code = "500", trace = true, retryable = true, create_retryable = false },
+        kind = "http", status = 500, code = "500", trace = true, retryable = true, create_retryable = false,
+        create_unknown = true },
     { name = "status 502", fault = { kind = "status", status = 502 },
-        kind = "http", status = 502, code = "502", trace = true, retryable = true, create_retryable = false },
+        kind = "http", status = 502, code = "502", trace = true, retryable = true, create_retryable = false,
+        create_unknown = true },
     { name = "status 503", fault = { kind = "status", status = 503 },
-        kind = "http", status = 503, code = "503", trace = true, retryable = true, create_retryable = false },
+        kind = "http", status = 503, code = "503", trace = true, retryable = true, create_retryable = false,
+        create_unknown = true },
     { name = "ratelimit 429 Retry-After", fault = { kind = "ratelimit", retry_after = 1 },
         kind = "http", status = 429, code = "429", trace = true, retryable = true, create_retryable = true },
     { name = "html 502 page", fault = { kind = "html", status = 502 },
         kind = "http", status = 502, trace = true, retryable = true, create_retryable = false,
-        message = "502 Bad Gateway" },
+        create_unknown = true, message = "502 Bad Gateway" },
     { name = "html 200 page", fault = { kind = "html", status = 200 },
         kind = "decode", status = 200, trace = true, retryable = false, create_retryable = false,
-        message = "HTML" },
+        create_unknown = true, message = "HTML" },
     { name = "malformed JSON", fault = { kind = "malformed" },
         kind = "decode", status = 200, trace = true, retryable = false, create_retryable = false,
-        message = "not valid JSON" },
+        create_unknown = true, message = "not valid JSON" },
     { name = "truncated body", fault = { kind = "truncated" },
         kind = "network", retryable = true, lost = true },
     { name = "empty body", fault = { kind = "empty" },
         kind = "decode", status = 200, trace = true, retryable = false, create_retryable = false,
-        message = "empty" },
+        create_unknown = true, message = "empty" },
     { name = "delay past the timeout", fault = { kind = "delay", delay = DELAY_TIMEOUT + 1 },
         opts = { timeout = DELAY_TIMEOUT },
         kind = "timeout", retryable = true, lost = true },
@@ -81,10 +86,11 @@ local FAULTS = {
         kind = "network", retryable = true, lost = true },
     { name = "huge body (1 MiB > max_body 64 KiB)", fault = { kind = "huge", size = 1024 * 1024 },
         kind = "decode", status = 200, trace = true, retryable = false, create_retryable = false,
-        message = "max_body" },
+        create_unknown = true, message = "max_body" },
     { name = "nested JSON (depth 100000)", fault = { kind = "nested", depth = 100000 },
         opts = { max_body = 1024 * 1024 }, -- 200000 bytes: the nesting limit, not max_body, refuses it
-        kind = "decode", message = "nested", status = 200, trace = true, retryable = false, create_retryable = false },
+        kind = "decode", message = "nested", status = 200, trace = true, retryable = false, create_retryable = false,
+        create_unknown = true },
 }
 
 local function copy(t, extra)
@@ -182,6 +188,11 @@ describe("fault matrix", function()
                 assert.is_nil(err.outcome_unknown)
             elseif f.lost then
                 -- sent, and no answer: the backfill may exist
+                assert.is_false(err.retryable)
+                assert.is_true(err.outcome_unknown)
+                assert.truthy(err.message:find("may have been created", 1, true), err.message)
+            elseif f.create_unknown then
+                -- answered, but not in a way that rules out the create
                 assert.is_false(err.retryable)
                 assert.is_true(err.outcome_unknown)
                 assert.truthy(err.message:find("may have been created", 1, true), err.message)

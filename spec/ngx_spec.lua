@@ -245,4 +245,19 @@ describe("accelerate.ngx faults", function()
         assert.is_string(json.trace_id)
         assert.are.equal(200, (get("/instances/" .. id)))
     end)
+
+    it("says a create answered with a 5xx or an unreadable body may exist", function()
+        for _, fault in ipairs {
+            { route = "create", kind = "status", status = 503 },
+            { route = "create", kind = "huge", size = 9 * 1024 * 1024 },
+        } do
+            sim:clear_requests()
+            sim:fault(fault)
+            local status, json = helpers.api(app, "POST", "/backfills",
+                { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" })
+            assert.are.equal(502, status)
+            assert.matches("the backfill may have been created", json.error, 1, true)
+            assert.are.equal(1, #sim:requests { route = "create" })
+        end
+    end)
 end)

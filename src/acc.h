@@ -89,6 +89,7 @@ void acc_error_setstr(lua_State *L, int err, const char *field, const char *s,
 void acc_error_setint(lua_State *L, int err, const char *field, long v);
 void acc_error_setbool(lua_State *L, int err, const char *field, int v);
 void acc_error_redact(lua_State *L, int err, const char *secret, size_t len);
+void acc_error_create_unknown(lua_State *L, int err);
 int acc_error_tostring(lua_State *L);
 int acc_error_isa(lua_State *L, int idx);
 void acc_error_create_meta(lua_State *L);

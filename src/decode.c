@@ -280,11 +280,9 @@ static int acc_decode_ok(lua_State *L, int base, int res)
     return 1;
 }
 
-/* Leaves exactly one value on the stack: the result (returns 1) or an
- * error object (returns 0). */
-int acc_decode_response(lua_State *L, acc_call call, long status,
-                        const char *body, size_t len, const char *trace,
-                        size_t trace_len)
+static int acc_decode_answer(lua_State *L, acc_call call, long status,
+                             const char *body, size_t len, const char *trace,
+                             size_t trace_len)
 {
     int base = lua_gettop(L), json, err, data;
     const char *what = acc_request_call_name(call);
@@ -472,4 +470,26 @@ int acc_decode_response(lua_State *L, acc_call call, long status,
         acc_decode_fix_id(L, data, "taskInstanceId");
     }
     return acc_decode_ok(L, base, data);
+}
+
+/* Leaves exactly one value on the stack: the result (returns 1) or an
+ * error object (returns 0).  A create answered with a 5xx or an unreadable
+ * 2xx may have happened: its error says so (an api error is the server's
+ * own word that it did not, and a 429 was turned away before any work). */
+int acc_decode_response(lua_State *L, acc_call call, long status,
+                        const char *body, size_t len, const char *trace,
+                        size_t trace_len)
+{
+    if (acc_decode_answer(L, call, status, body, len, trace, trace_len))
+        return 1;
+    if (call == ACC_CALL_CREATE) {
+        int unreadable;
+        lua_getfield(L, -1, "kind");
+        unreadable = status >= 200 && status <= 299 &&
+                     strcmp(lua_tostring(L, -1), "decode") == 0;
+        lua_pop(L, 1);
+        if (status >= 500 || unreadable)
+            acc_error_create_unknown(L, -1);
+    }
+    return 0;
 }

@@ -91,6 +91,24 @@ void acc_error_setbool(lua_State *L, int err, const char *field, int v)
     lua_setfield(L, err, field);
 }
 
+/* Marks the error of a create that may have happened all the same: an
+ * answer that does not rule it out (a 5xx from a gateway whose backend got
+ * the request, a 2xx that cannot be read).  Repeating such a create could
+ * start a second, costly backfill, so it is never retryable, and the
+ * message says what to do. */
+void acc_error_create_unknown(lua_State *L, int err)
+{
+    err = acc_absindex(L, err);
+    lua_getfield(L, err, "message");
+    lua_pushfstring(L, "%s; the backfill may have been created: check on the "
+                       "platform before creating it again",
+                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "create_task");
+    lua_setfield(L, err, "message");
+    lua_pop(L, 1);
+    acc_error_setbool(L, err, "outcome_unknown", 1);
+    acc_error_setbool(L, err, "retryable", 0);
+}
+
 /* A server may echo request headers into its error text; the auth value
  * must not travel on into logs through us.  Values shorter than
  * ACC_REDACT_MIN are not secrets worth garbling every message for. */

@@ -212,6 +212,9 @@ int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
         if (status > 0)
             acc_error_setint(L, -1, "status", status);
         acc_error_setstr(L, -1, "trace_id", x->trace_id, x->trace_len);
+        /* unread, it does not rule out the create (unless a 4xx refusal) */
+        if (post && (status < 400 || status >= 500))
+            acc_error_create_unknown(L, -1);
         return 1;
     }
     if (x->oom) {

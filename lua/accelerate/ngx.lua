@@ -122,8 +122,15 @@ end
 local function too_big(req, status, headers, max)
     local trace = headers["x-trace-id"]
     if type(trace) == "table" then trace = trace[1] end
-    return new_error("decode", ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max),
-        { status = status, trace_id = trace })
+    local msg = ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max)
+    if req.method == "POST" and (status < 400 or status >= 500) then
+        -- an answer we cannot read (unless a 4xx refusal) does not rule out
+        -- that the create happened
+        return new_error("decode", msg .. "; the backfill may have been created: check on the platform "
+            .. "before creating it again", { status = status, trace_id = trace, retryable = false,
+            outcome_unknown = true })
+    end
+    return new_error("decode", msg, { status = status, trace_id = trace })
 end
 
 local function read_chunked(sock, max)

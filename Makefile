@@ -169,6 +169,67 @@ demo: deps
 	@examples/demo.sh
 
 # ---------------------------------------------------------------------------
+# Fuzzing (fuzz/): libFuzzer targets over the parts of the C core that read
+# untrusted input, built with clang together with the module's sources (not
+# the .so) under ASan + UBSan, on a Lua 5.4 state each.
+#   make fuzz-build                 build/fuzz/decode_fuzz, build/fuzz/prepare_fuzz
+#   make fuzz FUZZ_SECONDS=60       run each target for its share of the time
+# Runs work on a copy of the seed corpora (build/fuzz/corpus/), so they never
+# grow the repository.  A crash, sanitizer report, leak, broken invariant or
+# input slower than 10 s makes `make fuzz` fail (after the other targets)
+# with the path of the input (build/fuzz/crashes/), which then belongs in
+# fuzz/corpus/ and spec/accelerate_fuzz_regressions_spec.lua (fuzz/README.md).
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS = decode prepare
+FUZZ_DIR = build/fuzz
+FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
+	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	-Wall -Wextra -I/usr/include/lua5.4 $(CURL_CFLAGS)
+# decode_fuzz includes src/http.c to reach its static header callback
+FUZZ_SRC_decode = $(filter-out src/http.c,$(CORE_SRC))
+FUZZ_SRC_prepare = $(CORE_SRC)
+FUZZ_MAXLEN_decode = 65536
+FUZZ_MAXLEN_prepare = 4096
+FUZZ_DICT_decode = fuzz/json.dict
+FUZZ_DICT_prepare = fuzz/prepare.dict
+
+.PHONY: fuzz fuzz-build
+
+fuzz-build: deps $(foreach t,$(FUZZ_TARGETS),$(FUZZ_DIR)/$(t)_fuzz)
+
+$(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz_common.h $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(FUZZ_DIR)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(CURL_LIBS) -llua5.4 -lm
+
+# Each target gets FUZZ_SECONDS / (number of targets), at least 5 s.
+# -detect_leaks=0: the Lua state lives across inputs, so libFuzzer's
+# per-input check (malloc and free counts) would run LeakSanitizer on
+# almost every input; LeakSanitizer still checks the whole run at exit.
+fuzz: fuzz-build
+	@secs=$$(( $(FUZZ_SECONDS) / $(words $(FUZZ_TARGETS)) )); [ $$secs -ge 5 ] || secs=5; \
+	status=0; \
+	for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
+	  cp -n fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/; \
+	  case $$t in decode) len=$(FUZZ_MAXLEN_decode); dict=$(FUZZ_DICT_decode);; \
+	              *) len=$(FUZZ_MAXLEN_prepare); dict=$(FUZZ_DICT_prepare);; esac; \
+	  echo "== fuzz $$t for $$secs s (corpus $(FUZZ_DIR)/corpus/$$t)"; \
+	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+	    $(FUZZ_DIR)/$${t}_fuzz -max_total_time=$$secs -max_len=$$len -timeout=10 \
+	    -detect_leaks=0 -rss_limit_mb=2048 -dict=$$dict -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_DIR)/crashes/$$t- \
+	    $(FUZZ_DIR)/corpus/$$t 2>&1 | tee $(FUZZ_DIR)/$$t.log | \
+	    grep -v -e '^#[0-9]*[[:space:]]*\(NEW\|REDUCE\|pulse\)' -e '# Uses: ' -e 'ecommended dictionary' ; \
+	  rc=$${PIPESTATUS[0]}; \
+	  if [ $$rc != 0 ]; then \
+	    status=1; \
+	    echo "make fuzz: $$t FAILED (exit $$rc): $$(grep -o 'Test unit written to .*' $(FUZZ_DIR)/$$t.log | sed 's/Test unit written to //')" >&2; \
+	  fi; \
+	done; \
+	exit $$status
+
+# ---------------------------------------------------------------------------
 # Tests.  Each spec file starts its own simulator (and, for OpenResty, its own
 # nginx) on a free loopback port through spec/helpers.lua and stops it by pid
 # in teardown; `test` then stops any that a crashed run left behind.  Every

@@ -111,20 +111,34 @@ void acc_error_create_unknown(lua_State *L, int err)
 
 /* A server may echo request headers into its error text; the auth value
  * must not travel on into logs through us.  Values shorter than
- * ACC_REDACT_MIN are not secrets worth garbling every message for. */
+ * ACC_REDACT_MIN are not secrets worth garbling every message for.  A value
+ * with a NUL byte (never sendable as a header, but accelerate.decode takes
+ * any cfg) is skipped: as a C string it could be empty, and luaL_gsub
+ * with an empty pattern never ends (found by fuzz/decode_fuzz.c). */
 void acc_error_redact(lua_State *L, int err, const char *secret, size_t len)
 {
     static const char *const fields[] = {"message", "detail", "code",
                                          "trace_id", NULL};
     int i;
-    if (secret == NULL || len < ACC_REDACT_MIN)
+    if (secret == NULL || len < ACC_REDACT_MIN ||
+        memchr(secret, '\0', len) != NULL)
         return;
     err = acc_absindex(L, err);
     for (i = 0; fields[i] != NULL; i++) {
         lua_getfield(L, err, fields[i]);
         if (lua_type(L, -1) == LUA_TSTRING &&
             strstr(lua_tostring(L, -1), secret) != NULL) {
-            luaL_gsub(L, lua_tostring(L, -1), secret, "[REDACTED]");
+            /* the marker is longer than the secret: cap again, so that a
+             * message stays within its documented length (fields[1] is
+             * detail, which keeps newlines and has a larger cap) */
+            size_t n, cap = i == 1 ? ACC_DETAIL_CAP : ACC_MESSAGE_CAP;
+            const char *r = luaL_gsub(L, lua_tostring(L, -1), secret,
+                                      "[REDACTED]");
+            lua_tolstring(L, -1, &n);
+            if (n > cap + 3) {
+                acc_error_pushclean(L, r, n, cap, i == 1);
+                lua_remove(L, -2);
+            }
             lua_setfield(L, err, fields[i]);
         }
         lua_pop(L, 1);

@@ -117,8 +117,10 @@ void acc_decode_push_id(lua_State *L, int idx)
         }
 #endif
         {
+            /* every digit fits the buffer below 1e60; beyond that no id
+             * is real, and %.17g at least reads back as the same number */
             double d = (double)lua_tonumber(L, idx);
-            if (d == floor(d) && fabs(d) < 1e300)
+            if (d == floor(d) && fabs(d) < 1e60)
                 snprintf(buf, sizeof buf, "%.0f", d);
             else
                 snprintf(buf, sizeof buf, "%.17g", d);

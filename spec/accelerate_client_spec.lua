@@ -50,12 +50,7 @@ describe("accelerate client", function()
         client = new { timeout = 5, retries = 2 }
     end)
 
-    after_each(function()
-        for i = #clients, 1, -1 do
-            clients[i]:close()
-            clients[i] = nil
-        end
-    end)
+    after_each(function() helpers.close_all(clients) end)
 
     it("creates a backfill, lists its instances and reads a detail", function()
         local dag = backfill(3)

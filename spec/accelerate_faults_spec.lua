@@ -145,10 +145,7 @@ describe("fault matrix", function()
 
     after_each(function()
         sim:reset_faults()
-        for i = #clients, 1, -1 do
-            clients[i]:close()
-            clients[i] = nil
-        end
+        helpers.close_all(clients)
     end)
 
     local cases = matrix()

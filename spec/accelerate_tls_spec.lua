@@ -55,12 +55,7 @@ describe("accelerate over TLS", function()
         plain:reset()
     end)
 
-    after_each(function()
-        for i = #clients, 1, -1 do
-            clients[i]:close()
-            clients[i] = nil
-        end
-    end)
+    after_each(function() helpers.close_all(clients) end)
 
     it("the simulator prints an https:// ACCELERATE_URL when started with a certificate", function()
         assert.are.equal(sim.url, sim.printed_url)

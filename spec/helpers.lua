@@ -68,6 +68,14 @@ function helpers.core()
     return accelerate
 end
 
+-- Closes and forgets every client a spec collected (in after_each).
+function helpers.close_all(clients)
+    for i = #clients, 1, -1 do
+        clients[i]:close()
+        clients[i] = nil
+    end
+end
+
 -- Undoes the shell quoting of simctl's export lines.
 local function unquote(v)
     if v and v:sub(1, 1) == "'" then return (v:sub(2, -2):gsub("'\\''", "'")) end

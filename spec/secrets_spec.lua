@@ -109,12 +109,7 @@ describe("secrets", function()
     assert.are.equal(SECRET, sim.auth_value)
   end)
 
-  after_each(function()
-    for i = #clients, 1, -1 do
-      clients[i]:close()
-      clients[i] = nil
-    end
-  end)
+  after_each(function() helpers.close_all(clients) end)
 
   describe("the core and the workflow layer", function()
     it("tostring(client), open and closed, and the closed-client error", function()

@@ -15,7 +15,7 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	luajit2 libluajit2-5.1-dev \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
-	wrk valgrind clang libclang-rt-14-dev bc lua-check cppcheck
+	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck
 
 SHELL = /bin/bash
 

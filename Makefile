@@ -24,6 +24,9 @@ SHELL = /bin/bash
 all: deps
 
 # Idempotent: asks dpkg first and calls apt-get only for what is missing.
+# nginx is wanted as a program (the simulator runs its own, on loopback),
+# not as the system's web server: unless the machine already has a policy,
+# a temporary policy-rc.d keeps apt from starting it on port 80.
 deps:
 	@missing=""; for p in $(DEB_PACKAGES); do \
 	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'install ok installed' || missing="$$missing $$p"; \
@@ -31,6 +34,10 @@ deps:
 	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" != 0 ]; then echo "make deps: missing Debian packages:$$missing (run as root, or apt-get install them)" >&2; exit 2; fi; \
 	  echo "make deps: installing$$missing" >&2; \
+	  if [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d; \
+	    trap 'rm -f /usr/sbin/policy-rc.d' EXIT; \
+	  fi; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >&2; \
 	fi
 

@@ -315,13 +315,7 @@ end)
 
 -- Subprocess specs against the simulator ---------------------------------------
 
-local function sh(cmd)
-  local p = io.popen(cmd .. "; echo \"rc=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("rc=(%d+)%s*$"))
-  return code, (out:gsub("rc=%d+%s*$", ""))
-end
+local sh = require("spec.helpers").sh
 
 describe("bin/accelerate against the simulator", function()
   local helpers = require "spec.helpers"

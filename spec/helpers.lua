@@ -68,6 +68,15 @@ function helpers.core()
     return accelerate
 end
 
+-- Runs a shell command; returns its exit code and its standard output.
+function helpers.sh(cmd)
+    local p = io.popen(cmd .. "; echo \"rc=$?\"")
+    local out = p:read("*a")
+    p:close()
+    local code = tonumber(out:match("rc=(%d+)%s*$"))
+    return code, (out:gsub("rc=%d+%s*$", ""))
+end
+
 -- Closes and forgets every client a spec collected (in after_each).
 function helpers.close_all(clients)
     for i = #clients, 1, -1 do

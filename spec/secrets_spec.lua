@@ -46,13 +46,7 @@ local function assert_clean_error(where, err)
   for k, v in pairs(err) do assert_clean(where .. " err." .. tostring(k), v) end
 end
 
-local function sh(cmd)
-  local p = io.popen(cmd .. "; echo \"rc=$?\"")
-  local out = p:read("*a")
-  p:close()
-  local code = tonumber(out:match("rc=(%d+)%s*$"))
-  return code, (out:gsub("rc=%d+%s*$", ""))
-end
+local sh = helpers.sh
 
 local function mode_of(path)
   local _, out = sh("stat -c %a " .. quote(path) .. " 2>/dev/null")

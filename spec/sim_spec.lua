@@ -81,10 +81,8 @@ describe("simctl", function()
     local simctl = helpers.quote(helpers.root .. "/sim/simctl")
 
     local function capture(cmd)
-        local p = io.popen(cmd .. " 2>&1; echo \"rc=$?\"")
-        local out = p:read("*a")
-        p:close()
-        return out, tonumber(out:match("rc=(%d+)%s*$"))
+        local rc, out = helpers.sh(cmd .. " 2>&1")
+        return out, rc
     end
 
     it("says so when started twice, and keeps the same process", function()

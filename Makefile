@@ -103,10 +103,10 @@ ASAN_DIR = build/asan-lua5.4
 
 .PHONY: build build-all test-core valgrind-core asan-core
 
-build: $(CORE_DIR)/accelerate.so
+build: $(CORE_DIR)/accelerate/core.so
 
-$(CORE_DIR)/accelerate.so: $(CORE_SRC) $(CORE_HDR)
-	@mkdir -p $(CORE_DIR)
+$(CORE_DIR)/accelerate/core.so: $(CORE_SRC) $(CORE_HDR)
+	@mkdir -p $(CORE_DIR)/accelerate
 	$(CC) $(CORE_CFLAGS) $(CFLAGS) -I$(LUA_INCDIR) $(CURL_CFLAGS) $(LIBFLAG) \
 		-o $@ $(CORE_SRC) $(CURL_LIBS)
 
@@ -141,10 +141,10 @@ ASAN_FLAGS = -g -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
 	-fno-sanitize-recover=undefined
 asan-core: export ACCELERATE_SPEC_SLACK = 3
 asan-core:
-	@mkdir -p $(ASAN_DIR)
+	@mkdir -p $(ASAN_DIR)/accelerate
 	clang -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
 	  $(ASAN_FLAGS) -Wall -Wextra -I/usr/include/lua5.4 $(CURL_CFLAGS) -shared \
-	  -o $(ASAN_DIR)/accelerate.so $(CORE_SRC) $(CURL_LIBS)
+	  -o $(ASAN_DIR)/accelerate/core.so $(CORE_SRC) $(CURL_LIBS)
 	clang $(ASAN_FLAGS) -I/usr/include/lua5.4 -o $(ASAN_DIR)/lua_asan \
 	  src/tools/lua_asan.c -llua5.4
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \

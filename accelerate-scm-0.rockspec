@@ -26,15 +26,20 @@ external_dependencies = {
 build = {
    type = "builtin",
    modules = {
-      accelerate = {
+      accelerate = "lua/accelerate.lua",
+      ["accelerate.core"] = {
          sources = {
             "src/accelerate.c",
             "src/buffer.c",
-            "src/client.c",
+            "src/clock.c",
             "src/decode.c",
             "src/error.c",
+            "src/file.c",
             "src/http.c",
+            "src/multi.c",
             "src/request.c",
+            "src/retry.c",
+            "src/transport.c",
          },
          defines = { "_POSIX_C_SOURCE=200809L" },
          libraries = { "curl" },
@@ -42,6 +47,7 @@ build = {
          libdirs = { "$(CURL_LIBDIR)" },
       },
       ["accelerate.calendar"] = "lua/accelerate/calendar.lua",
+      ["accelerate.client"] = "lua/accelerate/client.lua",
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",

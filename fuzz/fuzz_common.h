@@ -57,9 +57,9 @@ static lua_State *fuzz_lua(void)
     if (luaL_dostring(L, "package.cpath = '" FUZZ_LUA_CPATH
                          ";' .. package.cpath") != 0)
         fuzz_fail("package.cpath", lua_tostring(L, -1));
-    lua_pushcfunction(L, luaopen_accelerate);
+    lua_pushcfunction(L, luaopen_accelerate_core);
     if (lua_pcall(L, 0, 1, 0) != 0)
-        fuzz_fail("luaopen_accelerate", lua_tostring(L, -1));
+        fuzz_fail("luaopen_accelerate_core", lua_tostring(L, -1));
     lua_setglobal(L, "accelerate");
     fuzz_L = L;
     return L;

@@ -247,7 +247,8 @@ describe("accelerate client", function()
             local dag, err = client:create_task { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-01" }
             assert.is_nil(dag)
             assert.equal(1, #sim:requests { route = "create" })
-            assert.equal(f.kind == "ratelimit", err.retryable)
+            -- retryable means "the client retries this": never for a create
+            assert.is_false(err.retryable)
         end
     end)
 

@@ -79,7 +79,7 @@ describe("accelerate (core)", function()
             if not lua then return pending("interpreter unknown") end
             local script = os.tmpname()
             local f = assert(io.open(script, "w"))
-            f:write(("package.cpath = %q\n"):format(package.cpath), [[
+            f:write(("package.cpath = %q\n"):format(package.cpath), ("package.path = %q\n"):format(package.path), [[
                 local a = require "accelerate"
                 local c = assert(a.config { timeout = 2 })
                 local o = a.config { url = "http://opt:1", tenant_id = "t", auth_type = "UID", auth_value = "v" }

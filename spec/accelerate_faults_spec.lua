@@ -45,7 +45,7 @@ local DELAY_TIMEOUT = 0.5 * SLACK
 --   status    the HTTP status the error must carry (nil: none)
 --   code      the envelope code (nil: none)
 --   trace     true: a trace id from the server (envelope or X-Trace-Id)
---   retryable for GETs; a create's is `create_retryable`
+--   retryable for GETs; a create's is `create_retryable` (never true: creates are not retried)
 --   lost      a create that was sent and never answered: outcome_unknown
 --   create_unknown  a create answered in a way that does not rule out that
 --             it happened (5xx, an unreadable 2xx): outcome_unknown too
@@ -62,7 +62,7 @@ local FAULTS = {
         kind = "http", status = 503, code = "503", trace = true, retryable = true, create_retryable = false,
         create_unknown = true },
     { name = "ratelimit 429 Retry-After", fault = { kind = "ratelimit", retry_after = 1 },
-        kind = "http", status = 429, code = "429", trace = true, retryable = true, create_retryable = true },
+        kind = "http", status = 429, code = "429", trace = true, retryable = true, create_retryable = false },
     { name = "html 502 page", fault = { kind = "html", status = 502 },
         kind = "http", status = 502, trace = true, retryable = true, create_retryable = false,
         create_unknown = true, message = "502 Bad Gateway" },

@@ -116,10 +116,11 @@ describe("injection", function()
         -- make asan-core the module loaded here cannot load there
         local interp = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
         local dir = helpers.root .. "/build/" .. (rawget(_G, "jit") and "luajit" or interp)
-        if not helpers.read_file(dir .. "/accelerate.so") then
-            return pending("needs " .. dir .. "/accelerate.so (make build-all)")
+        if not helpers.read_file(dir .. "/accelerate/core.so") then
+            return pending("needs " .. dir .. "/accelerate/core.so (make build-all)")
         end
         local script = "package.cpath = " .. ("%q"):format(dir .. "/?.so;" .. package.cpath)
+            .. " package.path = " .. ("%q"):format(package.path)
             .. " local a = require 'accelerate' local c, e = a.new {} io.write(c and 'client' or e.kind)"
         for _, var in ipairs { "ACCELERATE_TENANT_ID", "ACCELERATE_AUTH_VALUE", "ACCELERATE_URL" } do
             local env = {

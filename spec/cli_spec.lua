@@ -1,7 +1,7 @@
 -- The `accelerate` command: in-process with a fake client (exit codes,
 -- --json, progress forms, colour, configuration precedence, secrets), then
 -- bin/accelerate as a subprocess against the simulator.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local cli = require "accelerate.cli"
 local util = require "accelerate.util"
@@ -319,7 +319,7 @@ local sh = require("spec.helpers").sh
 
 describe("bin/accelerate against the simulator", function()
   local helpers = require "spec.helpers"
-  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate.so"), "make build LUA_VERSION=5.4 first")
+  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate/core.so"), "make build LUA_VERSION=5.4 first")
   local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
   local sim, tmp
 
@@ -460,10 +460,10 @@ end)
 -- unless told to with --force-create.
 describe("bin/accelerate with a journal, when a create's answer is lost (simulator)", function()
   local ok_helpers, helpers = pcall(require, "spec.helpers")
-  local built = io.open("build/lua5.4/accelerate.so", "rb")
+  local built = io.open("build/lua5.4/accelerate/core.so", "rb")
   if built then built:close() end
   if not (ok_helpers and built) then
-    pending("needs spec/helpers.lua and build/lua5.4/accelerate.so (make build LUA_VERSION=5.4)")
+    pending("needs spec/helpers.lua and build/lua5.4/accelerate/core.so (make build LUA_VERSION=5.4)")
     return
   end
   local PLAN = "5468b0c0462e40e08e44108d8164c7c3"

@@ -1,9 +1,9 @@
 -- Every example runs as it is, against the simulator.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 describe("examples", function()
   local helpers = require "spec.helpers"
-  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate.so"), "make build LUA_VERSION=5.4 first")
+  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate/core.so"), "make build LUA_VERSION=5.4 first")
 
   local sim
   setup(function() sim = helpers.start_sim { scenario = "test" } end)

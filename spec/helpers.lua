@@ -55,12 +55,21 @@ function helpers.read_file(path)
     return s
 end
 
--- The C core built for the running interpreter (make build-all), loaded from
--- the build tree.  Raises when it is missing: a spec must fail, not skip.
-function helpers.core()
+-- Points package.path at lua/ and package.cpath at the C core built for the
+-- running interpreter (make build-all), both in this checkout.
+function helpers.paths()
     local dir = rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+"))
     local so = helpers.root .. "/build/" .. dir .. "/?.so"
     if not package.cpath:find(so, 1, true) then package.cpath = so .. ";" .. package.cpath end
+    local lpath = helpers.root .. "/lua/?.lua"
+    if not package.path:find(lpath, 1, true) then package.path = lpath .. ";" .. package.path end
+    return dir
+end
+
+-- The C core and its Lua half, loaded from the build tree.  Raises when it
+-- is missing: a spec must fail, not skip.
+function helpers.core()
+    local dir = helpers.paths()
     local ok, accelerate = pcall(require, "accelerate")
     if not ok then
         error("the C core for " .. dir .. " is missing or does not load (make build-all): " .. tostring(accelerate), 2)

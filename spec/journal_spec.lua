@@ -1,6 +1,6 @@
 -- Journal specs: what is on disk and when, torn lines, resume, the create
 -- whose answer was lost, and a kill -9 in the middle of a watch.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local journal = require "accelerate.journal"
 local workflow = require "accelerate.workflow"
@@ -230,7 +230,7 @@ describe("journal", function()
     local script = path .. ".lua"
     local f = assert(io.open(script, "wb"))
     f:write([[
-package.path = "lua/?.lua;" .. package.path
+require("spec.helpers").paths()
 local workflow = require "accelerate.workflow"
 local fake = require "spec.fake_client"
 local c = fake.new { instances = fake.plan("2025-01-01", "2025-01-04", 2, 1, function()

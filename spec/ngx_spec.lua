@@ -1,6 +1,6 @@
 -- accelerate.ngx inside Debian's nginx with its Lua module: the OpenResty
 -- example's endpoints, the workflow from a timer, and the proof that a slow
--- API call does not hold up the worker.  Needs build/luajit/accelerate.so
+-- API call does not hold up the worker.  Needs build/luajit/accelerate/core.so
 -- (make build LUA_VERSION=jit); run with busted --lua=lua5.4.
 local helpers = require "spec.helpers"
 local socket = require "socket"
@@ -58,7 +58,7 @@ local function timed_ping()
 end
 
 setup(function()
-    assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate.so"), "make build LUA_VERSION=jit first")
+    assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate/core.so"), "make build LUA_VERSION=jit first")
     sim = helpers.start_sim { scenario = "test" }
     app = start_app()
 end)

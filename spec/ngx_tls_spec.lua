@@ -1,7 +1,7 @@
 -- accelerate.ngx over TLS, inside Debian's nginx, against the simulator over
 -- HTTPS with a certificate made here (helpers.make_pki).  Inside nginx the
 -- trusted CAs come from lua_ssl_trusted_certificate (ca_file is refused).
--- Needs build/luajit/accelerate.so; run with busted --lua=lua5.4 (make test-ngx).
+-- Needs build/luajit/accelerate/core.so; run with busted --lua=lua5.4 (make test-ngx).
 local helpers = require "spec.helpers"
 local socket = require "socket"
 
@@ -79,7 +79,7 @@ describe("accelerate.ngx over TLS", function()
     end
 
     setup(function()
-        assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate.so"), "make build LUA_VERSION=jit first")
+        assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate/core.so"), "make build LUA_VERSION=jit first")
         local p = io.popen("mktemp -d " .. quote(helpers.root .. "/build/test-ngx-tls.XXXXXX"))
         dir = p:read("*l")
         p:close()

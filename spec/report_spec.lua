@@ -1,6 +1,6 @@
 -- The pictures and the failure report: calendar cells, colours and letters,
 -- the meaningful lines of a JVM stack, timings.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local calendar = require "accelerate.calendar"
 local report = require "accelerate.report"

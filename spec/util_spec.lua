@@ -1,5 +1,5 @@
 -- Helpers under the workflow: dates without os.time, ids, JSON output.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"

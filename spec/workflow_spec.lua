@@ -1,7 +1,7 @@
 -- Workflow specs: unit logic against a fake client (spec/fake_client.lua),
 -- then the same functions against the real C client and the simulator when
 -- both are available.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local workflow = require "accelerate.workflow"
 local util = require "accelerate.util"

@@ -13,7 +13,7 @@
 #include "buffer.h"
 
 #define ACC_VERSION "0.1.0"
-#define ACC_CLIENT_MT "accelerate.client"
+#define ACC_TRANSPORT_MT "accelerate.transport"
 
 #if defined(_WIN32)
 #define ACC_EXPORT __declspec(dllexport)
@@ -21,7 +21,7 @@
 #define ACC_EXPORT __attribute__((visibility("default")))
 #endif
 
-/* Every C function of the module (methods, iterators, metamethods) shares
+/* Every C function of the module (methods and metamethods) shares
  * these upvalues, so no state lives in C globals or the registry's
  * lightuserdata keys. */
 #define ACC_UV_ERRMT lua_upvalueindex(1)  /* metatable of error objects   */
@@ -35,22 +35,19 @@
 #define ACC_MAX_RETRIES 10
 #define ACC_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
 #define ACC_MIN_MAX_BODY 1024u
-#define ACC_DEFAULT_PAGE_SIZE 20
-#define ACC_DEFAULT_ITER_PAGE_SIZE 100
-#define ACC_DEFAULT_CONCURRENCY 8
-#define ACC_MAX_CONCURRENCY 64
+#define ACC_DEFAULT_PAGE_SIZE 20 /* list_instances without pageSize */
+#define ACC_MAX_CONCURRENCY 64    /* request_many; exported to the policy */
 #define ACC_MAX_HEADER_VALUE 1024
 #define ACC_MAX_ID 256
 #define ACC_MAX_URL 2048
 #define ACC_BACKOFF_BASE 0.2
 #define ACC_BACKOFF_CAP 5.0
 #define ACC_RETRY_AFTER_CAP 60.0
+#define ACC_RETRY_FLOOR 0.25
 #define ACC_MESSAGE_CAP 300
 #define ACC_DETAIL_CAP 8192
 #define ACC_REDACT_MIN 3
 #define ACC_JSON_MAX_DEPTH 100
-/* A retry is not started when less than this remains of the deadline. */
-#define ACC_MIN_ATTEMPT 0.05
 
 typedef enum acc_call {
     ACC_CALL_CREATE = 0,
@@ -91,8 +88,8 @@ void acc_error_setbool(lua_State *L, int err, const char *field, int v);
 void acc_error_redact(lua_State *L, int err, const char *secret, size_t len);
 void acc_error_create_unknown(lua_State *L, int err);
 int acc_error_tostring(lua_State *L);
-int acc_error_isa(lua_State *L, int idx);
 void acc_error_create_meta(lua_State *L);
+extern const luaL_Reg acc_error_lib[];
 
 /* request.c */
 int acc_request_config(lua_State *L, int idx, acc_config *cfg);
@@ -103,22 +100,33 @@ int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
 int acc_request_id(lua_State *L, int idx);
 int acc_request_check_value(const char *s, size_t len, size_t max);
 const char *acc_request_call_name(acc_call call);
+extern const luaL_Reg acc_request_lib[];
 
 /* decode.c */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace_hdr,
                         size_t trace_len);
 void acc_decode_push_id(lua_State *L, int idx);
+extern const luaL_Reg acc_decode_lib[];
 
-/* accelerate.c */
-ACC_EXPORT int luaopen_accelerate(lua_State *L);
+/* clock.c */
 double acc_now(void);
-void acc_sleep(double seconds);
+int acc_sleep(double seconds);
+extern const luaL_Reg acc_clock_lib[];
+
+/* retry.c */
 double acc_retry_delay(int attempt, double retry_after);
 double acc_retry_after_parse(const char *s, size_t len);
+extern const luaL_Reg acc_retry_lib[];
 
-/* client.c */
-void acc_client_create_meta(lua_State *L);
-int acc_client_new(lua_State *L);
+/* file.c */
+extern const luaL_Reg acc_file_lib[];
+
+/* transport.c */
+void acc_transport_create_meta(lua_State *L);
+extern const luaL_Reg acc_transport_lib[];
+
+/* accelerate.c */
+ACC_EXPORT int luaopen_accelerate_core(lua_State *L);
 
 #endif

@@ -495,3 +495,69 @@ int acc_decode_response(lua_State *L, acc_call call, long status,
     }
     return 0;
 }
+
+/* ---- Lua function ------------------------------------------------------ */
+
+/* Finds a header by case-insensitive name in a {name = value} table; a
+ * value that is an array (several lines) gives its first element. */
+static const char *acc_decode_header(lua_State *L, int t, const char *name,
+                                     size_t *len)
+{
+    *len = 0;
+    if (!lua_istable(L, t))
+        return NULL;
+    lua_pushnil(L);
+    while (lua_next(L, t) != 0) {
+        if (lua_type(L, -2) == LUA_TSTRING &&
+            strcasecmp(lua_tostring(L, -2), name) == 0) {
+            const char *s = NULL;
+            if (lua_istable(L, -1))
+                lua_rawgeti(L, -1, 1);
+            else
+                lua_pushvalue(L, -1);
+            if (lua_type(L, -1) == LUA_TSTRING)
+                s = lua_tolstring(L, -1, len);
+            /* s stays referenced by the headers table after the pops */
+            lua_pop(L, 3);
+            return s;
+        }
+        lua_pop(L, 1);
+    }
+    return NULL;
+}
+
+/* accelerate.decode(call, status, headers, body [, config]) -> result |
+ * nil, err */
+static int acc_decode_lua(lua_State *L)
+{
+    acc_call call = (acc_call)acc_request_call_check(L, 1);
+    lua_Number st = luaL_checknumber(L, 2);
+    const char *body, *trace, *secret = NULL;
+    size_t len, trace_len, secret_len = 0;
+    long status;
+
+    luaL_argcheck(L, st >= 0 && st <= 999, 2, "HTTP status expected");
+    status = (long)st;
+
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    body = luaL_optlstring(L, 4, "", &len);
+    if (!lua_isnoneornil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        lua_getfield(L, 5, "auth_value");
+        if (lua_type(L, -1) == LUA_TSTRING)
+            secret = lua_tolstring(L, -1, &secret_len);
+        lua_pop(L, 1);
+    }
+    trace = acc_decode_header(L, 3, "x-trace-id", &trace_len);
+    if (acc_decode_response(L, call, status, body, len, trace, trace_len))
+        return 1;
+    acc_error_redact(L, -1, secret, secret_len);
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+const luaL_Reg acc_decode_lib[] = {
+    {"decode", acc_decode_lua},
+    {NULL, NULL}};

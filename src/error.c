@@ -145,16 +145,6 @@ void acc_error_redact(lua_State *L, int err, const char *secret, size_t len)
     }
 }
 
-int acc_error_isa(lua_State *L, int idx)
-{
-    int r;
-    if (!lua_istable(L, idx) || !lua_getmetatable(L, idx))
-        return 0;
-    r = lua_rawequal(L, -1, ACC_UV_ERRMT);
-    lua_pop(L, 1);
-    return r;
-}
-
 static void acc_error_addfield(lua_State *L, luaL_Buffer *b, int err,
                                const char *field, int *first)
 {
@@ -218,3 +208,37 @@ void acc_error_create_meta(lua_State *L)
     lua_pushliteral(L, "accelerate.error");
     lua_setfield(L, -2, "__name");
 }
+
+/* accelerate.error(kind, message [, fields]) -> err: for the Lua layers
+ * (the call policy, transports written in Lua, the workflows), so that
+ * every failure has this one shape and this one __tostring. */
+static int acc_error_lua_new(lua_State *L)
+{
+    static const char *const fields[] = {"status", "code", "trace_id",
+                                         "detail", "retryable",
+                                         "outcome_unknown", NULL};
+    /* the core's kinds, then the workflows' own (docs/core-api.md) */
+    static const char *const kinds[] = {
+        "invalid", "network", "timeout", "http", "api", "decode",
+        "journal", "create_unknown", "interrupted", "error", NULL};
+    size_t len;
+    int k = luaL_checkoption(L, 1, NULL, kinds);
+    const char *msg = luaL_checklstring(L, 2, &len);
+    const char *kind = kinds[k];
+    int i;
+
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    acc_error_new(L, kind, msg, len);
+    if (lua_istable(L, 3)) {
+        for (i = 0; fields[i] != NULL; i++) {
+            lua_getfield(L, 3, fields[i]);
+            lua_setfield(L, -2, fields[i]);
+        }
+    }
+    return 1;
+}
+
+const luaL_Reg acc_error_lib[] = {
+    {"error", acc_error_lua_new},
+    {NULL, NULL}};

@@ -44,14 +44,19 @@ static size_t acc_http_on_header(char *p, size_t size, size_t nmemb, void *ud)
     size_t n = size * nmemb;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new response (after a 100 Continue): forget the previous one */
-        x->trace_len = x->retry_after_len = 0;
-        x->trace_id[0] = x->retry_after[0] = '\0';
+        x->trace_len = 0;
+        x->trace_id[0] = '\0';
+        x->retry_after = -1;
     } else if (n > 11 && strncasecmp(p, "x-trace-id:", 11) == 0) {
         acc_http_copy_value(p + 11, n - 11, x->trace_id, sizeof x->trace_id,
                             &x->trace_len);
-    } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0) {
-        acc_http_copy_value(p + 12, n - 12, x->retry_after,
-                            sizeof x->retry_after, &x->retry_after_len);
+    } else if (n > 12 && strncasecmp(p, "retry-after:", 12) == 0 &&
+               x->retry_after < 0) {
+        /* a repeated header: the first readable value wins */
+        char v[64];
+        size_t len;
+        acc_http_copy_value(p + 12, n - 12, v, sizeof v, &len);
+        x->retry_after = acc_retry_after_parse(v, len);
     }
     return n;
 }
@@ -61,6 +66,7 @@ int acc_http_open(acc_xfer *x, const acc_config *cfg)
     CURL *e;
     memset(x, 0, sizeof *x);
     x->item = -1;
+    x->retry_after = -1;
     x->max_body = cfg->max_body;
     e = curl_easy_init();
     if (e == NULL)
@@ -121,8 +127,9 @@ void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
     CURL *e = x->easy;
     acc_buf_reset(&x->body);
     x->too_big = x->oom = 0;
-    x->trace_len = x->retry_after_len = 0;
-    x->trace_id[0] = x->retry_after[0] = x->errbuf[0] = '\0';
+    x->trace_len = 0;
+    x->retry_after = -1;
+    x->trace_id[0] = x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
     if (body != NULL) {
@@ -244,6 +251,8 @@ int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
         acc_error_setbool(L, err, "retryable", 0);
         return 1;
     }
+    if (post)
+        acc_error_setbool(L, err, "outcome_unknown", 0);
     acc_error_setbool(L, err, "retryable",
                       rc != CURLE_UNSUPPORTED_PROTOCOL &&
                           rc != CURLE_URL_MALFORMAT &&

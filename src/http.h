@@ -15,10 +15,9 @@ typedef struct acc_xfer {
     int oom;
     char trace_id[128];
     size_t trace_len;
-    char retry_after[64];
-    size_t retry_after_len;
+    double retry_after; /* the first readable Retry-After, or -1 */
     char errbuf[CURL_ERROR_SIZE];
-    int item; /* task_details: index of the id in flight, or -1 */
+    int item; /* request_many: index of the item in flight, or -1 */
 } acc_xfer;
 
 int acc_http_open(acc_xfer *x, const acc_config *cfg);

@@ -684,3 +684,106 @@ int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
     lua_insert(L, top + 3); /* path, query, url, body */
     return 1;
 }
+
+/* ---- Lua functions: the sans-I/O half that every transport shares ------ */
+
+static int acc_request_fail(lua_State *L)
+{
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    return 2;
+}
+
+/* accelerate.config(opts) -> normalised options table | nil, err */
+static int acc_request_lua_config(lua_State *L)
+{
+    acc_config cfg;
+    if (!acc_request_config(L, 1, &cfg))
+        return acc_request_fail(L);
+    acc_request_push_config(L, &cfg);
+    return 1;
+}
+
+static const char *const acc_methods[] = {"POST", "GET", "GET"};
+
+/* accelerate.prepare(config, call, args) -> request | nil, err */
+static int acc_request_lua_prepare(lua_State *L)
+{
+    acc_config cfg;
+    acc_call call;
+    int top, i;
+
+    call = (acc_call)acc_request_call_check(L, 2);
+    if (!acc_request_config(L, 1, &cfg))
+        return acc_request_fail(L);
+    top = lua_gettop(L);
+    if (!acc_request_prepare(L, &cfg, call, 3))
+        return acc_request_fail(L);
+    /* top+1 path, top+2 query, top+3 url, top+4 body */
+    lua_createtable(L, 0, 8);
+    lua_pushstring(L, acc_request_call_name(call));
+    lua_setfield(L, -2, "call");
+    lua_pushstring(L, acc_methods[call]);
+    lua_setfield(L, -2, "method");
+    lua_pushvalue(L, top + 3);
+    lua_setfield(L, -2, "url");
+    lua_pushvalue(L, top + 1);
+    lua_setfield(L, -2, "path");
+    lua_pushvalue(L, top + 2);
+    lua_setfield(L, -2, "query");
+    lua_pushvalue(L, top + 4);
+    lua_setfield(L, -2, "body");
+    lua_pushboolean(L, call != ACC_CALL_CREATE);
+    lua_setfield(L, -2, "idempotent");
+    lua_createtable(L, 0, 4);
+    lua_pushlstring(L, cfg.tenant_id, cfg.tenant_id_len);
+    lua_setfield(L, -2, "tenant-id");
+    lua_pushstring(L, cfg.auth_type);
+    lua_setfield(L, -2, "auth-type");
+    lua_pushlstring(L, cfg.auth_value, cfg.auth_value_len);
+    lua_setfield(L, -2, "auth-value");
+    lua_pushliteral(L, "application/json");
+    lua_setfield(L, -2, "Content-Type");
+    lua_setfield(L, -2, "headers");
+    for (i = 0; i < 4; i++)
+        lua_remove(L, top + 1);
+    return 1;
+}
+
+/* accelerate.id_key(id) -> key | nil, err, key.  The exact string an id
+ * stands for on the wire: what task_details keys its results and errors
+ * by, whichever transport runs it.  An id that is refused still gets a
+ * key (its third result): the string given, or a number written out in
+ * full rather than by tostring. */
+static int acc_request_lua_id_key(lua_State *L)
+{
+    char buf[64];
+    int t = lua_type(L, 1);
+    if (t != LUA_TSTRING && t != LUA_TNUMBER)
+        return luaL_argerror(L, 1, "string or integer id expected");
+    lua_settop(L, 1);
+    if (acc_request_id(L, 1))
+        return 1;
+    lua_pushnil(L);
+    lua_insert(L, -2);
+    if (t == LUA_TSTRING) {
+        lua_pushvalue(L, 1);
+    } else {
+#if ACC_HAS_INTEGERS
+        if (acc_isinteger(L, 1)) {
+            snprintf(buf, sizeof buf, LUA_INTEGER_FMT, lua_tointeger(L, 1));
+            lua_pushstring(L, buf);
+            return 3;
+        }
+#endif
+        snprintf(buf, sizeof buf, "%.17g", (double)lua_tonumber(L, 1));
+        lua_pushstring(L, buf);
+    }
+    return 3;
+}
+
+const luaL_Reg acc_request_lib[] = {
+    {"config", acc_request_lua_config},
+    {"prepare", acc_request_lua_prepare},
+    {"id_key", acc_request_lua_id_key},
+    {NULL, NULL}};

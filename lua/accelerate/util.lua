@@ -1,6 +1,7 @@
 -- Small helpers shared by the workflow layer, the journal and the command.
--- Pure Lua, 5.1 syntax, no dependency on the C core, so that a transport
--- written in Lua (nginx cosockets) can reuse everything here.
+-- Pure Lua over the C core's error objects and clock, 5.1 syntax.
+
+local core = require "accelerate.core"
 
 local type = type
 local pairs = pairs
@@ -24,27 +25,19 @@ local _M = {}
 -- Same shape as the core's error objects (kind, message, ...) so that a
 -- caller handles ours and the client's with one code path.
 
-local error_mt = {}
-error_mt.__index = error_mt
-
-function error_mt.__tostring(e)
-  local extra = {}
-  if e.status then extra[#extra + 1] = "status=" .. tostring(e.status) end
-  if e.code then extra[#extra + 1] = "code=" .. tostring(e.code) end
-  if e.trace_id then extra[#extra + 1] = "trace_id=" .. tostring(e.trace_id) end
-  local s = "accelerate: [" .. tostring(e.kind) .. "] " .. tostring(e.message)
-  if #extra > 0 then s = s .. " (" .. tbl_concat(extra, " ") .. ")" end
-  return s
-end
-
-_M.error_mt = error_mt
+-- The core's metatable: one shape and one __tostring for every error,
+-- whichever layer failed.  Our own messages are not the core's (which cuts
+-- and cleans what a server sent), so they are set as given, with any
+-- extra fields (journal, params, ...).
+_M.error_mt = core.error_mt
 
 function _M.new_error(kind, message, fields)
-  local e = { kind = kind, message = message, retryable = false }
+  local e = core.error(kind, "")
+  e.message = message
   if fields then
     for k, v in pairs(fields) do e[k] = v end
   end
-  return setmetatable(e, error_mt)
+  return e
 end
 
 -- A string or error table as one line, whatever the error object is.
@@ -227,26 +220,12 @@ end
 
 -- Time --------------------------------------------------------------------
 -- Defaults for opts.sleep/opts.clock: nginx's (non-blocking inside nginx),
--- then the C core's monotonic clock, then luasocket, then os.time.
-
-local function find_core()
-  local ok, core = pcall(require, "accelerate")
-  if ok and type(core) == "table" then return core end
-  return nil
-end
+-- else the C core's monotonic clock and a sleep that Ctrl-C cuts short.
 
 function _M.default_sleep()
   local ngx = rawget(_G, "ngx")
   if type(ngx) == "table" and ngx.sleep then return ngx.sleep end
-  local core = find_core()
-  if core and core.sleep then return core.sleep end
-  local ok, socket = pcall(require, "socket")
-  if ok and socket.sleep then return socket.sleep end
-  -- Last resort: whole seconds through the shell.  Polling intervals are
-  -- seconds anyway, and this path only exists for a bare interpreter.
-  return function(s)
-    if s and s > 0 then os.execute("sleep " .. str_format("%.3f", s)) end
-  end
+  return core.sleep
 end
 
 function _M.default_clock()
@@ -257,13 +236,7 @@ function _M.default_clock()
       return ngx.now()
     end
   end
-  local core = find_core()
-  if core and core.now then return core.now end
-  local ok, socket = pcall(require, "socket")
-  if ok and socket.gettime then return socket.gettime end
-  -- os.time is wall-clock and whole seconds: good enough for a watch that
-  -- lasts minutes to hours, but a clock change shifts elapsed/timeout.
-  return os.time
+  return core.now
 end
 
 function _M.format_duration(s)

@@ -1,0 +1,45 @@
+-- accelerate: the AnyMetrics backfill API client.
+--
+--   local accelerate = require "accelerate"
+--   local client, err = accelerate.new { url = ..., tenant_id = ..., auth_type = ..., auth_value = ... }
+--
+-- Two halves, as luasocket is `socket` over `socket.core`: the C module
+-- accelerate.core checks options, prepares requests, decodes answers, makes
+-- error objects, does the retry arithmetic and carries a blocking libcurl
+-- transport; accelerate.client is the call policy (retries, deadline,
+-- paging, many details at once), written once and run over that transport
+-- here and over cosockets by accelerate.ngx.
+local core = require "accelerate.core"
+local client = require "accelerate.client"
+
+local _M = {
+  VERSION = core.VERSION,
+  _DESCRIPTION = "AnyMetrics backfill API client",
+  error_mt = core.error_mt,
+}
+
+-- The sans-I/O functions and helpers of the core, for transports written
+-- elsewhere, the workflows and the REPL.
+for _, name in ipairs { "config", "prepare", "decode", "error", "retry_delay", "retry_after",
+  "id_key", "sleep", "now", "create_private", "fsync" } do
+  _M[name] = core[name]
+end
+
+-- The blocking transport's clock: monotonic, and a sleep that a signal
+-- cuts short (so that Ctrl-C is not held for a whole back-off).
+local clock = { now = core.now, sleep = core.sleep }
+
+-- syntax: client, err = accelerate.new(opts)
+function _M.new(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local cfg, err = core.config(opts or {})
+  if not cfg then return nil, err end
+  local transport
+  transport, err = core.transport(opts or {})
+  if not transport then return nil, err end
+  return client.new(transport, cfg, clock, "accelerate.client")
+end
+
+return _M

@@ -1,0 +1,311 @@
+-- accelerate.client: the call policy, written once for every transport.
+--
+-- A transport (the C core's libcurl one, or accelerate.ngx's cosockets)
+-- only makes exchanges: prepare, send, receive within a time budget,
+-- decode.  Everything a user relies on beyond one exchange lives here, so
+-- the two clients cannot drift apart (docs/core-api.md, "The call policy"):
+--   * what is retried: idempotent calls only, on errors the decoder or the
+--     transport marked retryable, at most `retries` times;
+--   * the deadline: one `timeout` for the whole call, retries and back-off
+--     sleeps included; every exchange gets only what is left of it;
+--   * Retry-After: the first readable value, floored and capped (core);
+--   * paging: ids unique, stop on an empty or repeated page, on `total`,
+--     and an error (not duplicates) when a server ignores pageIndex;
+--   * task_details: each id once, keyed by its exact wire string.
+--
+-- The transport interface (both transports implement it):
+--   t:request(call, args, budget)  -> result | nil, err, retry_after
+--   t:request_many(call, items, concurrency, budget)
+--       items[i] = {args =, deadline = nil|abs}; sets result, or err and
+--       retry_after; an item without a deadline gets now + budget on start
+--   t:check(call, args)            -> true | nil, err   (nothing sent)
+--   t:close(), t:closed()
+-- and a clock {now = f, sleep = f} whose now() the deadlines are counted in.
+local core = require "accelerate.core"
+
+local type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error =
+  type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error
+local min = math.min
+local retry_delay, new_error, id_key = core.retry_delay, core.error, core.id_key
+
+local _M = {}
+
+-- One home for the policy's constants.
+local DEFAULT_PAGE_SIZE = 100    -- pageSize of client:instances
+local MAX_PAGES = 100000         -- a listing longer than this is refused
+local DEFAULT_CONCURRENCY = 8    -- task_details
+local MAX_CONCURRENCY = core.MAX_CONCURRENCY
+local MIN_ATTEMPT = 0.05         -- no retry is started with less time left
+_M.DEFAULT_PAGE_SIZE, _M.MAX_PAGES = DEFAULT_PAGE_SIZE, MAX_PAGES
+_M.DEFAULT_CONCURRENCY, _M.MAX_CONCURRENCY = DEFAULT_CONCURRENCY, MAX_CONCURRENCY
+
+-- Calls that change nothing on the server: only these are ever retried.
+local IDEMPOTENT = { list_instances = true, task_detail = true }
+_M.IDEMPOTENT = IDEMPOTENT
+
+local Client = {}
+local mt = { __index = Client }
+
+local function check_open(self, name)
+  if getmetatable(self) ~= mt then
+    error(("bad argument #1 to '%s' (accelerate client expected, got %s)"):format(name, type(self)), 3)
+  end
+  if self.transport == nil or self.transport:closed() then
+    error("accelerate: attempt to use a closed client", 3)
+  end
+end
+
+mt.__tostring = function(self)
+  -- never the auth value: it is not even kept here
+  if self.transport == nil or self.transport:closed() then
+    return ("%s (closed): %s"):format(self.name, self.address)
+  end
+  return ("%s{url=%s, tenant_id=%s, auth_type=%s}: %s"):format(
+    self.name, self.url, self.tenant_id, self.auth_type, self.address)
+end
+
+-- syntax: client = client.new(transport, cfg, clock, name)
+-- cfg is accelerate.config's table; only what is not secret is kept.
+function _M.new(transport, cfg, clock, name)
+  local self = {
+    transport = transport, now = clock.now, sleep = clock.sleep, name = name,
+    url = cfg.url, tenant_id = cfg.tenant_id, auth_type = cfg.auth_type,
+    timeout = cfg.timeout, retries = cfg.retries,
+  }
+  self.address = tostring(self):match("0x%x+") or tostring(self):match("%x+$")
+  return setmetatable(self, mt)
+end
+
+-- After a failed attempt: the delay before the next one, or nil to stop.
+-- `retryable` leaves here meaning what the docs say: the client retries
+-- (or would have, with attempts and time left) exactly these errors.
+local function next_delay(self, call, err, attempt, retry_after, deadline)
+  if not IDEMPOTENT[call] then
+    err.retryable = false
+    return nil
+  end
+  if not err.retryable or attempt >= self.retries then return nil end
+  local delay = retry_delay(attempt + 1, err.kind == "http" and retry_after or nil)
+  if self.now() + delay + MIN_ATTEMPT > deadline then return nil end
+  return delay
+end
+
+-- One call: attempts within one deadline.
+local function call(self, name, args)
+  local t, now = self.transport, self.now
+  local deadline = now() + self.timeout
+  local attempt = 0
+  while true do
+    local res, err, retry_after = t:request(name, args, deadline - now())
+    if res ~= nil then return res end
+    if err == nil then return nil, new_error("decode", name .. ": no answer") end
+    local delay = next_delay(self, name, err, attempt, retry_after, deadline)
+    if not delay then return nil, err end
+    self.sleep(delay)
+    attempt = attempt + 1
+  end
+end
+_M.call = call
+
+-- syntax: dagName, err = client:create_task(params)
+function Client:create_task(params)
+  check_open(self, "create_task")
+  return call(self, "create_task", params)
+end
+
+-- syntax: page, err = client:list_instances(args)
+function Client:list_instances(args)
+  check_open(self, "list_instances")
+  return call(self, "list_instances", args)
+end
+
+-- syntax: detail, err = client:task_detail(id)
+function Client:task_detail(id)
+  check_open(self, "task_detail")
+  return call(self, "task_detail", id)
+end
+
+-- Paging --------------------------------------------------------------------
+
+-- The stop rules of every listing, in one place.  fetch(index) returns the
+-- page's items, its total (or nil), or nil and an error.  Yields each item
+-- whose id was not seen before; state = {total, requests, pages} is kept
+-- up to date for callers that need the total (the watch).
+local function pager(fetch, size, id_of, what)
+  local state = { requests = 0, pages = 0 }
+  local seen, nseen, page, i, index, done, last_n, partial = {}, 0, nil, 0, 0, false, 0, false
+  local function stop_before_next()
+    if index == 0 then return false end
+    if last_n == 0 or partial then return true end
+    if state.total then return nseen >= state.total end
+    return last_n < size
+  end
+  local function iterate()
+    while true do
+      if page and i < #page then
+        i = i + 1
+        return page[i], state
+      end
+      if done then return nil end
+      if stop_before_next() then
+        done = true
+        return nil
+      end
+      if index >= MAX_PAGES then
+        done = true
+        error(new_error("api", ("%s: more than %d pages; refusing to go on"):format(what, MAX_PAGES)), 2)
+      end
+      index = index + 1
+      state.requests, state.pages = state.requests + 1, index
+      local items, total_or_err = fetch(index)
+      if not items then
+        done = true
+        error(total_or_err, 2)
+      end
+      state.total = tonumber(total_or_err) or nil
+      local fresh = {}
+      for _, item in ipairs(items) do
+        local id = id_of(item)
+        if id == nil or not seen[id] then
+          if id ~= nil then seen[id] = true end
+          fresh[#fresh + 1] = item
+        end
+      end
+      nseen, last_n = nseen + #fresh, #items
+      if last_n > 0 and #fresh == 0 and state.total and nseen < state.total then
+        done = true
+        error(new_error("api", ("%s: the server repeated page %d (instances already seen, %d of %d)"
+          .. "; it may ignore the page index"):format(what, index, nseen, state.total)), 2)
+      end
+      partial = #fresh < last_n
+      page, i = fresh, 0
+    end
+  end
+  return iterate, state
+end
+_M.pager = pager
+
+local function instance_id(inst)
+  if type(inst) ~= "table" then return nil end
+  local id = inst.id
+  if type(id) == "string" then return id end
+  if type(id) == "number" then return id_key(id) end
+  return nil
+end
+_M.instance_id = instance_id
+
+-- syntax: for inst in client:instances(dagName, {pageSize = 100}) do ... end
+-- Also returns the listing's state {total, requests, pages} as the generic
+-- for's invariant (the iterator ignores it).
+function Client:instances(dag, opts)
+  check_open(self, "instances")
+  if type(dag) ~= "string" then
+    error("bad argument #1 to 'instances' (string expected, got " .. type(dag) .. ")", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #2 to 'instances' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local size = opts and opts.pageSize or DEFAULT_PAGE_SIZE
+  local args = { dagName = dag, pageIndex = 1, pageSize = size }
+  local ok, err = self.transport:check("list_instances", args)
+  if not ok then error(err, 2) end
+  local function fetch(index)
+    if self.transport:closed() then error("accelerate: attempt to use a closed client", 3) end
+    args.pageIndex = index
+    local res, cerr = call(self, "list_instances", args)
+    if not res then return nil, cerr end
+    return res.instances or {}, res.total
+  end
+  return pager(fetch, size, instance_id, "instances")
+end
+
+-- Many details ----------------------------------------------------------------
+
+local function check_concurrency(opts)
+  local c = opts and opts.concurrency
+  if c == nil then return DEFAULT_CONCURRENCY end
+  if type(c) ~= "number" then
+    error("accelerate: task_details: concurrency must be a number", 3)
+  end
+  if c % 1 ~= 0 or c < 1 or c > MAX_CONCURRENCY then
+    return nil, new_error("invalid", "task_details: concurrency must be an integer from 1 to " .. MAX_CONCURRENCY)
+  end
+  return c
+end
+
+-- Runs the queued items, retrying each on its own deadline as `call` does.
+local function run_items(self, items, concurrency, details, errors)
+  local t, now = self.transport, self.now
+  local pending, waiting = items, {}
+  while #pending > 0 or #waiting > 0 do
+    if #pending > 0 then
+      t:request_many("task_detail", pending, min(concurrency, #pending), self.timeout)
+      for _, it in ipairs(pending) do
+        if it.result ~= nil then
+          details[it.key] = it.result
+        else
+          local err = it.err or new_error("decode", "task_detail: no answer")
+          local delay = next_delay(self, "task_detail", err, it.attempt, it.retry_after, it.deadline)
+          if delay then
+            it.attempt, it.not_before = it.attempt + 1, now() + delay
+            it.err, it.retry_after = nil, nil
+            waiting[#waiting + 1] = it
+          else
+            errors[it.key] = err
+          end
+        end
+      end
+    end
+    pending = {}
+    if #waiting > 0 then
+      local wake = waiting[1].not_before
+      for _, it in ipairs(waiting) do if it.not_before < wake then wake = it.not_before end end
+      local left = wake - now()
+      if left > 0 then self.sleep(left) end
+      local still, at = {}, now()
+      for _, it in ipairs(waiting) do
+        if it.not_before <= at then pending[#pending + 1] = it else still[#still + 1] = it end
+      end
+      waiting = still
+    end
+  end
+end
+
+-- syntax: details, errors = client:task_details(ids, {concurrency = 8})
+function Client:task_details(ids, opts)
+  check_open(self, "task_details")
+  if type(ids) ~= "table" then
+    error("bad argument #1 to 'task_details' (table expected, got " .. type(ids) .. ")", 2)
+  end
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #2 to 'task_details' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local concurrency, cerr = check_concurrency(opts)
+  if not concurrency then return nil, cerr end
+  local details, errors, items, seen = {}, {}, {}, {}
+  for i, id in ipairs(ids) do
+    local ty = type(id)
+    if ty ~= "string" and ty ~= "number" then
+      error(("accelerate: task_details: ids[%d] must be a string or an integer, got %s"):format(i, ty), 2)
+    end
+    local key, err, bad_key = id_key(id)
+    if not key then
+      errors[bad_key] = err
+    elseif not seen[key] then
+      seen[key] = true
+      items[#items + 1] = { key = key, args = key, attempt = 0 }
+    end
+  end
+  run_items(self, items, concurrency, details, errors)
+  return details, next(errors) ~= nil and errors or nil
+end
+
+-- syntax: client:close()
+-- Idempotent; the transport scrubs the auth value.
+function Client:close()
+  if getmetatable(self) ~= mt then error("bad argument #1 to 'close' (accelerate client expected)", 2) end
+  if self.transport then self.transport:close() end
+end
+mt.__close = Client.close
+
+return _M

@@ -5,7 +5,6 @@
 local dates = require "accelerate.dates"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local min = math.min
 local max = math.max
@@ -115,14 +114,6 @@ function _M.render(instances, opts)
   end
   lines[#lines + 1] = str_rep(" ", LABEL_WIDTH) .. tbl_concat(legend, "   ")
   return tbl_concat(lines, "\n") .. "\n"
-end
-
--- Day counts per class, for specs and the --json report.
-function _M.tally(instances)
-  local days = _M.day_status(instances)
-  local out = {}
-  for _, cls in pairs(days) do out[cls] = (out[cls] or 0) + 1 end
-  return out
 end
 
 return _M

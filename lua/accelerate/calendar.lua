@@ -3,6 +3,7 @@
 -- status is the worst over every instance (every table) covering it.
 
 local dates = require "accelerate.dates"
+local workflow = require "accelerate.workflow"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -12,6 +13,7 @@ local str_rep = string.rep
 local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
+local is_failed = workflow.is_failed
 
 local _M = {}
 
@@ -28,13 +30,9 @@ local STYLE = {
 }
 _M.STYLE = STYLE
 
-local failed_statuses = {
-  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
-  CANCELLED = true, ERROR = true, TIMEOUT = true,
-}
-
+-- every failed status (KILLED, TIMEOUT, ...) draws as FAILED
 local function class_of(status)
-  if failed_statuses[status] then return "FAILED" end
+  if is_failed(status) then return "FAILED" end
   if RANK[status] then return status end
   return "OTHER"
 end

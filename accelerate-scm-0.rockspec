@@ -43,6 +43,7 @@ build = {
       },
       ["accelerate.calendar"] = "lua/accelerate/calendar.lua",
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
+      ["accelerate.cli.args"] = "lua/accelerate/cli/args.lua",
       ["accelerate.cli.help"] = "lua/accelerate/cli/help.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",

@@ -11,16 +11,15 @@ local workflow = require "accelerate.workflow"
 local calendar = require "accelerate.calendar"
 local failreport = require "accelerate.report"
 local help = require "accelerate.cli.help"
+local args = require "accelerate.cli.args"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local pcall = pcall
 local error = error
-local select = select
 local tonumber = tonumber
 local tostring = tostring
-local setmetatable = setmetatable
 local floor = math.floor
 local max = math.max
 local str_find = string.find
@@ -33,6 +32,8 @@ local tbl_concat = table.concat
 local os_getenv = os.getenv
 local os_date = os.date
 local io_open = io.open
+local usage = args.usage
+local number_opt = args.number
 local errstr = util.errstr
 local id_string = util.id_string
 local json_encode = util.json_encode
@@ -42,124 +43,6 @@ local _M = {}
 
 local EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_API = 0, 1, 2, 3, 4
 _M.EXIT = { OK = 0, FAILED = 1, USAGE = 2, TIMEOUT = 3, API = 4 }
-
--- Options -------------------------------------------------------------------
-
-local GLOBAL_VALUES = {
-  url = true, ["tenant-id"] = true, ["auth-type"] = true, ["auth-value"] = true,
-  ["auth-value-file"] = true, config = true, ["request-timeout"] = true, retries = true,
-}
-local GLOBAL_FLAGS = {
-  json = true, ["no-color"] = true, color = true, verbose = true, quiet = true,
-  help = true, version = true,
-}
-local SHORT = { h = "help", v = "verbose", q = "quiet" }
-
-local PLAN_VALUES = { "plan-id", "plan-name", "start", "end", "lot" }
-local WATCH_VALUES = { "interval", "max-interval", "timeout" }
-
-local function list(...)
-  local out = {}
-  for i = 1, select("#", ...) do
-    for _, v in ipairs(select(i, ...)) do out[v] = true end
-  end
-  return out
-end
-
-local COMMANDS = {
-  backfill = { values = list(PLAN_VALUES, WATCH_VALUES, { "journal" }),
-               flags = list({ "force-create", "no-calendar" }), min = 0, max = 0 },
-  create = { values = list(PLAN_VALUES, { "journal" }), flags = list({ "force-create" }), min = 0, max = 0 },
-  wait = { values = list(WATCH_VALUES, { "journal" }), flags = list({ "no-calendar" }), min = 0, max = 1 },
-  report = { values = {}, flags = list({ "no-calendar" }), min = 1, max = 1 },
-  repair = { values = list(WATCH_VALUES, { "plan-id", "plan-name", "lot", "journal" }),
-             flags = list({ "dry-run", "wait", "force-create", "force", "no-calendar" }), min = 1, max = 1 },
-  instances = { values = list({ "page", "page-size" }), flags = list({ "all" }), min = 1, max = 1 },
-  detail = { values = {}, flags = {}, min = 1, max = 1 },
-  lots = { values = list({ "lot" }), flags = {}, min = 2, max = 3 },
-}
-
-local usage_mt = { __tostring = function(e) return e.message end }
-
-local function usage(msg, cmd)
-  error(setmetatable({ kind = "usage", message = msg, command = cmd }, usage_mt), 0)
-end
-
-local function parse_args(argv)
-  local o = { values = {}, flags = {}, args = {} }
-  local i, n = 1, #argv
-  local only_args = false
-  while i <= n do
-    local a = argv[i]
-    if only_args or a == "-" or str_sub(a, 1, 1) ~= "-" then
-      if not o.command then o.command = a else o.args[#o.args + 1] = a end
-    elseif a == "--" then
-      only_args = true
-    else
-      local name, value
-      if str_sub(a, 1, 2) == "--" then
-        name, value = str_match(a, "^%-%-([^=]+)=(.*)$")
-        if not name then name = str_sub(a, 3) end
-      else
-        name = SHORT[str_sub(a, 2)]
-        if not name then usage("unknown option " .. a) end
-      end
-      local cmdspec = o.command and COMMANDS[o.command]
-      local takes_value = GLOBAL_VALUES[name] or (cmdspec and cmdspec.values[name])
-      local is_flag = GLOBAL_FLAGS[name] or (cmdspec and cmdspec.flags[name])
-      if not o.command and not takes_value and not is_flag then
-        -- an option of a command given before the command: decide later
-        for _, spec in pairs(COMMANDS) do
-          if spec.values[name] then takes_value = true end
-          if spec.flags[name] then is_flag = true end
-        end
-      end
-      if takes_value then
-        if value == nil then
-          i = i + 1
-          value = argv[i]
-          if value == nil then usage("option --" .. name .. " needs a value", o.command) end
-        end
-        o.values[name] = value
-      elseif is_flag then
-        if value ~= nil then usage("option --" .. name .. " takes no value", o.command) end
-        o.flags[name] = true
-      else
-        usage("unknown option --" .. name, o.command)
-      end
-    end
-    i = i + 1
-  end
-  return o
-end
-
-local function check_options(o)
-  local spec = COMMANDS[o.command]
-  for name in pairs(o.values) do
-    if not GLOBAL_VALUES[name] and not spec.values[name] then
-      usage("option --" .. name .. " does not apply to " .. o.command, o.command)
-    end
-  end
-  for name in pairs(o.flags) do
-    if not GLOBAL_FLAGS[name] and not spec.flags[name] then
-      usage("option --" .. name .. " does not apply to " .. o.command, o.command)
-    end
-  end
-  if #o.args < spec.min or #o.args > spec.max then
-    usage("wrong number of arguments for " .. o.command, o.command)
-  end
-end
-
-local function number_opt(o, name, minimum, integer)
-  local v = o.values[name]
-  if v == nil then return nil end
-  local x = tonumber(v)
-  if not x or x ~= x or x < minimum or (integer and x ~= floor(x)) then
-    usage("--" .. name .. " must be " .. (integer and "a whole number" or "a number") .. " >= "
-      .. minimum, o.command)
-  end
-  return x
-end
 
 -- Context: the process's streams and environment, replaceable by specs ------
 
@@ -791,7 +674,7 @@ end
 -- Entry -----------------------------------------------------------------------
 
 local function run(argv, ctx)
-  local o = parse_args(argv)
+  local o = args.parse(argv)
   if o.flags.version then
     local ok, core = pcall(require, "accelerate")
     ctx.out("accelerate " .. workflow._VERSION .. (ok and type(core) == "table" and core.VERSION
@@ -807,18 +690,10 @@ local function run(argv, ctx)
     ctx.out(help.page(o.args[1]))
     return EXIT_OK
   end
-  if not COMMANDS[o.command] then usage("unknown command " .. o.command) end
+  if not args.is_command(o.command) then usage("unknown command " .. o.command) end
   if o.flags.help then ctx.out(help.page(o.command)) return EXIT_OK end
-  check_options(o)
+  args.check(o)
   return cmd[o.command](o, ctx)
-end
-
--- The command word of argv, for pointing at the right --help.
-local function parse_command(argv)
-  for _, a in ipairs(argv) do
-    if COMMANDS[a] then return a end
-  end
-  return nil
 end
 
 -- syntax: code = cli.main(argv, env)
@@ -839,12 +714,11 @@ function _M.main(argv, env)
     ctx.stdout:flush()
     return 130
   end
-  local code = fail(ctx, res, argv and parse_command(argv))
+  local code = fail(ctx, res, argv and args.command_of(argv))
   ctx.stdout:flush()
   return code
 end
 
 _M.HELP = help.HELP
-_M._parse_args = parse_args
 
 return _M

@@ -12,6 +12,8 @@ local calendar = require "accelerate.calendar"
 local failreport = require "accelerate.report"
 local help = require "accelerate.cli.help"
 local args = require "accelerate.cli.args"
+local context = require "accelerate.cli.context"
+local config = require "accelerate.cli.config"
 
 local type = type
 local pairs = pairs
@@ -25,13 +27,9 @@ local max = math.max
 local str_find = string.find
 local str_sub = string.sub
 local str_rep = string.rep
-local str_match = string.match
-local str_gsub = string.gsub
 local str_format = string.format
 local tbl_concat = table.concat
-local os_getenv = os.getenv
 local os_date = os.date
-local io_open = io.open
 local usage = args.usage
 local number_opt = args.number
 local errstr = util.errstr
@@ -43,157 +41,6 @@ local _M = {}
 
 local EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_TIMEOUT, EXIT_API = 0, 1, 2, 3, 4
 _M.EXIT = { OK = 0, FAILED = 1, USAGE = 2, TIMEOUT = 3, API = 4 }
-
--- Context: the process's streams and environment, replaceable by specs ------
-
-local function shell_ok(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and (c == nil or c == 0)
-end
-
-local function default_isatty(fd)
-  -- the shell inherits our descriptors, so `test -t` answers for them
-  return shell_ok("test -t " .. tostring(fd))
-end
-
-local function default_new_client(opts)
-  local ok, core = pcall(require, "accelerate")
-  if not ok or type(core) ~= "table" or not core.new then
-    return nil, util.new_error("invalid", "the C module `accelerate` is not installed or not built "
-      .. "(make build): " .. tostring(core))
-  end
-  local cok, client, err = pcall(core.new, opts)
-  if not cok then return nil, client end
-  return client, err
-end
-
-local function make_ctx(env)
-  env = env or {}
-  local ctx = {
-    stdout = env.stdout or io.stdout,
-    stderr = env.stderr or io.stderr,
-    getenv = env.getenv or os_getenv,
-    isatty = env.isatty or default_isatty,
-    new_client = env.new_client or default_new_client,
-    sleep = env.sleep,
-    clock = env.clock,
-    secrets = {},
-  }
-  local function scrub(s)
-    for _, secret in ipairs(ctx.secrets) do
-      local from = 1
-      while true do
-        local a, b = str_find(s, secret, from, true)
-        if not a then break end
-        s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
-        from = a + 3
-      end
-    end
-    return s
-  end
-  function ctx.out(s) ctx.stdout:write(scrub(s)) end
-  function ctx.err(s) ctx.stderr:write(scrub(s)) ctx.stderr:flush() end
-  return ctx
-end
-
--- Configuration ---------------------------------------------------------------
-
-local function trim(s) return (str_gsub(str_gsub(s, "^%s+", ""), "%s+$", "")) end
-
-local function read_config(path)
-  local f, err = io_open(path, "rb")
-  if not f then return nil, err end
-  local cfg, lineno = {}, 0
-  for line in f:lines() do
-    lineno = lineno + 1
-    line = trim(str_gsub(line, "\r$", ""))
-    if line ~= "" and str_sub(line, 1, 1) ~= "#" then
-      local k, v = str_match(line, "^([%w_%-]+)%s*=%s*(.-)$")
-      if not k then
-        f:close()
-        return nil, path .. ":" .. lineno .. ": expected key=value"
-      end
-      v = str_match(v, '^"(.*)"$') or str_match(v, "^'(.*)'$") or v
-      cfg[str_gsub(k, "%-", "_")] = v
-    end
-  end
-  f:close()
-  return cfg
-end
-
-local function read_secret_file(path)
-  local f, err = io_open(path, "rb")
-  if not f then return nil, err end
-  local s = f:read("*l") or ""
-  f:close()
-  return trim(s)
-end
-
-local function config_path(o, ctx)
-  if o.values.config then return o.values.config, true end
-  local p = ctx.getenv("ACCELERATE_CONFIG")
-  if p and p ~= "" then return p, true end
-  local xdg = ctx.getenv("XDG_CONFIG_HOME")
-  if xdg and xdg ~= "" then return xdg .. "/accelerate/config", false end
-  local home = ctx.getenv("HOME")
-  if home and home ~= "" then return home .. "/.config/accelerate/config", false end
-  return nil, false
-end
-
-local function nonempty(v) if v ~= nil and v ~= "" then return v end end
-
-local function connection(o, ctx)
-  local path, explicit = config_path(o, ctx)
-  local cfg = {}
-  if path then
-    local c, err = read_config(path)
-    if c then
-      cfg = c
-    elseif explicit then
-      usage("cannot read config file " .. path .. ": " .. tostring(err))
-    end
-  end
-  local v, env = o.values, ctx.getenv
-  local conn = {
-    url = nonempty(v.url) or nonempty(env("ACCELERATE_URL")) or nonempty(cfg.url),
-    tenant_id = nonempty(v["tenant-id"]) or nonempty(env("ACCELERATE_TENANT_ID")) or nonempty(cfg.tenant_id),
-    auth_type = nonempty(v["auth-type"]) or nonempty(env("ACCELERATE_AUTH_TYPE")) or nonempty(cfg.auth_type),
-  }
-  local secret, source
-  if nonempty(v["auth-value"]) then
-    secret, source = v["auth-value"], "--auth-value"
-    ctx.err("accelerate: warning: --auth-value shows in the process list and shell history; "
-      .. "use --auth-value-file FILE or ACCELERATE_AUTH_VALUE\n")
-  elseif nonempty(v["auth-value-file"]) then
-    source = v["auth-value-file"]
-  elseif nonempty(env("ACCELERATE_AUTH_VALUE")) then
-    secret = env("ACCELERATE_AUTH_VALUE")
-  elseif nonempty(env("ACCELERATE_AUTH_VALUE_FILE")) then
-    source = env("ACCELERATE_AUTH_VALUE_FILE")
-  elseif nonempty(cfg.auth_value_file) then
-    source = cfg.auth_value_file
-  elseif nonempty(cfg.auth_value) then
-    secret = cfg.auth_value
-  end
-  if not secret and source then
-    local s, err = read_secret_file(source)
-    if not s then usage("cannot read the auth value file " .. source .. ": " .. tostring(err)) end
-    secret = s
-  end
-  conn.auth_value = nonempty(secret)
-  if conn.auth_value then ctx.secrets[#ctx.secrets + 1] = conn.auth_value end
-  local where = " (flag, environment variable or config file " .. tostring(path) .. ")"
-  if not conn.url then usage("no API url: pass --url or set ACCELERATE_URL" .. where) end
-  if not conn.tenant_id then usage("no tenant id: pass --tenant-id or set ACCELERATE_TENANT_ID" .. where) end
-  if not conn.auth_type then usage("no auth type: pass --auth-type or set ACCELERATE_AUTH_TYPE" .. where) end
-  if not conn.auth_value then
-    usage("no auth value: pass --auth-value-file FILE or set ACCELERATE_AUTH_VALUE" .. where)
-  end
-  conn.timeout = number_opt(o, "request-timeout", 0) or tonumber(cfg.timeout)
-  conn.retries = number_opt(o, "retries", 0, true) or tonumber(cfg.retries)
-  return conn
-end
 
 -- Error handling --------------------------------------------------------------
 
@@ -213,18 +60,6 @@ local function fail(ctx, err, cmd)
     ctx.err("Try `accelerate " .. (cmd and (cmd .. " ") or "") .. "--help`.\n")
   end
   return code
-end
-
-local function client_for(o, ctx)
-  local conn = connection(o, ctx)
-  local client, err = ctx.new_client(conn)
-  if not client then
-    if type(err) == "table" and err.kind == "invalid" then
-      usage("bad connection settings: " .. errstr(err))
-    end
-    error(err, 0)
-  end
-  return client
 end
 
 -- Progress --------------------------------------------------------------------
@@ -344,7 +179,8 @@ end
 
 local function use_color(o, ctx)
   if o.flags["no-color"] then return false end
-  if nonempty(ctx.getenv("NO_COLOR")) then return false end
+  local no_color = ctx.getenv("NO_COLOR")   -- no-color.org: set and not empty
+  if no_color ~= nil and no_color ~= "" then return false end
   if o.flags.color then return true end
   return ctx.isatty(1)
 end
@@ -418,7 +254,7 @@ end
 
 function cmd.create(o, ctx)
   local params = plan_params(o)
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local dag, err, resumed = workflow.create(client, params, {
     journal = o.values.journal, force_create = o.flags["force-create"],
   })
@@ -451,7 +287,7 @@ end
 
 function cmd.backfill(o, ctx)
   local params = plan_params(o)
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local progress = progress_printer(ctx, o)
   local update, finish = progress.update, progress.finish
   local announced = false
@@ -491,7 +327,7 @@ end
 function cmd.wait(o, ctx)
   local dag = o.args[1]
   if not dag and not o.values.journal then usage("give a DAG or --journal FILE", "wait") end
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local progress = progress_printer(ctx, o)
   local finish = progress.finish
   local opts = watch_opts(o, ctx, progress)
@@ -512,13 +348,13 @@ local function snapshot(client, dag, ctx)
 end
 
 function cmd.report(o, ctx)
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   return finish_watch(ctx, o, client, snapshot(client, o.args[1], ctx))
 end
 
 function cmd.repair(o, ctx)
   local dag = o.args[1]
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local r = snapshot(client, dag, ctx)
   if not r.done and not o.flags.force then
     usage(dag .. " has unfinished instances (" .. workflow.summary(r) .. "); wait for it first "
@@ -595,7 +431,7 @@ end
 
 function cmd.instances(o, ctx)
   local dag = o.args[1]
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local page_size = number_opt(o, "page-size", 1, true) or (o.flags.all and 500 or 20)
   if o.flags.all then
     local all, index, total = util.array(), 1, nil
@@ -633,7 +469,7 @@ function cmd.instances(o, ctx)
 end
 
 function cmd.detail(o, ctx)
-  local client = client_for(o, ctx)
+  local client = config.client(o, ctx)
   local d, err = client:task_detail(o.args[1])
   if not d then error(err, 0) end
   if o.flags.json then
@@ -700,7 +536,7 @@ end
 -- env (all optional): stdout, stderr, getenv, isatty(fd), new_client(conn),
 -- sleep, clock.  Returns the exit code; never raises.
 function _M.main(argv, env)
-  local ctx = make_ctx(env)
+  local ctx = context.new(env)
   local ok, res = pcall(run, argv or {}, ctx)
   if ok then
     ctx.stdout:flush()

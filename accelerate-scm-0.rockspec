@@ -47,6 +47,7 @@ build = {
       ["accelerate.cli.config"] = "lua/accelerate/cli/config.lua",
       ["accelerate.cli.context"] = "lua/accelerate/cli/context.lua",
       ["accelerate.cli.help"] = "lua/accelerate/cli/help.lua",
+      ["accelerate.cli.progress"] = "lua/accelerate/cli/progress.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",
       ["accelerate.ngx"] = "lua/accelerate/ngx.lua",

@@ -14,9 +14,9 @@ local help = require "accelerate.cli.help"
 local args = require "accelerate.cli.args"
 local context = require "accelerate.cli.context"
 local config = require "accelerate.cli.config"
+local progress_mod = require "accelerate.cli.progress"
 
 local type = type
-local pairs = pairs
 local ipairs = ipairs
 local pcall = pcall
 local error = error
@@ -26,10 +26,8 @@ local floor = math.floor
 local max = math.max
 local str_find = string.find
 local str_sub = string.sub
-local str_rep = string.rep
 local str_format = string.format
 local tbl_concat = table.concat
-local os_date = os.date
 local usage = args.usage
 local number_opt = args.number
 local errstr = util.errstr
@@ -60,110 +58,6 @@ local function fail(ctx, err, cmd)
     ctx.err("Try `accelerate " .. (cmd and (cmd .. " ") or "") .. "--help`.\n")
   end
   return code
-end
-
--- Progress --------------------------------------------------------------------
-
-local function terminal_count(counts)
-  local done = counts.SUCCESS or 0
-  for k, v in pairs(counts) do
-    if workflow.is_failed(k) then done = done + v end
-  end
-  return done
-end
-
--- Progress on stderr: a line redrawn in place on a terminal (kept moving
--- between polls, which may be 30 s apart), one plain line per change
--- otherwise.
-local function progress_printer(ctx, o)
-  local p = {}
-  if o.flags.quiet then
-    p.update = function() end
-    p.finish = function() end
-    p.wrap_sleep = function(sleep) return sleep end
-    return p
-  end
-  local tty = ctx.isatty(2)
-  local clock = ctx.clock or util.default_clock()
-  local first, last_key, drawn
-  local last, last_at, last_eta, last_done
-
-  -- time left from the rate at which instances finished since the first poll
-  local function estimate(r, done)
-    if r.done then return 0 end
-    if not first then
-      first = { elapsed = r.elapsed, done = done }
-      return nil
-    end
-    if done > first.done and r.elapsed > first.elapsed then
-      return (r.total - done) * (r.elapsed - first.elapsed) / (done - first.done)
-    end
-    return nil
-  end
-
-  local function draw(r, done, elapsed, eta)
-    -- one terminal line, or every redraw would leave a wrapped line behind
-    local columns = tonumber(ctx.getenv("COLUMNS") or "") or 80
-    local bar = 20
-    local filled = r.total > 0 and floor(bar * done / r.total) or 0
-    local pct = r.total > 0 and floor(100 * done / r.total) or 0
-    local parts = { str_format("[%s%s] %3d%%", str_rep("#", filled), str_rep(".", bar - filled), pct) }
-    for _, k in ipairs({ "SUCCESS", "FAILED", "RUNNING", "WAITING" }) do
-      parts[#parts + 1] = k .. " " .. tostring(r.counts[k] or 0)
-    end
-    for k, v in pairs(r.counts) do
-      if k ~= "SUCCESS" and k ~= "FAILED" and k ~= "RUNNING" and k ~= "WAITING" then
-        parts[#parts + 1] = k .. " " .. tostring(v)
-      end
-    end
-    parts[#parts + 1] = format_duration(elapsed) .. " eta " .. (eta and format_duration(eta) or "?")
-    local line = tbl_concat(parts, "  ")
-    if #line > columns - 1 then line = str_sub(line, 1, max(10, columns - 1)) end
-    ctx.err("\r\27[K" .. line)
-    drawn = true
-  end
-
-  function p.update(r)
-    ctx.current_dag = r.dagName
-    local done = terminal_count(r.counts)
-    local eta = estimate(r, done)
-    if tty then
-      last, last_at, last_eta, last_done = r, clock(), eta, done
-      draw(r, done, r.elapsed, eta)
-      return
-    end
-    local key = workflow.summary(r)
-    if key ~= last_key then
-      last_key = key
-      ctx.err(os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " .. r.dagName .. "  " .. key .. "  elapsed "
-        .. format_duration(r.elapsed) .. "  eta " .. (eta and format_duration(eta) or "?") .. "\n")
-    end
-  end
-
-  function p.finish()
-    if tty and drawn then ctx.err("\n") drawn = false end
-  end
-
-  -- Sleeps in slices of at most a second, redrawing elapsed and eta between
-  -- them.  The slices, not the clock, end the loop: a clock that stands
-  -- still cannot make it spin.
-  function p.wrap_sleep(sleep)
-    if not tty then return sleep end
-    sleep = sleep or util.default_sleep()
-    return function(s)
-      local remaining = s
-      while remaining > 0 do
-        local step = remaining < 1 and remaining or 1
-        sleep(step)
-        remaining = remaining - step
-        if last and remaining > 0 then
-          local since = clock() - last_at
-          draw(last, last_done, last.elapsed + since, last_eta and max(0, last_eta - since))
-        end
-      end
-    end
-  end
-  return p
 end
 
 local function watch_opts(o, ctx, progress, on_progress)
@@ -288,7 +182,7 @@ end
 function cmd.backfill(o, ctx)
   local params = plan_params(o)
   local client = config.client(o, ctx)
-  local progress = progress_printer(ctx, o)
+  local progress = progress_mod.new(ctx, o)
   local update, finish = progress.update, progress.finish
   local announced = false
   local opts = watch_opts(o, ctx, progress, function(r)
@@ -328,7 +222,7 @@ function cmd.wait(o, ctx)
   local dag = o.args[1]
   if not dag and not o.values.journal then usage("give a DAG or --journal FILE", "wait") end
   local client = config.client(o, ctx)
-  local progress = progress_printer(ctx, o)
+  local progress = progress_mod.new(ctx, o)
   local finish = progress.finish
   local opts = watch_opts(o, ctx, progress)
   opts.journal = o.values.journal
@@ -394,7 +288,7 @@ function cmd.repair(o, ctx)
   local reports, code = util.array(), EXIT_OK
   if o.flags.wait and not o.flags["dry-run"] then
     for _, d in ipairs(dags) do
-      local progress = progress_printer(ctx, o)
+      local progress = progress_mod.new(ctx, o)
       local rep, werr = workflow.wait(client, d.dagName, watch_opts(o, ctx, progress))
       progress.finish()
       if not rep then error(werr, 0) end

@@ -52,6 +52,10 @@ local FAILED_STATUSES = {
 }
 _M.FAILED_STATUSES = FAILED_STATUSES
 
+-- The documented statuses, in the order summaries and progress lines show them.
+local STATUS_ORDER = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
+_M.STATUS_ORDER = STATUS_ORDER
+
 function _M.is_terminal(status)
   return status == "SUCCESS" or FAILED_STATUSES[status] == true
 end
@@ -781,9 +785,8 @@ end
 -- For callers that print a one-line summary of a report.
 function _M.summary(report)
   local parts = {}
-  local order = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
   local seen = {}
-  for _, k in ipairs(order) do
+  for _, k in ipairs(STATUS_ORDER) do
     parts[#parts + 1] = k .. " " .. tostring(report.counts and report.counts[k] or 0)
     seen[k] = true
   end

@@ -4,11 +4,13 @@
 -- (error objects) and printed by cli.main.
 
 local util = require "accelerate.util"
+local workflow = require "accelerate.workflow"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 
 local type = type
+local pcall = pcall
 local ipairs = ipairs
 local error = error
 local tonumber = tonumber
@@ -23,6 +25,8 @@ local json_encode = util.json_encode
 local EXIT = output.EXIT
 
 local _M = {}
+
+local PAGE_SIZE = 20   -- instances per page without --all
 
 local function fmt(v) if v == nil then return "-" end return tostring(v) end
 
@@ -41,29 +45,27 @@ local function print_instances(ctx, items)
   end
 end
 
-function _M.instances(o, ctx)
-  local dag = o.args[1]
-  local client = config.client(o, ctx)
-  local page_size = number_opt(o, "page-size", 1, true) or (o.flags.all and 500 or 20)
-  if o.flags.all then
-    local all, index, total = util.array(), 1, nil
-    while true do
-      local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
-      if not page then error(err, 0) end
-      total = tonumber(page.total) or total
-      local items = page.instances or {}
-      for _, inst in ipairs(items) do all[#all + 1] = inst end
-      if #items == 0 or (total and #all >= total) or index >= 10000 then break end
-      index = index + 1
-    end
-    if o.flags.json then
-      ctx.out(json_encode { dagName = dag, total = total or #all, instances = all } .. "\n")
-    else
-      print_instances(ctx, all)
-      ctx.out(tostring(#all) .. " of " .. tostring(total or #all) .. " instances\n")
-    end
-    return EXIT.OK
+-- --all: every instance, through the client's own iterator (which pages
+-- and decides when to stop); it raises its error object on failure.
+local function list_all(o, ctx, client, dag)
+  local page_size = number_opt(o, "page-size", 1, true) or workflow.DEFAULT_PAGE_SIZE
+  local all = util.array()
+  local ok, err = pcall(function()
+    for inst in client:instances(dag, { pageSize = page_size }) do all[#all + 1] = inst end
+  end)
+  if not ok then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode { dagName = dag, total = #all, instances = all } .. "\n")
+  else
+    print_instances(ctx, all)
+    ctx.out(tostring(#all) .. " of " .. tostring(#all) .. " instances\n")
   end
+  return EXIT.OK
+end
+
+-- One page (--page, --page-size), as the server returns it.
+local function list_page(o, ctx, client, dag)
+  local page_size = number_opt(o, "page-size", 1, true) or PAGE_SIZE
   local index = number_opt(o, "page", 1, true) or 1
   local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
   if not page then error(err, 0) end
@@ -78,6 +80,12 @@ function _M.instances(o, ctx)
       max(1, floor((total + page_size - 1) / page_size)), total))
   end
   return EXIT.OK
+end
+
+function _M.instances(o, ctx)
+  local client = config.client(o, ctx)
+  if o.flags.all then return list_all(o, ctx, client, o.args[1]) end
+  return list_page(o, ctx, client, o.args[1])
 end
 
 -- detail ----------------------------------------------------------------------------

@@ -81,7 +81,7 @@ local function auth_value(o, ctx, cfg)
   local v, env = o.values, ctx.getenv
   local secret, source
   if nonempty(v["auth-value"]) then
-    secret, source = v["auth-value"], "--auth-value"
+    secret = v["auth-value"]
     ctx.err("accelerate: warning: --auth-value shows in the process list and shell history; "
       .. "use --auth-value-file FILE or ACCELERATE_AUTH_VALUE\n")
   elseif nonempty(v["auth-value-file"]) then

@@ -27,21 +27,21 @@ local EXIT = output.EXIT
 local _M = {}
 
 local PAGE_SIZE = 20   -- instances per page without --all
+local ROW = "%-12s %-8s %-36s %-23s %-19s %s\n"   -- id, status, table, partitions, start, end
 
 local function fmt(v) if v == nil then return "-" end return tostring(v) end
 
 -- instances -----------------------------------------------------------------------
 
 local function print_instances(ctx, items)
-  ctx.out(str_format("%-12s %-8s %-36s %-23s %-19s %s\n", "ID", "STATUS", "TABLE", "PARTITIONS",
-    "START", "END"))
+  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START", "END"))
   for _, inst in ipairs(items) do
     local parts = fmt(inst.startPartition)
     if inst.endPartition and inst.endPartition ~= inst.startPartition then
       parts = parts .. ".." .. inst.endPartition
     end
-    ctx.out(str_format("%-12s %-8s %-36s %-23s %-19s %s\n", fmt(id_string(inst.id)), fmt(inst.status),
-      fmt(inst.mtGuid), parts, fmt(inst.startTime), fmt(inst.endTime)))
+    ctx.out(str_format(ROW, fmt(id_string(inst.id)), fmt(inst.status), fmt(inst.mtGuid), parts,
+      fmt(inst.startTime), fmt(inst.endTime)))
   end
 end
 

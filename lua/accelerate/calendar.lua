@@ -3,9 +3,9 @@
 -- status is the worst over every instance (every table) covering it.
 
 local dates = require "accelerate.dates"
+local workflow = require "accelerate.workflow"
 
 local ipairs = ipairs
-local pairs = pairs
 local tostring = tostring
 local min = math.min
 local max = math.max
@@ -13,6 +13,7 @@ local str_rep = string.rep
 local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
+local is_failed = workflow.is_failed
 
 local _M = {}
 
@@ -29,13 +30,9 @@ local STYLE = {
 }
 _M.STYLE = STYLE
 
-local failed_statuses = {
-  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
-  CANCELLED = true, ERROR = true, TIMEOUT = true,
-}
-
+-- every failed status (KILLED, TIMEOUT, ...) draws as FAILED
 local function class_of(status)
-  if failed_statuses[status] then return "FAILED" end
+  if is_failed(status) then return "FAILED" end
   if RANK[status] then return status end
   return "OTHER"
 end
@@ -115,14 +112,6 @@ function _M.render(instances, opts)
   end
   lines[#lines + 1] = str_rep(" ", LABEL_WIDTH) .. tbl_concat(legend, "   ")
   return tbl_concat(lines, "\n") .. "\n"
-end
-
--- Day counts per class, for specs and the --json report.
-function _M.tally(instances)
-  local days = _M.day_status(instances)
-  local out = {}
-  for _, cls in pairs(days) do out[cls] = (out[cls] or 0) + 1 end
-  return out
 end
 
 return _M

@@ -35,7 +35,7 @@ local _M = { _VERSION = "0.1.0" }
 local DEFAULT_INTERVAL = 2
 local DEFAULT_MAX_INTERVAL = 30
 local DEFAULT_BACKOFF = 1.5
-local DEFAULT_PAGE_SIZE = 500
+local DEFAULT_PAGE_SIZE = 500     -- instances per list call when fetching them all
 local DEFAULT_CONCURRENCY = 8
 -- consecutive failed polls tolerated (each already retried by the client)
 -- before a watch gives up: a gateway restart must not end a six-hour watch
@@ -51,6 +51,11 @@ local FAILED_STATUSES = {
   CANCELLED = true, ERROR = true, TIMEOUT = true,
 }
 _M.FAILED_STATUSES = FAILED_STATUSES
+_M.DEFAULT_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+-- The documented statuses, in the order summaries and progress lines show them.
+local STATUS_ORDER = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
+_M.STATUS_ORDER = STATUS_ORDER
 
 function _M.is_terminal(status)
   return status == "SUCCESS" or FAILED_STATUSES[status] == true
@@ -781,9 +786,8 @@ end
 -- For callers that print a one-line summary of a report.
 function _M.summary(report)
   local parts = {}
-  local order = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
   local seen = {}
-  for _, k in ipairs(order) do
+  for _, k in ipairs(STATUS_ORDER) do
     parts[#parts + 1] = k .. " " .. tostring(report.counts and report.counts[k] or 0)
     seen[k] = true
   end

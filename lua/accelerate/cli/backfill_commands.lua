@@ -1,0 +1,232 @@
+-- The commands about one backfill, from plan to repair: lots (the split a
+-- create will make), create, backfill (create and watch), wait, report and
+-- repair.  Each is fn(o, ctx) -> exit code, o from args.parse; failures are
+-- raised (error objects) and printed by cli.main.
+
+local util = require "accelerate.util"
+local workflow = require "accelerate.workflow"
+local args = require "accelerate.cli.args"
+local config = require "accelerate.cli.config"
+local progress = require "accelerate.cli.progress"
+local output = require "accelerate.cli.output"
+
+local ipairs = ipairs
+local error = error
+local tonumber = tonumber
+local tostring = tostring
+local max = math.max
+local str_format = string.format
+local usage = args.usage
+local number_opt = args.number
+local json_encode = util.json_encode
+local EXIT = output.EXIT
+
+local _M = {}
+
+-- Helpers -----------------------------------------------------------------------
+
+-- The create parameters from --plan-id/--plan-name, --start, --end, --lot.
+local function plan_params(o)
+  local v = o.values
+  if not v["plan-id"] and not v["plan-name"] then usage("--plan-id or --plan-name is required", o.command) end
+  if v["plan-id"] and v["plan-name"] then usage("give --plan-id or --plan-name, not both", o.command) end
+  if not v.start or not v["end"] then usage("--start and --end are required", o.command) end
+  return {
+    planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
+    dateIntervalOfLot = number_opt(o, "lot", 1, true),
+  }
+end
+
+-- workflow.wait options from --interval, --max-interval, --timeout, with the
+-- progress line's callback and sleep.
+local function watch_opts(o, ctx, p, on_progress)
+  return {
+    interval = number_opt(o, "interval", 0),
+    max_interval = number_opt(o, "max-interval", 0),
+    timeout = number_opt(o, "timeout", 0),
+    on_progress = on_progress or p.update,
+    sleep = p.wrap_sleep(ctx.sleep),
+    clock = ctx.clock,
+  }
+end
+
+-- r with the detail (error, SQL) of each failed instance, and true; r
+-- itself when there is no failure or the details could not be fetched.
+local function with_details(client, r)
+  if #r.failures == 0 then return r, false end
+  local failures = workflow.inspect(client, r)
+  if not failures then return r, false end
+  local out = util.shallow_copy(r)
+  out.failures = failures
+  return out, true
+end
+
+-- The end of a watch: failure details, then the report and its exit code.
+local function finish_watch(ctx, o, client, report)
+  local detailed, fetched = with_details(client, report)
+  if fetched then detailed.requests = (detailed.requests or 0) + #detailed.failures end
+  return output.report(ctx, o, detailed)
+end
+
+-- One poll: where a backfill stands now.
+local function snapshot(client, dag, ctx)
+  local r, err = workflow.wait(client, dag, { timeout = 0, sleep = ctx.sleep, clock = ctx.clock })
+  if not r then error(err, 0) end
+  -- one look is not a watch that ran out of time: "not finished" instead
+  r.timed_out = false
+  return r
+end
+
+-- Commands ------------------------------------------------------------------------
+
+function _M.lots(o, ctx)
+  local n = o.args[3] or o.values.lot
+  local lots, err = workflow.lots(o.args[1], o.args[2], n and (tonumber(n) or n))
+  if not lots then usage(err.message, "lots") end
+  if o.flags.json then
+    ctx.out(json_encode(lots) .. "\n")
+  else
+    for i, lot in ipairs(lots) do
+      ctx.out(str_format("%4d  %s .. %s  %d day%s\n", i, lot.startPartition, lot.endPartition,
+        lot.days, lot.days == 1 and "" or "s"))
+    end
+  end
+  return EXIT.OK
+end
+
+function _M.create(o, ctx)
+  local params = plan_params(o)
+  local client = config.client(o, ctx)
+  local dag, err, resumed = workflow.create(client, params, {
+    journal = o.values.journal, force_create = o.flags["force-create"],
+  })
+  if not dag then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
+  else
+    ctx.out(dag .. "\n")
+    if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
+  end
+  return EXIT.OK
+end
+
+function _M.backfill(o, ctx)
+  local params = plan_params(o)
+  local client = config.client(o, ctx)
+  local p = progress.new(ctx, o)
+  local announced = false
+  local opts = watch_opts(o, ctx, p, function(r)
+    if not announced then
+      announced = true
+      if not o.flags.quiet then
+        ctx.err("backfill " .. r.dagName .. (r.resumed and " (resumed from the journal)" or " created")
+          .. ": " .. tostring(r.total) .. " instances"
+          .. (o.values.journal and (", journal " .. o.values.journal) or "") .. "\n")
+      end
+    end
+    p.update(r)
+  end)
+  opts.journal = o.values.journal
+  opts.force_create = o.flags["force-create"]
+  local report, err, partial = workflow.backfill(client, params, opts)
+  p.finish()
+  if not report then
+    local dag = partial and partial.dagName
+    if dag then ctx.current_dag = dag end
+    if dag and not output.interrupted(err) then
+      ctx.err("accelerate: backfill " .. dag .. " exists on the server; resume the watch with "
+        .. "`accelerate wait " .. dag .. "`\n")
+    end
+    error(err, 0)
+  end
+  -- backfill already fetched the failure details
+  return output.report(ctx, o, report)
+end
+
+function _M.wait(o, ctx)
+  local dag = o.args[1]
+  if not dag and not o.values.journal then usage("give a DAG or --journal FILE", "wait") end
+  local client = config.client(o, ctx)
+  local p = progress.new(ctx, o)
+  local opts = watch_opts(o, ctx, p)
+  opts.journal = o.values.journal
+  local report, err = workflow.wait(client, dag, opts)
+  p.finish()
+  if not report then error(err, 0) end
+  return finish_watch(ctx, o, client, report)
+end
+
+function _M.report(o, ctx)
+  local client = config.client(o, ctx)
+  return finish_watch(ctx, o, client, snapshot(client, o.args[1], ctx))
+end
+
+-- repair ------------------------------------------------------------------------
+
+-- One line per repair backfill: created, already created, or (--dry-run)
+-- would create.
+local function describe_repair(d, dag)
+  local p = d.params
+  return (d.dagName and ("repair " .. d.dagName .. (d.resumed and " (already created)" or ""))
+      or "would create") .. ": " .. d.startTime .. " .. " .. d.endTime
+    .. ", " .. tostring(d.lots) .. " lot(s) of " .. tostring(p.dateIntervalOfLot) .. " day(s), plan "
+    .. tostring(p.planId or p.planName) .. ", repairs " .. dag .. "\n"
+end
+
+-- --wait: each repair watched to its end and reported; the worst exit code.
+local function watch_repairs(ctx, o, client, dag, dags)
+  local reports, code = util.array(), EXIT.OK
+  for _, d in ipairs(dags) do
+    local p = progress.new(ctx, o)
+    local rep, werr = workflow.wait(client, d.dagName, watch_opts(o, ctx, p))
+    p.finish()
+    if not rep then error(werr, 0) end
+    rep = with_details(client, rep)
+    rep.repairs = dag
+    reports[#reports + 1] = rep
+    if not o.flags.json then output.print_report(ctx, o, rep, "repair") end
+    code = max(code, output.exit_for_report(rep))
+  end
+  return reports, code
+end
+
+function _M.repair(o, ctx)
+  local dag = o.args[1]
+  local client = config.client(o, ctx)
+  local r = snapshot(client, dag, ctx)
+  if not r.done and not o.flags.force then
+    usage(dag .. " has unfinished instances (" .. workflow.summary(r) .. "); wait for it first "
+      .. "(`accelerate wait " .. dag .. "`) or pass --force to repair what failed so far", "repair")
+  end
+  if #r.failures == 0 then
+    if o.flags.json then
+      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array() } .. "\n")
+    else
+      ctx.out("nothing to repair: no instance of " .. dag .. " failed\n")
+    end
+    return EXIT.OK
+  end
+  r = with_details(client, r)
+  local dags, err = workflow.repair(client, r, {
+    planId = o.values["plan-id"], planName = o.values["plan-name"],
+    dateIntervalOfLot = number_opt(o, "lot", 1, true),
+    journal = o.values.journal, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
+  })
+  if not o.flags.json then
+    for _, d in ipairs(dags or {}) do ctx.out(describe_repair(d, dag)) end
+  end
+  if err then
+    if o.flags.json then ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = err } .. "\n") end
+    error(err, 0)
+  end
+  local reports, code = util.array(), EXIT.OK
+  if o.flags.wait and not o.flags["dry-run"] then
+    reports, code = watch_repairs(ctx, o, client, dag, dags)
+  end
+  if o.flags.json then
+    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports } .. "\n")
+  end
+  return code
+end
+
+return _M

@@ -1,0 +1,77 @@
+-- The process around the command: its streams, environment, terminal test,
+-- client constructor, sleep and clock.  Specs replace any of them to run
+-- the command in-process with a fake client, terminal and clock.
+--
+-- Everything the command writes goes through ctx.out and ctx.err, which
+-- replace every known secret (ctx.secrets) with "***".
+
+local util = require "accelerate.util"
+
+local type = type
+local ipairs = ipairs
+local pcall = pcall
+local tostring = tostring
+local str_find = string.find
+local str_sub = string.sub
+local os_getenv = os.getenv
+
+local _M = {}
+
+local function shell_ok(cmd)
+  local a, _, c = os.execute(cmd)
+  if type(a) == "number" then return a == 0 end
+  return a == true and (c == nil or c == 0)
+end
+
+local function default_isatty(fd)
+  -- the shell inherits our descriptors, so `test -t` answers for them
+  return shell_ok("test -t " .. tostring(fd))
+end
+
+local function default_new_client(opts)
+  local ok, core = pcall(require, "accelerate")
+  if not ok or type(core) ~= "table" or not core.new then
+    return nil, util.new_error("invalid", "the C module `accelerate` is not installed or not built "
+      .. "(make build): " .. tostring(core))
+  end
+  local cok, client, err = pcall(core.new, opts)
+  if not cok then return nil, client end
+  return client, err
+end
+
+-- s with every secret replaced by "***".
+local function scrub(secrets, s)
+  for _, secret in ipairs(secrets) do
+    local from = 1
+    while true do
+      local a, b = str_find(s, secret, from, true)
+      if not a then break end
+      s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
+      from = a + 3
+    end
+  end
+  return s
+end
+
+-- syntax: ctx = context.new(env)
+-- env (all optional): stdout, stderr, getenv, isatty(fd), new_client(conn),
+-- sleep, clock.  ctx has the same fields (with defaults), secrets = {},
+-- out(s) and err(s); ctx.current_dag is set once a backfill is known.
+function _M.new(env)
+  env = env or {}
+  local ctx = {
+    stdout = env.stdout or io.stdout,
+    stderr = env.stderr or io.stderr,
+    getenv = env.getenv or os_getenv,
+    isatty = env.isatty or default_isatty,
+    new_client = env.new_client or default_new_client,
+    sleep = env.sleep,
+    clock = env.clock,
+    secrets = {},
+  }
+  function ctx.out(s) ctx.stdout:write(scrub(ctx.secrets, s)) end
+  function ctx.err(s) ctx.stderr:write(scrub(ctx.secrets, s)) ctx.stderr:flush() end
+  return ctx
+end
+
+return _M

@@ -1,0 +1,132 @@
+-- The commands that show what the API returns, as it returns it: instances
+-- (a backfill's instances, one page or all) and detail (one instance).
+-- Each is fn(o, ctx) -> exit code, o from args.parse; failures are raised
+-- (error objects) and printed by cli.main.
+
+local util = require "accelerate.util"
+local workflow = require "accelerate.workflow"
+local args = require "accelerate.cli.args"
+local config = require "accelerate.cli.config"
+local output = require "accelerate.cli.output"
+
+local type = type
+local pcall = pcall
+local ipairs = ipairs
+local error = error
+local tonumber = tonumber
+local tostring = tostring
+local floor = math.floor
+local max = math.max
+local str_format = string.format
+local tbl_concat = table.concat
+local number_opt = args.number
+local id_string = util.id_string
+local json_encode = util.json_encode
+local EXIT = output.EXIT
+
+local _M = {}
+
+local PAGE_SIZE = 20   -- instances per page without --all
+local ROW = "%-12s %-8s %-36s %-23s %-19s %s\n"   -- id, status, table, partitions, start, end
+
+local function fmt(v) if v == nil then return "-" end return tostring(v) end
+
+-- instances -----------------------------------------------------------------------
+
+local function print_instances(ctx, items)
+  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START", "END"))
+  for _, inst in ipairs(items) do
+    local parts = fmt(inst.startPartition)
+    if inst.endPartition and inst.endPartition ~= inst.startPartition then
+      parts = parts .. ".." .. inst.endPartition
+    end
+    ctx.out(str_format(ROW, fmt(id_string(inst.id)), fmt(inst.status), fmt(inst.mtGuid), parts,
+      fmt(inst.startTime), fmt(inst.endTime)))
+  end
+end
+
+-- --all: every instance, through the client's own iterator (which pages
+-- and decides when to stop); it raises its error object on failure.
+local function list_all(o, ctx, client, dag)
+  local page_size = number_opt(o, "page-size", 1, true) or workflow.DEFAULT_PAGE_SIZE
+  local all = util.array()
+  local ok, err = pcall(function()
+    for inst in client:instances(dag, { pageSize = page_size }) do all[#all + 1] = inst end
+  end)
+  if not ok then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode { dagName = dag, total = #all, instances = all } .. "\n")
+  else
+    print_instances(ctx, all)
+    ctx.out(tostring(#all) .. " of " .. tostring(#all) .. " instances\n")
+  end
+  return EXIT.OK
+end
+
+-- One page (--page, --page-size), as the server returns it.
+local function list_page(o, ctx, client, dag)
+  local page_size = number_opt(o, "page-size", 1, true) or PAGE_SIZE
+  local index = number_opt(o, "page", 1, true) or 1
+  local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
+  if not page then error(err, 0) end
+  if o.flags.json then
+    local out = util.shallow_copy(page)
+    out.instances = util.array(util.shallow_copy(page.instances))
+    ctx.out(json_encode(out) .. "\n")
+  else
+    print_instances(ctx, page.instances or {})
+    local total = tonumber(page.total) or 0
+    ctx.out(str_format("page %d of %d (%d instances)\n", index,
+      max(1, floor((total + page_size - 1) / page_size)), total))
+  end
+  return EXIT.OK
+end
+
+function _M.instances(o, ctx)
+  local client = config.client(o, ctx)
+  if o.flags.all then return list_all(o, ctx, client, o.args[1]) end
+  return list_page(o, ctx, client, o.args[1])
+end
+
+-- detail ----------------------------------------------------------------------------
+
+function _M.detail(o, ctx)
+  local client = config.client(o, ctx)
+  local d, err = client:task_detail(o.args[1])
+  if not d then error(err, 0) end
+  if o.flags.json then
+    ctx.out(json_encode(d) .. "\n")
+    return EXIT.OK
+  end
+  local out = ctx.out
+  local function field(name, v) if v ~= nil then out(str_format("%-20s %s\n", name, tostring(v))) end end
+  field("taskInstanceId", id_string(d.taskInstanceId) or o.args[1])
+  field("status", d.status)
+  if type(d.mtGuid) == "table" then
+    for _, g in ipairs(d.mtGuid) do
+      field("mtGuid", type(g) == "table" and tbl_concat({ fmt(g.catalog), fmt(g.schema), fmt(g.table) }, ".") or g)
+    end
+  else
+    field("mtGuid", d.mtGuid)
+  end
+  field("partitions", d.startPartitionTime and (tostring(d.startPartitionTime) .. " .. "
+    .. tostring(d.endPartitionTime)))
+  field("retryCnt", d.retryCnt)
+  field("runType", d.runType)
+  field("taskType", d.taskType)
+  field("serverInfo", d.serverInfo)
+  field("startTime", d.startTime)
+  field("endTime", d.endTime)
+  if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
+  if type(d.statusTime) == "table" then
+    for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
+      field("statusTime." .. st, d.statusTime[st])
+    end
+  end
+  if d.msg then out("msg:\n" .. tostring(d.msg) .. "\n") end
+  local sql = type(d.sql) == "table" and (d.sql.originalSql or d.sql.formattedSql) or d.sql
+  if sql then out("sql:\n" .. tostring(sql) .. "\n") end
+  return EXIT.OK
+end
+
+return _M

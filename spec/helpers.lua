@@ -254,6 +254,62 @@ function helpers.start_sim(opts)
     error("could not start the simulator:\n" .. tostring(last_log))
 end
 
+-- An nginx with its Lua module, on a free loopback port, for specs that run
+-- accelerate.ngx inside nginx.  opts: dir (a folder of the spec's own; the
+-- modules in opts.modules {name = source} are written there), locations
+-- (the server block's lines).  Returns {port, url, prefix, stop()}; stopped
+-- by pid through sim/nginxctl.sh.
+function helpers.start_nginx(opts)
+    local dir = opts.dir
+    local server = assert(socket.bind("127.0.0.1", 0))
+    local _, p = server:getsockname()
+    server:close()
+    local n = { port = tonumber(p), prefix = dir .. "/nginx" }
+    n.url = "http://127.0.0.1:" .. n.port
+    os.execute("mkdir -p " .. quote(n.prefix .. "/conf") .. " " .. quote(n.prefix .. "/logs") .. " "
+        .. quote(n.prefix .. "/tmp"))
+    -- nginx workers (nobody when run as root) read the modules
+    os.execute("chmod 755 " .. quote(dir))
+    for name, src in pairs(opts.modules or {}) do
+        local f = assert(io.open(dir .. "/" .. name .. ".lua", "wb"))
+        f:write(src)
+        f:close()
+    end
+    local ngxctl = ". " .. quote(helpers.root .. "/sim/nginxctl.sh") .. "; say() { :; }; "
+    local p1 = io.popen("bash -c " .. quote(ngxctl .. "ngx_conf_lua_modules; ngx_conf_temp_paths " .. quote(n.prefix)))
+    local common = p1:read("*a")
+    p1:close()
+    local conf = table.concat({
+        common:match("^(.-load_module[^\n]*ngx_http_lua_module[^\n]*\n)"),
+        "worker_processes 1;",
+        ('pid "%s/nginx.pid";'):format(n.prefix),
+        ('error_log "%s/logs/error.log" warn;'):format(n.prefix),
+        "events { worker_connections 256; }",
+        "http {",
+        (common:gsub("^.-ngx_http_lua_module[^\n]*\n", "")),
+        ('    lua_package_path "%s/?.lua;%s/lua/?.lua;%s/?.lua;;";'):format(dir, helpers.root, helpers.root),
+        ('    lua_package_cpath "%s/build/luajit/?.so;;";'):format(helpers.root),
+        "    lua_socket_log_errors off;",
+        ("    server { listen 127.0.0.1:%d;"):format(n.port),
+        table.concat(opts.locations, "\n"),
+        "    }",
+        "}",
+    }, "\n")
+    local f = assert(io.open(n.prefix .. "/conf/nginx.conf", "wb"))
+    f:write(conf, "\n")
+    f:close()
+    assert(run("bash -c " .. quote(ngxctl .. "ngx_start " .. quote(n.prefix))),
+        "nginx did not start: " .. tostring(helpers.read_file(n.prefix .. "/logs/start.log")))
+    assert(helpers.eventually(function()
+        local c = socket.connect("127.0.0.1", n.port)
+        if c then c:close() return true end
+    end, 5), "nginx did not listen")
+    function n.stop()
+        run("bash -c " .. quote(ngxctl .. "ngx_stop " .. quote(n.prefix)))
+    end
+    return n
+end
+
 -- Test certificates, made with openssl in `dir`: a CA, an unrelated second
 -- CA, and a server certificate signed by the first that names only IP
 -- 127.0.0.1 (not "localhost").  EC keys: fast to make.  Returns the paths

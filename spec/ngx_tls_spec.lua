@@ -3,7 +3,6 @@
 -- trusted CAs come from lua_ssl_trusted_certificate (ca_file is refused).
 -- Needs build/luajit/accelerate/core.so; run with busted --lua=lua5.4 (make test-ngx).
 local helpers = require "spec.helpers"
-local socket = require "socket"
 
 local quote = helpers.quote
 
@@ -24,56 +23,22 @@ return _M
 ]]
 
 describe("accelerate.ngx over TLS", function()
-    local sim, dir, port, prefix
+    local sim, dir
+
+    local nginx
 
     -- nginx with two locations: /trusted has lua_ssl_trusted_certificate set
     -- to the test CA, /default has nothing (the system's default: none).
     local function start_nginx(ca)
-        local server = assert(socket.bind("127.0.0.1", 0))
-        local _, p = server:getsockname()
-        server:close()
-        port = tonumber(p)
-        prefix = dir .. "/nginx"
-        os.execute("mkdir -p " .. quote(prefix .. "/conf") .. " " .. quote(prefix .. "/logs") .. " "
-            .. quote(prefix .. "/tmp"))
-        local f = assert(io.open(dir .. "/tls_handler.lua", "wb"))
-        f:write(HANDLER)
-        f:close()
-        local ngxctl = ". " .. quote(helpers.root .. "/sim/nginxctl.sh") .. "; say() { :; }; "
-        local p1 = io.popen("bash -c " .. quote(ngxctl .. "ngx_conf_lua_modules; ngx_conf_temp_paths " .. quote(prefix)))
-        local common = p1:read("*a")
-        p1:close()
-        local conf = table.concat({
-            common:match("^(.-load_module[^\n]*ngx_http_lua_module[^\n]*\n)"),
-            "worker_processes 1;",
-            ('pid "%s/nginx.pid";'):format(prefix),
-            ('error_log "%s/logs/error.log" warn;'):format(prefix),
-            "events { worker_connections 64; }",
-            "http {",
-            (common:gsub("^.-ngx_http_lua_module[^\n]*\n", "")),
-            ('    lua_package_path "%s/?.lua;%s/lua/?.lua;;";'):format(dir, helpers.root),
-            ('    lua_package_cpath "%s/build/luajit/?.so;;";'):format(helpers.root),
-            "    lua_socket_log_errors off;",
-            ("    server { listen 127.0.0.1:%d;"):format(port),
+        nginx = helpers.start_nginx { dir = dir, modules = { tls_handler = HANDLER }, locations = {
             ('        location /trusted { lua_ssl_trusted_certificate "%s"; lua_ssl_verify_depth 3;'):format(ca),
             '            content_by_lua_block { require("tls_handler").run() } }',
             '        location /default { content_by_lua_block { require("tls_handler").run() } }',
-            "    }",
-            "}",
-        }, "\n")
-        f = assert(io.open(prefix .. "/conf/nginx.conf", "wb"))
-        f:write(conf, "\n")
-        f:close()
-        assert(helpers.run("bash -c " .. quote(ngxctl .. "ngx_start " .. quote(prefix))),
-            "nginx did not start: " .. tostring(helpers.read_file(prefix .. "/logs/start.log")))
-        assert(helpers.eventually(function()
-            local c = socket.connect("127.0.0.1", port)
-            if c then c:close() return true end
-        end, 5), "nginx did not listen")
+        } }
     end
 
     local function ask(location, query)
-        local status, _, raw = helpers.api({ url = "http://127.0.0.1:" .. port }, "GET", "/" .. location .. "?" .. query)
+        local status, _, raw = helpers.api(nginx, "GET", "/" .. location .. "?" .. query)
         assert.are.equal(200, status, raw)
         return raw
     end
@@ -83,17 +48,13 @@ describe("accelerate.ngx over TLS", function()
         local p = io.popen("mktemp -d " .. quote(helpers.root .. "/build/test-ngx-tls.XXXXXX"))
         dir = p:read("*l")
         p:close()
-        os.execute("chmod 755 " .. quote(dir)) -- nginx workers (nobody when run as root) read the handler
         local pki = helpers.make_pki(dir)
         sim = helpers.start_sim { scenario = "test", tls = { cert = pki.cert, key = pki.key } }
         start_nginx(pki.ca)
     end)
 
     teardown(function()
-        if prefix then
-            helpers.run("bash -c " .. quote(". " .. quote(helpers.root .. "/sim/nginxctl.sh")
-                .. "; say() { :; }; ngx_stop " .. quote(prefix)))
-        end
+        if nginx then nginx.stop() end
         if sim then sim:stop() end
         if dir and not os.getenv("KEEP") then helpers.run("rm -rf " .. quote(dir)) end
     end)

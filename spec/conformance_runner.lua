@@ -1,0 +1,64 @@
+-- One conformance case, run on a client of either transport: the blocking
+-- client in busted, accelerate.ngx inside nginx (spec/conformance_spec.lua
+-- loads this very file in both).  Returns a plain table of what happened,
+-- so that the two outcomes can be compared field by field.
+local _M = {}
+
+local function err_fields(err)
+  if type(err) ~= "table" then return { kind = "raised", message = tostring(err) } end
+  return {
+    kind = err.kind, status = err.status, code = err.code, retryable = err.retryable,
+    outcome_unknown = err.outcome_unknown, message = err.message,
+  }
+end
+
+local RUN = {}
+
+function RUN.create_task(c, args) return c:create_task(args) end
+function RUN.list_instances(c, args) return c:list_instances(args) end
+function RUN.task_detail(c, args) return c:task_detail(args) end
+
+function RUN.instances(c, args)
+  local ids, seen, dups = {}, {}, 0
+  local ok, err = pcall(function()
+    for inst in c:instances(args.dagName, { pageSize = args.pageSize }) do
+      if seen[inst.id] then dups = dups + 1 end
+      seen[inst.id] = true
+      ids[#ids + 1] = inst.id
+    end
+  end)
+  if not ok then return nil, err, { items = #ids, duplicates = dups } end
+  return { items = #ids, duplicates = dups }
+end
+
+function RUN.task_details(c, args)
+  local details, errors = c:task_details(args)
+  if not details then return nil, errors end
+  local out = { details = {}, errors = {} }
+  for k in pairs(details) do out.details[#out.details + 1] = k end
+  for k, e in pairs(errors or {}) do out.errors[k] = err_fields(e) end
+  table.sort(out.details)
+  return out
+end
+
+-- case = {call =, args =}; client options are the caller's.  now() is the
+-- caller's clock.
+function _M.run(client, case, now)
+  local t0 = now()
+  local res, err, partial = RUN[case.call](client, case.args)
+  local out = { elapsed = now() - t0 }
+  if res ~= nil then
+    out.ok = true
+    if type(res) == "table" then
+      out.items, out.duplicates, out.details, out.errors = res.items, res.duplicates, res.details, res.errors
+      if res.instances then out.items = #res.instances end
+    end
+  else
+    out.ok = false
+    out.err = err_fields(err)
+    if partial then out.items, out.duplicates = partial.items, partial.duplicates end
+  end
+  return out
+end
+
+return _M

@@ -1,0 +1,216 @@
+-- One table of cases, run against both transports: the blocking client here
+-- (busted) and accelerate.ngx inside Debian's nginx.  Each case is a
+-- simulator fault or scenario; both must come out the same (kind, status,
+-- code, retryable, outcome_unknown, what was yielded), with the same number
+-- of requests reaching the simulator, and within the call's deadline.
+-- docs/core-api.md, "The call policy", is the rule book these cases check.
+local helpers = require "spec.helpers"
+local cjson = require "cjson.safe"
+local runner = require "spec.conformance_runner"
+
+local PLAN = "5468b0c0462e40e08e44108d8164c7c3" -- sales_daily in the test scenario
+local SLACK = tonumber(os.getenv("ACCELERATE_SPEC_SLACK")) or 1
+
+local HANDLER = [[
+local cjson = require "cjson.safe"
+local runner = require "spec.conformance_runner"
+local _M = {}
+function _M.run()
+  ngx.req.read_body()
+  local case = cjson.decode(ngx.req.get_body_data())
+  local c, err = require("accelerate.ngx").new(case.opts)
+  if not c then return ngx.say(cjson.encode { new_error = tostring(err) }) end
+  local out = runner.run(c, case, function() ngx.update_time() return ngx.now() end)
+  c:close()
+  ngx.say(cjson.encode(out))
+end
+return _M
+]]
+
+-- Fields compared between the transports and against the case.
+local ERR_FIELDS = { "kind", "status", "code", "retryable", "outcome_unknown" }
+
+local function soft(code)
+  return ('{"success":false,"code":"%s","errorMsg":"busy","detailErrorMsg":null,"data":null}'):format(code)
+end
+
+-- call defaults to task_detail on a real instance; route to the call's.
+-- Expected: ok, or err fields; requests = exact count (or requests_max);
+-- min_elapsed; items/duplicates for listings.
+local CASES = {
+  { name = "503 then success", fault = { kind = "status", status = 503, times = 1 },
+    ok = true, requests = 2 },
+  { name = "429 with Retry-After: 1", fault = { kind = "ratelimit", retry_after = 1, times = 1 },
+    ok = true, requests = 2, min_elapsed = 0.9 },
+  { name = "two Retry-After headers: the first valid one", fault = { kind = "status", status = 503, times = 1,
+      headers = { ["Retry-After"] = { "soon", "1", "30" } } },
+    ok = true, requests = 2, min_elapsed = 0.9, max_elapsed = 5 },
+  { name = "200 with success:false and code 503", fault = { kind = "body", status = 200, body = soft("503"), times = -1 },
+    kind = "api", code = "503", retryable = true, requests = 3 },
+  { name = "200 with success:false and code 400", fault = { kind = "body", status = 200, body = soft("400"), times = -1 },
+    kind = "api", code = "400", retryable = false, requests = 1 },
+  { name = "HTML 502", fault = { kind = "html", status = 502, times = -1 },
+    kind = "http", status = 502, retryable = true, requests = 3 },
+  { name = "malformed JSON", fault = { kind = "malformed", times = -1 },
+    kind = "decode", retryable = false, requests = 1 },
+  { name = "body cut short of its Content-Length", fault = { kind = "truncated", times = -1 },
+    kind = "network", retryable = true, requests = 3 },
+  { name = "empty body", fault = { kind = "empty", times = -1 },
+    kind = "decode", retryable = false, requests = 1 },
+  { name = "connection reset", fault = { kind = "drop", times = -1 },
+    kind = "network", retryable = true, requests = 3 },
+  { name = "a redirect is not followed", fault = { kind = "status", status = 302, times = -1,
+      headers = { Location = "/elsewhere" } },
+    kind = "http", status = 302, retryable = false, requests = 1 },
+  { name = "a trickled body past the timeout", opts = { timeout = 2 },
+    fault = { kind = "trickle", interval = 1, chunks = 8, times = -1 },
+    kind = "timeout", requests = 1, min_elapsed = 1.5 },
+  { name = "a dropped create (the answer lost)", call = "create_task",
+    fault = { route = "create", kind = "drop", after = "respond" },
+    kind = "network", retryable = false, outcome_unknown = true, requests = 1 },
+  { name = "a create answered 503", call = "create_task", fault = { route = "create", kind = "status", status = 503 },
+    kind = "http", status = 503, retryable = false, outcome_unknown = true, requests = 1 },
+  { name = "a create answered 429 is not retried", call = "create_task",
+    fault = { route = "create", kind = "ratelimit", retry_after = 0 },
+    kind = "http", status = 429, retryable = false, requests = 1 },
+  { name = "a server ignoring pageIndex", call = "instances",
+    fault = { route = "list", kind = "paging", page = 1, total = 1000000, times = -1 },
+    kind = "api", requests_max = 3, duplicates = 0, message = "repeated page" },
+  { name = "a stale total smaller than the list", call = "instances",
+    fault = { route = "list", kind = "paging", total = 2, times = -1 },
+    ok = true, requests = 1, items = 20, duplicates = 0 },
+  { name = "paging through every instance", call = "instances", args = { pageSize = 7 },
+    ok = true, requests = 3, items = 20, duplicates = 0 },
+  { name = "task_details: one 503 retried, ids keyed by their wire string", call = "task_details",
+    fault = { kind = "status", status = 503, times = 1 },
+    ok = true, requests = 3 },
+}
+
+describe("one call policy, two transports", function()
+  local sim, dir, nginx, dag, ids
+  local accelerate
+
+  setup(function()
+    accelerate = helpers.core()
+    assert(helpers.read_file(helpers.root .. "/build/luajit/accelerate/core.so"), "make build LUA_VERSION=jit first")
+    local p = io.popen("mktemp -d " .. helpers.quote(helpers.root .. "/build/test-conformance.XXXXXX"))
+    dir = p:read("*l")
+    p:close()
+    sim = helpers.start_sim { scenario = "test" }
+    nginx = helpers.start_nginx { dir = dir, modules = { conformance_handler = HANDLER }, locations = {
+      "        location /run { content_by_lua_block { require('conformance_handler').run() } }",
+    } }
+    local c = assert(accelerate.new(sim:client_options()))
+    dag = assert(c:create_task { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" })
+    local page = assert(c:list_instances { dagName = dag, pageSize = 100 })
+    assert.equal(20, #page.instances)
+    ids = { page.instances[1].id, page.instances[2].id }
+    c:close()
+  end)
+
+  teardown(function()
+    if nginx then nginx.stop() end
+    if sim then sim:stop() end
+    if dir and not os.getenv("KEEP") then helpers.run("rm -rf " .. helpers.quote(dir)) end
+  end)
+
+  local function args_for(case)
+    if case.call == "create_task" then
+      return { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }
+    elseif case.call == "instances" then
+      return { dagName = dag, pageSize = case.args and case.args.pageSize or 100 }
+    elseif case.call == "task_details" then
+      -- the same id as a string and as a number, and a refused one
+      return { ids[1], tonumber(ids[1]), ids[2], "bad\nid" }
+    end
+    return ids[1]
+  end
+
+  local function route_of(case)
+    if case.fault and case.fault.route then return case.fault.route end
+    if case.call == "create_task" then return "create" end
+    if case.call == "instances" then return "list" end
+    return "detail"
+  end
+
+  local function opts_for(case)
+    local o = sim:client_options { retries = 2, timeout = 5 }
+    for k, v in pairs(case.opts or {}) do o[k] = v end
+    return o
+  end
+
+  -- Runs the case on one transport; returns its outcome and the number of
+  -- requests the simulator received on the case's route.
+  local function run_on(transport, case)
+    sim:reset_faults()
+    sim:clear_requests()
+    if case.fault then
+      local f = {}
+      for k, v in pairs(case.fault) do f[k] = v end
+      f.route = route_of(case)
+      sim:fault(f)
+    end
+    local c = { call = case.call or "task_detail", args = args_for(case), opts = opts_for(case) }
+    local out
+    if transport == "blocking" then
+      local client = assert(accelerate.new(c.opts))
+      out = runner.run(client, c, helpers.now)
+      client:close()
+    else
+      local status, json, raw = helpers.api(nginx, "POST", "/run", c)
+      assert.equal(200, status, raw)
+      assert.is_nil(json.new_error)
+      out = json
+    end
+    return out, #sim:requests { route = route_of(case) }
+  end
+
+  local function check(case, transport, out, requests)
+    local where = transport .. ": " .. case.name .. ": " .. cjson.encode(out)
+    local timeout = (case.opts and case.opts.timeout) or 5
+    assert.is_true(out.elapsed <= (case.max_elapsed or timeout) + 0.5 * SLACK, where)
+    if case.min_elapsed then assert.is_true(out.elapsed >= case.min_elapsed, where) end
+    if case.requests then assert.equal(case.requests, requests, where) end
+    if case.requests_max then assert.is_true(requests <= case.requests_max, where) end
+    if case.items then assert.equal(case.items, out.items, where) end
+    if case.duplicates then assert.equal(case.duplicates, out.duplicates or 0, where) end
+    if case.ok then
+      assert.is_true(out.ok, where)
+      return
+    end
+    assert.is_false(out.ok, where)
+    for _, f in ipairs(ERR_FIELDS) do
+      if case[f] ~= nil then assert.equal(case[f], out.err[f], where .. " (" .. f .. ")") end
+    end
+    if case.message then assert.truthy(out.err.message:find(case.message, 1, true), where) end
+  end
+
+  for _, case in ipairs(CASES) do
+    it(case.name, function()
+      local a, na = run_on("blocking", case)
+      check(case, "blocking", a, na)
+      local b, nb = run_on("ngx", case)
+      check(case, "ngx", b, nb)
+      -- and the same as each other
+      assert.equal(na, nb, case.name .. ": requests")
+      assert.equal(a.ok, b.ok, case.name)
+      assert.equal(a.items, b.items, case.name)
+      if not a.ok then
+        for _, f in ipairs(ERR_FIELDS) do
+          assert.equal(a.err[f], b.err[f], case.name .. ": " .. f)
+        end
+      end
+      if case.call == "task_details" then
+        local want = { ids[1], ids[2] }
+        table.sort(want)
+        assert.same(want, a.details)
+        assert.same(want, b.details)
+        local bad = {}
+        for k in pairs(a.errors) do bad[#bad + 1] = k end
+        assert.same({ "bad\nid" }, bad)
+        assert.equal("invalid", a.errors["bad\nid"].kind)
+        assert.same(a.errors, b.errors)
+      end
+    end)
+  end
+end)

@@ -38,6 +38,7 @@ function F.new(o)
     create_error = nil,  -- error the next create returns
     on_list = nil,       -- hook called at each list call
     no_multi = o.no_multi,
+    stale_total = o.stale_total, -- a total the list answers whatever it holds
   }, o.no_multi and NoMulti or Client)
   self.sleep = function(s) self.sleeps[#self.sleeps + 1] = s; self.now = self.now + s end
   self.clock = function() return self.now end
@@ -108,7 +109,7 @@ function Client:list_instances(q)
     }
   end
   return { dagName = q.dagName, pageIndex = index, pageSize = size,
-           total = #self.instances, instances = items }
+           total = self.stale_total or #self.instances, instances = items }
 end
 
 function Client:_detail(id)

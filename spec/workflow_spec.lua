@@ -102,6 +102,23 @@ describe("workflow.wait with a fake client", function()
     assert.equal(0, c.calls.detail + c.calls.details)
   end)
 
+  it("never reports done while an instance is WAITING or RUNNING, however stale the total", function()
+    -- the list says total = 2 and returns 4: two SUCCESS, one RUNNING, one WAITING
+    local c = fake.new { stale_total = 2, instances = fake.plan("2025-01-01", "2025-01-04", 1, 1, function(li)
+      if li <= 2 then return ok_timeline(0, 0, 0) end
+      if li == 3 then return ok_timeline(0, 0, 50) end
+      return ok_timeline(30, 40, 50)
+    end) }
+    local polls = {}
+    local report = assert(workflow.wait(c, "dag-1", { sleep = c.sleep, clock = c.clock, interval = 1,
+      on_progress = function(r) polls[#polls + 1] = { done = r.done, ok = r.ok } end }))
+    assert.is_false(polls[1].done)
+    assert.is_false(polls[1].ok)
+    assert.is_true(report.ok)
+    assert.same({ WAITING = 0, RUNNING = 0, SUCCESS = 4, FAILED = 0 }, report.counts)
+    assert.is_true(c.now >= 50)
+  end)
+
   it("backs off while nothing changes and returns to the start when something does", function()
     local c = fake.new { instances = {
       { id = 1, startPartition = "2025-01-01", endPartition = "2025-01-01",

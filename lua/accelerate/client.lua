@@ -194,6 +194,20 @@ local function instance_id(inst)
 end
 _M.instance_id = instance_id
 
+-- Every instance of a backfill through list(args) -> page | nil, err: the
+-- one pager behind client:instances, and behind the workflows when they
+-- are given a client of their own that has list_instances only.
+function _M.instances_of(list, dag, size)
+  local args = { dagName = dag, pageIndex = 1, pageSize = size }
+  local function fetch(index)
+    args.pageIndex = index
+    local res, err = list(args)
+    if not res then return nil, err end
+    return res.instances or {}, res.total
+  end
+  return pager(fetch, size, instance_id, "instances")
+end
+
 -- syntax: for inst in client:instances(dagName, {pageSize = 100}) do ... end
 -- Also returns the listing's state {total, requests, pages} as the generic
 -- for's invariant (the iterator ignores it).
@@ -206,17 +220,12 @@ function Client:instances(dag, opts)
     error("bad argument #2 to 'instances' (table expected, got " .. type(opts) .. ")", 2)
   end
   local size = opts and opts.pageSize or DEFAULT_PAGE_SIZE
-  local args = { dagName = dag, pageIndex = 1, pageSize = size }
-  local ok, err = self.transport:check("list_instances", args)
+  local ok, err = self.transport:check("list_instances", { dagName = dag, pageIndex = 1, pageSize = size })
   if not ok then error(err, 2) end
-  local function fetch(index)
-    if self.transport:closed() then error("accelerate: attempt to use a closed client", 3) end
-    args.pageIndex = index
-    local res, cerr = call(self, "list_instances", args)
-    if not res then return nil, cerr end
-    return res.instances or {}, res.total
-  end
-  return pager(fetch, size, instance_id, "instances")
+  return _M.instances_of(function(args)
+    if self.transport:closed() then error("accelerate: attempt to use a closed client", 4) end
+    return call(self, "list_instances", args)
+  end, dag, size)
 end
 
 -- Many details ----------------------------------------------------------------

@@ -11,6 +11,7 @@
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
 local journal = require "accelerate.journal"
+local policy = require "accelerate.client"
 
 local type = type
 local pairs = pairs
@@ -40,7 +41,6 @@ local DEFAULT_CONCURRENCY = 8
 -- consecutive failed polls tolerated (each already retried by the client)
 -- before a watch gives up: a gateway restart must not end a six-hour watch
 local DEFAULT_MAX_POLL_ERRORS = 10
-local MAX_PAGES = 10000
 
 -- Statuses after which an instance never changes again.  The documentation
 -- names WAITING, RUNNING, SUCCESS and FAILED; the others are what schedulers
@@ -140,37 +140,22 @@ end
 
 -- Polling -----------------------------------------------------------------
 
--- Every instance of a dag, page by page.  Instances are keyed by id so that
--- a server that caps pageSize, or a list that shifts between pages, never
--- counts one instance twice.
+-- Every instance of a dag, through the client's own pager (ids unique, one
+-- set of stop rules for every listing); a client that offers only
+-- list_instances gets the same pager over it.
 local function fetch_all(client, dag, page_size, stats)
-  local list, seen, total = {}, {}, nil
-  local index = 1
-  while index <= MAX_PAGES do
-    stats.requests = stats.requests + 1
-    local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
-    if not page then return nil, err end
-    total = tonumber(page.total) or total
-    local items = page.instances or {}
-    local added = 0
-    for _, inst in ipairs(items) do
-      local id = id_string(inst.id)
-      if id == nil or not seen[id] then
-        if id then seen[id] = true end
-        list[#list + 1] = inst
-        added = added + 1
-      end
-    end
-    if added == 0 then break end
-    if total then
-      -- a server may cap pageSize below ours: only the total says when to stop
-      if #list >= total then break end
-    elseif #items < page_size then
-      break
-    end
-    index = index + 1
+  local list, it, state = {}
+  if type(client.instances) == "function" then
+    it, state = client:instances(dag, { pageSize = page_size })
+  else
+    it, state = policy.instances_of(function(args) return client:list_instances(args) end, dag, page_size)
   end
-  return list, total or #list
+  local ok, err = pcall(function()
+    for inst in it do list[#list + 1] = inst end
+  end)
+  stats.requests = stats.requests + state.requests
+  if not ok then return nil, err end
+  return list, state.total or #list
 end
 
 local function count(list)
@@ -279,9 +264,13 @@ local function wait_impl(client, dag, opts, ctx)
       local total = total_or_err
       local counts, terminal, failed = count(list)
       sort_instances(list)
-      -- total 0 right after a create means the server has not split the
-      -- range yet: a backfill always has at least one instance
-      local done = total > 0 and terminal >= total
+      -- Finished only when every instance seen is terminal AND at least
+      -- `total` distinct instances were seen: a stale total must never end
+      -- a watch while one is WAITING or RUNNING.  Total 0 right after a
+      -- create means the server has not split the range yet: a backfill
+      -- always has at least one instance.
+      local seen = #list
+      local done = seen > 0 and total > 0 and terminal == seen and seen >= total
       report = {
         dagName = dag,
         ok = done and failed == 0 and counts.SUCCESS >= total,

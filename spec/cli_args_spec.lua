@@ -1,6 +1,6 @@
 -- The command line parser (accelerate.cli.args) on its own: option forms,
 -- options before the command word, the checks per command, number options.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local args = require "accelerate.cli.args"
 

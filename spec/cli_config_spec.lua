@@ -1,7 +1,7 @@
 -- Connection settings (accelerate.cli.config) on their own: the config file
 -- format, which file is read, flags over environment over file, the auth
 -- value and its files, and how a refused setting becomes a usage error.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local config = require "accelerate.cli.config"
 local context = require "accelerate.cli.context"

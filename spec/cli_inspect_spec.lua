@@ -1,7 +1,7 @@
 -- `accelerate instances` and `accelerate detail` (accelerate.cli.inspect_commands)
 -- in-process, on a scripted client: --all goes through the client's own
 -- iterator and never pages by itself; one page is one list call.
-package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+require("spec.helpers").paths()
 
 local cli = require "accelerate.cli"
 local util = require "accelerate.util"

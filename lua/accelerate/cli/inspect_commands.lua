@@ -45,20 +45,25 @@ local function print_instances(ctx, items)
   end
 end
 
--- --all: every instance, through the client's own iterator (which pages
--- and decides when to stop); it raises its error object on failure.
+-- --all: every instance, through the client's own iterator (which pages,
+-- keeps ids unique and decides when to stop); it raises its error object
+-- on failure.  Its second result carries the server's total.
 local function list_all(o, ctx, client, dag)
   local page_size = number_opt(o, "page-size", 1, true) or workflow.DEFAULT_PAGE_SIZE
   local all = util.array()
+  local total
   local ok, err = pcall(function()
-    for inst in client:instances(dag, { pageSize = page_size }) do all[#all + 1] = inst end
+    local it, state = client:instances(dag, { pageSize = page_size })
+    for inst in it do all[#all + 1] = inst end
+    total = state and state.total
   end)
   if not ok then error(err, 0) end
+  total = total or #all
   if o.flags.json then
-    ctx.out(json_encode { dagName = dag, total = #all, instances = all } .. "\n")
+    ctx.out(json_encode { dagName = dag, total = total, instances = all } .. "\n")
   else
     print_instances(ctx, all)
-    ctx.out(tostring(#all) .. " of " .. tostring(#all) .. " instances\n")
+    ctx.out(tostring(#all) .. " of " .. tostring(total) .. " instances\n")
   end
   return EXIT.OK
 end

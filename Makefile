@@ -260,10 +260,11 @@ test: deps
 test-sim:
 	@$(BUSTED) spec/sim_spec.lua
 
-# accelerate.ngx inside Debian's nginx: the module must be built for LuaJIT.
+# accelerate.ngx inside Debian's nginx (the module built for LuaJIT), and
+# the conformance table run against both transports.
 test-ngx:
 	@$(MAKE) --no-print-directory build LUA_VERSION=jit
-	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua
+	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua
 
 # Memory and undefined-behaviour checks of the C core (valgrind, then
 # AddressSanitizer + UBSan + LeakSanitizer).

@@ -37,6 +37,7 @@ build = {
             "src/file.c",
             "src/http.c",
             "src/multi.c",
+            "src/process.c",
             "src/request.c",
             "src/retry.c",
             "src/transport.c",

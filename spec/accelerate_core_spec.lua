@@ -450,3 +450,69 @@ describe("accelerate.create_private and accelerate.fsync", function()
         os.remove(p)
     end)
 end)
+
+-- What the command needs from the process: a journal locked by one process,
+-- an interrupt held across a window, the terminal's width.
+describe("accelerate.lock, defer_signals and term_width", function()
+    local helpers = require "spec.helpers"
+    local interp = arg and arg[-1]
+    local function child(script)
+        local p = os.tmpname()
+        local f = assert(io.open(p, "wb"))
+        f:write(("package.cpath = %q package.path = %q\n"):format(package.cpath, package.path), script)
+        f:close()
+        return p
+    end
+
+    it("locks a file for one process; another is told the holder's pid", function()
+        if not interp then return pending("interpreter unknown") end
+        local path = os.tmpname()
+        local holder = child([[
+            local a = require "accelerate"
+            local f = assert(io.open(arg[1], "ab"))
+            assert(a.lock(f))
+            io.write("locked\n") io.flush()
+            os.execute("sleep 20") -- a child must not inherit the lock
+        ]])
+        local p = io.popen(("'%s' %s %s & echo $!"):format(interp, holder, path), "r")
+        local pid = tonumber(p:read("*l"))
+        assert.truthy(pid)
+        assert.equal("locked", p:read("*l"))
+        local f = assert(io.open(path, "ab"))
+        local ok, msg, who = accelerate.lock(f)
+        assert.is_nil(ok)
+        assert.matches("locked by another process", msg)
+        assert.equal(pid, who)
+        os.execute("kill " .. pid)
+        p:close()
+        -- the lock dies with its process
+        assert.is_true(helpers.eventually(function() return accelerate.lock(f) == true end, 5))
+        f:close()
+        os.remove(path)
+        os.remove(holder)
+        assert.has_error(function() accelerate.lock("not a file") end)
+    end)
+
+    it("holds SIGINT across a deferred window and delivers it after", function()
+        if not interp then return pending("interpreter unknown") end
+        local script = child([[
+            local a = require "accelerate"
+            assert(a.defer_signals())
+            os.execute("kill -INT " .. io.open("/proc/self/stat"):read("*l"):match("^(%d+)"))
+            io.write("survived the window\n") io.flush()
+            a.allow_signals()
+            for _ = 1, 1e7 do end
+            io.write("not interrupted\n")
+        ]])
+        local code, out = helpers.sh(("'%s' %s 2>&1"):format(interp, script))
+        os.remove(script)
+        assert.matches("survived the window", out)
+        assert.is_nil(out:find("not interrupted", 1, true))
+        assert.matches("interrupted", out)
+        assert.are_not.equal(0, code)
+    end)
+
+    it("gives no width when the output is not a terminal", function()
+        assert.is_nil(accelerate.term_width(1000))
+    end)
+end)

@@ -122,6 +122,9 @@ extern const luaL_Reg acc_retry_lib[];
 /* file.c */
 extern const luaL_Reg acc_file_lib[];
 
+/* process.c */
+extern const luaL_Reg acc_process_lib[];
+
 /* transport.c */
 void acc_transport_create_meta(lua_State *L);
 extern const luaL_Reg acc_transport_lib[];

@@ -1,8 +1,11 @@
-/* Files for the journal: created private from the start, and fsynced. */
+/* Files for the journal: created private from the start, fsynced, and
+ * locked by one process at a time. */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "acc.h"
@@ -69,7 +72,67 @@ static int acc_file_fsync(lua_State *L)
     return 1;
 }
 
+/* The pid holding a flock on the file of fd, from /proc/locks (Linux), or
+ * 0 when it cannot be told. */
+static long acc_file_lock_holder(int fd)
+{
+    struct stat st;
+    char line[256];
+    long pid = 0;
+    FILE *f;
+
+    if (fstat(fd, &st) != 0 || (f = fopen("/proc/locks", "r")) == NULL)
+        return 0;
+    while (pid == 0 && fgets(line, sizeof line, f) != NULL) {
+        long p;
+        unsigned long long ino;
+        unsigned maj, mnr;
+        /* "1: FLOCK  ADVISORY  WRITE 1234 08:01:5678 0 EOF" */
+        if (strstr(line, "FLOCK") == NULL)
+            continue;
+        if (sscanf(strstr(line, "FLOCK"), "FLOCK %*s %*s %ld %x:%x:%llu", &p,
+                   &maj, &mnr, &ino) == 4 &&
+            ino == (unsigned long long)st.st_ino)
+            pid = p;
+    }
+    fclose(f);
+    return pid;
+}
+
+/* accelerate.lock(file) -> true | nil, msg, holder_pid.  An exclusive,
+ * non-blocking flock on an open Lua file, held until that file is closed
+ * (or the process ends, however it ends; programs it starts do not
+ * inherit it).  flock, not fcntl: a process that reads the same file
+ * through another handle keeps its lock. */
+static int acc_file_lock(lua_State *L)
+{
+    FILE *f = acc_file_tofile(L, 1);
+    long holder;
+    luaL_argcheck(L, f != NULL, 1, "open file expected");
+    /* a command the process runs must not inherit (and so keep) the lock */
+    fcntl(fileno(f), F_SETFD, fcntl(fileno(f), F_GETFD) | FD_CLOEXEC);
+    if (flock(fileno(f), LOCK_EX | LOCK_NB) == 0) {
+        lua_pushboolean(L, 1);
+        return 1;
+    }
+    if (errno != EWOULDBLOCK) {
+        int e = errno;
+        lua_pushnil(L);
+        lua_pushfstring(L, "cannot lock: %s", strerror(e));
+        return 2;
+    }
+    holder = acc_file_lock_holder(fileno(f));
+    lua_pushnil(L);
+    lua_pushliteral(L, "locked by another process");
+    if (holder > 0)
+        lua_pushinteger(L, (lua_Integer)holder);
+    else
+        lua_pushnil(L);
+    return 3;
+}
+
 const luaL_Reg acc_file_lib[] = {
     {"create_private", acc_file_create_private},
     {"fsync", acc_file_fsync},
+    {"lock", acc_file_lock},
     {NULL, NULL}};

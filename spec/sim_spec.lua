@@ -6,7 +6,10 @@ local cjson = helpers.json
 local CREATE = "/anymetrics/api/v1/accelerate/task/create"
 local LIST = "/anymetrics/api/v1/accelerate/task/instance/list"
 local DETAIL = "/anymetrics/api/v1/scheduler/task/detail"
+local PLANS = "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlanList"
+local PLAN_DETAIL = "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlan"
 local PLAN = "5468b0c0462e40e08e44108d8164c7c3"   -- the document's example, two tables
+local EXTERNAL_PLAN = "9c41f2a7d6e84b0f8a1d3e5c7b9f0a12"   -- ledger_external in the test scenario
 
 local sim
 
@@ -57,6 +60,21 @@ local function assert_envelope_error(status, json, raw, http_status, code)
     assert.is_string(json.errorMsg)
     assert.is_true(#json.errorMsg > 5)
     assert.is_string(json.traceId)
+end
+
+local function plans(body, headers)
+    return sim:call("POST", PLANS, body, headers)
+end
+
+local function plans_page(number, size, mtype)
+    local status, json, raw = plans { materializeType = mtype, pager = { pageNumber = number, pageSize = size } }
+    assert.are.equal(200, status, raw)
+    assert.is_true(json.success, raw)
+    return json, raw
+end
+
+local function plan_detail(uuid, headers)
+    return sim:call("GET", PLAN_DETAIL .. (uuid and ("?uuid=" .. uuid) or ""), nil, headers)
 end
 
 local function frozen(overrides)
@@ -294,6 +312,8 @@ describe("common headers", function()
         { "create", "POST", CREATE, body },
         { "list", "GET", LIST .. "?dagName=x" },
         { "detail", "GET", DETAIL .. "?id=1" },
+        { "plans", "POST", PLANS, { pager = { pageNumber = 1, pageSize = 20 } } },
+        { "plan", "GET", PLAN_DETAIL .. "?uuid=" .. PLAN },
     } do
         describe("on " .. route[1], function()
             for _, name in ipairs { "tenant-id", "auth-type", "auth-value" } do
@@ -527,6 +547,289 @@ describe("instance detail", function()
         local _, d = detail("00" .. id)
         assert.are.equal(tonumber(id), d.taskInstanceId)
     end)
+end)
+
+describe("plan list", function()
+    local T1_PLANS = { PLAN, "result_34bfe9036e2e65328e9849430f54cdf5", "accelerate_0b6f2d94c1e84a7f9e3d5c2a1b8f7e60", EXTERNAL_PLAN }
+
+    local function ids(json)
+        local out = {}
+        for i, p in ipairs(json.data) do out[i] = p.id end
+        return out
+    end
+
+    it("answers the envelope with the tenant's plans in data and the paging fields beside it", function()
+        local status, json, raw, headers = plans { pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.equal(200, status, raw)
+        assert.is_true(json.success)
+        assert.are.equal("200", json.code)
+        assert.are.equal(cjson.null, json.errorMsg)
+        assert.are.equal(cjson.null, json.detailErrorMsg)
+        assert.matches("^%x+%.%d%d%d%.%d+$", json.traceId)
+        assert.are.equal(json.traceId, headers["x-trace-id"])
+        assert.is_false(json.hasNext)
+        assert.are.equal(4, json.total)
+        assert.are.equal(1, json.pageNumber)
+        assert.are.equal(20, json.pageSize)
+        assert.are.same(T1_PLANS, ids(json))
+        assert.are.same({ id = PLAN, name = "sales_daily", displayName = "Sales daily", materializeType = "RESULT" }, json.data[1])
+        assert.are.same({ id = EXTERNAL_PLAN, name = "ledger_external", displayName = "General ledger (external)",
+            materializeType = "EXTERNAL" }, json.data[4])
+    end)
+
+    it("filters by materializeType, and lists every type when it is absent or null", function()
+        assert.are.same({ PLAN, "result_34bfe9036e2e65328e9849430f54cdf5" }, ids(plans_page(1, 20, "RESULT")))
+        assert.are.same({ "accelerate_0b6f2d94c1e84a7f9e3d5c2a1b8f7e60" }, ids(plans_page(1, 20, "ACCELERATE")))
+        local ext = plans_page(1, 20, "EXTERNAL")
+        assert.are.same({ EXTERNAL_PLAN }, ids(ext))
+        assert.are.equal(1, ext.total)
+        local _, json = plans { materializeType = cjson.null, pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.same(T1_PLANS, ids(json))
+    end)
+
+    it("pages from 1 with hasNext, and answers a page past the end with data []", function()
+        local p1 = plans_page(1, 3)
+        local p2 = plans_page(2, 3)
+        local p3, raw3 = plans_page(3, 3)
+        assert.are.same({ T1_PLANS[1], T1_PLANS[2], T1_PLANS[3] }, ids(p1))
+        assert.is_true(p1.hasNext)
+        assert.are.same({ T1_PLANS[4] }, ids(p2))
+        assert.is_false(p2.hasNext)
+        assert.are.equal(2, p2.pageNumber)
+        assert.are.equal(0, #p3.data)
+        assert.matches('"data":[]', raw3, 1, true)
+        assert.is_false(p3.hasNext)
+        assert.are.equal(4, p3.total)
+    end)
+
+    it("serves at most 100 plans a page, saying which size it used; a smaller max_page_size wins", function()
+        local many = {}
+        for i = 1, 105 do many[i] = { id = ("p%03d"):format(i), name = ("plan_%03d"):format(i), tables = { "c.s.t" .. i } } end
+        local s = helpers.scenario()
+        s.tenants.t1.plans = many
+        sim:scenario(s)
+        local p1 = plans_page(1, 1000)
+        assert.are.equal(100, p1.pageSize)
+        assert.are.equal(100, #p1.data)
+        assert.is_true(p1.hasNext)
+        assert.are.equal(105, p1.total)
+        local p2 = plans_page(2, 1000)
+        assert.are.same({ "p101", "p102", "p103", "p104", "p105" }, ids(p2))
+        assert.is_false(p2.hasNext)
+        sim:scenario(helpers.scenario { max_page_size = 2 })
+        local capped = plans_page(1, 50)
+        assert.are.equal(2, capped.pageSize)
+        assert.are.equal(2, #capped.data)
+        assert.is_true(capped.hasNext)
+    end)
+
+    it("shows a tenant only its own plans", function()
+        local status, json = plans({ pager = { pageNumber = 1, pageSize = 20 } },
+            { ["tenant-id"] = "t2", ["auth-type"] = "TOKEN", ["auth-value"] = "sim-token-t2-8e21" })
+        assert.are.equal(200, status)
+        assert.are.same({ "7f3a9d2e1c4b4e5f8a6b7c8d9e0f1a2b" }, ids(json))
+        assert.are.equal("Inventory", json.data[1].displayName)
+    end)
+
+    local bad = {
+        { "no pager", {}, "pager is required" },
+        { "a null pager", { pager = cjson.null }, "pager is required" },
+        { "a pager that is not an object", { pager = "1,20" }, "pager must be a JSON object" },
+        { "no pageNumber", { pager = { pageSize = 20 } }, "pager.pageNumber is required" },
+        { "no pageSize", { pager = { pageNumber = 1 } }, "pager.pageSize is required" },
+        { "pageNumber 0", { pager = { pageNumber = 0, pageSize = 20 } }, "positive integer" },
+        { "a negative pageSize", { pager = { pageNumber = 1, pageSize = -5 } }, "positive integer" },
+        { "a fractional pageNumber", { pager = { pageNumber = 1.5, pageSize = 20 } }, "positive integer" },
+        { "a pageSize as a string", { pager = { pageNumber = 1, pageSize = "20" } }, "positive integer" },
+        { "an unknown materializeType", { materializeType = "MATERIALIZED", pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a lower-case materializeType", { materializeType = "result", pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a materializeType that is not a string", { materializeType = 1, pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a body that is not JSON", "pageNumber=1&pageSize=20", "JSON object" },
+    }
+    for _, case in ipairs(bad) do
+        it("refuses " .. case[1] .. " with an envelope 400 on HTTP 200", function()
+            local status, json, raw = plans(case[2])
+            assert_envelope_error(status, json, raw, 200, "400")
+            assert.matches(case[3], json.errorMsg, 1, true)
+        end)
+    end
+
+    it("refuses a body that is not application/json with 415, and a GET with 405", function()
+        local status, json, raw = plans(cjson.encode { pager = { pageNumber = 1, pageSize = 20 } }, { ["content-type"] = "text/plain" })
+        assert_envelope_error(status, json, raw, 415, "415")
+        assert.are.equal(405, (sim:call("GET", PLANS)))
+    end)
+end)
+
+describe("plan detail", function()
+    it("has every field of the reference, inside the envelope's data by default", function()
+        local status, json, raw = plan_detail(PLAN)
+        assert.are.equal(200, status, raw)
+        assert.is_true(json.success)
+        assert.are.equal("200", json.code)
+        assert.is_string(json.traceId)
+        local d = json.data
+        assert.are.equal(PLAN, d.id)
+        assert.are.equal("sales_daily", d.name)
+        assert.are.equal("Sales daily", d.displayName)
+        assert.are.equal("RESULT", d.materializeType)
+        assert.are.equal("DAY", d.metricTimeGranularity)
+        -- the plan's first table, split
+        assert.are.same({ tableCatalog = "dw", tableSchema = "sales", tableName = "orders_daily" }, d.tablePath)
+        assert.are.same({ "amount", "orders" }, d.metricList)
+        assert.are.same({ "dim_region" }, d.dimensionList)
+        assert.are.equal(#d.metricList, #d.metricEntityList)
+        assert.is_table(d.mtConfig)
+        assert.is_true(#d.mtConfig >= 1)
+        for _, col in ipairs(d.mtConfig) do
+            assert.is_string(col.name)
+            assert.is_truthy(col.fieldId)
+            assert.is_string(col.type)
+        end
+        assert.is_string(d.timeConstraint)
+        assert.are.equal(0, #d.dimensionFilters)
+        assert.matches('"dimensionFilters":[]', raw, 1, true)
+        assert.is_table(d.refreshConfig)
+        assert.is_nil(d.refreshConfig[1])
+    end)
+
+    it("shows what the scenario says of a plan", function()
+        local _, json = plan_detail(EXTERNAL_PLAN)
+        local d = json.data
+        assert.are.equal("ledger_external", d.name)
+        assert.are.equal("General ledger (external)", d.displayName)
+        assert.are.equal("EXTERNAL", d.materializeType)
+        assert.are.equal("MONTH", d.metricTimeGranularity)
+        assert.are.same({ tableCatalog = "fin", tableSchema = "ledger", tableName = "gl_balance_monthly" }, d.tablePath)
+        assert.are.same({ "gl_balance" }, d.metricList)
+        assert.are.same({ "account", "cost_center" }, d.dimensionList)
+        assert.are.same({ "month >= '2023-01'", "month <= '2025-12'" }, d.timeConstraint)
+        assert.are.same({ { dimension = "account", operator = "IN", values = { "1001", "1002" } } }, d.dimensionFilters)
+        assert.are.same({ scheduleType = "EXTERNAL", scheduledBy = "finance-airflow" }, d.refreshConfig)
+        _, json = plan_detail("result_34bfe9036e2e65328e9849430f54cdf5")
+        assert.are.equal("MONTH", json.data.metricTimeGranularity)
+        assert.are.equal("GMV monthly", json.data.displayName)
+        assert.are.same({ tableCatalog = "catalog", tableSchema = "schema", tableName = "table_name" }, json.data.tablePath)
+    end)
+
+    it("answers the bare object when the scenario says envelope.plan = false", function()
+        sim:scenario(helpers.scenario { envelope = { plan = false } })
+        local status, d, raw = plan_detail(PLAN)
+        assert.are.equal(200, status, raw)
+        assert.are.equal(PLAN, d.id)
+        assert.is_nil(d.success)
+        assert.is_nil(d.data)
+        -- wrapping list and detail leaves the plan in the envelope
+        sim:scenario(helpers.scenario { envelope = { list = true, detail = true } })
+        local _, json = plan_detail(PLAN)
+        assert.is_true(json.success)
+        assert.are.equal(PLAN, json.data.id)
+    end)
+
+    it("answers a missing uuid 400, and an unknown one or another tenant's 404, with HTTP 200", function()
+        local status, json, raw = plan_detail(nil)
+        assert_envelope_error(status, json, raw, 200, "400")
+        assert.matches("uuid is required", json.errorMsg, 1, true)
+        status, json, raw = plan_detail("")
+        assert_envelope_error(status, json, raw, 200, "400")
+        status, json, raw = plan_detail("0000deadbeef")
+        assert_envelope_error(status, json, raw, 200, "404")
+        assert.matches("0000deadbeef", json.errorMsg, 1, true)
+        status, json, raw = plan_detail("7f3a9d2e1c4b4e5f8a6b7c8d9e0f1a2b")   -- t2's plan
+        assert_envelope_error(status, json, raw, 200, "404")
+        status, json, raw = plan_detail("sales_daily")                        -- a name is not a uuid
+        assert_envelope_error(status, json, raw, 200, "404")
+    end)
+
+    it("answers a POST with 405", function()
+        assert.are.equal(405, (sim:call("POST", PLAN_DETAIL .. "?uuid=" .. PLAN, {})))
+    end)
+end)
+
+describe("scenario plan fields", function()
+    local function with_plan(fields)
+        local s = helpers.scenario()
+        local p = { id = "x1", name = "x", tables = { "a.b.c" } }
+        for k, v in pairs(fields) do p[k] = v end
+        s.tenants.t1.plans = { p }
+        return s
+    end
+
+    local bad = {
+        { "an unknown materializeType", { materializeType = "MV" }, "plans[1].materializeType must be one of" },
+        { "an unknown granularity", { metricTimeGranularity = "HOUR" }, "plans[1].metricTimeGranularity must be one of" },
+        { "a displayName that is not a string", { displayName = 5 }, "plans[1].displayName must be a string" },
+        { "a tablePath that is a string", { tablePath = "a.b.c" }, "plans[1].tablePath must be a table" },
+        { "a tablePath without tableName", { tablePath = { tableCatalog = "a", tableSchema = "b" } }, "plans[1].tablePath.tableName must be a string" },
+        { "a metricList of numbers", { metricList = { 1, 2 } }, "plans[1].metricList[1] must be a string" },
+        { "a dimensionList that is an object", { dimensionList = { a = "b" } }, "plans[1].dimensionList must be an array" },
+        { "an mtConfig column without a type", { mtConfig = { { name = "dt", fieldId = "f1" } } }, "plans[1].mtConfig[1].type must be a string" },
+        { "an mtConfig column with a boolean fieldId", { mtConfig = { { name = "dt", fieldId = true, type = "DATE" } } }, "plans[1].mtConfig[1].fieldId" },
+        { "a refreshConfig that is an array", { refreshConfig = { "daily" } }, "plans[1].refreshConfig must be an object" },
+        { "a numeric timeConstraint", { timeConstraint = 5 }, "plans[1].timeConstraint must be an array" },
+        { "dimensionFilters that are a string", { dimensionFilters = "none" }, "plans[1].dimensionFilters must be an array" },
+    }
+    for _, case in ipairs(bad) do
+        it("refuses " .. case[1] .. ", naming the field", function()
+            local status, json = helpers.api(sim, "PUT", "/__sim/scenario", with_plan(case[2]))
+            assert.are.equal(400, status)
+            assert.matches(case[3], json.error, 1, true)
+        end)
+    end
+
+    it("refuses an envelope.plan that is not a boolean", function()
+        local status, json = helpers.api(sim, "PUT", "/__sim/scenario", helpers.scenario { envelope = { plan = "no" } })
+        assert.are.equal(400, status)
+        assert.matches("envelope.plan must be a boolean", json.error, 1, true)
+    end)
+
+    it("fills in a plan's defaults: RESULT, DAY, a display name from the name or id, the first table's path", function()
+        sim:scenario(with_plan { tables = { "cat.sch.first_table", "cat.sch.second" } })
+        local _, json = plan_detail("x1")
+        local d = json.data
+        assert.are.equal("X", d.displayName)
+        assert.are.equal("RESULT", d.materializeType)
+        assert.are.equal("DAY", d.metricTimeGranularity)
+        assert.are.same({ tableCatalog = "cat", tableSchema = "sch", tableName = "first_table" }, d.tablePath)
+        local s = with_plan { id = "nameless_plan" }
+        s.tenants.t1.plans[1].name = nil
+        sim:scenario(s)
+        local _, page = plans { pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.same({ id = "nameless_plan", name = cjson.null, displayName = "Nameless plan", materializeType = "RESULT" }, page.data[1])
+    end)
+
+    it("keeps a scenario's empty arrays as [] in the answer", function()
+        sim:scenario(with_plan { metricList = {}, dimensionList = {}, metricEntityList = {}, mtConfig = {}, timeConstraint = {} })
+        local _, _, raw = plan_detail("x1")
+        for _, key in ipairs { "metricList", "dimensionList", "metricEntityList", "mtConfig", "timeConstraint", "dimensionFilters" } do
+            assert.matches('"' .. key .. '":[]', raw, 1, true)
+        end
+    end)
+end)
+
+describe("shipped scenarios", function()
+    for _, name in ipairs { "default", "demo", "test" } do
+        it(name .. " has plans of every kind, a MONTH and an EXTERNAL one, and keeps sales_daily", function()
+            local text = helpers.read_file(helpers.root .. "/sim/scenarios/" .. name .. ".json")
+            assert.is_string(text)
+            local s = cjson.decode(text)
+            assert.is_table(s)
+            sim:scenario(s)
+            local page = plans_page(1, 100)
+            assert.is_false(page.hasNext)
+            local types, grains, by_name = {}, {}, {}
+            for _, p in ipairs(page.data) do
+                types[p.materializeType] = true
+                by_name[p.name] = p.id
+                local _, d = plan_detail(p.id)
+                grains[d.data.metricTimeGranularity] = true
+            end
+            assert.are.same({ ACCELERATE = true, RESULT = true, EXTERNAL = true }, types)
+            assert.is_true(grains.MONTH)
+            assert.are.equal(PLAN, by_name.sales_daily)
+            if name ~= "demo" then assert.are.equal("result_34bfe9036e2e65328e9849430f54cdf5", by_name.gmv_monthly) end
+        end)
+    end
 end)
 
 describe("simulated time", function()
@@ -805,6 +1108,50 @@ describe("fault injection", function()
         assert.are.equal(400, status)
     end)
 
+    describe("on the plan routes", function()
+        for _, route in ipairs {
+            { "plans", function() return plans { pager = { pageNumber = 1, pageSize = 20 } } end },
+            { "plan", function() return plan_detail(PLAN) end },
+        } do
+            local call = route[2]
+            it("answers a status on " .. route[1] .. ", then the real answer", function()
+                sim:fault { route = route[1], kind = "status", status = 503 }
+                local status, json = call()
+                assert.are.equal(503, status)
+                assert.are.equal("503", json.code)
+                status, json = call()
+                assert.are.equal(200, status)
+                assert.is_true(json.success)
+            end)
+
+            it("drops the connection on " .. route[1], function()
+                sim:fault { route = route[1], kind = "drop" }
+                assert.is_string((call()))
+                assert.are.equal(200, (call()))
+            end)
+
+            it("delays " .. route[1] .. ", then answers it for real", function()
+                sim:fault { route = route[1], kind = "delay", delay = 0.4 }
+                local t0 = helpers.now()
+                local status, json = call()
+                assert.is_true(helpers.now() - t0 >= 0.35)
+                assert.are.equal(200, status)
+                assert.is_true(json.success)
+            end)
+
+            it("leaves " .. route[1] .. " alone for a fault on another route", function()
+                sim:fault { route = route[1] == "plans" and "plan" or "plans", kind = "status", status = 500, times = -1 }
+                assert.are.equal(200, (call()))
+            end)
+        end
+
+        it("applies a * fault to both", function()
+            sim:fault { route = "*", kind = "status", status = 502, times = -1 }
+            assert.are.equal(502, (plans { pager = { pageNumber = 1, pageSize = 20 } }))
+            assert.are.equal(502, (plan_detail(PLAN)))
+        end)
+    end)
+
     it("holds across workers: a fault's count is shared", function()
         sim:fault { route = "detail", kind = "status", status = 503, times = 10 }
         local n = 0
@@ -837,6 +1184,20 @@ describe("request log", function()
         assert.are.equal(1, #sim:requests { route = "list" })
         sim:clear_requests()
         assert.are.equal(0, #sim:requests())
+    end)
+
+    it("names the plan routes plans and plan", function()
+        sim:clear_requests()
+        plans { materializeType = "EXTERNAL", pager = { pageNumber = 1, pageSize = 5 } }
+        plan_detail(PLAN)
+        local reqs = sim:requests()
+        assert.are.equal(2, #reqs)
+        assert.are.equal("plans", reqs[1].route)
+        assert.are.equal("POST", reqs[1].method)
+        assert.are.same({ materializeType = "EXTERNAL", pager = { pageNumber = 1, pageSize = 5 } }, cjson.decode(reqs[1].body))
+        assert.are.equal("plan", reqs[2].route)
+        assert.are.equal(PLAN, reqs[2].args.uuid)
+        assert.are.equal(1, #sim:requests { route = "plan" })
     end)
 
     it("records requests to paths the API does not have, which answer 404", function()

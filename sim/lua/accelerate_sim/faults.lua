@@ -16,7 +16,7 @@ local KINDS = {
     status = true, html = true, malformed = true, truncated = true, empty = true, drop = true,
     delay = true, ratelimit = true, huge = true, nested = true, body = true,
 }
-local ROUTES = { create = true, list = true, detail = true, ["*"] = true }
+local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, ["*"] = true }
 
 local cached_ver, cached = nil, {}
 
@@ -32,7 +32,7 @@ end
 -- Checks a fault description from the admin API; returns the stored form.
 local function check(f)
     if type(f) ~= "table" then error("a fault must be a JSON object", 0) end
-    if not ROUTES[f.route] then error("route must be create, list, detail or *", 0) end
+    if not ROUTES[f.route] then error("route must be create, list, detail, plans, plan or *", 0) end
     if not KINDS[f.kind] then
         error("kind must be one of status, html, malformed, truncated, empty, drop, delay, ratelimit, "
             .. "huge, nested, body", 0)

@@ -11,6 +11,8 @@ local PLAN_DETAIL = "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPla
 local PLAN = "5468b0c0462e40e08e44108d8164c7c3"   -- the document's example, two tables
 local EXTERNAL_PLAN = "9c41f2a7d6e84b0f8a1d3e5c7b9f0a12"   -- ledger_external in the test scenario
 
+local socket = require "socket"
+
 local sim
 
 local function create(body, headers)
@@ -75,6 +77,81 @@ end
 
 local function plan_detail(uuid, headers)
     return sim:call("GET", PLAN_DETAIL .. (uuid and ("?uuid=" .. uuid) or ""), nil, headers)
+end
+
+-- One request on its own connection (Connection: close), read as it
+-- arrives: status and reason, the header lines in order (repeats kept),
+-- the body as sent (still chunked if it was), when each piece arrived
+-- (seconds after sending), when the head was complete, and whether the
+-- server closed the connection before opts.timeout (default 10 s).
+local function raw_request(method, path, opts)
+    opts = opts or {}
+    local c = assert(socket.connect("127.0.0.1", sim.port))
+    local lines = { method .. " " .. path .. " HTTP/1.1", "Host: 127.0.0.1:" .. sim.port, "Connection: close" }
+    for k, v in pairs(sim:headers(opts.headers)) do lines[#lines + 1] = k .. ": " .. v end
+    if opts.body then
+        lines[#lines + 1] = "Content-Type: application/json"
+        lines[#lines + 1] = "Content-Length: " .. #opts.body
+    end
+    local t0 = helpers.now()
+    assert(c:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (opts.body or "")))
+    c:settimeout(0.01)
+    local buf, arrivals, closed = {}, {}, false
+    local deadline = t0 + (opts.timeout or 10)
+    while helpers.now() < deadline do
+        local data, err, partial = c:receive(65536)
+        local got = data or partial
+        if got and #got > 0 then
+            buf[#buf + 1] = got
+            arrivals[#arrivals + 1] = { t = helpers.now() - t0, n = #got }
+        end
+        if err == "closed" then
+            closed = true
+            break
+        end
+    end
+    c:close()
+    local text = table.concat(buf)
+    local head, body = text:match("^(.-)\r\n\r\n(.*)$")
+    assert.is_truthy(head, "no complete head in: " .. text:sub(1, 300))
+    local code, reason = head:match("^HTTP/1%.1 (%d%d%d) ([^\r]*)")
+    local headers = {}
+    for name, value in head:gmatch("\r\n([^:\r\n]+): ([^\r\n]*)") do headers[#headers + 1] = { name, value } end
+    local head_at, seen = nil, 0
+    for _, a in ipairs(arrivals) do
+        seen = seen + a.n
+        if not head_at and seen >= #head + 4 then head_at = a.t end
+    end
+    return { status = tonumber(code), reason = reason, head = head, headers = headers, body = body,
+             arrivals = arrivals, head_at = head_at, closed = closed }
+end
+
+-- Every value of header `name` (any case) in a raw_request answer, in order.
+local function header_values(resp, name)
+    local out = {}
+    for _, h in ipairs(resp.headers) do
+        if h[1]:lower() == name:lower() then out[#out + 1] = h[2] end
+    end
+    return out
+end
+
+-- Decodes a chunked body; returns the payload and the sizes of its chunks
+-- (the final 0 not included), or raises when it is not well formed.
+local function dechunk(body)
+    local out, sizes, pos = {}, {}, 1
+    while true do
+        local hex, after = body:match("^(%x+)[^\r\n]*\r\n()", pos)
+        assert.is_truthy(hex, "bad chunk header at byte " .. pos)
+        local n = tonumber(hex, 16)
+        if n == 0 then
+            assert.are.equal("\r\n", body:sub(after, after + 1), "no end after the last chunk")
+            return table.concat(out), sizes
+        end
+        out[#out + 1] = body:sub(after, after + n - 1)
+        sizes[#sizes + 1] = n
+        assert.are.equal("\r\n", body:sub(after + n, after + n + 1), "chunk " .. #sizes .. " is not followed by CRLF")
+        pos = after + n + 2
+    end
 end
 
 local function frozen(overrides)
@@ -1108,6 +1185,41 @@ describe("fault injection", function()
         assert.are.equal(400, status)
     end)
 
+    it("answers a soft 503: HTTP 200 whose envelope says code 503 (kind body, status 200)", function()
+        local soft = '{"data":null,"success":false,"code":"503","errorMsg":"Service busy, try again later","detailErrorMsg":null,"traceId":"x"}'
+        sim:fault { route = "create", kind = "body", status = 200, body = soft }
+        local status, json, raw, headers = create(body)
+        assert.are.equal(200, status)
+        assert.are.equal(soft, raw)
+        assert.is_false(json.success)
+        assert.are.equal("503", json.code)
+        assert.matches("^application/json", headers["content-type"])
+        assert.are.equal(200, (create(body)))   -- once
+    end)
+
+    it("truncates exactly: the head, 112 bytes of a list answer, a Content-Length of 336, then close", function()
+        sim:fault { route = "detail", kind = "truncated", headers = { ["X-Sim-Fault"] = "truncated" } }
+        local r = raw_request("GET", DETAIL .. "?id=1")
+        assert.is_true(r.closed)
+        assert.are.equal(200, r.status)
+        assert.are.equal("OK", r.reason)
+        assert.are.equal(4, #r.headers)
+        assert.are.same({ "Content-Type", "application/json;charset=UTF-8" }, r.headers[1])
+        assert.are.same({ "Content-Length", "336" }, r.headers[2])
+        assert.are.equal("X-Trace-Id", r.headers[3][1])
+        assert.are.same({ "X-Sim-Fault", "truncated" }, r.headers[4])
+        assert.are.equal('{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,"total":3,"instances":[{"id":"1287', r.body)
+        assert.are.equal(112, #r.body)
+    end)
+
+    it("truncates with the fault's status", function()
+        sim:fault { route = "list", kind = "truncated", status = 503 }
+        local r = raw_request("GET", LIST .. "?dagName=x")
+        assert.are.equal(503, r.status)
+        assert.are.equal("Service Unavailable", r.reason)
+        assert.are.equal(112, #r.body)
+    end)
+
     describe("on the plan routes", function()
         for _, route in ipairs {
             { "plans", function() return plans { pager = { pageNumber = 1, pageSize = 20 } } end },
@@ -1149,6 +1261,90 @@ describe("fault injection", function()
             sim:fault { route = "*", kind = "status", status = 502, times = -1 }
             assert.are.equal(502, (plans { pager = { pageNumber = 1, pageSize = 20 } }))
             assert.are.equal(502, (plan_detail(PLAN)))
+        end)
+    end)
+
+    describe("headers", function()
+        it("sends a header once per array element: two Retry-After lines on a 429", function()
+            sim:fault { route = "list", kind = "ratelimit", headers = { ["Retry-After"] = { "1", "7" } } }
+            local r = raw_request("GET", LIST .. "?dagName=x")
+            assert.are.equal(429, r.status)
+            assert.are.same({ "1", "7" }, header_values(r, "Retry-After"))
+            local json = cjson.decode((dechunk(r.body)))
+            assert.are.equal("429", json.code)
+        end)
+
+        it("replaces ratelimit's own Retry-After", function()
+            sim:fault { route = "list", kind = "ratelimit", retry_after = 3, headers = { ["retry-after"] = "120" } }
+            assert.are.same({ "120" }, header_values(raw_request("GET", LIST .. "?dagName=x"), "Retry-After"))
+        end)
+
+        it("redirects: status 302 with a relative Location sent exactly as given", function()
+            sim:fault { route = "create", kind = "status", status = 302, headers = { Location = "/elsewhere" } }
+            local r = raw_request("POST", CREATE, { body = cjson.encode(body) })
+            assert.are.equal(302, r.status)
+            assert.are.same({ "/elsewhere" }, header_values(r, "Location"))
+            assert.are.equal(200, (create(body)))
+        end)
+
+        it("replaces an answer's own header of the same name", function()
+            sim:fault { route = "detail", kind = "status", status = 500, headers = { ["content-type"] = "text/plain" } }
+            assert.are.same({ "text/plain" }, header_values(raw_request("GET", DETAIL .. "?id=1"), "Content-Type"))
+        end)
+
+        it("keeps underscores and case in a header name", function()
+            sim:fault { route = "detail", kind = "delay", delay = 0, headers = { X_Odd_Name = "v" } }
+            local r = raw_request("GET", DETAIL .. "?id=1")
+            assert.are.same({ "X_Odd_Name", "v" }, r.headers[#r.headers])
+        end)
+
+        local kinds = {
+            { kind = "status", status = 503 }, { kind = "ratelimit" }, { kind = "html" }, { kind = "malformed" },
+            { kind = "empty" }, { kind = "nested", depth = 3 }, { kind = "body", body = "{}" }, { kind = "huge", size = 10 },
+            { kind = "truncated" }, { kind = "delay", delay = 0 },
+        }
+        for _, f in ipairs(kinds) do
+            it("adds its headers to the answer of kind " .. f.kind, function()
+                f.route, f.headers = "list", { ["X-Sim-Fault"] = { "a", "b" } }
+                sim:fault(f)
+                local r = raw_request("GET", LIST .. "?dagName=x")
+                assert.are.same({ "a", "b" }, header_values(r, "X-Sim-Fault"))
+                assert.is_true(r.closed)
+            end)
+        end
+
+        it("sends nothing at all for kind drop", function()
+            sim:fault { route = "list", kind = "drop", headers = { ["X-Sim-Fault"] = "a" } }
+            local c = assert(socket.connect("127.0.0.1", sim.port))
+            c:settimeout(5)
+            c:send("GET " .. LIST .. "?dagName=x HTTP/1.1\r\nHost: x\r\n\r\n")
+            local data, err, partial = c:receive("*a")
+            c:close()
+            assert.are.equal("", data or partial)
+            assert.is_true(data ~= nil or err == "closed")
+        end)
+
+        for _, case in ipairs {
+            { "a name with a space", { ["Bad Name"] = "x" }, "not a header name" },
+            { "a value with CR LF", { ["X-A"] = "a\r\nX-Injected: 1" }, "without CR, LF" },
+            { "a number", { ["X-A"] = 5 }, "must be a string" },
+            { "an empty array", { ["X-A"] = cjson.decode("[]") }, "non-empty array" },
+            { "an array holding a number", { ["X-A"] = { "1", 2 } }, "must be a string" },
+            { "Content-Length", { ["Content-Length"] = "5" }, "cannot be set" },
+            { "Transfer-Encoding", { ["transfer-encoding"] = "chunked" }, "cannot be set" },
+            { "Connection", { Connection = "close" }, "cannot be set" },
+        } do
+            it("refuses a header with " .. case[1], function()
+                local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "status", headers = case[2] })
+                assert.are.equal(400, status)
+                assert.matches(case[3], json.error, 1, true)
+            end)
+        end
+
+        it("refuses headers that are not an object", function()
+            local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "status", headers = "X-A: 1" })
+            assert.are.equal(400, status)
+            assert.matches("headers must be a JSON object", json.error, 1, true)
         end)
     end)
 

@@ -1301,7 +1301,7 @@ describe("fault injection", function()
         local kinds = {
             { kind = "status", status = 503 }, { kind = "ratelimit" }, { kind = "html" }, { kind = "malformed" },
             { kind = "empty" }, { kind = "nested", depth = 3 }, { kind = "body", body = "{}" }, { kind = "huge", size = 10 },
-            { kind = "truncated" }, { kind = "delay", delay = 0 },
+            { kind = "truncated" }, { kind = "delay", delay = 0 }, { kind = "trickle", chunks = 2, interval = 0 },
         }
         for _, f in ipairs(kinds) do
             it("adds its headers to the answer of kind " .. f.kind, function()
@@ -1345,6 +1345,80 @@ describe("fault injection", function()
             local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "status", headers = "X-A: 1" })
             assert.are.equal(400, status)
             assert.matches("headers must be a JSON object", json.error, 1, true)
+        end)
+    end)
+
+    describe("trickle", function()
+        local dag
+        before_each(function()
+            sim:scenario(frozen())
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+        end)
+
+        it("sends the real answer in chunks, the head at once and a piece every interval", function()
+            local path = LIST .. "?dagName=" .. dag
+            local real = raw_request("GET", path)
+            local want = dechunk(real.body)
+            sim:fault { route = "list", kind = "trickle", chunks = 4, interval = 0.3 }
+            local r = raw_request("GET", path)
+            assert.are.equal(200, r.status)
+            assert.are.same({ "chunked" }, header_values(r, "Transfer-Encoding"))
+            assert.are.same({}, header_values(r, "Content-Length"))
+            assert.is_true(r.head_at < 0.2, "head after " .. r.head_at .. " s")
+            local payload, sizes = dechunk(r.body)
+            assert.are.equal(want, payload)
+            assert.are.equal(4, #sizes)
+            for _, n in ipairs(sizes) do assert.is_true(math.abs(n - #want / 4) <= 1) end
+            -- pieces of the body came at about 0.3, 0.6, 0.9 and 1.2 s
+            local last = r.arrivals[#r.arrivals].t
+            assert.is_true(last >= 1.15 and last < 2.5, "body complete after " .. last .. " s")
+            local body_start
+            for _, a in ipairs(r.arrivals) do
+                if a.t > r.head_at then body_start = body_start or a.t end
+            end
+            assert.is_true(body_start >= 0.25, "the body started after " .. tostring(body_start) .. " s")
+            assert.is_true(#r.arrivals >= 4, "the body came in " .. #r.arrivals .. " pieces")
+            assert.is_true(r.closed)
+            -- and the next request answers at once
+            assert.are.equal(want, (dechunk(raw_request("GET", path).body)))
+        end)
+
+        it("trickles a real error answer too, and works on the plan routes", function()
+            sim:fault { route = "plan", kind = "trickle", chunks = 2, interval = 0.2 }
+            local r = raw_request("GET", PLAN_DETAIL .. "?uuid=nope")
+            local payload, sizes = dechunk(r.body)
+            assert.are.equal(2, #sizes)
+            assert.are.equal("404", cjson.decode(payload).code)
+            assert.is_true(r.arrivals[#r.arrivals].t >= 0.35)
+        end)
+
+        it("sends a body shorter than chunks one byte a chunk", function()
+            sim:fault { route = "detail", kind = "trickle", chunks = 100000, interval = 0, headers = { ["X-A"] = "1" } }
+            sim:fault { route = "detail", kind = "body", body = "ab" }
+            local r = raw_request("GET", DETAIL .. "?id=1")
+            local payload, sizes = dechunk(r.body)
+            -- only the first matching fault applies: the trickle of the real answer
+            assert.are.equal("404", cjson.decode(payload).code)
+            assert.are.equal(#payload, #sizes)
+        end)
+
+        it("by default sends 8 chunks a second apart: a client with a 2 s timeout gives up mid-body", function()
+            sim:fault { route = "list", kind = "trickle" }
+            local t0 = helpers.now()
+            local rc, out = helpers.sh(("curl -sS -D - -o /dev/null --max-time 2 -H 'tenant-id: %s' -H 'auth-type: %s' -H 'auth-value: %s' %s 2>&1")
+                :format(sim.tenant_id, sim.auth_type, sim.auth_value, helpers.quote(sim.url .. LIST .. "?dagName=" .. dag)))
+            local took = helpers.now() - t0
+            assert.are.equal(28, rc, out)   -- curl: operation timed out
+            assert.matches("HTTP/1.1 200 OK", out, 1, true)
+            assert.matches("Transfer-Encoding: chunked", out, 1, true)
+            assert.is_true(took >= 1.9 and took < 3, "curl took " .. took .. " s")
+        end)
+
+        it("refuses chunks below 1 or not whole, and a negative interval", function()
+            for _, bad in ipairs { { chunks = 0 }, { chunks = 2.5 }, { interval = -1 } } do
+                bad.route, bad.kind = "list", "trickle"
+                assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
+            end
         end)
     end)
 

@@ -14,11 +14,12 @@ local _M = {}
 
 local KINDS = {
     status = true, html = true, malformed = true, truncated = true, empty = true, drop = true,
-    delay = true, ratelimit = true, huge = true, nested = true, body = true,
+    delay = true, ratelimit = true, huge = true, nested = true, body = true, trickle = true,
 }
-local KIND_NAMES = "status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body"
+local KIND_NAMES = "status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body, "
+    .. "trickle"
 local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, ["*"] = true }
--- Framing is the fault kind's business (truncated, huge), not a
+-- Framing is the fault kind's business (truncated, huge, trickle), not a
 -- header's: nginx would contradict or repeat these.
 local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
 
@@ -30,6 +31,12 @@ local function opt_number(f, key, lo, hi)
     if type(v) ~= "number" or v ~= v or v < lo or (hi and v > hi) then
         error(format("%s must be a number between %s and %s", key, lo, hi or "infinity"), 0)
     end
+    return v
+end
+
+local function opt_integer(f, key, lo, hi)
+    local v = opt_number(f, key, lo, hi)
+    if v and v % 1 ~= 0 then error(key .. " must be a whole number", 0) end
     return v
 end
 
@@ -82,6 +89,8 @@ local function check(f)
         depth = opt_number(f, "depth", 1, 10000000) or 100000,
         after = f.after == "respond" and "respond" or nil,
         headers = check_headers(f.headers),
+        chunks = opt_integer(f, "chunks", 1, 100000) or 8,
+        interval = opt_number(f, "interval", 0, 3600) or 1,
     }
     if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then
         error("times must be -1 or a positive integer", 0)
@@ -197,7 +206,8 @@ local function huge(status, size, trace)
 end
 
 -- Applies a fault.  Returns true when the request goes on to the real
--- handler (a delay, or a drop after the answer is computed).
+-- handler (delay, trickle, or a drop after the answer is computed); what
+-- the real answer must do differently is left in ngx.ctx for http.send_raw.
 function _M.apply(f)
     local trace = http.trace_id()
     local kind = f.kind
@@ -210,6 +220,9 @@ function _M.apply(f)
             return true
         end
         return ngx.exit(444)
+    elseif kind == "trickle" then
+        ngx.ctx.trickle = { chunks = f.chunks, interval = f.interval }
+        return true
     elseif kind == "status" then
         return http.fail(f.status or 500, f.status or 500, http.reason(f.status or 500), "injected by the simulator")
     elseif kind == "ratelimit" then

@@ -28,6 +28,26 @@ function _M.fault_headers()
     for name, v in pairs(h) do ngx.header[name] = v end
 end
 
+-- A "trickle" fault: the status line and headers at once, then the body as
+-- `chunks` chunks (Transfer-Encoding: chunked), one every `interval`
+-- seconds, the first after one interval; the pieces differ in length by
+-- at most one byte.  A body shorter than `chunks` bytes goes in one-byte
+-- chunks.
+local function trickle(body, t)
+    ngx.header["Content-Length"] = nil
+    ngx.send_headers()
+    ngx.flush(true)
+    local len = #body
+    local n = math.max(1, math.min(t.chunks, len))
+    for i = 1, n do
+        ngx.sleep(t.interval)
+        local ok = ngx.print(body:sub(floor((i - 1) * len / n) + 1, floor(i * len / n)))
+        if not ok then return ngx.exit(444) end
+        ngx.flush(true)
+    end
+    return ngx.exit(ngx.OK)
+end
+
 -- Sends a body that is already JSON text.
 function _M.send_raw(status, body, trace, content_type)
     -- A "drop after respond" fault: the work is done, the answer is lost.
@@ -36,6 +56,7 @@ function _M.send_raw(status, body, trace, content_type)
     ngx.header["Content-Type"] = content_type or "application/json;charset=UTF-8"
     ngx.header["X-Trace-Id"] = trace or _M.trace_id()
     _M.fault_headers()
+    if ngx.ctx.trickle then return trickle(body, ngx.ctx.trickle) end
     ngx.print(body)
     return ngx.exit(ngx.OK)
 end

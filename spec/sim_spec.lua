@@ -1302,6 +1302,7 @@ describe("fault injection", function()
             { kind = "status", status = 503 }, { kind = "ratelimit" }, { kind = "html" }, { kind = "malformed" },
             { kind = "empty" }, { kind = "nested", depth = 3 }, { kind = "body", body = "{}" }, { kind = "huge", size = 10 },
             { kind = "truncated" }, { kind = "delay", delay = 0 }, { kind = "trickle", chunks = 2, interval = 0 },
+            { kind = "paging", page = 1 },
         }
         for _, f in ipairs(kinds) do
             it("adds its headers to the answer of kind " .. f.kind, function()
@@ -1417,6 +1418,106 @@ describe("fault injection", function()
         it("refuses chunks below 1 or not whole, and a negative interval", function()
             for _, bad in ipairs { { chunks = 0 }, { chunks = 2.5 }, { interval = -1 } } do
                 bad.route, bad.kind = "list", "trickle"
+                assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
+            end
+        end)
+    end)
+
+    describe("paging", function()
+        local dag
+        before_each(function()
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }  -- 46 instances
+        end)
+
+        local function page_ids(json)
+            local out = {}
+            for i, inst in ipairs(json.instances) do out[i] = inst.id end
+            return out
+        end
+
+        it("serves one page whatever pageIndex was asked, until reset", function()
+            local _, p1 = list(dag, 1)
+            sim:fault { route = "list", kind = "paging", page = 1, times = -1 }
+            for _, asked in ipairs { 2, 3, 7 } do
+                local status, json = list(dag, asked)
+                assert.are.equal(200, status)
+                assert.are.same(page_ids(p1), page_ids(json))
+                assert.are.equal(1, json.pageIndex)
+                assert.are.equal(46, json.total)
+            end
+            sim:reset_faults()
+            local _, p2 = list(dag, 2)
+            assert.are_not.same(page_ids(p1), page_ids(p2))
+        end)
+
+        it("ignores even a pageIndex the route would refuse", function()
+            sim:fault { route = "list", kind = "paging", page = 2 }
+            local status, json = sim:call("GET", LIST .. "?dagName=" .. dag .. "&pageIndex=x")
+            assert.are.equal(200, status)
+            assert.are.equal(2, json.pageIndex)
+            assert.are.equal(20, #json.instances)
+        end)
+
+        it("reports a stale or absurd total beside the real instances", function()
+            sim:fault { route = "list", kind = "paging", total = 2 }
+            local _, json = list(dag, 1)
+            assert.are.equal(2, json.total)
+            assert.are.equal(20, #json.instances)
+            sim:fault { route = "list", kind = "paging", total = 1000000 }
+            _, json = list(dag, 3)
+            assert.are.equal(1000000, json.total)
+            assert.are.equal(6, #json.instances)
+            _, json = list(dag, 3)
+            assert.are.equal(46, json.total)
+        end)
+
+        it("works inside the envelope when the scenario wraps lists", function()
+            sim:scenario(helpers.scenario { envelope = { list = true } })
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }
+            sim:fault { route = "list", kind = "paging", page = 3, total = 5 }
+            local _, json = list(dag, 1)
+            assert.is_true(json.success)
+            assert.are.equal(3, json.data.pageIndex)
+            assert.are.equal(5, json.data.total)
+            assert.are.equal(6, #json.data.instances)
+        end)
+
+        it("on the plan list: page 1 for ever keeps hasNext true", function()
+            sim:fault { route = "plans", kind = "paging", page = 1, times = -1 }
+            local first = plans_page(1, 2)
+            for n = 2, 4 do
+                local json = plans_page(n, 2)
+                assert.are.same(first.data, json.data)
+                assert.is_true(json.hasNext)
+                assert.are.equal(1, json.pageNumber)
+            end
+            sim:reset_faults()
+            sim:fault { route = "plans", kind = "paging", total = 1000000 }
+            local json = plans_page(2, 2)
+            assert.are.equal(1000000, json.total)
+            assert.is_false(json.hasNext)
+        end)
+
+        it("as a * fault, pages the paged routes only and is not spent on the others", function()
+            sim:fault { route = "*", kind = "paging", page = 1 }
+            local status, json = detail("1")
+            assert.are.equal(200, status)
+            assert.are.equal("404", json.code)
+            local _, p = list(dag, 3)
+            assert.are.equal(1, p.pageIndex)
+            _, p = list(dag, 3)
+            assert.are.equal(3, p.pageIndex)
+        end)
+
+        it("refuses a route that does not page, and a paging fault with neither page nor total", function()
+            local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "detail", kind = "paging", page = 1 })
+            assert.are.equal(400, status)
+            assert.matches("paged routes", json.error, 1, true)
+            status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "paging" })
+            assert.are.equal(400, status)
+            assert.matches("needs page, total or both", json.error, 1, true)
+            for _, bad in ipairs { { page = 0 }, { page = 1.5 }, { total = -1 } } do
+                bad.route, bad.kind = "list", "paging"
                 assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
             end
         end)

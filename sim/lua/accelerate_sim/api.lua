@@ -143,8 +143,13 @@ end
 function _M.list(s, tenant_id, args)
     local dag_name = args.dagName
     if type(dag_name) ~= "string" or dag_name == "" then return bad("dagName is required", "field: dagName") end
-    local page_index, answered = page_arg(args, "pageIndex", 1)
-    if not page_index then return answered end
+    -- A "paging" fault: this page whatever was asked, and/or a wrong total.
+    local paging = ngx.ctx.paging or {}
+    local page_index, answered = paging.page
+    if not page_index then
+        page_index, answered = page_arg(args, "pageIndex", 1)
+        if not page_index then return answered end
+    end
     local page_size
     page_size, answered = page_arg(args, "pageSize", 20)
     if not page_size then return answered end
@@ -153,7 +158,7 @@ function _M.list(s, tenant_id, args)
     if not dag or dag.tenant ~= tenant_id then
         return not_found("Backfill task " .. dag_name:sub(1, 200) .. " does not exist")
     end
-    return answer(s, "list", engine.list_json(dag, page_index, page_size))
+    return answer(s, "list", engine.list_json(dag, page_index, page_size, paging.total))
 end
 
 function _M.detail(s, tenant_id, args)
@@ -204,6 +209,8 @@ function _M.plans(s, tenant, raw)
     local page_size
     page_size, answered = pager_field(pager, "pageSize")
     if not page_size then return answered end
+    local paging = ngx.ctx.paging or {}
+    page_number = paging.page or page_number
     local cap = math.min(PLAN_PAGE_MAX, s.max_page_size or PLAN_PAGE_MAX)
     if page_size > cap then page_size = cap end
 
@@ -223,7 +230,7 @@ function _M.plans(s, tenant, raw)
     local trace = http.trace_id()
     local env = http.envelope(rows, trace)
     env.hasNext = last < #matches
-    env.total = #matches
+    env.total = paging.total or #matches
     env.pageNumber = page_number
     env.pageSize = page_size
     return http.send_raw(200, json.encode(env), trace)

@@ -14,11 +14,13 @@ local _M = {}
 
 local KINDS = {
     status = true, html = true, malformed = true, truncated = true, empty = true, drop = true,
-    delay = true, ratelimit = true, huge = true, nested = true, body = true, trickle = true,
+    delay = true, ratelimit = true, huge = true, nested = true, body = true, trickle = true, paging = true,
 }
 local KIND_NAMES = "status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body, "
-    .. "trickle"
+    .. "trickle, paging"
 local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, ["*"] = true }
+-- The routes that page their answer: where a "paging" fault applies.
+local PAGED = { list = true, plans = true }
 -- Framing is the fault kind's business (truncated, huge, trickle), not a
 -- header's: nginx would contradict or repeat these.
 local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
@@ -91,7 +93,15 @@ local function check(f)
         headers = check_headers(f.headers),
         chunks = opt_integer(f, "chunks", 1, 100000) or 8,
         interval = opt_number(f, "interval", 0, 3600) or 1,
+        page = opt_integer(f, "page", 1, 1000000000),
+        total = opt_integer(f, "total", 0, 2 ^ 53),
     }
+    if out.kind == "paging" then
+        if not out.page and not out.total then error("kind paging needs page, total or both", 0) end
+        if not PAGED[out.route] and out.route ~= "*" then
+            error("kind paging applies to the paged routes list and plans (or *), not " .. out.route, 0)
+        end
+    end
     if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then
         error("times must be -1 or a positive integer", 0)
     end
@@ -133,7 +143,8 @@ function _M.take(route)
         cached_ver = ver
     end
     for _, f in ipairs(cached) do
-        if (f.route == route or f.route == "*") and (not f.probability or random() < f.probability) then
+        if (f.route == route or f.route == "*") and (f.kind ~= "paging" or PAGED[route])
+            and (not f.probability or random() < f.probability) then
             if f.times < 0 then return f end
             local left = dict:incr("fault_left:" .. f.id, -1)
             if left and left >= 0 then return f end
@@ -206,8 +217,9 @@ local function huge(status, size, trace)
 end
 
 -- Applies a fault.  Returns true when the request goes on to the real
--- handler (delay, trickle, or a drop after the answer is computed); what
--- the real answer must do differently is left in ngx.ctx for http.send_raw.
+-- handler (delay, trickle, paging, or a drop after the answer is computed);
+-- what the real answer must do differently is left in ngx.ctx for
+-- http.send_raw and the paged routes.
 function _M.apply(f)
     local trace = http.trace_id()
     local kind = f.kind
@@ -222,6 +234,9 @@ function _M.apply(f)
         return ngx.exit(444)
     elseif kind == "trickle" then
         ngx.ctx.trickle = { chunks = f.chunks, interval = f.interval }
+        return true
+    elseif kind == "paging" then
+        ngx.ctx.paging = { page = f.page, total = f.total }
         return true
     elseif kind == "status" then
         return http.fail(f.status or 500, f.status or 500, http.reason(f.status or 500), "injected by the simulator")

@@ -6,7 +6,12 @@ local cjson = helpers.json
 local CREATE = "/anymetrics/api/v1/accelerate/task/create"
 local LIST = "/anymetrics/api/v1/accelerate/task/instance/list"
 local DETAIL = "/anymetrics/api/v1/scheduler/task/detail"
+local PLANS = "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlanList"
+local PLAN_DETAIL = "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlan"
 local PLAN = "5468b0c0462e40e08e44108d8164c7c3"   -- the document's example, two tables
+local EXTERNAL_PLAN = "9c41f2a7d6e84b0f8a1d3e5c7b9f0a12"   -- ledger_external in the test scenario
+
+local socket = require "socket"
 
 local sim
 
@@ -57,6 +62,96 @@ local function assert_envelope_error(status, json, raw, http_status, code)
     assert.is_string(json.errorMsg)
     assert.is_true(#json.errorMsg > 5)
     assert.is_string(json.traceId)
+end
+
+local function plans(body, headers)
+    return sim:call("POST", PLANS, body, headers)
+end
+
+local function plans_page(number, size, mtype)
+    local status, json, raw = plans { materializeType = mtype, pager = { pageNumber = number, pageSize = size } }
+    assert.are.equal(200, status, raw)
+    assert.is_true(json.success, raw)
+    return json, raw
+end
+
+local function plan_detail(uuid, headers)
+    return sim:call("GET", PLAN_DETAIL .. (uuid and ("?uuid=" .. uuid) or ""), nil, headers)
+end
+
+-- One request on its own connection (Connection: close), read as it
+-- arrives: status and reason, the header lines in order (repeats kept),
+-- the body as sent (still chunked if it was), when each piece arrived
+-- (seconds after sending), when the head was complete, and whether the
+-- server closed the connection before opts.timeout (default 10 s).
+local function raw_request(method, path, opts)
+    opts = opts or {}
+    local c = assert(socket.connect("127.0.0.1", sim.port))
+    local lines = { method .. " " .. path .. " HTTP/1.1", "Host: 127.0.0.1:" .. sim.port, "Connection: close" }
+    for k, v in pairs(sim:headers(opts.headers)) do lines[#lines + 1] = k .. ": " .. v end
+    if opts.body then
+        lines[#lines + 1] = "Content-Type: application/json"
+        lines[#lines + 1] = "Content-Length: " .. #opts.body
+    end
+    local t0 = helpers.now()
+    assert(c:send(table.concat(lines, "\r\n") .. "\r\n\r\n" .. (opts.body or "")))
+    c:settimeout(0.01)
+    local buf, arrivals, closed = {}, {}, false
+    local deadline = t0 + (opts.timeout or 10)
+    while helpers.now() < deadline do
+        local data, err, partial = c:receive(65536)
+        local got = data or partial
+        if got and #got > 0 then
+            buf[#buf + 1] = got
+            arrivals[#arrivals + 1] = { t = helpers.now() - t0, n = #got }
+        end
+        if err == "closed" then
+            closed = true
+            break
+        end
+    end
+    c:close()
+    local text = table.concat(buf)
+    local head, body = text:match("^(.-)\r\n\r\n(.*)$")
+    assert.is_truthy(head, "no complete head in: " .. text:sub(1, 300))
+    local code, reason = head:match("^HTTP/1%.1 (%d%d%d) ([^\r]*)")
+    local headers = {}
+    for name, value in head:gmatch("\r\n([^:\r\n]+): ([^\r\n]*)") do headers[#headers + 1] = { name, value } end
+    local head_at, seen = nil, 0
+    for _, a in ipairs(arrivals) do
+        seen = seen + a.n
+        if not head_at and seen >= #head + 4 then head_at = a.t end
+    end
+    return { status = tonumber(code), reason = reason, head = head, headers = headers, body = body,
+             arrivals = arrivals, head_at = head_at, closed = closed }
+end
+
+-- Every value of header `name` (any case) in a raw_request answer, in order.
+local function header_values(resp, name)
+    local out = {}
+    for _, h in ipairs(resp.headers) do
+        if h[1]:lower() == name:lower() then out[#out + 1] = h[2] end
+    end
+    return out
+end
+
+-- Decodes a chunked body; returns the payload and the sizes of its chunks
+-- (the final 0 not included), or raises when it is not well formed.
+local function dechunk(body)
+    local out, sizes, pos = {}, {}, 1
+    while true do
+        local hex, after = body:match("^(%x+)[^\r\n]*\r\n()", pos)
+        assert.is_truthy(hex, "bad chunk header at byte " .. pos)
+        local n = tonumber(hex, 16)
+        if n == 0 then
+            assert.are.equal("\r\n", body:sub(after, after + 1), "no end after the last chunk")
+            return table.concat(out), sizes
+        end
+        out[#out + 1] = body:sub(after, after + n - 1)
+        sizes[#sizes + 1] = n
+        assert.are.equal("\r\n", body:sub(after + n, after + n + 1), "chunk " .. #sizes .. " is not followed by CRLF")
+        pos = after + n + 2
+    end
 end
 
 local function frozen(overrides)
@@ -294,6 +389,8 @@ describe("common headers", function()
         { "create", "POST", CREATE, body },
         { "list", "GET", LIST .. "?dagName=x" },
         { "detail", "GET", DETAIL .. "?id=1" },
+        { "plans", "POST", PLANS, { pager = { pageNumber = 1, pageSize = 20 } } },
+        { "plan", "GET", PLAN_DETAIL .. "?uuid=" .. PLAN },
     } do
         describe("on " .. route[1], function()
             for _, name in ipairs { "tenant-id", "auth-type", "auth-value" } do
@@ -527,6 +624,289 @@ describe("instance detail", function()
         local _, d = detail("00" .. id)
         assert.are.equal(tonumber(id), d.taskInstanceId)
     end)
+end)
+
+describe("plan list", function()
+    local T1_PLANS = { PLAN, "result_34bfe9036e2e65328e9849430f54cdf5", "accelerate_0b6f2d94c1e84a7f9e3d5c2a1b8f7e60", EXTERNAL_PLAN }
+
+    local function ids(json)
+        local out = {}
+        for i, p in ipairs(json.data) do out[i] = p.id end
+        return out
+    end
+
+    it("answers the envelope with the tenant's plans in data and the paging fields beside it", function()
+        local status, json, raw, headers = plans { pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.equal(200, status, raw)
+        assert.is_true(json.success)
+        assert.are.equal("200", json.code)
+        assert.are.equal(cjson.null, json.errorMsg)
+        assert.are.equal(cjson.null, json.detailErrorMsg)
+        assert.matches("^%x+%.%d%d%d%.%d+$", json.traceId)
+        assert.are.equal(json.traceId, headers["x-trace-id"])
+        assert.is_false(json.hasNext)
+        assert.are.equal(4, json.total)
+        assert.are.equal(1, json.pageNumber)
+        assert.are.equal(20, json.pageSize)
+        assert.are.same(T1_PLANS, ids(json))
+        assert.are.same({ id = PLAN, name = "sales_daily", displayName = "Sales daily", materializeType = "RESULT" }, json.data[1])
+        assert.are.same({ id = EXTERNAL_PLAN, name = "ledger_external", displayName = "General ledger (external)",
+            materializeType = "EXTERNAL" }, json.data[4])
+    end)
+
+    it("filters by materializeType, and lists every type when it is absent or null", function()
+        assert.are.same({ PLAN, "result_34bfe9036e2e65328e9849430f54cdf5" }, ids(plans_page(1, 20, "RESULT")))
+        assert.are.same({ "accelerate_0b6f2d94c1e84a7f9e3d5c2a1b8f7e60" }, ids(plans_page(1, 20, "ACCELERATE")))
+        local ext = plans_page(1, 20, "EXTERNAL")
+        assert.are.same({ EXTERNAL_PLAN }, ids(ext))
+        assert.are.equal(1, ext.total)
+        local _, json = plans { materializeType = cjson.null, pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.same(T1_PLANS, ids(json))
+    end)
+
+    it("pages from 1 with hasNext, and answers a page past the end with data []", function()
+        local p1 = plans_page(1, 3)
+        local p2 = plans_page(2, 3)
+        local p3, raw3 = plans_page(3, 3)
+        assert.are.same({ T1_PLANS[1], T1_PLANS[2], T1_PLANS[3] }, ids(p1))
+        assert.is_true(p1.hasNext)
+        assert.are.same({ T1_PLANS[4] }, ids(p2))
+        assert.is_false(p2.hasNext)
+        assert.are.equal(2, p2.pageNumber)
+        assert.are.equal(0, #p3.data)
+        assert.matches('"data":[]', raw3, 1, true)
+        assert.is_false(p3.hasNext)
+        assert.are.equal(4, p3.total)
+    end)
+
+    it("serves at most 100 plans a page, saying which size it used; a smaller max_page_size wins", function()
+        local many = {}
+        for i = 1, 105 do many[i] = { id = ("p%03d"):format(i), name = ("plan_%03d"):format(i), tables = { "c.s.t" .. i } } end
+        local s = helpers.scenario()
+        s.tenants.t1.plans = many
+        sim:scenario(s)
+        local p1 = plans_page(1, 1000)
+        assert.are.equal(100, p1.pageSize)
+        assert.are.equal(100, #p1.data)
+        assert.is_true(p1.hasNext)
+        assert.are.equal(105, p1.total)
+        local p2 = plans_page(2, 1000)
+        assert.are.same({ "p101", "p102", "p103", "p104", "p105" }, ids(p2))
+        assert.is_false(p2.hasNext)
+        sim:scenario(helpers.scenario { max_page_size = 2 })
+        local capped = plans_page(1, 50)
+        assert.are.equal(2, capped.pageSize)
+        assert.are.equal(2, #capped.data)
+        assert.is_true(capped.hasNext)
+    end)
+
+    it("shows a tenant only its own plans", function()
+        local status, json = plans({ pager = { pageNumber = 1, pageSize = 20 } },
+            { ["tenant-id"] = "t2", ["auth-type"] = "TOKEN", ["auth-value"] = "sim-token-t2-8e21" })
+        assert.are.equal(200, status)
+        assert.are.same({ "7f3a9d2e1c4b4e5f8a6b7c8d9e0f1a2b" }, ids(json))
+        assert.are.equal("Inventory", json.data[1].displayName)
+    end)
+
+    local bad = {
+        { "no pager", {}, "pager is required" },
+        { "a null pager", { pager = cjson.null }, "pager is required" },
+        { "a pager that is not an object", { pager = "1,20" }, "pager must be a JSON object" },
+        { "no pageNumber", { pager = { pageSize = 20 } }, "pager.pageNumber is required" },
+        { "no pageSize", { pager = { pageNumber = 1 } }, "pager.pageSize is required" },
+        { "pageNumber 0", { pager = { pageNumber = 0, pageSize = 20 } }, "positive integer" },
+        { "a negative pageSize", { pager = { pageNumber = 1, pageSize = -5 } }, "positive integer" },
+        { "a fractional pageNumber", { pager = { pageNumber = 1.5, pageSize = 20 } }, "positive integer" },
+        { "a pageSize as a string", { pager = { pageNumber = 1, pageSize = "20" } }, "positive integer" },
+        { "an unknown materializeType", { materializeType = "MATERIALIZED", pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a lower-case materializeType", { materializeType = "result", pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a materializeType that is not a string", { materializeType = 1, pager = { pageNumber = 1, pageSize = 20 } }, "ACCELERATE, RESULT or EXTERNAL" },
+        { "a body that is not JSON", "pageNumber=1&pageSize=20", "JSON object" },
+    }
+    for _, case in ipairs(bad) do
+        it("refuses " .. case[1] .. " with an envelope 400 on HTTP 200", function()
+            local status, json, raw = plans(case[2])
+            assert_envelope_error(status, json, raw, 200, "400")
+            assert.matches(case[3], json.errorMsg, 1, true)
+        end)
+    end
+
+    it("refuses a body that is not application/json with 415, and a GET with 405", function()
+        local status, json, raw = plans(cjson.encode { pager = { pageNumber = 1, pageSize = 20 } }, { ["content-type"] = "text/plain" })
+        assert_envelope_error(status, json, raw, 415, "415")
+        assert.are.equal(405, (sim:call("GET", PLANS)))
+    end)
+end)
+
+describe("plan detail", function()
+    it("has every field of the reference, inside the envelope's data by default", function()
+        local status, json, raw = plan_detail(PLAN)
+        assert.are.equal(200, status, raw)
+        assert.is_true(json.success)
+        assert.are.equal("200", json.code)
+        assert.is_string(json.traceId)
+        local d = json.data
+        assert.are.equal(PLAN, d.id)
+        assert.are.equal("sales_daily", d.name)
+        assert.are.equal("Sales daily", d.displayName)
+        assert.are.equal("RESULT", d.materializeType)
+        assert.are.equal("DAY", d.metricTimeGranularity)
+        -- the plan's first table, split
+        assert.are.same({ tableCatalog = "dw", tableSchema = "sales", tableName = "orders_daily" }, d.tablePath)
+        assert.are.same({ "amount", "orders" }, d.metricList)
+        assert.are.same({ "dim_region" }, d.dimensionList)
+        assert.are.equal(#d.metricList, #d.metricEntityList)
+        assert.is_table(d.mtConfig)
+        assert.is_true(#d.mtConfig >= 1)
+        for _, col in ipairs(d.mtConfig) do
+            assert.is_string(col.name)
+            assert.is_truthy(col.fieldId)
+            assert.is_string(col.type)
+        end
+        assert.is_string(d.timeConstraint)
+        assert.are.equal(0, #d.dimensionFilters)
+        assert.matches('"dimensionFilters":[]', raw, 1, true)
+        assert.is_table(d.refreshConfig)
+        assert.is_nil(d.refreshConfig[1])
+    end)
+
+    it("shows what the scenario says of a plan", function()
+        local _, json = plan_detail(EXTERNAL_PLAN)
+        local d = json.data
+        assert.are.equal("ledger_external", d.name)
+        assert.are.equal("General ledger (external)", d.displayName)
+        assert.are.equal("EXTERNAL", d.materializeType)
+        assert.are.equal("MONTH", d.metricTimeGranularity)
+        assert.are.same({ tableCatalog = "fin", tableSchema = "ledger", tableName = "gl_balance_monthly" }, d.tablePath)
+        assert.are.same({ "gl_balance" }, d.metricList)
+        assert.are.same({ "account", "cost_center" }, d.dimensionList)
+        assert.are.same({ "month >= '2023-01'", "month <= '2025-12'" }, d.timeConstraint)
+        assert.are.same({ { dimension = "account", operator = "IN", values = { "1001", "1002" } } }, d.dimensionFilters)
+        assert.are.same({ scheduleType = "EXTERNAL", scheduledBy = "finance-airflow" }, d.refreshConfig)
+        _, json = plan_detail("result_34bfe9036e2e65328e9849430f54cdf5")
+        assert.are.equal("MONTH", json.data.metricTimeGranularity)
+        assert.are.equal("GMV monthly", json.data.displayName)
+        assert.are.same({ tableCatalog = "catalog", tableSchema = "schema", tableName = "table_name" }, json.data.tablePath)
+    end)
+
+    it("answers the bare object when the scenario says envelope.plan = false", function()
+        sim:scenario(helpers.scenario { envelope = { plan = false } })
+        local status, d, raw = plan_detail(PLAN)
+        assert.are.equal(200, status, raw)
+        assert.are.equal(PLAN, d.id)
+        assert.is_nil(d.success)
+        assert.is_nil(d.data)
+        -- wrapping list and detail leaves the plan in the envelope
+        sim:scenario(helpers.scenario { envelope = { list = true, detail = true } })
+        local _, json = plan_detail(PLAN)
+        assert.is_true(json.success)
+        assert.are.equal(PLAN, json.data.id)
+    end)
+
+    it("answers a missing uuid 400, and an unknown one or another tenant's 404, with HTTP 200", function()
+        local status, json, raw = plan_detail(nil)
+        assert_envelope_error(status, json, raw, 200, "400")
+        assert.matches("uuid is required", json.errorMsg, 1, true)
+        status, json, raw = plan_detail("")
+        assert_envelope_error(status, json, raw, 200, "400")
+        status, json, raw = plan_detail("0000deadbeef")
+        assert_envelope_error(status, json, raw, 200, "404")
+        assert.matches("0000deadbeef", json.errorMsg, 1, true)
+        status, json, raw = plan_detail("7f3a9d2e1c4b4e5f8a6b7c8d9e0f1a2b")   -- t2's plan
+        assert_envelope_error(status, json, raw, 200, "404")
+        status, json, raw = plan_detail("sales_daily")                        -- a name is not a uuid
+        assert_envelope_error(status, json, raw, 200, "404")
+    end)
+
+    it("answers a POST with 405", function()
+        assert.are.equal(405, (sim:call("POST", PLAN_DETAIL .. "?uuid=" .. PLAN, {})))
+    end)
+end)
+
+describe("scenario plan fields", function()
+    local function with_plan(fields)
+        local s = helpers.scenario()
+        local p = { id = "x1", name = "x", tables = { "a.b.c" } }
+        for k, v in pairs(fields) do p[k] = v end
+        s.tenants.t1.plans = { p }
+        return s
+    end
+
+    local bad = {
+        { "an unknown materializeType", { materializeType = "MV" }, "plans[1].materializeType must be one of" },
+        { "an unknown granularity", { metricTimeGranularity = "HOUR" }, "plans[1].metricTimeGranularity must be one of" },
+        { "a displayName that is not a string", { displayName = 5 }, "plans[1].displayName must be a string" },
+        { "a tablePath that is a string", { tablePath = "a.b.c" }, "plans[1].tablePath must be a table" },
+        { "a tablePath without tableName", { tablePath = { tableCatalog = "a", tableSchema = "b" } }, "plans[1].tablePath.tableName must be a string" },
+        { "a metricList of numbers", { metricList = { 1, 2 } }, "plans[1].metricList[1] must be a string" },
+        { "a dimensionList that is an object", { dimensionList = { a = "b" } }, "plans[1].dimensionList must be an array" },
+        { "an mtConfig column without a type", { mtConfig = { { name = "dt", fieldId = "f1" } } }, "plans[1].mtConfig[1].type must be a string" },
+        { "an mtConfig column with a boolean fieldId", { mtConfig = { { name = "dt", fieldId = true, type = "DATE" } } }, "plans[1].mtConfig[1].fieldId" },
+        { "a refreshConfig that is an array", { refreshConfig = { "daily" } }, "plans[1].refreshConfig must be an object" },
+        { "a numeric timeConstraint", { timeConstraint = 5 }, "plans[1].timeConstraint must be an array" },
+        { "dimensionFilters that are a string", { dimensionFilters = "none" }, "plans[1].dimensionFilters must be an array" },
+    }
+    for _, case in ipairs(bad) do
+        it("refuses " .. case[1] .. ", naming the field", function()
+            local status, json = helpers.api(sim, "PUT", "/__sim/scenario", with_plan(case[2]))
+            assert.are.equal(400, status)
+            assert.matches(case[3], json.error, 1, true)
+        end)
+    end
+
+    it("refuses an envelope.plan that is not a boolean", function()
+        local status, json = helpers.api(sim, "PUT", "/__sim/scenario", helpers.scenario { envelope = { plan = "no" } })
+        assert.are.equal(400, status)
+        assert.matches("envelope.plan must be a boolean", json.error, 1, true)
+    end)
+
+    it("fills in a plan's defaults: RESULT, DAY, a display name from the name or id, the first table's path", function()
+        sim:scenario(with_plan { tables = { "cat.sch.first_table", "cat.sch.second" } })
+        local _, json = plan_detail("x1")
+        local d = json.data
+        assert.are.equal("X", d.displayName)
+        assert.are.equal("RESULT", d.materializeType)
+        assert.are.equal("DAY", d.metricTimeGranularity)
+        assert.are.same({ tableCatalog = "cat", tableSchema = "sch", tableName = "first_table" }, d.tablePath)
+        local s = with_plan { id = "nameless_plan" }
+        s.tenants.t1.plans[1].name = nil
+        sim:scenario(s)
+        local _, page = plans { pager = { pageNumber = 1, pageSize = 20 } }
+        assert.are.same({ id = "nameless_plan", name = cjson.null, displayName = "Nameless plan", materializeType = "RESULT" }, page.data[1])
+    end)
+
+    it("keeps a scenario's empty arrays as [] in the answer", function()
+        sim:scenario(with_plan { metricList = {}, dimensionList = {}, metricEntityList = {}, mtConfig = {}, timeConstraint = {} })
+        local _, _, raw = plan_detail("x1")
+        for _, key in ipairs { "metricList", "dimensionList", "metricEntityList", "mtConfig", "timeConstraint", "dimensionFilters" } do
+            assert.matches('"' .. key .. '":[]', raw, 1, true)
+        end
+    end)
+end)
+
+describe("shipped scenarios", function()
+    for _, name in ipairs { "default", "demo", "test" } do
+        it(name .. " has plans of every kind, a MONTH and an EXTERNAL one, and keeps sales_daily", function()
+            local text = helpers.read_file(helpers.root .. "/sim/scenarios/" .. name .. ".json")
+            assert.is_string(text)
+            local s = cjson.decode(text)
+            assert.is_table(s)
+            sim:scenario(s)
+            local page = plans_page(1, 100)
+            assert.is_false(page.hasNext)
+            local types, grains, by_name = {}, {}, {}
+            for _, p in ipairs(page.data) do
+                types[p.materializeType] = true
+                by_name[p.name] = p.id
+                local _, d = plan_detail(p.id)
+                grains[d.data.metricTimeGranularity] = true
+            end
+            assert.are.same({ ACCELERATE = true, RESULT = true, EXTERNAL = true }, types)
+            assert.is_true(grains.MONTH)
+            assert.are.equal(PLAN, by_name.sales_daily)
+            if name ~= "demo" then assert.are.equal("result_34bfe9036e2e65328e9849430f54cdf5", by_name.gmv_monthly) end
+        end)
+    end
 end)
 
 describe("simulated time", function()
@@ -805,6 +1185,344 @@ describe("fault injection", function()
         assert.are.equal(400, status)
     end)
 
+    it("answers a soft 503: HTTP 200 whose envelope says code 503 (kind body, status 200)", function()
+        local soft = '{"data":null,"success":false,"code":"503","errorMsg":"Service busy, try again later","detailErrorMsg":null,"traceId":"x"}'
+        sim:fault { route = "create", kind = "body", status = 200, body = soft }
+        local status, json, raw, headers = create(body)
+        assert.are.equal(200, status)
+        assert.are.equal(soft, raw)
+        assert.is_false(json.success)
+        assert.are.equal("503", json.code)
+        assert.matches("^application/json", headers["content-type"])
+        assert.are.equal(200, (create(body)))   -- once
+    end)
+
+    it("truncates exactly: the head, 112 bytes of a list answer, a Content-Length of 336, then close", function()
+        sim:fault { route = "detail", kind = "truncated", headers = { ["X-Sim-Fault"] = "truncated" } }
+        local r = raw_request("GET", DETAIL .. "?id=1")
+        assert.is_true(r.closed)
+        assert.are.equal(200, r.status)
+        assert.are.equal("OK", r.reason)
+        assert.are.equal(4, #r.headers)
+        assert.are.same({ "Content-Type", "application/json;charset=UTF-8" }, r.headers[1])
+        assert.are.same({ "Content-Length", "336" }, r.headers[2])
+        assert.are.equal("X-Trace-Id", r.headers[3][1])
+        assert.are.same({ "X-Sim-Fault", "truncated" }, r.headers[4])
+        assert.are.equal('{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,"total":3,"instances":[{"id":"1287', r.body)
+        assert.are.equal(112, #r.body)
+    end)
+
+    it("truncates with the fault's status", function()
+        sim:fault { route = "list", kind = "truncated", status = 503 }
+        local r = raw_request("GET", LIST .. "?dagName=x")
+        assert.are.equal(503, r.status)
+        assert.are.equal("Service Unavailable", r.reason)
+        assert.are.equal(112, #r.body)
+    end)
+
+    describe("on the plan routes", function()
+        for _, route in ipairs {
+            { "plans", function() return plans { pager = { pageNumber = 1, pageSize = 20 } } end },
+            { "plan", function() return plan_detail(PLAN) end },
+        } do
+            local call = route[2]
+            it("answers a status on " .. route[1] .. ", then the real answer", function()
+                sim:fault { route = route[1], kind = "status", status = 503 }
+                local status, json = call()
+                assert.are.equal(503, status)
+                assert.are.equal("503", json.code)
+                status, json = call()
+                assert.are.equal(200, status)
+                assert.is_true(json.success)
+            end)
+
+            it("drops the connection on " .. route[1], function()
+                sim:fault { route = route[1], kind = "drop" }
+                assert.is_string((call()))
+                assert.are.equal(200, (call()))
+            end)
+
+            it("delays " .. route[1] .. ", then answers it for real", function()
+                sim:fault { route = route[1], kind = "delay", delay = 0.4 }
+                local t0 = helpers.now()
+                local status, json = call()
+                assert.is_true(helpers.now() - t0 >= 0.35)
+                assert.are.equal(200, status)
+                assert.is_true(json.success)
+            end)
+
+            it("leaves " .. route[1] .. " alone for a fault on another route", function()
+                sim:fault { route = route[1] == "plans" and "plan" or "plans", kind = "status", status = 500, times = -1 }
+                assert.are.equal(200, (call()))
+            end)
+        end
+
+        it("applies a * fault to both", function()
+            sim:fault { route = "*", kind = "status", status = 502, times = -1 }
+            assert.are.equal(502, (plans { pager = { pageNumber = 1, pageSize = 20 } }))
+            assert.are.equal(502, (plan_detail(PLAN)))
+        end)
+    end)
+
+    describe("headers", function()
+        it("sends a header once per array element: two Retry-After lines on a 429", function()
+            sim:fault { route = "list", kind = "ratelimit", headers = { ["Retry-After"] = { "1", "7" } } }
+            local r = raw_request("GET", LIST .. "?dagName=x")
+            assert.are.equal(429, r.status)
+            assert.are.same({ "1", "7" }, header_values(r, "Retry-After"))
+            local json = cjson.decode((dechunk(r.body)))
+            assert.are.equal("429", json.code)
+        end)
+
+        it("replaces ratelimit's own Retry-After", function()
+            sim:fault { route = "list", kind = "ratelimit", retry_after = 3, headers = { ["retry-after"] = "120" } }
+            assert.are.same({ "120" }, header_values(raw_request("GET", LIST .. "?dagName=x"), "Retry-After"))
+        end)
+
+        it("redirects: status 302 with a relative Location sent exactly as given", function()
+            sim:fault { route = "create", kind = "status", status = 302, headers = { Location = "/elsewhere" } }
+            local r = raw_request("POST", CREATE, { body = cjson.encode(body) })
+            assert.are.equal(302, r.status)
+            assert.are.same({ "/elsewhere" }, header_values(r, "Location"))
+            assert.are.equal(200, (create(body)))
+        end)
+
+        it("replaces an answer's own header of the same name", function()
+            sim:fault { route = "detail", kind = "status", status = 500, headers = { ["content-type"] = "text/plain" } }
+            assert.are.same({ "text/plain" }, header_values(raw_request("GET", DETAIL .. "?id=1"), "Content-Type"))
+        end)
+
+        it("keeps underscores and case in a header name", function()
+            sim:fault { route = "detail", kind = "delay", delay = 0, headers = { X_Odd_Name = "v" } }
+            local r = raw_request("GET", DETAIL .. "?id=1")
+            assert.are.same({ "X_Odd_Name", "v" }, r.headers[#r.headers])
+        end)
+
+        local kinds = {
+            { kind = "status", status = 503 }, { kind = "ratelimit" }, { kind = "html" }, { kind = "malformed" },
+            { kind = "empty" }, { kind = "nested", depth = 3 }, { kind = "body", body = "{}" }, { kind = "huge", size = 10 },
+            { kind = "truncated" }, { kind = "delay", delay = 0 }, { kind = "trickle", chunks = 2, interval = 0 },
+            { kind = "paging", page = 1 },
+        }
+        for _, f in ipairs(kinds) do
+            it("adds its headers to the answer of kind " .. f.kind, function()
+                f.route, f.headers = "list", { ["X-Sim-Fault"] = { "a", "b" } }
+                sim:fault(f)
+                local r = raw_request("GET", LIST .. "?dagName=x")
+                assert.are.same({ "a", "b" }, header_values(r, "X-Sim-Fault"))
+                assert.is_true(r.closed)
+            end)
+        end
+
+        it("sends nothing at all for kind drop", function()
+            sim:fault { route = "list", kind = "drop", headers = { ["X-Sim-Fault"] = "a" } }
+            local c = assert(socket.connect("127.0.0.1", sim.port))
+            c:settimeout(5)
+            c:send("GET " .. LIST .. "?dagName=x HTTP/1.1\r\nHost: x\r\n\r\n")
+            local data, err, partial = c:receive("*a")
+            c:close()
+            assert.are.equal("", data or partial)
+            assert.is_true(data ~= nil or err == "closed")
+        end)
+
+        for _, case in ipairs {
+            { "a name with a space", { ["Bad Name"] = "x" }, "not a header name" },
+            { "a value with CR LF", { ["X-A"] = "a\r\nX-Injected: 1" }, "without CR, LF" },
+            { "a number", { ["X-A"] = 5 }, "must be a string" },
+            { "an empty array", { ["X-A"] = cjson.decode("[]") }, "non-empty array" },
+            { "an array holding a number", { ["X-A"] = { "1", 2 } }, "must be a string" },
+            { "Content-Length", { ["Content-Length"] = "5" }, "cannot be set" },
+            { "Transfer-Encoding", { ["transfer-encoding"] = "chunked" }, "cannot be set" },
+            { "Connection", { Connection = "close" }, "cannot be set" },
+        } do
+            it("refuses a header with " .. case[1], function()
+                local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "status", headers = case[2] })
+                assert.are.equal(400, status)
+                assert.matches(case[3], json.error, 1, true)
+            end)
+        end
+
+        it("refuses headers that are not an object", function()
+            local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "status", headers = "X-A: 1" })
+            assert.are.equal(400, status)
+            assert.matches("headers must be a JSON object", json.error, 1, true)
+        end)
+    end)
+
+    describe("trickle", function()
+        local dag
+        before_each(function()
+            sim:scenario(frozen())
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+        end)
+
+        it("sends the real answer in chunks, the head at once and a piece every interval", function()
+            local path = LIST .. "?dagName=" .. dag
+            local real = raw_request("GET", path)
+            local want = dechunk(real.body)
+            sim:fault { route = "list", kind = "trickle", chunks = 4, interval = 0.3 }
+            local r = raw_request("GET", path)
+            assert.are.equal(200, r.status)
+            assert.are.same({ "chunked" }, header_values(r, "Transfer-Encoding"))
+            assert.are.same({}, header_values(r, "Content-Length"))
+            assert.is_true(r.head_at < 0.2, "head after " .. r.head_at .. " s")
+            local payload, sizes = dechunk(r.body)
+            assert.are.equal(want, payload)
+            assert.are.equal(4, #sizes)
+            for _, n in ipairs(sizes) do assert.is_true(math.abs(n - #want / 4) <= 1) end
+            -- pieces of the body came at about 0.3, 0.6, 0.9 and 1.2 s
+            local last = r.arrivals[#r.arrivals].t
+            assert.is_true(last >= 1.15 and last < 2.5, "body complete after " .. last .. " s")
+            local body_start
+            for _, a in ipairs(r.arrivals) do
+                if a.t > r.head_at then body_start = body_start or a.t end
+            end
+            assert.is_true(body_start >= 0.25, "the body started after " .. tostring(body_start) .. " s")
+            assert.is_true(#r.arrivals >= 4, "the body came in " .. #r.arrivals .. " pieces")
+            assert.is_true(r.closed)
+            -- and the next request answers at once
+            assert.are.equal(want, (dechunk(raw_request("GET", path).body)))
+        end)
+
+        it("trickles a real error answer too, and works on the plan routes", function()
+            sim:fault { route = "plan", kind = "trickle", chunks = 2, interval = 0.2 }
+            local r = raw_request("GET", PLAN_DETAIL .. "?uuid=nope")
+            local payload, sizes = dechunk(r.body)
+            assert.are.equal(2, #sizes)
+            assert.are.equal("404", cjson.decode(payload).code)
+            assert.is_true(r.arrivals[#r.arrivals].t >= 0.35)
+        end)
+
+        it("sends a body shorter than chunks one byte a chunk", function()
+            sim:fault { route = "detail", kind = "trickle", chunks = 100000, interval = 0, headers = { ["X-A"] = "1" } }
+            sim:fault { route = "detail", kind = "body", body = "ab" }
+            local r = raw_request("GET", DETAIL .. "?id=1")
+            local payload, sizes = dechunk(r.body)
+            -- only the first matching fault applies: the trickle of the real answer
+            assert.are.equal("404", cjson.decode(payload).code)
+            assert.are.equal(#payload, #sizes)
+        end)
+
+        it("by default sends 8 chunks a second apart: a client with a 2 s timeout gives up mid-body", function()
+            sim:fault { route = "list", kind = "trickle" }
+            local t0 = helpers.now()
+            local rc, out = helpers.sh(("curl -sS -D - -o /dev/null --max-time 2 -H 'tenant-id: %s' -H 'auth-type: %s' -H 'auth-value: %s' %s 2>&1")
+                :format(sim.tenant_id, sim.auth_type, sim.auth_value, helpers.quote(sim.url .. LIST .. "?dagName=" .. dag)))
+            local took = helpers.now() - t0
+            assert.are.equal(28, rc, out)   -- curl: operation timed out
+            assert.matches("HTTP/1.1 200 OK", out, 1, true)
+            assert.matches("Transfer-Encoding: chunked", out, 1, true)
+            assert.is_true(took >= 1.9 and took < 3, "curl took " .. took .. " s")
+        end)
+
+        it("refuses chunks below 1 or not whole, and a negative interval", function()
+            for _, bad in ipairs { { chunks = 0 }, { chunks = 2.5 }, { interval = -1 } } do
+                bad.route, bad.kind = "list", "trickle"
+                assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
+            end
+        end)
+    end)
+
+    describe("paging", function()
+        local dag
+        before_each(function()
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }  -- 46 instances
+        end)
+
+        local function page_ids(json)
+            local out = {}
+            for i, inst in ipairs(json.instances) do out[i] = inst.id end
+            return out
+        end
+
+        it("serves one page whatever pageIndex was asked, until reset", function()
+            local _, p1 = list(dag, 1)
+            sim:fault { route = "list", kind = "paging", page = 1, times = -1 }
+            for _, asked in ipairs { 2, 3, 7 } do
+                local status, json = list(dag, asked)
+                assert.are.equal(200, status)
+                assert.are.same(page_ids(p1), page_ids(json))
+                assert.are.equal(1, json.pageIndex)
+                assert.are.equal(46, json.total)
+            end
+            sim:reset_faults()
+            local _, p2 = list(dag, 2)
+            assert.are_not.same(page_ids(p1), page_ids(p2))
+        end)
+
+        it("ignores even a pageIndex the route would refuse", function()
+            sim:fault { route = "list", kind = "paging", page = 2 }
+            local status, json = sim:call("GET", LIST .. "?dagName=" .. dag .. "&pageIndex=x")
+            assert.are.equal(200, status)
+            assert.are.equal(2, json.pageIndex)
+            assert.are.equal(20, #json.instances)
+        end)
+
+        it("reports a stale or absurd total beside the real instances", function()
+            sim:fault { route = "list", kind = "paging", total = 2 }
+            local _, json = list(dag, 1)
+            assert.are.equal(2, json.total)
+            assert.are.equal(20, #json.instances)
+            sim:fault { route = "list", kind = "paging", total = 1000000 }
+            _, json = list(dag, 3)
+            assert.are.equal(1000000, json.total)
+            assert.are.equal(6, #json.instances)
+            _, json = list(dag, 3)
+            assert.are.equal(46, json.total)
+        end)
+
+        it("works inside the envelope when the scenario wraps lists", function()
+            sim:scenario(helpers.scenario { envelope = { list = true } })
+            dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-23" }
+            sim:fault { route = "list", kind = "paging", page = 3, total = 5 }
+            local _, json = list(dag, 1)
+            assert.is_true(json.success)
+            assert.are.equal(3, json.data.pageIndex)
+            assert.are.equal(5, json.data.total)
+            assert.are.equal(6, #json.data.instances)
+        end)
+
+        it("on the plan list: page 1 for ever keeps hasNext true", function()
+            sim:fault { route = "plans", kind = "paging", page = 1, times = -1 }
+            local first = plans_page(1, 2)
+            for n = 2, 4 do
+                local json = plans_page(n, 2)
+                assert.are.same(first.data, json.data)
+                assert.is_true(json.hasNext)
+                assert.are.equal(1, json.pageNumber)
+            end
+            sim:reset_faults()
+            sim:fault { route = "plans", kind = "paging", total = 1000000 }
+            local json = plans_page(2, 2)
+            assert.are.equal(1000000, json.total)
+            assert.is_false(json.hasNext)
+        end)
+
+        it("as a * fault, pages the paged routes only and is not spent on the others", function()
+            sim:fault { route = "*", kind = "paging", page = 1 }
+            local status, json = detail("1")
+            assert.are.equal(200, status)
+            assert.are.equal("404", json.code)
+            local _, p = list(dag, 3)
+            assert.are.equal(1, p.pageIndex)
+            _, p = list(dag, 3)
+            assert.are.equal(3, p.pageIndex)
+        end)
+
+        it("refuses a route that does not page, and a paging fault with neither page nor total", function()
+            local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "detail", kind = "paging", page = 1 })
+            assert.are.equal(400, status)
+            assert.matches("paged routes", json.error, 1, true)
+            status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "paging" })
+            assert.are.equal(400, status)
+            assert.matches("needs page, total or both", json.error, 1, true)
+            for _, bad in ipairs { { page = 0 }, { page = 1.5 }, { total = -1 } } do
+                bad.route, bad.kind = "list", "paging"
+                assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
+            end
+        end)
+    end)
+
     it("holds across workers: a fault's count is shared", function()
         sim:fault { route = "detail", kind = "status", status = 503, times = 10 }
         local n = 0
@@ -837,6 +1555,20 @@ describe("request log", function()
         assert.are.equal(1, #sim:requests { route = "list" })
         sim:clear_requests()
         assert.are.equal(0, #sim:requests())
+    end)
+
+    it("names the plan routes plans and plan", function()
+        sim:clear_requests()
+        plans { materializeType = "EXTERNAL", pager = { pageNumber = 1, pageSize = 5 } }
+        plan_detail(PLAN)
+        local reqs = sim:requests()
+        assert.are.equal(2, #reqs)
+        assert.are.equal("plans", reqs[1].route)
+        assert.are.equal("POST", reqs[1].method)
+        assert.are.same({ materializeType = "EXTERNAL", pager = { pageNumber = 1, pageSize = 5 } }, cjson.decode(reqs[1].body))
+        assert.are.equal("plan", reqs[2].route)
+        assert.are.equal(PLAN, reqs[2].args.uuid)
+        assert.are.equal(1, #sim:requests { route = "plan" })
     end)
 
     it("records requests to paths the API does not have, which answer 404", function()

@@ -19,6 +19,8 @@ local ROUTES = {
     ["/anymetrics/api/v1/accelerate/task/create"] = { name = "create", method = "POST" },
     ["/anymetrics/api/v1/accelerate/task/instance/list"] = { name = "list", method = "GET" },
     ["/anymetrics/api/v1/scheduler/task/detail"] = { name = "detail", method = "GET" },
+    ["/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlanList"] = { name = "plans", method = "POST" },
+    ["/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlan"] = { name = "plan", method = "GET" },
 }
 
 function _M.init(opts)
@@ -69,8 +71,10 @@ function _M.handle()
     if not tenant then return end
     local tenant_id = headers["tenant-id"]
     if route.name == "create" then return api.create(s, tenant_id, tenant, body) end
+    if route.name == "plans" then return api.plans(s, tenant, body) end
     local args = ngx.req.get_uri_args(100)
     if route.name == "list" then return api.list(s, tenant_id, args) end
+    if route.name == "plan" then return api.plan(s, tenant, args) end
     return api.detail(s, tenant_id, args)
 end
 

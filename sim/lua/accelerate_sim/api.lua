@@ -1,12 +1,15 @@
--- The three documented calls: create a backfill task, list its instances,
--- read one instance's detail.  Validation answers envelope errors with a
+-- The three documented calls (create a backfill task, list its instances,
+-- read one instance's detail) and the two plan reads of the API reference
+-- (list plans, read one plan).  Validation answers envelope errors with a
 -- message a person can act on.
 local cjson = require "cjson.safe"
 local dates = require "accelerate_sim.dates"
 local engine = require "accelerate_sim.engine"
 local http = require "accelerate_sim.http"
+local json = require "accelerate_sim.json"
 local state = require "accelerate_sim.state"
-local AUTH_TYPES = require("accelerate_sim.scenario").AUTH_TYPES
+local scenario = require "accelerate_sim.scenario"
+local AUTH_TYPES, MATERIALIZE_TYPES = scenario.AUTH_TYPES, scenario.MATERIALIZE_TYPES
 
 local ngx = ngx
 local type = type
@@ -54,13 +57,22 @@ local function date_field(body, key)
     return day
 end
 
-function _M.create(s, tenant_id, tenant, raw)
+-- A POST body: a JSON object sent as application/json.  Returns it, or nil
+-- and the answer (415 or an envelope 400).
+local function json_body(raw)
     local ctype = ngx.var.content_type or ""
     if not ctype:lower():find("^application/json") then
-        return http.fail(415, 415, "Content-Type '" .. ctype:sub(1, 100) .. "' is not supported; use application/json")
+        return nil, http.fail(415, 415, "Content-Type '" .. ctype:sub(1, 100)
+            .. "' is not supported; use application/json")
     end
     local body = raw and raw ~= "" and cjson.decode(raw)
-    if type(body) ~= "table" then return bad("The request body must be a JSON object") end
+    if type(body) ~= "table" then return nil, bad("The request body must be a JSON object") end
+    return body
+end
+
+function _M.create(s, tenant_id, tenant, raw)
+    local body, refused = json_body(raw)
+    if not body then return refused end
 
     local plan_id, plan_name = body.planId, body.planName
     if plan_id == cjson.null then plan_id = nil end
@@ -131,8 +143,13 @@ end
 function _M.list(s, tenant_id, args)
     local dag_name = args.dagName
     if type(dag_name) ~= "string" or dag_name == "" then return bad("dagName is required", "field: dagName") end
-    local page_index, answered = page_arg(args, "pageIndex", 1)
-    if not page_index then return answered end
+    -- A "paging" fault: this page whatever was asked, and/or a wrong total.
+    local paging = ngx.ctx.paging or {}
+    local page_index, answered = paging.page
+    if not page_index then
+        page_index, answered = page_arg(args, "pageIndex", 1)
+        if not page_index then return answered end
+    end
     local page_size
     page_size, answered = page_arg(args, "pageSize", 20)
     if not page_size then return answered end
@@ -141,7 +158,7 @@ function _M.list(s, tenant_id, args)
     if not dag or dag.tenant ~= tenant_id then
         return not_found("Backfill task " .. dag_name:sub(1, 200) .. " does not exist")
     end
-    return answer(s, "list", engine.list_json(dag, page_index, page_size))
+    return answer(s, "list", engine.list_json(dag, page_index, page_size, paging.total))
 end
 
 function _M.detail(s, tenant_id, args)
@@ -154,6 +171,97 @@ function _M.detail(s, tenant_id, args)
         return not_found("Task instance " .. id .. " does not exist")
     end
     return answer(s, "detail", engine.detail(dag, inst))
+end
+
+-- The largest pageSize the plan list serves (a smaller scenario
+-- max_page_size wins); a larger one is served at this size, and the
+-- answer's pageSize says so.
+local PLAN_PAGE_MAX = 100
+_M.PLAN_PAGE_MAX = PLAN_PAGE_MAX
+
+local function pager_field(pager, key)
+    local v = pager[key]
+    if v == nil or v == cjson.null then return nil, bad("pager." .. key .. " is required", "field: pager." .. key) end
+    if type(v) ~= "number" or v ~= v or v % 1 ~= 0 or v < 1 or v > 1000000000 then
+        return nil, bad("pager." .. key .. " must be a positive integer", "field: pager." .. key)
+    end
+    return v
+end
+
+-- POST .../plan/queryAccelerateResultPlanList: the tenant's plans in
+-- scenario order, optionally of one materializeType, a page at a time.
+-- Always the envelope, with the paging fields beside data.
+function _M.plans(s, tenant, raw)
+    local body, refused = json_body(raw)
+    if not body then return refused end
+    local mtype = body.materializeType
+    if mtype == cjson.null then mtype = nil end
+    if mtype ~= nil and (type(mtype) ~= "string" or not MATERIALIZE_TYPES[mtype]) then
+        return bad("materializeType must be ACCELERATE, RESULT or EXTERNAL", "field: materializeType")
+    end
+    local pager = body.pager
+    if pager == nil or pager == cjson.null then
+        return bad('pager is required: {"pageNumber": 1, "pageSize": 20}', "field: pager")
+    end
+    if type(pager) ~= "table" then return bad("pager must be a JSON object", "field: pager") end
+    local page_number, answered = pager_field(pager, "pageNumber")
+    if not page_number then return answered end
+    local page_size
+    page_size, answered = pager_field(pager, "pageSize")
+    if not page_size then return answered end
+    local paging = ngx.ctx.paging or {}
+    page_number = paging.page or page_number
+    local cap = math.min(PLAN_PAGE_MAX, s.max_page_size or PLAN_PAGE_MAX)
+    if page_size > cap then page_size = cap end
+
+    local matches = {}
+    for _, p in ipairs(tenant.plans) do
+        if not mtype or p.materializeType == mtype then matches[#matches + 1] = p end
+    end
+    local rows = json.array()
+    local first = (page_number - 1) * page_size + 1
+    local last = math.min(first + page_size - 1, #matches)
+    for i = first, last do
+        local p = matches[i]
+        rows[#rows + 1] = {
+            id = p.id, name = p.name or cjson.null, displayName = p.displayName, materializeType = p.materializeType,
+        }
+    end
+    local trace = http.trace_id()
+    local env = http.envelope(rows, trace)
+    env.hasNext = last < #matches
+    env.total = paging.total or #matches
+    env.pageNumber = page_number
+    env.pageSize = page_size
+    return http.send_raw(200, json.encode(env), trace)
+end
+
+-- GET .../plan/queryAccelerateResultPlan?uuid=: one plan of the tenant, in
+-- the envelope unless the scenario says "envelope": {"plan": false}.
+function _M.plan(s, tenant, args)
+    local uuid = args.uuid
+    if uuid == nil or uuid == "" or uuid == true then return bad("uuid is required", "field: uuid") end
+    if type(uuid) ~= "string" then return bad("uuid must be given once", "field: uuid") end
+    local p = tenant.plans_by_id[uuid]
+    if not p then
+        return not_found("Acceleration plan " .. uuid:sub(1, 200) .. " does not exist in this tenant")
+    end
+    local d = p.detail
+    return answer(s, "plan", json.encode {
+        id = p.id,
+        name = p.name or cjson.null,
+        displayName = p.displayName,
+        tablePath = d.tablePath,
+        materializeType = p.materializeType,
+        metricTimeGranularity = p.metricTimeGranularity,
+        metricEntityList = d.metricEntityList,
+        mtConfig = d.mtConfig,
+        metricList = d.metricList,
+        dimensionList = d.dimensionList,
+        timeConstraint = d.timeConstraint,
+        dimensionFilters = d.dimensionFilters,
+        refreshConfig = d.refreshConfig,
+    })
 end
 
 return _M

@@ -151,8 +151,9 @@ local function list_row(dag, inst, now)
 end
 
 -- The list answer as JSON text.  Arrays are spliced by hand: lua-cjson 2.1
--- would encode an empty page as {} instead of [].
-function _M.list_json(dag, page_index, page_size)
+-- would encode an empty page as {} instead of [].  `total` replaces the
+-- real count (a "paging" fault).
+function _M.list_json(dag, page_index, page_size, total)
     local now = state.now()
     local rows = {}
     local first = (page_index - 1) * page_size + 1
@@ -160,7 +161,7 @@ function _M.list_json(dag, page_index, page_size)
         rows[#rows + 1] = cjson.encode(list_row(dag, dag.insts[i], now))
     end
     local head = cjson.encode({
-        dagName = dag.name, pageIndex = page_index, pageSize = page_size, total = #dag.insts,
+        dagName = dag.name, pageIndex = page_index, pageSize = page_size, total = total or #dag.insts,
     })
     return head:sub(1, -2) .. ',"instances":[' .. concat(rows, ",") .. "]}"
 end

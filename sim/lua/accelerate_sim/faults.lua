@@ -14,9 +14,16 @@ local _M = {}
 
 local KINDS = {
     status = true, html = true, malformed = true, truncated = true, empty = true, drop = true,
-    delay = true, ratelimit = true, huge = true, nested = true, body = true,
+    delay = true, ratelimit = true, huge = true, nested = true, body = true, trickle = true, paging = true,
 }
-local ROUTES = { create = true, list = true, detail = true, ["*"] = true }
+local KIND_NAMES = "status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body, "
+    .. "trickle, paging"
+local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, ["*"] = true }
+-- The routes that page their answer: where a "paging" fault applies.
+local PAGED = { list = true, plans = true }
+-- Framing is the fault kind's business (truncated, huge, trickle), not a
+-- header's: nginx would contradict or repeat these.
+local FRAMING = { ["content-length"] = true, ["transfer-encoding"] = true, connection = true }
 
 local cached_ver, cached = nil, {}
 
@@ -29,14 +36,50 @@ local function opt_number(f, key, lo, hi)
     return v
 end
 
+local function opt_integer(f, key, lo, hi)
+    local v = opt_number(f, key, lo, hi)
+    if v and v % 1 ~= 0 then error(key .. " must be a whole number", 0) end
+    return v
+end
+
+local function header_value(name, v)
+    if type(v) ~= "string" or v:find("[%z\r\n]") then
+        error("headers." .. name .. " must be a string (or an array of strings) without CR, LF or NUL", 0)
+    end
+    return v
+end
+
+-- {name: "value" | ["value", ...]}: an array sends the header once per element.
+local function check_headers(h)
+    if h == nil then return nil end
+    if type(h) ~= "table" then error("headers must be a JSON object: name -> string or array of strings", 0) end
+    local out, any = {}, false
+    for name, v in pairs(h) do
+        if type(name) ~= "string" or not name:match("^[%w!#$%%&'*+.^_`|~-]+$") then
+            error("headers: " .. tostring(name) .. " is not a header name", 0)
+        end
+        if FRAMING[name:lower()] then
+            error("headers: " .. name .. " cannot be set; the fault kind decides how the body is framed", 0)
+        end
+        if type(v) == "table" then
+            local n = 0
+            for _ in pairs(v) do n = n + 1 end
+            if n == 0 or n ~= #v then error("headers." .. name .. " must be a string or a non-empty array", 0) end
+            for i = 1, n do header_value(name, v[i]) end
+        else
+            header_value(name, v)
+        end
+        out[name] = v
+        any = true
+    end
+    return any and out or nil
+end
+
 -- Checks a fault description from the admin API; returns the stored form.
 local function check(f)
     if type(f) ~= "table" then error("a fault must be a JSON object", 0) end
-    if not ROUTES[f.route] then error("route must be create, list, detail or *", 0) end
-    if not KINDS[f.kind] then
-        error("kind must be one of status, html, malformed, truncated, empty, drop, delay, ratelimit, "
-            .. "huge, nested, body", 0)
-    end
+    if not ROUTES[f.route] then error("route must be create, list, detail, plans, plan or *", 0) end
+    if not KINDS[f.kind] then error("kind must be one of " .. KIND_NAMES, 0) end
     local out = {
         route = f.route, kind = f.kind,
         times = opt_number(f, "times", -1) or 1,
@@ -47,7 +90,18 @@ local function check(f)
         size = opt_number(f, "size", 0, 2 ^ 31) or 64 * 1024 * 1024,
         depth = opt_number(f, "depth", 1, 10000000) or 100000,
         after = f.after == "respond" and "respond" or nil,
+        headers = check_headers(f.headers),
+        chunks = opt_integer(f, "chunks", 1, 100000) or 8,
+        interval = opt_number(f, "interval", 0, 3600) or 1,
+        page = opt_integer(f, "page", 1, 1000000000),
+        total = opt_integer(f, "total", 0, 2 ^ 53),
     }
+    if out.kind == "paging" then
+        if not out.page and not out.total then error("kind paging needs page, total or both", 0) end
+        if not PAGED[out.route] and out.route ~= "*" then
+            error("kind paging applies to the paged routes list and plans (or *), not " .. out.route, 0)
+        end
+    end
     if out.times == 0 or (out.times > 0 and out.times % 1 ~= 0) then
         error("times must be -1 or a positive integer", 0)
     end
@@ -89,7 +143,8 @@ function _M.take(route)
         cached_ver = ver
     end
     for _, f in ipairs(cached) do
-        if (f.route == route or f.route == "*") and (not f.probability or random() < f.probability) then
+        if (f.route == route or f.route == "*") and (f.kind ~= "paging" or PAGED[route])
+            and (not f.probability or random() < f.probability) then
             if f.times < 0 then return f end
             local left = dict:incr("fault_left:" .. f.id, -1)
             if left and left >= 0 then return f end
@@ -107,16 +162,37 @@ local HTML = [[<html>
 </html>
 ]]
 
+-- The header lines of a fault's `headers`, in name order: one line per
+-- value of an array.  `skip` receives the lower-cased names given.
+local function header_lines(headers, skip)
+    local names, lines = {}, {}
+    for name in pairs(headers or {}) do names[#names + 1] = name end
+    table.sort(names)
+    for _, name in ipairs(names) do
+        local v = headers[name]
+        if skip then skip[name:lower()] = true end
+        if type(v) ~= "table" then v = { v } end
+        for _, one in ipairs(v) do lines[#lines + 1] = name .. ": " .. one .. "\r\n" end
+    end
+    return table.concat(lines)
+end
+
+-- The partial body of kind "truncated": the start of a list answer, cut
+-- inside an instance id.  The answer declares three times its length.
+local TRUNCATED_BODY = '{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,'
+    .. '"total":3,"instances":[{"id":"1287'
+
 -- Writes a response by hand on the raw socket and closes it, so that the
 -- declared Content-Length is longer than what arrives.
-local function truncated(status, trace)
-    local body = '{"dagName":"80d3a5a9-027d-4c82-97e2-9e9ac9da873a","pageIndex":1,"pageSize":20,'
-        .. '"total":3,"instances":[{"id":"1287'
+local function truncated(status, trace, headers)
+    local given = {}
+    local extra = header_lines(headers, given)
+    local head = { format("HTTP/1.1 %d %s\r\n", status, http.reason(status)) }
+    if not given["content-type"] then head[#head + 1] = "Content-Type: application/json;charset=UTF-8\r\n" end
+    head[#head + 1] = format("Content-Length: %d\r\n", #TRUNCATED_BODY * 3)
+    if not given["x-trace-id"] then head[#head + 1] = "X-Trace-Id: " .. trace .. "\r\n" end
     local sock = ngx.req.socket(true)
-    if sock then
-        sock:send(format("HTTP/1.1 %d %s\r\nContent-Type: application/json;charset=UTF-8\r\n"
-            .. "Content-Length: %d\r\nX-Trace-Id: %s\r\n\r\n%s", status, http.reason(status), #body * 3, trace, body))
-    end
+    if sock then sock:send(table.concat(head) .. extra .. "\r\n" .. TRUNCATED_BODY) end
     return ngx.exit(444)
 end
 
@@ -125,6 +201,7 @@ local function huge(status, size, trace)
     ngx.header["Content-Type"] = "application/json;charset=UTF-8"
     ngx.header["Content-Length"] = size + 11
     ngx.header["X-Trace-Id"] = trace
+    http.fault_headers()
     ngx.print('{"data":"')
     local chunk = rep("x", 65536)
     local left = size
@@ -140,10 +217,13 @@ local function huge(status, size, trace)
 end
 
 -- Applies a fault.  Returns true when the request goes on to the real
--- handler (a delay, or a drop after the answer is computed).
+-- handler (delay, trickle, paging, or a drop after the answer is computed);
+-- what the real answer must do differently is left in ngx.ctx for
+-- http.send_raw and the paged routes.
 function _M.apply(f)
     local trace = http.trace_id()
     local kind = f.kind
+    ngx.ctx.fault_headers = f.headers
     if f.delay > 0 then ngx.sleep(f.delay) end
     if kind == "delay" then return true end
     if kind == "drop" then
@@ -152,6 +232,12 @@ function _M.apply(f)
             return true
         end
         return ngx.exit(444)
+    elseif kind == "trickle" then
+        ngx.ctx.trickle = { chunks = f.chunks, interval = f.interval }
+        return true
+    elseif kind == "paging" then
+        ngx.ctx.paging = { page = f.page, total = f.total }
+        return true
     elseif kind == "status" then
         return http.fail(f.status or 500, f.status or 500, http.reason(f.status or 500), "injected by the simulator")
     elseif kind == "ratelimit" then
@@ -165,7 +251,7 @@ function _M.apply(f)
     elseif kind == "empty" then
         return http.send_raw(f.status or 200, "", trace)
     elseif kind == "truncated" then
-        return truncated(f.status or 200, trace)
+        return truncated(f.status or 200, trace, f.headers)
     elseif kind == "huge" then
         return huge(f.status or 200, f.size, trace)
     elseif kind == "nested" then

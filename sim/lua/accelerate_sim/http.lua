@@ -19,6 +19,35 @@ function _M.trace_id()
         ngx.worker.pid() % 1000, t, counter % 10000)
 end
 
+-- A fault's own headers (its "headers" option), set last so that they
+-- replace the answer's defaults of the same name.  A table value sends the
+-- header once per element.
+function _M.fault_headers()
+    local h = ngx.ctx.fault_headers
+    if not h then return end
+    for name, v in pairs(h) do ngx.header[name] = v end
+end
+
+-- A "trickle" fault: the status line and headers at once, then the body as
+-- `chunks` chunks (Transfer-Encoding: chunked), one every `interval`
+-- seconds, the first after one interval; the pieces differ in length by
+-- at most one byte.  A body shorter than `chunks` bytes goes in one-byte
+-- chunks.
+local function trickle(body, t)
+    ngx.header["Content-Length"] = nil
+    ngx.send_headers()
+    ngx.flush(true)
+    local len = #body
+    local n = math.max(1, math.min(t.chunks, len))
+    for i = 1, n do
+        ngx.sleep(t.interval)
+        local ok = ngx.print(body:sub(floor((i - 1) * len / n) + 1, floor(i * len / n)))
+        if not ok then return ngx.exit(444) end
+        ngx.flush(true)
+    end
+    return ngx.exit(ngx.OK)
+end
+
 -- Sends a body that is already JSON text.
 function _M.send_raw(status, body, trace, content_type)
     -- A "drop after respond" fault: the work is done, the answer is lost.
@@ -26,6 +55,8 @@ function _M.send_raw(status, body, trace, content_type)
     ngx.status = status
     ngx.header["Content-Type"] = content_type or "application/json;charset=UTF-8"
     ngx.header["X-Trace-Id"] = trace or _M.trace_id()
+    _M.fault_headers()
+    if ngx.ctx.trickle then return trickle(body, ngx.ctx.trickle) end
     ngx.print(body)
     return ngx.exit(ngx.OK)
 end
@@ -59,6 +90,9 @@ function _M.fail(http_status, code, msg, detail)
 end
 
 local REASONS = {
+    [200] = "OK", [201] = "Created", [202] = "Accepted", [204] = "No Content",
+    [301] = "Moved Permanently", [302] = "Found", [303] = "See Other",
+    [307] = "Temporary Redirect", [308] = "Permanent Redirect",
     [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
     [405] = "Method Not Allowed", [415] = "Unsupported Media Type", [429] = "Too Many Requests",
     [500] = "Internal Server Error", [502] = "Bad Gateway", [503] = "Service Unavailable",

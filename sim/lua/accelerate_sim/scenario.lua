@@ -4,6 +4,7 @@
 -- simulator can trust every field.
 local cjson = require "cjson.safe"
 local dates = require "accelerate_sim.dates"
+local json = require "accelerate_sim.json"
 
 local type, pairs, ipairs, tostring = type, pairs, ipairs, tostring
 local format = string.format
@@ -12,6 +13,9 @@ local _M = {}
 
 local AUTH_TYPES = { UID = true, TOKEN = true, ACCOUNT = true, APIKEY = true }
 _M.AUTH_TYPES = AUTH_TYPES
+local MATERIALIZE_TYPES = { ACCELERATE = true, RESULT = true, EXTERNAL = true }
+_M.MATERIALIZE_TYPES = MATERIALIZE_TYPES
+local GRANULARITIES = { DAY = true, WEEK = true, MONTH = true, QUARTER = true, YEAR = true }
 
 local function fail(path, msg)
     error(format("scenario: %s %s", path, msg), 0)
@@ -45,6 +49,100 @@ local function range(v, path, default)
     return { lo, hi }
 end
 
+local function one_of(v, set, path, names, default)
+    if v == nil then return default end
+    if type(v) ~= "string" or not set[v] then fail(path, "must be one of " .. names) end
+    return v
+end
+
+local function array_of(v, path, elem_type)
+    if not json.is_array(v) then fail(path, "must be an array") end
+    local out = json.array()
+    for i, e in ipairs(v) do
+        if elem_type then check_type(e, elem_type, format("%s[%d]", path, i)) end
+        out[i] = e
+    end
+    return out
+end
+
+local function object(v, path)
+    check_type(v, "table", path)
+    if v[1] ~= nil then fail(path, "must be an object, not an array") end
+    return v
+end
+
+-- "sales_daily" -> "Sales daily"
+local function display_name(name)
+    local words = name:gsub("[_%-]+", " ")
+    return (words:gsub("^%l", string.upper))
+end
+
+-- The fields only the plan detail call shows.  Generated defaults agree
+-- with the SQL the detail route shows (dt, dim_region, amount, orders).
+local function plan_detail(p, plan, pp)
+    local d = {}
+    local first = plan.tables[1]
+    if p.tablePath ~= nil then
+        object(p.tablePath, pp .. ".tablePath")
+        d.tablePath = {}
+        for _, k in ipairs { "tableCatalog", "tableSchema", "tableName" } do
+            d.tablePath[k] = check_type(p.tablePath[k], "string", pp .. ".tablePath." .. k)
+        end
+    else
+        d.tablePath = { tableCatalog = first.catalog, tableSchema = first.schema, tableName = first.table }
+    end
+    d.metricList = p.metricList ~= nil and array_of(p.metricList, pp .. ".metricList", "string")
+        or json.array { "amount", "orders" }
+    d.dimensionList = p.dimensionList ~= nil and array_of(p.dimensionList, pp .. ".dimensionList", "string")
+        or json.array { "dim_region" }
+    if p.metricEntityList ~= nil then
+        d.metricEntityList = array_of(p.metricEntityList, pp .. ".metricEntityList")
+    else
+        d.metricEntityList = json.array()
+        for i, m in ipairs(d.metricList) do
+            d.metricEntityList[i] = { metricCode = m, dimensionList = json.array { unpack(d.dimensionList) } }
+        end
+    end
+    if p.mtConfig ~= nil then
+        d.mtConfig = array_of(p.mtConfig, pp .. ".mtConfig")
+        for i, c in ipairs(d.mtConfig) do
+            local cp = format("%s.mtConfig[%d]", pp, i)
+            object(c, cp)
+            check_type(c.name, "string", cp .. ".name")
+            if type(c.fieldId) ~= "string" and type(c.fieldId) ~= "number" then
+                fail(cp .. ".fieldId", "must be a string or a number")
+            end
+            check_type(c.type, "string", cp .. ".type")
+        end
+    else
+        d.mtConfig = json.array {
+            { name = "dt", fieldId = "fld_dt", type = "DATE" },
+            { name = "dim_region", fieldId = "fld_dim_region", type = "STRING" },
+            { name = "amount", fieldId = "fld_amount", type = "DECIMAL(18,2)" },
+            { name = "orders", fieldId = "fld_orders", type = "BIGINT" },
+        }
+    end
+    if p.timeConstraint ~= nil then
+        if type(p.timeConstraint) == "string" then
+            d.timeConstraint = p.timeConstraint
+        else
+            d.timeConstraint = array_of(p.timeConstraint, pp .. ".timeConstraint", "string")
+        end
+    else
+        d.timeConstraint = "dt >= '2024-01-01'"
+    end
+    d.dimensionFilters = p.dimensionFilters ~= nil and array_of(p.dimensionFilters, pp .. ".dimensionFilters")
+        or json.array()
+    if p.refreshConfig ~= nil then
+        d.refreshConfig = object(p.refreshConfig, pp .. ".refreshConfig")
+    elseif plan.materializeType == "EXTERNAL" then
+        d.refreshConfig = { scheduleType = "EXTERNAL", scheduledBy = "owner" }
+    else
+        d.refreshConfig = { scheduleType = "SCHEDULE", cron = "0 0 2 * * ?", timeZone = "UTC" }
+    end
+    return d
+end
+
 local function check_tenant(t, path)
     check_type(t, "table", path)
     local creds = check_type(t.credentials, "table", path .. ".credentials")
@@ -76,8 +174,14 @@ local function check_tenant(t, path)
             resourceGroup = p.resourceGroup ~= nil
                 and check_type(p.resourceGroup, "string", pp .. ".resourceGroup") or "default",
             priority = p.priority ~= nil and integer_in(p.priority, pp .. ".priority", 0) or 1,
+            materializeType = one_of(p.materializeType, MATERIALIZE_TYPES, pp .. ".materializeType",
+                "ACCELERATE, RESULT, EXTERNAL", "RESULT"),
+            metricTimeGranularity = one_of(p.metricTimeGranularity, GRANULARITIES, pp .. ".metricTimeGranularity",
+                "DAY, WEEK, MONTH, QUARTER, YEAR", "DAY"),
             tables = {},
         }
+        plan.displayName = p.displayName ~= nil and check_type(p.displayName, "string", pp .. ".displayName")
+            or display_name(plan.name or plan.id)
         check_type(p.tables, "table", pp .. ".tables")
         for j, guid in ipairs(p.tables) do
             local tp = format("%s.tables[%d]", pp, j)
@@ -87,6 +191,7 @@ local function check_tenant(t, path)
             plan.tables[j] = { guid = guid, catalog = c, schema = s, table = tb }
         end
         if #plan.tables == 0 then fail(pp .. ".tables", "must name at least one materialized table") end
+        plan.detail = plan_detail(p, plan, pp)
         if out.plans_by_id[plan.id] then fail(pp .. ".id", "repeats plan " .. plan.id) end
         out.plans[i] = plan
         out.plans_by_id[plan.id] = plan
@@ -126,7 +231,7 @@ function _M.check(s)
         max_instances = s.max_instances ~= nil and integer_in(s.max_instances, "max_instances", 1) or 20000,
         max_page_size = s.max_page_size ~= nil and integer_in(s.max_page_size, "max_page_size", 1) or nil,
         request_log = s.request_log ~= nil and integer_in(s.request_log, "request_log", 0) or 5000,
-        envelope = { list = false, detail = false },
+        envelope = { list = false, detail = false, plan = true },
     }
     check_type(s.tenants, "table", "tenants")
     local first_tenant
@@ -179,8 +284,10 @@ function _M.check(s)
 
     if s.envelope ~= nil then
         check_type(s.envelope, "table", "envelope")
-        out.envelope.list = s.envelope.list == true
-        out.envelope.detail = s.envelope.detail == true
+        for _, k in ipairs { "list", "detail", "plan" } do
+            local v = s.envelope[k]
+            if v ~= nil then out.envelope[k] = check_type(v, "boolean", "envelope." .. k) end
+        end
     end
     return out
 end

@@ -12,6 +12,7 @@ local util = require "accelerate.util"
 local dates = require "accelerate.dates"
 local journal = require "accelerate.journal"
 local policy = require "accelerate.client"
+local status = require "accelerate.workflow.status"
 
 local type = type
 local pairs = pairs
@@ -25,7 +26,6 @@ local min = math.min
 local max = math.max
 local os_date = os.date
 local tbl_sort = table.sort
-local tbl_concat = table.concat
 local new_error = util.new_error
 local id_string = util.id_string
 local array = util.array
@@ -42,28 +42,13 @@ local DEFAULT_CONCURRENCY = 8
 -- before a watch gives up: a gateway restart must not end a six-hour watch
 local DEFAULT_MAX_POLL_ERRORS = 10
 
--- Statuses after which an instance never changes again.  The documentation
--- names WAITING, RUNNING, SUCCESS and FAILED; the others are what schedulers
--- of this kind commonly report for a killed task, and are counted as failed
--- rather than waited on forever.
-local FAILED_STATUSES = {
-  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
-  CANCELLED = true, ERROR = true, TIMEOUT = true,
-}
+local FAILED_STATUSES = status.FAILED_STATUSES
 _M.FAILED_STATUSES = FAILED_STATUSES
 _M.DEFAULT_PAGE_SIZE = DEFAULT_PAGE_SIZE
-
--- The documented statuses, in the order summaries and progress lines show them.
-local STATUS_ORDER = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
-_M.STATUS_ORDER = STATUS_ORDER
-
-function _M.is_terminal(status)
-  return status == "SUCCESS" or FAILED_STATUSES[status] == true
-end
-
-function _M.is_failed(status)
-  return FAILED_STATUSES[status] == true
-end
+_M.STATUS_ORDER = status.STATUS_ORDER
+_M.is_terminal = status.is_terminal
+_M.is_failed = status.is_failed
+_M.summary = status.summary
 
 local function raise(kind, message, fields)
   error(new_error(kind, message, fields), 0)
@@ -158,18 +143,6 @@ local function fetch_all(client, dag, page_size, stats)
   return list, state.total or #list
 end
 
-local function count(list)
-  local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
-  local terminal, failed = 0, 0
-  for _, inst in ipairs(list) do
-    local st = inst.status or "UNKNOWN"
-    counts[st] = (counts[st] or 0) + 1
-    if _M.is_terminal(st) then terminal = terminal + 1 end
-    if FAILED_STATUSES[st] then failed = failed + 1 end
-  end
-  return counts, terminal, failed
-end
-
 local function same_counts(a, b)
   if not a or not b then return false end
   for k, v in pairs(a) do if b[k] ~= v then return false end end
@@ -262,7 +235,7 @@ local function wait_impl(client, dag, opts, ctx)
       errors_in_row = 0
       polls = polls + 1
       local total = total_or_err
-      local counts, terminal, failed = count(list)
+      local counts, terminal, failed = status.count(list)
       sort_instances(list)
       -- Finished only when every instance seen is terminal AND at least
       -- `total` distinct instances were seen: a stale total must never end
@@ -770,21 +743,6 @@ function _M.repair(client, report, opts)
   if j then j:close() end
   if not dags then return done, err end
   return dags
-end
-
--- For callers that print a one-line summary of a report.
-function _M.summary(report)
-  local parts = {}
-  local seen = {}
-  for _, k in ipairs(STATUS_ORDER) do
-    parts[#parts + 1] = k .. " " .. tostring(report.counts and report.counts[k] or 0)
-    seen[k] = true
-  end
-  local extra = {}
-  for k in pairs(report.counts or {}) do if not seen[k] then extra[#extra + 1] = k end end
-  tbl_sort(extra)
-  for _, k in ipairs(extra) do parts[#parts + 1] = k .. " " .. tostring(report.counts[k]) end
-  return tbl_concat(parts, "  ") .. " / " .. tostring(report.total or 0)
 end
 
 _M._failed_ranges = failed_ranges

@@ -13,6 +13,8 @@ local dates = require "accelerate.dates"
 local journal = require "accelerate.journal"
 local policy = require "accelerate.client"
 local status = require "accelerate.workflow.status"
+local checks = require "accelerate.workflow.checks"
+local params_mod = require "accelerate.workflow.params"
 
 local type = type
 local pairs = pairs
@@ -50,78 +52,18 @@ _M.is_terminal = status.is_terminal
 _M.is_failed = status.is_failed
 _M.summary = status.summary
 
-local function raise(kind, message, fields)
-  error(new_error(kind, message, fields), 0)
-end
+local raise = checks.raise
+local protect = checks.protect
+local check_client = checks.check_client
+local check_number = checks.check_number
+local open_journal = checks.open_journal
+local new_stats = checks.new_stats
+local lots_impl = params_mod.split
+local validate_params = params_mod.validate
+local describe_params = params_mod.describe
+local params_equal = params_mod.equal
 
--- Runs fn at the public edge: raised error objects (ours, the client's, or a
--- plain Lua error from a callback) become nil, err.
-local function protect(fn, ...)
-  local ok, res, second = pcall(fn, ...)
-  if ok then return res, second end
-  if type(res) ~= "table" then res = new_error("error", tostring(res)) end
-  return nil, res
-end
-
-local function check_client(client, methods)
-  if type(client) ~= "table" and type(client) ~= "userdata" then
-    raise("invalid", "a client is required (accelerate.new or accelerate.ngx)")
-  end
-  for _, m in ipairs(methods) do
-    local ok, f = pcall(function() return client[m] end)
-    if not ok or f == nil then raise("invalid", "the client has no method " .. m) end
-  end
-end
-
-local function check_number(opts, name, minimum)
-  local v = opts[name]
-  if v == nil then return nil end
-  if type(v) ~= "number" or v ~= v or v < minimum then
-    raise("invalid", "opts." .. name .. " must be a number >= " .. minimum)
-  end
-  return v
-end
-
--- Lots --------------------------------------------------------------------
-
-local function lots_impl(start, stop, n)
-  if n == nil then n = 1 end
-  n = tonumber(n)
-  if not n or n ~= floor(n) or n < 1 then
-    raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
-  end
-  local s, serr = dates.parse(start)
-  if not s then raise("invalid", "startTime: " .. serr) end
-  local e, eerr = dates.parse(stop)
-  if not e then raise("invalid", "endTime: " .. eerr) end
-  if s > e then raise("invalid", "startTime " .. start .. " is after endTime " .. stop) end
-  local out = array()
-  local d = s
-  while d <= e do
-    local last = min(d + n - 1, e)
-    out[#out + 1] = {
-      startPartition = dates.format(d), endPartition = dates.format(last), days = last - d + 1,
-    }
-    d = last + 1
-  end
-  return out
-end
-
--- syntax: lots, err = workflow.lots(startTime, endTime, dateIntervalOfLot)
--- The split a create makes: consecutive inclusive ranges of n days from
--- startTime, the last one shorter when the range does not divide evenly.
-function _M.lots(start, stop, n)
-  return protect(lots_impl, start, stop, n)
-end
-
-local function validate_params(params)
-  if type(params) ~= "table" then raise("invalid", "params must be a table") end
-  local plan = params.planId or params.planName
-  if type(plan) ~= "string" or plan == "" then
-    raise("invalid", "params.planId or params.planName is required")
-  end
-  lots_impl(params.startTime, params.endTime, params.dateIntervalOfLot)
-end
+_M.lots = params_mod.lots
 
 -- Polling -----------------------------------------------------------------
 
@@ -300,22 +242,6 @@ local function wait_impl(client, dag, opts, ctx)
   return report
 end
 
-local function open_journal(path)
-  if type(path) ~= "string" or path == "" then
-    raise("invalid", "opts.journal must be a file path")
-  end
-  local j, err = journal.open(path)
-  if not j then error(err, 0) end
-  return j
-end
-
-local function describe_params(p)
-  if type(p) ~= "table" then return "unknown parameters" end
-  return (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
-    .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
-    .. ", lots of " .. tostring(p.dateIntervalOfLot or 1) .. " day(s)"
-end
-
 local function unknown_create_error(path, op)
   local when = op.at and os_date("!%Y-%m-%d %H:%M:%S UTC", op.at) or "an unknown time"
   return new_error("create_unknown",
@@ -337,13 +263,6 @@ local function pending_op(j, summary)
     if ev.event == "intent" and ev.op == op.op then op.at = ev.at end
   end
   return op
-end
-
-local function params_equal(a, b)
-  a, b = clean_params(a), clean_params(b)
-  local function norm(p) return p.dateIntervalOfLot == nil and 1 or tonumber(p.dateIntervalOfLot) end
-  return a.planId == b.planId and a.planName == b.planName and a.startTime == b.startTime
-    and a.endTime == b.endTime and norm(a) == norm(b)
 end
 
 -- Did a failed create perhaps reach the server?  Only a refusal the server
@@ -403,10 +322,6 @@ local function journaled_create(client, params, j, stats, extra)
     end
   end
   return dag
-end
-
-local function new_stats()
-  return { requests = 0 }
 end
 
 -- syntax: dagName, err = workflow.create(client, params, opts)

@@ -15,6 +15,7 @@ local policy = require "accelerate.client"
 local status = require "accelerate.workflow.status"
 local checks = require "accelerate.workflow.checks"
 local params_mod = require "accelerate.workflow.params"
+local create = require "accelerate.workflow.create"
 
 local type = type
 local pairs = pairs
@@ -26,7 +27,6 @@ local tostring = tostring
 local floor = math.floor
 local min = math.min
 local max = math.max
-local os_date = os.date
 local tbl_sort = table.sort
 local new_error = util.new_error
 local id_string = util.id_string
@@ -242,119 +242,9 @@ local function wait_impl(client, dag, opts, ctx)
   return report
 end
 
-local function unknown_create_error(path, op)
-  local when = op.at and os_date("!%Y-%m-%d %H:%M:%S UTC", op.at) or "an unknown time"
-  return new_error("create_unknown",
-    "the journal " .. path .. " records a create (" .. describe_params(op.params)
-      .. ") sent at " .. when .. " whose answer never arrived: the backfill may exist on "
-      .. "the server, and its dagName is unknown. The API cannot list backfills, so check "
-      .. "in AnyMetrics (the acceleration plan's backfill tasks) for one created at that "
-      .. "time. If it exists, watch it with `accelerate wait DAG --journal " .. path
-      .. "` (workflow.wait(client, DAG, {journal=...})); if it does not, create again with "
-      .. "--force-create (opts.force_create = true).",
-    { journal = path, params = op.params })
-end
-
--- Marks the intents of a journal with their time (summarize does not keep it).
-local function pending_op(j, summary)
-  local op = summary.pending and summary.pending[#summary.pending]
-  if not op then return nil end
-  for _, ev in ipairs(j.events) do
-    if ev.event == "intent" and ev.op == op.op then op.at = ev.at end
-  end
-  return op
-end
-
--- Did a failed create perhaps reach the server?  Only a refusal the server
--- stated, or a request never sent, proves that nothing was created.  The
--- core marks a create that was sent and lost with outcome_unknown = true
--- and retryable = false, and leaves a create that never left retryable;
--- anything unmarked is assumed to have arrived.
-local function create_maybe_happened(err)
-  if type(err) ~= "table" then return true end
-  if err.outcome_unknown ~= nil then return err.outcome_unknown and true or false end
-  local k = err.kind
-  if k == "invalid" or k == "api" then return false end
-  if k == "http" then
-    local st = tonumber(err.status)
-    return st == nil or st >= 500 or st == 408
-  end
-  if (k == "network" or k == "timeout") and err.retryable == true then return false end
-  return true
-end
-_M.create_maybe_happened = create_maybe_happened
-
--- One journaled create.  Returns dagName or raises; the journal ends with
--- created / create_failed / create_unknown for this op.
-local function journaled_create(client, params, j, stats, extra)
-  local clean = clean_params(params)
-  local op
-  if j then
-    op = journal.summarize(j.events).next_op
-    local intent = { event = "intent", op = op, params = clean }
-    if extra then for k, v in pairs(extra) do intent[k] = v end end
-    local ok, err = j:append(intent)
-    if not ok then error(err, 0) end
-  end
-  stats.requests = stats.requests + 1
-  local dag, err = client:create_task(clean)
-  if type(dag) ~= "string" or dag == "" then
-    if dag ~= nil and err == nil then
-      err = new_error("api", "create answered without a dagName")
-    end
-    if j then
-      local maybe = create_maybe_happened(err)
-      j:append {
-        event = maybe and "create_unknown" or "create_failed", op = op,
-        error = util.error_fields(err),
-      }
-    end
-    error(err, 0)
-  end
-  if j then
-    local ev = { event = "created", op = op, dagName = dag, params = clean }
-    if extra then for k, v in pairs(extra) do ev[k] = v end end
-    local ok, jerr = j:append(ev)
-    if not ok then
-      raise("journal", "backfill " .. dag .. " was created but the journal could not record it ("
-        .. util.errstr(jerr) .. "); note the dagName and watch it with `accelerate wait "
-        .. dag .. "`", { dagName = dag })
-    end
-  end
-  return dag
-end
-
--- syntax: dagName, err = workflow.create(client, params, opts)
--- A create_task that honours opts.journal: intent before, dagName after.
--- With a journal that already records this backfill, returns its dagName
--- (third value true) instead of creating again.
-function _M.create(client, params, opts)
-  opts = opts or {}
-  local j
-  local dag, err = protect(function()
-    check_client(client, { "create_task" })
-    validate_params(params)
-    if opts.journal then
-      j = open_journal(opts.journal)
-      local s = journal.summarize(j.events)
-      if s.dagName then
-        for _, op in ipairs(s.ops_list) do
-          if op.dagName == s.dagName and op.params and params_equal(op.params, params) then
-            return s.dagName, true
-          end
-        end
-        raise("invalid", "the journal " .. opts.journal .. " already belongs to " .. s.dagName
-          .. "; use another journal file")
-      end
-      local op = pending_op(j, s)
-      if op and not opts.force_create then error(unknown_create_error(opts.journal, op), 0) end
-    end
-    return journaled_create(client, params, j, new_stats()), false
-  end)
-  if j then j:close() end
-  if dag then return dag, nil, err end
-  return nil, err
-end
+_M.create = create.create
+_M.create_maybe_happened = create.create_maybe_happened
+local journaled_create = create.journaled_create
 
 -- syntax: report, err = workflow.wait(client, dagName_or_nil, opts)
 function _M.wait(client, dag, opts)
@@ -368,8 +258,7 @@ function _M.wait(client, dag, opts)
       local s = journal.summarize(j.events)
       if dag == nil then
         if not s.dagName then
-          local op = pending_op(j, s)
-          if op then error(unknown_create_error(opts.journal, op), 0) end
+          create.refuse_pending(j, s, opts.journal)
           raise("invalid", "the journal " .. opts.journal .. " names no dagName to watch")
         end
         dag = s.dagName
@@ -483,10 +372,7 @@ function _M.backfill(client, params, opts)
         end
         dag, ctx.resumed = s.dagName, true
       else
-        local op = pending_op(j, s)
-        if op and not opts.force_create then
-          error(unknown_create_error(opts.journal, op), 0)
-        end
+        create.refuse_pending(j, s, opts.journal, opts.force_create)
       end
     end
     if not dag then dag = journaled_create(client, params, j, stats) end
@@ -642,10 +528,7 @@ function _M.repair(client, report, opts)
       else
         if prior and (prior.status == "intent" or prior.status == "unknown")
           and not opts.force_create then
-          for _, ev in ipairs(j.events) do
-            if ev.event == "intent" and ev.op == prior.op then prior.at = ev.at end
-          end
-          error(unknown_create_error(opts.journal, prior), 0)
+          create.raise_unknown(j, opts.journal, prior)
         end
         entry.dagName = journaled_create(client, r.params, j, stats, { repairs = report.dagName })
       end

@@ -16,22 +16,19 @@ local checks = require "accelerate.workflow.checks"
 local params_mod = require "accelerate.workflow.params"
 local create = require "accelerate.workflow.create"
 local watch = require "accelerate.workflow.watch"
+local inspect = require "accelerate.workflow.inspect"
 
 local type = type
 local ipairs = ipairs
-local pcall = pcall
 local tonumber = tonumber
 local tostring = tostring
 local floor = math.floor
 local tbl_sort = table.sort
-local new_error = util.new_error
 local id_string = util.id_string
 local array = util.array
 local clean_params = journal.clean_params
 
 local _M = { _VERSION = "0.1.0" }
-
-local DEFAULT_CONCURRENCY = 8
 
 local FAILED_STATUSES = status.FAILED_STATUSES
 _M.FAILED_STATUSES = FAILED_STATUSES
@@ -61,68 +58,8 @@ _M.wait = watch.wait
 local wait_impl = watch.run
 local journal_append = watch.journal_append
 
--- Failure details --------------------------------------------------------
-
-local function inspect_impl(client, report, opts, stats)
-  if type(report) ~= "table" or type(report.instances) ~= "table" then
-    raise("invalid", "a report with instances is required")
-  end
-  local known = {}
-  for _, f in ipairs(report.failures or {}) do
-    if f.detail and f.instance then known[id_string(f.instance.id)] = f.detail end
-  end
-  local failed, ids = {}, {}
-  for _, inst in ipairs(report.instances) do
-    if FAILED_STATUSES[inst.status] then
-      failed[#failed + 1] = inst
-      local id = id_string(inst.id)
-      if id and not known[id] then ids[#ids + 1] = id end
-    end
-  end
-  local details, errs = {}, {}
-  if #ids > 0 then
-    local concurrency = opts.concurrency or DEFAULT_CONCURRENCY
-    local ok_multi = pcall(function() return client.task_details end)
-    if ok_multi and client.task_details then
-      stats.requests = stats.requests + #ids
-      local d, e = client:task_details(ids, { concurrency = concurrency })
-      if d == nil and type(e) == "table" and e.kind then
-        for _, id in ipairs(ids) do errs[id] = e end
-      else
-        details, errs = d or {}, e or {}
-      end
-    else
-      for _, id in ipairs(ids) do
-        stats.requests = stats.requests + 1
-        local d, e = client:task_detail(id)
-        if d then details[id] = d else errs[id] = e end
-      end
-    end
-  end
-  local out, first_err = array(), nil
-  for _, inst in ipairs(failed) do
-    local id = id_string(inst.id)
-    local detail = known[id] or details[id]
-    local entry = { instance = inst, detail = detail }
-    if not detail then
-      entry.err = errs[id] or new_error("api", "no detail returned for instance " .. tostring(id))
-      first_err = first_err or entry.err
-    end
-    out[#out + 1] = entry
-  end
-  return out, first_err
-end
-
--- syntax: failures, err = workflow.inspect(client, report, opts)
--- failures = { {instance, detail, err?}, ... } for every failed instance;
--- err is the first detail that could not be fetched (its entry has .err).
-function _M.inspect(client, report, opts)
-  opts = opts or {}
-  return protect(function()
-    check_client(client, { "task_detail" })
-    return inspect_impl(client, report, opts, new_stats())
-  end)
-end
+_M.inspect = inspect.inspect
+local inspect_impl = inspect.run
 
 -- syntax: report, err = workflow.backfill(client, params, opts)
 function _M.backfill(client, params, opts)

@@ -19,13 +19,21 @@ local raise = checks.raise
 
 local _M = {}
 
--- The lots of startTime .. endTime, n days each; raises kind invalid.
-local function split(start, stop, n)
+-- dateIntervalOfLot as a number of days (the API's 1 when nil); raises
+-- kind invalid unless it is a whole number >= 1.
+local function lot_size(n)
   if n == nil then n = 1 end
   n = tonumber(n)
   if not n or n ~= floor(n) or n < 1 then
     raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
   end
+  return n
+end
+_M.lot_size = lot_size
+
+-- The lots of startTime .. endTime, n days each; raises kind invalid.
+local function split(start, stop, n)
+  n = lot_size(n)
   local s, serr = dates.parse(start)
   if not s then raise("invalid", "startTime: " .. serr) end
   local e, eerr = dates.parse(stop)

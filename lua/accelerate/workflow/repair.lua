@@ -12,9 +12,7 @@ local create = require "accelerate.workflow.create"
 
 local type = type
 local ipairs = ipairs
-local tonumber = tonumber
 local tostring = tostring
-local floor = math.floor
 local tbl_sort = table.sort
 local id_string = util.id_string
 local array = util.array
@@ -92,11 +90,7 @@ local function plan(report, opts)
     raise("invalid", "cannot tell which plan " .. tostring(report.dagName)
       .. " belongs to: pass opts.planId or opts.planName")
   end
-  local lot = opts.dateIntervalOfLot or rp.dateIntervalOfLot or infer_lot(report.instances) or 1
-  lot = tonumber(lot)
-  if not lot or lot < 1 or lot ~= floor(lot) then
-    raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
-  end
+  local lot = params.lot_size(opts.dateIntervalOfLot or rp.dateIntervalOfLot or infer_lot(report.instances) or 1)
   local out = array()
   for _, r in ipairs(ranges) do
     local p = {

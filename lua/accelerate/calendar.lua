@@ -3,7 +3,7 @@
 -- status is the worst over every instance (every table) covering it.
 
 local dates = require "accelerate.dates"
-local workflow = require "accelerate.workflow"
+local statuses = require "accelerate.workflow.status"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -13,7 +13,7 @@ local str_rep = string.rep
 local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
-local is_failed = workflow.is_failed
+local is_failed = statuses.is_failed
 
 local _M = {}
 

@@ -3,7 +3,7 @@
 -- plain timestamped line per change.  --quiet prints nothing.
 
 local util = require "accelerate.util"
-local workflow = require "accelerate.workflow"
+local status = require "accelerate.workflow.status"
 
 local pairs = pairs
 local ipairs = ipairs
@@ -17,8 +17,8 @@ local str_format = string.format
 local tbl_concat = table.concat
 local os_date = os.date
 local format_duration = util.format_duration
-local is_terminal = workflow.is_terminal
-local STATUS_ORDER = workflow.STATUS_ORDER
+local is_terminal = status.is_terminal
+local STATUS_ORDER = status.STATUS_ORDER
 
 local _M = {}
 
@@ -88,7 +88,7 @@ local function update(st, r)
     draw(st, r, done, r.elapsed, eta)
     return
   end
-  local key = workflow.summary(r)
+  local key = status.summary(r)
   if key ~= st.last_key then
     st.last_key = key
     ctx.err(os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " .. r.dagName .. "  " .. key .. "  elapsed "

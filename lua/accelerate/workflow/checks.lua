@@ -1,0 +1,71 @@
+-- What every workflow module shares: raising an error object, the public
+-- edge that turns a raised error into nil, err, the checks of the
+-- arguments every entry point takes (client, numeric options, the journal
+-- path), and the request counter a workflow reports.
+--
+-- Internals raise; each public function runs them through protect.
+
+local util = require "accelerate.util"
+local journal = require "accelerate.journal"
+
+local type = type
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tostring = tostring
+local new_error = util.new_error
+
+local _M = {}
+
+-- Raises an error object of the given kind (never returns).
+local function raise(kind, message, fields)
+  error(new_error(kind, message, fields), 0)
+end
+_M.raise = raise
+
+-- Runs fn at the public edge: raised error objects (ours, the client's, or a
+-- plain Lua error from a callback) become nil, err.
+function _M.protect(fn, ...)
+  local ok, res, second = pcall(fn, ...)
+  if ok then return res, second end
+  if type(res) ~= "table" then res = new_error("error", tostring(res)) end
+  return nil, res
+end
+
+-- A client (table or userdata) that answers every method named.
+function _M.check_client(client, methods)
+  if type(client) ~= "table" and type(client) ~= "userdata" then
+    raise("invalid", "a client is required (accelerate.new or accelerate.ngx)")
+  end
+  for _, m in ipairs(methods) do
+    local ok, f = pcall(function() return client[m] end)
+    if not ok or f == nil then raise("invalid", "the client has no method " .. m) end
+  end
+end
+
+-- opts[name] when set, checked to be a number >= minimum; nil when unset.
+function _M.check_number(opts, name, minimum)
+  local v = opts[name]
+  if v == nil then return nil end
+  if type(v) ~= "number" or v ~= v or v < minimum then
+    raise("invalid", "opts." .. name .. " must be a number >= " .. minimum)
+  end
+  return v
+end
+
+-- The journal opts.journal names, open; the caller closes it.
+function _M.open_journal(path)
+  if type(path) ~= "string" or path == "" then
+    raise("invalid", "opts.journal must be a file path")
+  end
+  local j, err = journal.open(path)
+  if not j then error(err, 0) end
+  return j
+end
+
+-- The HTTP calls one workflow made, shared by the steps it runs.
+function _M.new_stats()
+  return { requests = 0 }
+end
+
+return _M

@@ -1,0 +1,169 @@
+-- The journaled create: an intent line before create_task, the dagName (or
+-- what became of the request) after it, and the rules that use those lines
+-- to resume instead of creating twice: a journal that already names a
+-- backfill, and a create whose answer never arrived.
+
+local util = require "accelerate.util"
+local journal = require "accelerate.journal"
+local checks = require "accelerate.workflow.checks"
+local params = require "accelerate.workflow.params"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local error = error
+local tonumber = tonumber
+local os_date = os.date
+local new_error = util.new_error
+local clean_params = journal.clean_params
+local raise = checks.raise
+
+local _M = {}
+
+-- Did a failed create perhaps reach the server?  Only a refusal the server
+-- stated, or a request never sent, proves that nothing was created.  The
+-- core marks a create that was sent and lost with outcome_unknown = true
+-- and retryable = false, and leaves a create that never left retryable;
+-- anything unmarked is assumed to have arrived.
+local function create_maybe_happened(err)
+  if type(err) ~= "table" then return true end
+  if err.outcome_unknown ~= nil then return err.outcome_unknown and true or false end
+  local k = err.kind
+  if k == "invalid" or k == "api" then return false end
+  if k == "http" then
+    local st = tonumber(err.status)
+    return st == nil or st >= 500 or st == 408
+  end
+  if (k == "network" or k == "timeout") and err.retryable == true then return false end
+  return true
+end
+_M.create_maybe_happened = create_maybe_happened
+
+-- The error for a journal whose last create may have happened unseen: what
+-- to check in AnyMetrics and how to go on either way.
+local function unknown_create_error(path, op)
+  local when = op.at and os_date("!%Y-%m-%d %H:%M:%S UTC", op.at) or "an unknown time"
+  return new_error("create_unknown",
+    "the journal " .. path .. " records a create (" .. params.describe(op.params)
+      .. ") sent at " .. when .. " whose answer never arrived: the backfill may exist on "
+      .. "the server, and its dagName is unknown. The API cannot list backfills, so check "
+      .. "in AnyMetrics (the acceleration plan's backfill tasks) for one created at that "
+      .. "time. If it exists, watch it with `accelerate wait DAG --journal " .. path
+      .. "` (workflow.wait(client, DAG, {journal=...})); if it does not, create again with "
+      .. "--force-create (opts.force_create = true).",
+    { journal = path, params = op.params })
+end
+
+-- Marks op with the time of its intent line (summarize does not keep it).
+local function mark_intent_time(j, op)
+  for _, ev in ipairs(j.events) do
+    if ev.event == "intent" and ev.op == op.op then op.at = ev.at end
+  end
+  return op
+end
+
+-- Raises create_unknown for op, a create the journal at path holds no
+-- outcome for.
+local function raise_unknown(j, path, op)
+  error(unknown_create_error(path, mark_intent_time(j, op)), 0)
+end
+_M.raise_unknown = raise_unknown
+
+-- Raises create_unknown if the journal's last create has no outcome,
+-- unless force is set.
+function _M.refuse_pending(j, summary, path, force)
+  local op = summary.pending and summary.pending[#summary.pending]
+  if op and not force then raise_unknown(j, path, op) end
+end
+
+-- The params the journal records for dag (the last create of it), or nil.
+function _M.params_of(summary, dag)
+  local p
+  for _, op in ipairs(summary.ops_list) do
+    if op.dagName == dag then p = op.params end
+  end
+  return p
+end
+
+-- Appends ev to the journal, with the fields of extra; raises if it fails.
+local function append_or_raise(j, ev, extra)
+  if extra then for k, v in pairs(extra) do ev[k] = v end end
+  local ok, err = j:append(ev)
+  if not ok then error(err, 0) end
+end
+
+-- One journaled create.  Returns dagName or raises; the journal ends with
+-- created / create_failed / create_unknown for this op.
+local function journaled_create(client, p, j, stats, extra)
+  local clean = clean_params(p)
+  local op
+  if j then
+    op = journal.summarize(j.events).next_op
+    append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
+  end
+  stats.requests = stats.requests + 1
+  local dag, err = client:create_task(clean)
+  if type(dag) ~= "string" or dag == "" then
+    if dag ~= nil and err == nil then
+      err = new_error("api", "create answered without a dagName")
+    end
+    if j then
+      local maybe = create_maybe_happened(err)
+      j:append {
+        event = maybe and "create_unknown" or "create_failed", op = op,
+        error = util.error_fields(err),
+      }
+    end
+    error(err, 0)
+  end
+  if j then
+    local ev = { event = "created", op = op, dagName = dag, params = clean }
+    if extra then for k, v in pairs(extra) do ev[k] = v end end
+    local ok, jerr = j:append(ev)
+    if not ok then
+      raise("journal", "backfill " .. dag .. " was created but the journal could not record it ("
+        .. util.errstr(jerr) .. "); note the dagName and watch it with `accelerate wait "
+        .. dag .. "`", { dagName = dag })
+    end
+  end
+  return dag
+end
+_M.journaled_create = journaled_create
+
+-- The create run under protect, after the checks: dagName, resumed.
+local function create_impl(client, p, opts, j)
+  if j then
+    local s = journal.summarize(j.events)
+    if s.dagName then
+      for _, op in ipairs(s.ops_list) do
+        if op.dagName == s.dagName and op.params and params.equal(op.params, p) then
+          return s.dagName, true
+        end
+      end
+      raise("invalid", "the journal " .. opts.journal .. " already belongs to " .. s.dagName
+        .. "; use another journal file")
+    end
+    _M.refuse_pending(j, s, opts.journal, opts.force_create)
+  end
+  return journaled_create(client, p, j, checks.new_stats()), false
+end
+
+-- syntax: dagName, err, resumed = workflow.create(client, params, opts)
+-- A create_task that honours opts.journal: intent before, dagName after.
+-- With a journal that already records this backfill, returns its dagName
+-- (third value true) instead of creating again.
+function _M.create(client, p, opts)
+  opts = opts or {}
+  local j
+  local dag, err = checks.protect(function()
+    checks.check_client(client, { "create_task" })
+    params.validate(p)
+    if opts.journal then j = checks.open_journal(opts.journal) end
+    return create_impl(client, p, opts, j)
+  end)
+  if j then j:close() end
+  if dag then return dag, nil, err end
+  return nil, err
+end
+
+return _M

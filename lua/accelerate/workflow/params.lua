@@ -1,0 +1,90 @@
+-- A backfill's parameters (planId or planName, startTime, endTime,
+-- dateIntervalOfLot): the one validation every entry point runs, the split
+-- into lots the server makes, comparing two parameter sets, and describing
+-- one in a message.
+
+local dates = require "accelerate.dates"
+local util = require "accelerate.util"
+local journal = require "accelerate.journal"
+local checks = require "accelerate.workflow.checks"
+
+local type = type
+local tonumber = tonumber
+local tostring = tostring
+local floor = math.floor
+local min = math.min
+local array = util.array
+local clean_params = journal.clean_params
+local raise = checks.raise
+
+local _M = {}
+
+-- dateIntervalOfLot as a number of days (the API's 1 when nil); raises
+-- kind invalid unless it is a whole number >= 1.
+local function lot_size(n)
+  if n == nil then n = 1 end
+  n = tonumber(n)
+  if not n or n ~= floor(n) or n < 1 then
+    raise("invalid", "dateIntervalOfLot must be a whole number of days >= 1")
+  end
+  return n
+end
+_M.lot_size = lot_size
+
+-- The lots of startTime .. endTime, n days each; raises kind invalid.
+local function split(start, stop, n)
+  n = lot_size(n)
+  local s, serr = dates.parse(start)
+  if not s then raise("invalid", "startTime: " .. serr) end
+  local e, eerr = dates.parse(stop)
+  if not e then raise("invalid", "endTime: " .. eerr) end
+  if s > e then raise("invalid", "startTime " .. start .. " is after endTime " .. stop) end
+  local out = array()
+  local d = s
+  while d <= e do
+    local last = min(d + n - 1, e)
+    out[#out + 1] = {
+      startPartition = dates.format(d), endPartition = dates.format(last), days = last - d + 1,
+    }
+    d = last + 1
+  end
+  return out
+end
+_M.split = split
+
+-- syntax: lots, err = workflow.lots(startTime, endTime, dateIntervalOfLot)
+-- The split a create makes: consecutive inclusive ranges of n days from
+-- startTime, the last one shorter when the range does not divide evenly.
+function _M.lots(start, stop, n)
+  return checks.protect(split, start, stop, n)
+end
+
+-- Raises kind invalid unless params would make a create the server accepts
+-- (the same date rules as lots, so lots never accepts what create refuses).
+function _M.validate(params)
+  if type(params) ~= "table" then raise("invalid", "params must be a table") end
+  local plan = params.planId or params.planName
+  if type(plan) ~= "string" or plan == "" then
+    raise("invalid", "params.planId or params.planName is required")
+  end
+  split(params.startTime, params.endTime, params.dateIntervalOfLot)
+end
+
+-- Do two parameter sets ask for the same backfill?  A missing
+-- dateIntervalOfLot is the API's default, one day.
+function _M.equal(a, b)
+  a, b = clean_params(a), clean_params(b)
+  local function norm(p) return p.dateIntervalOfLot == nil and 1 or tonumber(p.dateIntervalOfLot) end
+  return a.planId == b.planId and a.planName == b.planName and a.startTime == b.startTime
+    and a.endTime == b.endTime and norm(a) == norm(b)
+end
+
+-- "plan X, start .. end, lots of n day(s)" for messages.
+function _M.describe(p)
+  if type(p) ~= "table" then return "unknown parameters" end
+  return (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
+    .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
+    .. ", lots of " .. tostring(p.dateIntervalOfLot or 1) .. " day(s)"
+end
+
+return _M

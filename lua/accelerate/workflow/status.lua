@@ -1,0 +1,79 @@
+-- Instance statuses: which ones are final, which ones failed, the order
+-- summaries show them in, and counting a list of instances by status.
+-- The one home of these rules: the workflows, the calendar and the
+-- command's progress line all read them from here.
+
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local tbl_sort = table.sort
+local tbl_concat = table.concat
+
+local _M = {}
+
+-- Statuses after which an instance never changes again.  The documentation
+-- names WAITING, RUNNING, SUCCESS and FAILED; the others are what schedulers
+-- of this kind commonly report for a killed task, and are counted as failed
+-- rather than waited on forever.
+local FAILED_STATUSES = {
+  FAILED = true, KILLED = true, STOPPED = true, CANCELED = true,
+  CANCELLED = true, ERROR = true, TIMEOUT = true,
+}
+_M.FAILED_STATUSES = FAILED_STATUSES
+
+-- The documented statuses, in the order summaries and progress lines show them.
+local STATUS_ORDER = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
+_M.STATUS_ORDER = STATUS_ORDER
+
+local function is_failed(status)
+  return FAILED_STATUSES[status] == true
+end
+_M.is_failed = is_failed
+
+local function is_terminal(status)
+  return status == "SUCCESS" or is_failed(status)
+end
+_M.is_terminal = is_terminal
+
+-- counts, terminal, failed = status.count(instances)
+-- counts always holds the four documented statuses (0 when absent) and any
+-- other status seen; an instance without one counts as UNKNOWN.
+function _M.count(list)
+  local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
+  local terminal, failed = 0, 0
+  for _, inst in ipairs(list) do
+    local st = inst.status or "UNKNOWN"
+    counts[st] = (counts[st] or 0) + 1
+    if is_terminal(st) then terminal = terminal + 1 end
+    if FAILED_STATUSES[st] then failed = failed + 1 end
+  end
+  return counts, terminal, failed
+end
+
+-- The failed instances of a list, in its order.
+function _M.failed_of(list)
+  local out = {}
+  for _, inst in ipairs(list) do
+    if FAILED_STATUSES[inst.status] then out[#out + 1] = inst end
+  end
+  return out
+end
+
+-- syntax: line = workflow.summary(report)
+-- For callers that print a one-line summary of a report: the documented
+-- statuses in STATUS_ORDER, then any other status alphabetically, then the total.
+function _M.summary(report)
+  local parts = {}
+  local seen = {}
+  for _, k in ipairs(STATUS_ORDER) do
+    parts[#parts + 1] = k .. " " .. tostring(report.counts and report.counts[k] or 0)
+    seen[k] = true
+  end
+  local extra = {}
+  for k in pairs(report.counts or {}) do if not seen[k] then extra[#extra + 1] = k end end
+  tbl_sort(extra)
+  for _, k in ipairs(extra) do parts[#parts + 1] = k .. " " .. tostring(report.counts[k]) end
+  return tbl_concat(parts, "  ") .. " / " .. tostring(report.total or 0)
+end
+
+return _M

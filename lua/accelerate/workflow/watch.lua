@@ -1,0 +1,285 @@
+-- Watching a backfill: poll every instance of a dag through the client's
+-- pager, back off while nothing changes, ride out transient failures, and
+-- stop when every instance is final or the deadline passes.  The report
+-- it returns is the one workflow.wait and workflow.backfill hand back.
+
+local util = require "accelerate.util"
+local journal = require "accelerate.journal"
+local policy = require "accelerate.client"
+local status = require "accelerate.workflow.status"
+local checks = require "accelerate.workflow.checks"
+local create = require "accelerate.workflow.create"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local pcall = pcall
+local error = error
+local tonumber = tonumber
+local tostring = tostring
+local min = math.min
+local max = math.max
+local tbl_sort = table.sort
+local id_string = util.id_string
+local array = util.array
+local raise = checks.raise
+local check_number = checks.check_number
+
+local _M = {}
+
+local DEFAULT_INTERVAL = 2
+local DEFAULT_MAX_INTERVAL = 30
+local DEFAULT_BACKOFF = 1.5
+local DEFAULT_PAGE_SIZE = 500     -- instances per list call when fetching them all
+-- consecutive failed polls tolerated (each already retried by the client)
+-- before a watch gives up: a gateway restart must not end a six-hour watch
+local DEFAULT_MAX_POLL_ERRORS = 10
+_M.DEFAULT_PAGE_SIZE = DEFAULT_PAGE_SIZE
+
+-- Every instance of a dag, through the client's own pager (ids unique, one
+-- set of stop rules for every listing); a client that offers only
+-- list_instances gets the same pager over it.
+local function fetch_all(client, dag, page_size, stats)
+  local list, it, state = {}
+  if type(client.instances) == "function" then
+    it, state = client:instances(dag, { pageSize = page_size })
+  else
+    it, state = policy.instances_of(function(args) return client:list_instances(args) end, dag, page_size)
+  end
+  local ok, err = pcall(function()
+    for inst in it do list[#list + 1] = inst end
+  end)
+  stats.requests = stats.requests + state.requests
+  if not ok then return nil, err end
+  return list, state.total or #list
+end
+
+local function same_counts(a, b)
+  if not a or not b then return false end
+  for k, v in pairs(a) do if b[k] ~= v then return false end end
+  for k, v in pairs(b) do if a[k] ~= v then return false end end
+  return true
+end
+
+-- A failed poll worth retrying later rather than ending the watch.
+local function transient(err)
+  if type(err) ~= "table" then return false end
+  if err.retryable then return true end
+  local k = err.kind
+  if k == "network" or k == "timeout" then return true end
+  if k == "http" then
+    local st = tonumber(err.status)
+    return st == nil or st >= 500 or st == 429
+  end
+  return false
+end
+
+local function failures_of(list)
+  local out = array()
+  for _, inst in ipairs(status.failed_of(list)) do out[#out + 1] = { instance = inst } end
+  return out
+end
+
+local function sort_instances(list)
+  tbl_sort(list, function(a, b)
+    local sa, sb = tostring(a.startPartition or ""), tostring(b.startPartition or "")
+    if sa ~= sb then return sa < sb end
+    local ma, mb = tostring(a.mtGuid or ""), tostring(b.mtGuid or "")
+    if ma ~= mb then return ma < mb end
+    return (id_string(a.id) or "") < (id_string(b.id) or "")
+  end)
+end
+
+-- Appends a state line; a failure is noted in the report (and ctx), not raised.
+function _M.journal_append(j, report, ev, ctx)
+  if not j then return end
+  local ok, err = j:append(ev)
+  if not ok then
+    -- state lines are a record, not a source of truth (the server is):
+    -- keep watching, and say so in the report
+    report.journal_error = util.errstr(err)
+    if ctx then ctx.journal_error = report.journal_error end
+  end
+end
+local journal_append = _M.journal_append
+
+-- The watch's options, checked, with their defaults.
+local function settings(opts)
+  local cfg = {
+    sleep = opts.sleep or util.default_sleep(),
+    clock = opts.clock or util.default_clock(),
+  }
+  local interval = check_number(opts, "interval", 0) or DEFAULT_INTERVAL
+  if interval <= 0 then
+    -- a zero interval would poll the server in a tight loop
+    raise("invalid", "opts.interval must be greater than 0")
+  end
+  cfg.interval = interval
+  local max_interval = check_number(opts, "max_interval", 0) or max(DEFAULT_MAX_INTERVAL, interval)
+  if max_interval < interval then max_interval = interval end
+  cfg.max_interval = max_interval
+  cfg.backoff = check_number(opts, "backoff", 1) or DEFAULT_BACKOFF
+  cfg.timeout = check_number(opts, "timeout", 0)
+  cfg.page_size = check_number(opts, "page_size", 1) or DEFAULT_PAGE_SIZE
+  cfg.max_errors = check_number(opts, "max_poll_errors", 0) or DEFAULT_MAX_POLL_ERRORS
+  cfg.on_progress = opts.on_progress
+  if cfg.on_progress ~= nil and type(cfg.on_progress) ~= "function" then
+    raise("invalid", "opts.on_progress must be a function")
+  end
+  return cfg
+end
+
+-- The report of one answered poll, and whether the backfill is finished.
+local function poll_report(w, dag, list, total, now, ctx)
+  local counts, terminal, failed = status.count(list)
+  sort_instances(list)
+  -- Finished only when every instance seen is terminal AND at least
+  -- `total` distinct instances were seen: a stale total must never end
+  -- a watch while one is WAITING or RUNNING.  Total 0 right after a
+  -- create means the server has not split the range yet: a backfill
+  -- always has at least one instance.
+  local seen = #list
+  local done = seen > 0 and total > 0 and terminal == seen and seen >= total
+  return {
+    dagName = dag,
+    ok = done and failed == 0 and counts.SUCCESS >= total,
+    done = done,
+    timed_out = false,
+    total = total,
+    counts = counts,
+    instances = array(list),
+    failures = failures_of(list),
+    elapsed = now - w.start,
+    polls = w.polls,
+    requests = ctx.stats.requests,
+    params = ctx.params and util.deep_copy(ctx.params) or nil,
+    resumed = ctx.resumed or nil,
+    journal_error = ctx.journal_error,
+  }, done
+end
+
+-- One answered poll: a new report, a state line when something changed,
+-- the next interval (back to the start on a change, longer otherwise).
+-- Returns true when the backfill is finished.
+local function on_answer(w, cfg, dag, list, total, now, ctx)
+  w.errors_in_row = 0
+  w.polls = w.polls + 1
+  local report, done = poll_report(w, dag, list, total, now, ctx)
+  w.report = report
+  local counts = report.counts
+  if not same_counts(counts, w.last_counts) or total ~= w.last_total then
+    if w.last_counts then w.current = cfg.interval end
+    w.last_counts, w.last_total = counts, total
+    journal_append(ctx.journal, report, {
+      event = "state", dagName = dag, total = total, counts = counts,
+      polls = w.polls, requests = ctx.stats.requests,
+    }, ctx)
+  else
+    w.current = min(w.current * cfg.backoff, cfg.max_interval)
+  end
+  if cfg.on_progress then cfg.on_progress(report) end
+  return done
+end
+
+-- One failed poll: raises it (handing back what is known so far along
+-- with the error) unless it is transient and within max_poll_errors.
+local function on_error(w, cfg, err)
+  w.errors_in_row = w.errors_in_row + 1
+  if not transient(err) or w.errors_in_row > cfg.max_errors then error(err, 0) end
+  if w.report then w.report.last_error = err end
+end
+
+-- True once the deadline has passed: the report says timed out.
+local function past_deadline(w, cfg, dag, now)
+  if not (w.deadline and now >= w.deadline) then return false end
+  if not w.report then
+    raise("timeout", "timed out after " .. cfg.timeout .. "s before any poll answered", {
+      dagName = dag,
+    })
+  end
+  w.report.timed_out = true
+  w.report.ok = false
+  w.report.elapsed = now - w.start
+  return true
+end
+
+-- The watch loop; raises.  ctx: {stats, journal (open object), params, resumed}.
+local function run(client, dag, opts, ctx)
+  local cfg = settings(opts)
+  local stats = ctx.stats
+  local start = cfg.clock()
+  local w = {
+    start = start, deadline = cfg.timeout and start + cfg.timeout,
+    current = cfg.interval, polls = 0, errors_in_row = 0,
+  }
+  while true do
+    local list, total_or_err = fetch_all(client, dag, cfg.page_size, stats)
+    local now = cfg.clock()
+    if not list then
+      on_error(w, cfg, total_or_err)
+    elseif on_answer(w, cfg, dag, list, total_or_err, now, ctx) then
+      break
+    end
+    now = cfg.clock()
+    if past_deadline(w, cfg, dag, now) then break end
+    if not list then w.current = min(w.current * cfg.backoff, cfg.max_interval) end
+    local nap = w.current
+    if w.deadline then nap = min(nap, w.deadline - now) end
+    if nap > 0 then cfg.sleep(nap) end
+  end
+  local report = w.report
+  report.requests = stats.requests
+  journal_append(ctx.journal, report, {
+    event = "done", dagName = dag, ok = report.ok, timed_out = report.timed_out,
+    total = report.total, counts = report.counts, polls = report.polls,
+    requests = stats.requests,
+  }, ctx)
+  return report
+end
+_M.run = run
+
+-- Ties a watch to its journal: the dag it names when none is given (a
+-- resume), a refusal when it names another, a watch line when it names
+-- none yet.  Returns the dag to watch; sets ctx.journal, resumed, params.
+local function attach_journal(j, dag, path, ctx)
+  local s = journal.summarize(j.events)
+  if dag == nil then
+    if not s.dagName then
+      create.refuse_pending(j, s, path)
+      raise("invalid", "the journal " .. path .. " names no dagName to watch")
+    end
+    dag = s.dagName
+    ctx.resumed = true
+  elseif s.dagName and s.dagName ~= dag then
+    raise("invalid", "the journal " .. path .. " belongs to " .. s.dagName
+      .. ", not " .. tostring(dag))
+  elseif not s.dagName then
+    local ok, err = j:append { event = "watch", dagName = dag }
+    if not ok then error(err, 0) end
+  else
+    ctx.resumed = true
+  end
+  ctx.params = create.params_of(s, dag)
+  ctx.journal = j
+  return dag
+end
+
+-- syntax: report, err = workflow.wait(client, dagName_or_nil, opts)
+function _M.wait(client, dag, opts)
+  opts = opts or {}
+  local j
+  local report, err = checks.protect(function()
+    checks.check_client(client, { "list_instances" })
+    local ctx = { stats = checks.new_stats() }
+    if opts.journal then
+      j = checks.open_journal(opts.journal)
+      dag = attach_journal(j, dag, opts.journal, ctx)
+    end
+    if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end
+    return run(client, dag, opts, ctx)
+  end)
+  if j then j:close() end
+  return report, err
+end
+
+return _M

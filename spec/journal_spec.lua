@@ -138,7 +138,8 @@ describe("journal", function()
     local other = { planId = "plan-42", startTime = "2025-02-01", endTime = "2025-02-04", dateIntervalOfLot = 2 }
     local r, err = workflow.backfill(c, other, { journal = path, sleep = c.sleep, clock = c.clock })
     assert.is_nil(r)
-    assert.matches("another backfill", err.message)
+    assert.matches("belongs to plan plan%-42, 2025%-01%-01 .. 2025%-01%-04, lots of 2 day%(s%); this command is for "
+      .. "plan plan%-42, 2025%-02%-01", err.message)
     r, err = workflow.wait(c, "dag-9", { journal = path, sleep = c.sleep, clock = c.clock })
     assert.is_nil(r)
     assert.matches("belongs to dag%-1", err.message)
@@ -253,6 +254,9 @@ workflow.backfill(c, { planId = "plan-42", startTime = "2025-01-01", endTime = "
     os.execute("kill -9 " .. pid .. " 2>/dev/null")
     os.remove(script)
     assert.is_true(started)
+    -- its lock goes with it, once it is gone
+    assert.is_true(require("spec.helpers").eventually(function()
+      return not require("spec.helpers").alive(tonumber(pid)) end, 10))
     local c = simple_fake()
     local report = assert(workflow.wait(c, nil, { journal = path, sleep = c.sleep, clock = c.clock }))
     assert.equal("dag-1", report.dagName)
@@ -316,5 +320,115 @@ describe("journal against the simulator", function()
     local read_back = assert(journal.read(path))
     assert.equal(report.dagName, journal.summarize(read_back).dagName)
     assert.is_nil(read(path):find(sim.auth_value, 1, true))
+  end)
+end)
+
+-- The journal's promises, through the command against the simulator: one
+-- writer at a time, a journal refuses a command it was not made for, and a
+-- dagName once in hand is journaled and printed before a signal ends the
+-- process.
+describe("journal, through the command", function()
+  local helpers = require "spec.helpers"
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, jpath, tmp
+
+  local function env(s)
+    s = s or sim
+    return table.concat({
+      "ACCELERATE_URL=" .. helpers.quote(s.url), "ACCELERATE_TENANT_ID=" .. s.tenant_id,
+      "ACCELERATE_AUTH_TYPE=" .. s.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(s.auth_value),
+      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+    }, " ")
+  end
+  local function cmd(argv, s)
+    local code, out = helpers.sh("env " .. env(s) .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
+      .. " " .. argv .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+  -- starts the command in the background; returns its pid
+  local function spawn(argv, out)
+    local code, pid = helpers.sh("env " .. env() .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
+      .. " " .. argv .. " >" .. out .. " 2>" .. out .. ".err & echo $!")
+    assert.equal(0, code)
+    return assert(tonumber(pid:match("%d+")))
+  end
+  local function journal_has(event)
+    return (helpers.read_file(jpath) or ""):find('"event":"' .. event .. '"', 1, true) ~= nil
+  end
+  local function wait_exit(pid)
+    assert.is_true(helpers.eventually(function() return not helpers.alive(pid) end, 15))
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    for _, s in ipairs { "", ".err", ".a", ".a.err", ".b", ".b.err" } do os.remove(tmp .. s) end
+  end)
+  before_each(function()
+    sim:reset()
+    jpath = tmpname()
+  end)
+  after_each(function() os.remove(jpath) end)
+
+  it("has one writer: a second process on the same journal is refused with the holder's pid, before sending", function()
+    sim:fault { route = "create", kind = "delay", delay = 1.5 }
+    local argv = "backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 --interval 0.05 --journal "
+      .. jpath
+    local a = spawn(argv, tmp .. ".a")
+    assert.is_true(helpers.eventually(function() return journal_has("intent") end, 10))
+    local code, _, err = cmd(argv)
+    assert.equal(2, code, err)
+    assert.matches("in use by process " .. a, err, 1, true)
+    wait_exit(a)
+    assert.equal(1, #sim:requests { route = "create" })
+  end)
+
+  it("refuses a command it was not made for: another backfill after a wait", function()
+    local _, created = cmd("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 --json")
+    local dag = assert(helpers.json.decode(created)).dagName
+    local code, _, err = cmd("wait " .. dag .. " --interval 0.05 --journal " .. jpath)
+    assert.equal(0, code, err)
+    sim:clear_requests()
+    code, _, err = cmd("backfill --plan-name gmv_monthly --start 2025-03-01 --end 2025-03-31 --journal " .. jpath)
+    assert.equal(2, code, err)
+    assert.matches("journal " .. jpath .. " belongs to", err, 1, true)
+    assert.same({}, sim:requests())
+  end)
+
+  it("refuses a journal made for another API url or tenant, never naming the auth value", function()
+    local code, _, err = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 --interval 0.05 "
+      .. "--journal " .. jpath)
+    assert.equal(0, code, err)
+    local other = helpers.start_sim { scenario = "test" }
+    local ok, e = pcall(function()
+      local c2, _, err2 = cmd("wait --interval 0.05 --journal " .. jpath, other)
+      assert.equal(2, c2, err2)
+      assert.matches("belongs to", err2, 1, true)
+      assert.matches(sim.url, err2, 1, true)
+      assert.is_nil(err2:find(sim.auth_value, 1, true))
+      assert.same({}, other:requests())
+    end)
+    other:stop()
+    assert(ok, e)
+    assert.is_nil((helpers.read_file(jpath) or ""):find(sim.auth_value, 1, true))
+  end)
+
+  it("journals and prints a dagName in hand before SIGINT ends the process", function()
+    sim:fault { route = "create", kind = "delay", delay = 1 }
+    local pid = spawn("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 --journal " .. jpath,
+      tmp .. ".a")
+    assert.is_true(helpers.eventually(function() return journal_has("intent") end, 10))
+    os.execute("kill -INT " .. pid)
+    wait_exit(pid)
+    assert.is_true(journal_has("created"), helpers.read_file(jpath))
+    local out = helpers.read_file(tmp .. ".a") or ""
+    assert.matches("^%S+%s*$", out)
+    assert.is_true(journal_has("created"))
+    -- and the next run resumes rather than refusing with create_unknown
+    local code, _, err = cmd("wait --interval 0.05 --journal " .. jpath)
+    assert.equal(0, code, err)
   end)
 end)

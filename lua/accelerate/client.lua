@@ -22,6 +22,7 @@
 --   t:close(), t:closed()
 -- and a clock {now = f, sleep = f} whose now() the deadlines are counted in.
 local core = require "accelerate.core"
+local plans = require "accelerate.plans"
 
 local type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error =
   type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error
@@ -40,7 +41,7 @@ _M.DEFAULT_PAGE_SIZE, _M.MAX_PAGES = DEFAULT_PAGE_SIZE, MAX_PAGES
 _M.DEFAULT_CONCURRENCY, _M.MAX_CONCURRENCY = DEFAULT_CONCURRENCY, MAX_CONCURRENCY
 
 -- Calls that change nothing on the server: only these are ever retried.
-local IDEMPOTENT = { list_instances = true, task_detail = true }
+local IDEMPOTENT = { list_instances = true, task_detail = true, list_plans = true, plan_detail = true }
 _M.IDEMPOTENT = IDEMPOTENT
 
 local Client = {}
@@ -128,15 +129,16 @@ end
 -- Paging --------------------------------------------------------------------
 
 -- The stop rules of every listing, in one place.  fetch(index) returns the
--- page's items, its total (or nil), or nil and an error.  Yields each item
+-- page's items, its total (or nil) and, when the server says so, whether
+-- more pages follow (hasNext); or nil and an error.  Yields each item
 -- whose id was not seen before; state = {total, requests, pages} is kept
 -- up to date for callers that need the total (the watch).
 local function pager(fetch, size, id_of, what)
   local state = { requests = 0, pages = 0 }
-  local seen, nseen, page, i, index, done, last_n, partial = {}, 0, nil, 0, 0, false, 0, false
+  local seen, nseen, page, i, index, done, last_n, partial, more = {}, 0, nil, 0, 0, false, 0, false, nil
   local function stop_before_next()
     if index == 0 then return false end
-    if last_n == 0 or partial then return true end
+    if last_n == 0 or partial or more == false then return true end
     if state.total then return nseen >= state.total end
     return last_n < size
   end
@@ -157,7 +159,8 @@ local function pager(fetch, size, id_of, what)
       end
       index = index + 1
       state.requests, state.pages = state.requests + 1, index
-      local items, total_or_err = fetch(index)
+      local items, total_or_err
+      items, total_or_err, more = fetch(index)
       if not items then
         done = true
         error(total_or_err, 2)
@@ -226,6 +229,58 @@ function Client:instances(dag, opts)
     if self.transport:closed() then error("accelerate: attempt to use a closed client", 4) end
     return call(self, "list_instances", args)
   end, dag, size)
+end
+
+-- Plans ---------------------------------------------------------------------
+
+-- syntax: page, err = client:list_plans { materializeType = ?, pageNumber = 1, pageSize = 20 }
+function Client:list_plans(args)
+  check_open(self, "list_plans")
+  return call(self, "list_plans", args or {})
+end
+
+-- syntax: for plan in client:plans { materializeType = ?, pageSize = 100 } do ... end
+-- Every plan, lazily, each once; the stop rules of `instances`.  Raises err.
+function Client:plans(opts)
+  check_open(self, "plans")
+  if opts ~= nil and type(opts) ~= "table" then
+    error("bad argument #1 to 'plans' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  local size = opts and opts.pageSize or DEFAULT_PAGE_SIZE
+  local args = { materializeType = opts and opts.materializeType, pageNumber = 1, pageSize = size }
+  local ok, err = self.transport:check("list_plans", args)
+  if not ok then error(err, 2) end
+  local function fetch(index)
+    if self.transport:closed() then error("accelerate: attempt to use a closed client", 3) end
+    args.pageNumber = index
+    local res, cerr = call(self, "list_plans", args)
+    if not res then return nil, cerr end
+    return res.plans or {}, res.total, res.hasNext
+  end
+  return pager(fetch, size, function(p) return type(p) == "table" and p.id or nil end, "plans")
+end
+
+-- syntax: plan, err = client:plan_detail(uuid)
+function Client:plan_detail(uuid)
+  check_open(self, "plan_detail")
+  return call(self, "plan_detail", uuid)
+end
+
+-- syntax: plan, err = client:find_plan(name_or_id)
+-- Exact id, then name, then display name; the detail of the one match.
+function Client:find_plan(key)
+  check_open(self, "find_plan")
+  local ok, err = plans.check_key(key, new_error)
+  if not ok then return nil, err end
+  local list = {}
+  local listed, lerr = pcall(function()
+    for p in self:plans() do list[#list + 1] = p end
+  end)
+  if not listed then return nil, lerr end
+  local id
+  id, err = plans.resolve(list, key, new_error)
+  if not id then return nil, err end
+  return call(self, "plan_detail", id)
 end
 
 -- Many details ----------------------------------------------------------------

@@ -3,8 +3,14 @@
 -- before it acts on it.  A kill -9 can at worst leave a torn last line; the
 -- reader skips it and the writer starts a fresh line after it.
 --
+-- One process writes a journal at a time: open() takes an exclusive lock
+-- (through the C core) held until close() or the process ends.  The first
+-- line records what the journal is for ("for": url, tenant, and the
+-- backfill's params, the dag watched or the dag repaired; never the auth
+-- value), so that a command made for something else is refused.
+--
 -- Events (field "event"):
---   open            first line of a new journal: {version}
+--   open            first line of a new journal: {version, for}
 --   intent          about to send a create: {op, params, repairs?}
 --   created         the create answered: {op, dagName, params, repairs?}
 --   create_failed   the server refused the create, nothing exists: {op, error}
@@ -17,8 +23,10 @@
 -- written: params are copied through a whitelist.
 
 local util = require "accelerate.util"
+local core = require "accelerate.core"
 
 local type = type
+local tonumber = tonumber
 local ipairs = ipairs
 local pairs = pairs
 local pcall = pcall
@@ -26,8 +34,6 @@ local tostring = tostring
 local setmetatable = setmetatable
 local io_open = io.open
 local os_time = os.time
-local os_execute = os.execute
-local str_gsub = string.gsub
 local str_sub = string.sub
 local str_find = string.find
 local new_error = util.new_error
@@ -49,34 +55,15 @@ function _M.clean_params(params)
   return out
 end
 
-local function shell_quote(s)
-  return "'" .. str_gsub(s, "'", "'\\''") .. "'"
-end
-
 local function exists(path)
   local f = io_open(path, "rb")
   if f then f:close() return true end
   return false
 end
 
--- Creates the file readable by its owner only.  Pure Lua cannot set a mode,
--- and chmod after io.open leaves a window where the file is world-readable;
--- a shell with umask 077 creates it 0600 from the start.  The C core may
--- offer the same without a shell (accelerate.create_private); prefer it.
+-- Created readable by its owner only, from the start (the C core).
 local function create_private(path)
-  local ok, core = pcall(require, "accelerate")
-  if ok and type(core) == "table" and type(core.create_private) == "function" then
-    local cok, res, err = pcall(core.create_private, path)
-    if cok and res then return true end
-    if cok then return nil, err end
-  end
-  os_execute("(umask 077 && : >> " .. shell_quote(path) .. ") 2>/dev/null")
-  if exists(path) then return true end
-  -- no shell available: fall back to the process umask (documented)
-  local f, err = io_open(path, "ab")
-  if not f then return nil, err end
-  f:close()
-  return true
+  return core.create_private(path)
 end
 
 -- Parses journal text.  Returns events, skipped (number of lines that did not
@@ -113,26 +100,90 @@ function _M.read(path)
   return events, skipped, true, text
 end
 
--- The core's fsync(file), looked up once (nil when the core lacks it).
-local fsync_fn, fsync_looked
+-- The core's fsync(file).
 function _M.fsync()
-  if not fsync_looked then
-    fsync_looked = true
-    local ok, core = pcall(require, "accelerate")
-    if ok and type(core) == "table" and type(core.fsync) == "function" then fsync_fn = core.fsync end
+  return core.fsync
+end
+
+-- Takes the journal's lock on its open file f, or returns the refusal.
+local function lock(f, path)
+  local ok, msg, holder = core.lock(f)
+  if ok then return true end
+  if holder then
+    return nil, new_error("invalid", ("journal %s is in use by process %d: one process writes a journal at a "
+      .. "time; wait for it to end, or use another journal file"):format(path, holder), { journal = path })
   end
-  return fsync_fn
+  return nil, new_error("invalid", ("journal %s: %s"):format(path, tostring(msg)), { journal = path })
+end
+
+-- The same backfill: the same plan, dates and lot size (a missing lot size
+-- is the API's default, 1).
+function _M.same_params(a, b)
+  a, b = _M.clean_params(a), _M.clean_params(b)
+  local function norm(p) return p.dateIntervalOfLot == nil and 1 or tonumber(p.dateIntervalOfLot) end
+  return a.planId == b.planId and a.planName == b.planName and a.startTime == b.startTime
+    and a.endTime == b.endTime and norm(a) == norm(b)
+end
+
+-- Why a journal made for `rec` must not serve a command for `want`, or nil.
+-- A journal written before owners were recorded has none: nothing to say.
+function _M.owner_mismatch(rec, want, summary)
+  if type(rec) ~= "table" or type(want) ~= "table" then return nil end
+  if rec.url and want.url and rec.url ~= want.url then return "this command is for url " .. want.url end
+  if rec.tenant_id and want.tenant_id and rec.tenant_id ~= want.tenant_id then
+    return "this command is for tenant " .. want.tenant_id
+  end
+  if want.params and not (rec.params and _M.same_params(rec.params, want.params)) then
+    return "this command is for " .. _M.describe_owner { params = want.params }
+  end
+  if want.dagName and rec.dagName and rec.dagName ~= want.dagName then
+    return "this command watches " .. want.dagName
+  end
+  if want.repairs and rec.repairs ~= want.repairs and rec.dagName ~= want.repairs
+    and (summary == nil or summary.dagName ~= want.repairs) then
+    return "this command repairs " .. want.repairs
+  end
+  return nil
+end
+
+-- What a journal is for, in a message: "url U, tenant T, plan P, ...".
+function _M.describe_owner(o)
+  if type(o) ~= "table" then return "something unknown" end
+  local parts = {}
+  if o.url then parts[#parts + 1] = "url " .. tostring(o.url) end
+  if o.tenant_id then parts[#parts + 1] = "tenant " .. tostring(o.tenant_id) end
+  local p = o.params
+  if type(p) == "table" then
+    parts[#parts + 1] = (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
+      .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
+      .. ", lots of " .. util.number_string(p.dateIntervalOfLot or 1) .. " day(s)"
+  end
+  if o.dagName then parts[#parts + 1] = "watching " .. tostring(o.dagName) end
+  if o.repairs then parts[#parts + 1] = "repairing " .. tostring(o.repairs) end
+  if #parts == 0 then return "no recorded purpose" end
+  return table.concat(parts, ", ")
+end
+
+-- The fields of an owner worth recording, and nothing else.
+local function clean_owner(o)
+  if type(o) ~= "table" then return nil end
+  return {
+    url = o.url, tenant_id = o.tenant_id, dagName = o.dagName, repairs = o.repairs,
+    params = o.params and _M.clean_params(o.params) or nil,
+  }
 end
 
 local J = {}
 J.__index = J
 
--- Opens (creating 0600 if needed) a journal for appending.  j.events holds
--- what was already there.
-function _M.open(path)
-  local events, skipped, existed, text = _M.read(path)
-  if not events then return nil, skipped end
-  if not existed then
+-- Opens (creating 0600 if needed) a journal for appending, locked for this
+-- process.  j.events holds what was already there; j.owner what the journal
+-- is for (its first line's, or `owner` when the journal is new).
+function _M.open(path, owner)
+  if type(path) ~= "string" or path == "" then
+    return nil, new_error("invalid", "journal: a file path is required")
+  end
+  if not exists(path) then
     local ok, err = create_private(path)
     if not ok then
       return nil, new_error("invalid", "cannot create journal " .. path .. ": " .. tostring(err))
@@ -142,16 +193,34 @@ function _M.open(path)
   if not f then
     return nil, new_error("invalid", "cannot open journal " .. path .. ": " .. tostring(err))
   end
+  -- lock first, then read: what is read is what no one else is writing
+  local locked, lerr = lock(f, path)
+  if not locked then
+    f:close()
+    return nil, lerr
+  end
+  local events, skipped, _, text = _M.read(path)
+  if not events then
+    f:close()
+    return nil, skipped
+  end
   -- one write(2) per line as long as a line fits the buffer
   f:setvbuf("full", 65536)
   local j = setmetatable({ path = path, file = f, events = events, skipped = skipped }, J)
+  for _, ev in ipairs(events) do
+    if ev.event == "open" then
+      j.owner = ev["for"]
+      break
+    end
+  end
   if text and text ~= "" and str_sub(text, -1) ~= "\n" then
     -- a torn last line: start the next record on a line of its own
     local ok, werr = j:_write("\n")
     if not ok then f:close() return nil, werr end
   end
   if #events == 0 then
-    local ok, aerr = j:append { event = "open", version = _M.VERSION }
+    j.owner = clean_owner(owner)
+    local ok, aerr = j:append { event = "open", version = _M.VERSION, ["for"] = j.owner }
     if not ok then f:close() return nil, aerr end
   end
   return j

@@ -61,19 +61,21 @@ local function ms(seconds)
   return v > 0 and v or 1
 end
 
--- Failure of the exchange itself.  A create whose request may have reached
--- the server may exist: its outcome is unknown (the policy never retries it).
+-- Failure of the exchange itself.  A create (the one call that is not
+-- idempotent) whose request may have reached the server may exist: its
+-- outcome is unknown (the policy never retries it).  A read sent as a POST
+-- (list_plans) is a read.
 local function transport_error(req, stage, err, sent)
   local what = req.call
   local timeout = err == "timeout"
-  if req.method == "POST" and sent then
+  if not req.idempotent and sent then
     return new_error(timeout and "timeout" or "network",
       ("%s: %s after the request was sent; the backfill may have been created: "
       .. "check on the platform before creating it again"):format(what, timeout and "timed out" or tostring(err)),
       { retryable = false, outcome_unknown = true })
   end
   return new_error(timeout and "timeout" or "network", ("%s: %s while %s"):format(what, tostring(err), stage),
-    { retryable = true, outcome_unknown = req.method == "POST" and false or nil })
+    { retryable = true, outcome_unknown = (not req.idempotent) and false or nil })
 end
 
 -- An answer did arrive: its status and trace id are kept, as the C core does.
@@ -81,7 +83,7 @@ local function too_big(req, status, headers, max)
   local trace = headers["x-trace-id"]
   if type(trace) == "table" then trace = trace[1] end
   local msg = ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max)
-  if req.method == "POST" and (status < 400 or status >= 500) then
+  if not req.idempotent and (status < 400 or status >= 500) then
     -- an answer we cannot read (unless a 4xx refusal) does not rule out
     -- that the create happened
     return new_error("decode", msg .. "; the backfill may have been created: check on the platform "

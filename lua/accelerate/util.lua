@@ -92,6 +92,13 @@ function _M.id_string(id)
   return tostring(id)
 end
 
+-- A number for a message: integral values without ".0" (5.3+ floats from
+-- JSON), others as Lua writes them; anything else through tostring.
+function _M.number_string(v)
+  if type(v) == "number" and v == floor(v) and v > -huge and v < huge then return str_format("%.0f", v) end
+  return tostring(v)
+end
+
 -- JSON encoding -------------------------------------------------------------
 -- cjson 2.1.0 (Debian) encodes an empty table as {}; reports and --json
 -- output must give [] for empty lists, so lists built here carry a marker.

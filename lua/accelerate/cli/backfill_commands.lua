@@ -97,16 +97,24 @@ end
 function _M.create(o, ctx)
   local params = plan_params(o)
   local client = config.client(o, ctx)
+  local printed = false
+  local function print_dag(dag, resumed)
+    printed = true
+    ctx.current_dag = dag
+    if o.flags.json then
+      ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
+    else
+      ctx.out(dag .. "\n")
+      if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
+    end
+  end
+  -- a dagName in hand is journaled and printed before Ctrl-C can end us
   local dag, err, resumed = workflow.create(client, params, {
     journal = o.values.journal, force_create = o.flags["force-create"],
+    defer_signals = true, on_created = function(d) print_dag(d) end,
   })
   if not dag then error(err, 0) end
-  if o.flags.json then
-    ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
-  else
-    ctx.out(dag .. "\n")
-    if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
-  end
+  if not printed then print_dag(dag, resumed) end
   return EXIT.OK
 end
 
@@ -128,6 +136,10 @@ function _M.backfill(o, ctx)
   end)
   opts.journal = o.values.journal
   opts.force_create = o.flags["force-create"]
+  -- a dagName in hand is journaled (and named by an interrupt's message)
+  -- before Ctrl-C can end us
+  opts.defer_signals = true
+  opts.on_created = function(dag) ctx.current_dag = dag end
   local report, err, partial = workflow.backfill(client, params, opts)
   p.finish()
   if not report then

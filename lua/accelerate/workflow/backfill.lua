@@ -58,11 +58,11 @@ function _M.backfill(client, p, opts)
     local ctx = { stats = stats, params = clean_params(p) }
     local dag
     if opts.journal then
-      j = checks.open_journal(opts.journal)
+      j = checks.open_journal(opts.journal, checks.owner(client, { params = ctx.params }))
       ctx.journal = j
       dag = resume(j, p, opts, ctx)
     end
-    if not dag then dag = create.journaled_create(client, p, j, stats) end
+    if not dag then dag = create.journaled_create(client, p, j, stats, nil, opts) end
     partial = { dagName = dag, params = ctx.params, requests = stats.requests }
     local report = watch.run(client, dag, opts, ctx)
     partial = report

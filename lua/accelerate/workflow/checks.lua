@@ -10,6 +10,7 @@ local journal = require "accelerate.journal"
 
 local type = type
 local ipairs = ipairs
+local pairs = pairs
 local pcall = pcall
 local error = error
 local tostring = tostring
@@ -53,13 +54,32 @@ function _M.check_number(opts, name, minimum)
   return v
 end
 
--- The journal opts.journal names, open; the caller closes it.
-function _M.open_journal(path)
+-- What a command run through client is for, as its journal records it:
+-- the API url and tenant (never the auth value) and one of params,
+-- dagName (a watch) or repairs (a repair of that dag).
+function _M.owner(client, what)
+  local o = {}
+  pcall(function() o.url, o.tenant_id = client.url, client.tenant_id end)
+  if type(o.url) ~= "string" then o.url = nil end
+  if type(o.tenant_id) ~= "string" then o.tenant_id = nil end
+  for k, v in pairs(what or {}) do o[k] = v end
+  return o
+end
+
+-- The journal opts.journal names, open and locked for this process; one
+-- made for something other than `owner` is refused.  The caller closes it.
+function _M.open_journal(path, owner)
   if type(path) ~= "string" or path == "" then
     raise("invalid", "opts.journal must be a file path")
   end
-  local j, err = journal.open(path)
+  local j, err = journal.open(path, owner)
   if not j then error(err, 0) end
+  local why = journal.owner_mismatch(j.owner, owner, journal.summarize(j.events))
+  if why then
+    j:close()
+    raise("invalid", "journal " .. path .. " belongs to " .. journal.describe_owner(j.owner) .. "; " .. why
+      .. ": use another journal file", { journal = path })
+  end
   return j
 end
 

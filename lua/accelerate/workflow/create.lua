@@ -3,12 +3,14 @@
 -- to resume instead of creating twice: a journal that already names a
 -- backfill, and a create whose answer never arrived.
 
+local core = require "accelerate.core"
 local util = require "accelerate.util"
 local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
 
 local type = type
+local pcall = pcall
 local pairs = pairs
 local ipairs = ipairs
 local error = error
@@ -92,16 +94,9 @@ local function append_or_raise(j, ev, extra)
   if not ok then error(err, 0) end
 end
 
--- One journaled create.  Returns dagName or raises; the journal ends with
--- created / create_failed / create_unknown for this op.
-local function journaled_create(client, p, j, stats, extra)
-  local clean = clean_params(p)
-  local op
-  if j then
-    op = journal.summarize(j.events).next_op
-    append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
-  end
-  stats.requests = stats.requests + 1
+-- The create itself and what must follow it at once: the journal's
+-- created line, and window.on_created(dag) (the command prints it there).
+local function create_and_record(client, clean, j, op, extra, window)
   local dag, err = client:create_task(clean)
   if type(dag) ~= "string" or dag == "" then
     if dag ~= nil and err == nil then
@@ -126,7 +121,30 @@ local function journaled_create(client, p, j, stats, extra)
         .. dag .. "`", { dagName = dag })
     end
   end
+  if window and window.on_created then window.on_created(dag) end
   return dag
+end
+
+-- One journaled create.  Returns dagName or raises; the journal ends with
+-- created / create_failed / create_unknown for this op.  With
+-- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives while
+-- the create is in flight is held until the dagName is journaled and
+-- window.on_created has run: a backfill that exists is never forgotten
+-- because of a signal.  The wait is at most the create's own timeout.
+local function journaled_create(client, p, j, stats, extra, window)
+  local clean = clean_params(p)
+  local op
+  if j then
+    op = journal.summarize(j.events).next_op
+    append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
+  end
+  stats.requests = stats.requests + 1
+  local defer = window and window.defer_signals
+  if defer then core.defer_signals() end
+  local ok, res = pcall(create_and_record, client, clean, j, op, extra, window)
+  if defer then core.allow_signals() end
+  if not ok then error(res, 0) end
+  return res
 end
 _M.journaled_create = journaled_create
 
@@ -145,7 +163,7 @@ local function create_impl(client, p, opts, j)
     end
     _M.refuse_pending(j, s, opts.journal, opts.force_create)
   end
-  return journaled_create(client, p, j, checks.new_stats()), false
+  return journaled_create(client, p, j, checks.new_stats(), nil, opts), false
 end
 
 -- syntax: dagName, err, resumed = workflow.create(client, params, opts)
@@ -158,7 +176,9 @@ function _M.create(client, p, opts)
   local dag, err = checks.protect(function()
     checks.check_client(client, { "create_task" })
     params.validate(p)
-    if opts.journal then j = checks.open_journal(opts.journal) end
+    if opts.journal then
+      j = checks.open_journal(opts.journal, checks.owner(client, { params = clean_params(p) }))
+    end
     return create_impl(client, p, opts, j)
   end)
   if j then j:close() end

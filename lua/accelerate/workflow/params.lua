@@ -14,7 +14,6 @@ local tostring = tostring
 local floor = math.floor
 local min = math.min
 local array = util.array
-local clean_params = journal.clean_params
 local raise = checks.raise
 
 local _M = {}
@@ -72,19 +71,14 @@ end
 
 -- Do two parameter sets ask for the same backfill?  A missing
 -- dateIntervalOfLot is the API's default, one day.
-function _M.equal(a, b)
-  a, b = clean_params(a), clean_params(b)
-  local function norm(p) return p.dateIntervalOfLot == nil and 1 or tonumber(p.dateIntervalOfLot) end
-  return a.planId == b.planId and a.planName == b.planName and a.startTime == b.startTime
-    and a.endTime == b.endTime and norm(a) == norm(b)
-end
+_M.equal = journal.same_params
 
 -- "plan X, start .. end, lots of n day(s)" for messages.
 function _M.describe(p)
   if type(p) ~= "table" then return "unknown parameters" end
   return (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
     .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
-    .. ", lots of " .. tostring(p.dateIntervalOfLot or 1) .. " day(s)"
+    .. ", lots of " .. util.number_string(p.dateIntervalOfLot or 1) .. " day(s)"
 end
 
 return _M

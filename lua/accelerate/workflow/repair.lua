@@ -155,7 +155,7 @@ function _M.repair(client, report, opts)
     local stats = checks.new_stats()
     local s
     if opts.journal then
-      j = checks.open_journal(opts.journal)
+      j = checks.open_journal(opts.journal, checks.owner(client, { repairs = report.dagName }))
       s = journal.summarize(j.events)
     end
     for _, r in ipairs(creates) do

@@ -272,7 +272,7 @@ function _M.wait(client, dag, opts)
     checks.check_client(client, { "list_instances" })
     local ctx = { stats = checks.new_stats() }
     if opts.journal then
-      j = checks.open_journal(opts.journal)
+      j = checks.open_journal(opts.journal, checks.owner(client, { dagName = dag }))
       dag = attach_journal(j, dag, opts.journal, ctx)
     end
     if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end

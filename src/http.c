@@ -199,6 +199,16 @@ static int acc_http_tls_failure(CURLcode rc)
     }
 }
 
+/* The system's reason for a failed connection, or NULL. */
+static const char *acc_http_os_error(acc_xfer *x)
+{
+    long e = 0;
+    if (curl_easy_getinfo(x->easy, CURLINFO_OS_ERRNO, &e) != CURLE_OK ||
+        e <= 0)
+        return NULL;
+    return strerror((int)e);
+}
+
 /* Pushes the error object for a failed transfer.  Returns 1 when the
  * request may have reached the server (only meaningful for create). */
 int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
@@ -234,6 +244,11 @@ int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
                        "(%s)", what, timeout, why);
     else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
         acc_error_newf(L, "invalid", "%s: %s", what, why);
+    else if (acc_http_os_error(x) != NULL)
+        /* "Couldn't connect to server" hides whether the port was closed
+         * or the host unreachable: the system's word says which */
+        acc_error_newf(L, "network", "%s: %s (%s)", what, why,
+                       acc_http_os_error(x));
     else
         acc_error_newf(L, "network", "%s: %s", what, why);
     err = lua_gettop(L);

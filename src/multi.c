@@ -117,7 +117,7 @@ static int acc_multi_start(lua_State *L, acc_multi *m, acc_xfer *x,
     }
     deadline = acc_multi_deadline(L, item, now, budget);
     if (!(deadline - now > 0)) {
-        acc_error_newf(L, "timeout", "%s: no complete answer within %.3g s",
+        acc_error_newf(L, "timeout", "%s: no time left of the call's %.3g s",
                        acc_request_call_name(call), cfg->timeout);
         acc_multi_fail(L, items, i, cfg, -1);
         lua_settop(L, top);

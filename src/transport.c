@@ -209,7 +209,7 @@ done:
 /* The error of a call that has no time left: nothing is sent. */
 static void acc_transport_no_time(lua_State *L, acc_call call, double timeout)
 {
-    acc_error_newf(L, "timeout", "%s: no complete answer within %.3g s",
+    acc_error_newf(L, "timeout", "%s: no time left of the call's %.3g s",
                    acc_request_call_name(call), timeout);
 }
 

@@ -45,7 +45,7 @@ function _M.day_status(instances)
     local e = dates.parse_partition(inst.endPartition) or s
     if s and e then
       if e < s then s, e = e, s end
-      local cls = class_of(inst.status)
+      local cls = class_of(statuses.of(inst))
       for d = s, e do
         local cur = days[d]
         if not cur or RANK[cls] > RANK[cur] then days[d] = cls end

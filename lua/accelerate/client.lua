@@ -91,10 +91,11 @@ local function next_delay(self, call, err, attempt, retry_after, deadline)
   return delay
 end
 
--- One call: attempts within one deadline.
-local function call(self, name, args)
+-- One call: attempts within one deadline, `timeout` from now or, when the
+-- caller has less time left (a watch's own timeout), `budget`.
+local function call(self, name, args, budget)
   local t, now = self.transport, self.now
-  local deadline = now() + self.timeout
+  local deadline = now() + ((budget and budget < self.timeout) and budget or self.timeout)
   local attempt = 0
   while true do
     local res, err, retry_after = t:request(name, args, deadline - now())
@@ -211,9 +212,10 @@ function _M.instances_of(list, dag, size)
   return pager(fetch, size, instance_id, "instances")
 end
 
--- syntax: for inst in client:instances(dagName, {pageSize = 100}) do ... end
+-- syntax: for inst in client:instances(dagName, {pageSize = 100, timeout = nil}) do ... end
 -- Also returns the listing's state {total, requests, pages} as the generic
--- for's invariant (the iterator ignores it).
+-- for's invariant (the iterator ignores it).  opts.timeout (seconds) bounds
+-- the whole listing: no request outlives it.
 function Client:instances(dag, opts)
   check_open(self, "instances")
   if type(dag) ~= "string" then
@@ -223,11 +225,16 @@ function Client:instances(dag, opts)
     error("bad argument #2 to 'instances' (table expected, got " .. type(opts) .. ")", 2)
   end
   local size = opts and opts.pageSize or DEFAULT_PAGE_SIZE
+  local limit = opts and opts.timeout
+  if limit ~= nil and (type(limit) ~= "number" or limit ~= limit) then
+    error("bad argument #2 to 'instances' (timeout must be a number of seconds)", 2)
+  end
   local ok, err = self.transport:check("list_instances", { dagName = dag, pageIndex = 1, pageSize = size })
   if not ok then error(err, 2) end
+  local deadline = limit and self.now() + limit
   return _M.instances_of(function(args)
     if self.transport:closed() then error("accelerate: attempt to use a closed client", 4) end
-    return call(self, "list_instances", args)
+    return call(self, "list_instances", args, deadline and deadline - self.now())
   end, dag, size)
 end
 

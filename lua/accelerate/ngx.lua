@@ -307,7 +307,7 @@ function Transport:request(call, args, budget)
   local req, err = prepare(self.cfg, call, args)
   if not req then return nil, err end
   if budget <= 0 then
-    return nil, new_error("timeout", ("%s: no complete answer within %.3g s"):format(call, self.cfg.timeout))
+    return nil, new_error("timeout", ("%s: no time left of the call's %.3g s"):format(call, self.cfg.timeout))
   end
   local status, headers, body = exchange(self, req, now() + budget)
   if not status then return nil, headers end

@@ -5,6 +5,7 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
+local status = require "accelerate.workflow.status"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
@@ -40,7 +41,7 @@ local function print_instances(ctx, items)
     if inst.endPartition and inst.endPartition ~= inst.startPartition then
       parts = parts .. ".." .. inst.endPartition
     end
-    ctx.out(str_format(ROW, fmt(id_string(inst.id)), fmt(inst.status), fmt(inst.mtGuid), parts,
+    ctx.out(str_format(ROW, fmt(id_string(inst.id)), fmt(status.of(inst)), fmt(inst.mtGuid), parts,
       fmt(inst.startTime), fmt(inst.endTime)))
   end
 end

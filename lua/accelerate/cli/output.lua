@@ -40,6 +40,8 @@ end
 local function exit_for_error(err)
   local kind = type(err) == "table" and err.kind
   if kind == "usage" or kind == "invalid" then return EXIT.USAGE end
+  -- a watch's own --timeout, even before any poll answered, is a timeout
+  if kind == "timeout" and err.watch then return EXIT.TIMEOUT end
   return EXIT.API
 end
 

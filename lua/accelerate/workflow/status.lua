@@ -5,7 +5,9 @@
 
 local pairs = pairs
 local ipairs = ipairs
+local type = type
 local tostring = tostring
+local str_find = string.find
 local tbl_sort = table.sort
 local tbl_concat = table.concat
 
@@ -35,14 +37,27 @@ local function is_terminal(status)
 end
 _M.is_terminal = is_terminal
 
+-- syntax: name = status.of(instance)
+-- The instance's status as a name to count and show: the server's string
+-- when it is one, UNKNOWN when there is none, OTHER for anything else (a
+-- table, a boolean, a number, an overlong string): a malformed answer must
+-- never crash a summary, a calendar or a report.
+function _M.of(inst)
+  local st = type(inst) == "table" and inst.status or nil
+  if st == nil then return "UNKNOWN" end
+  if type(st) ~= "string" or st == "" or #st > 64 or str_find(st, "[^%w_%-]") then return "OTHER" end
+  return st
+end
+local status_of = _M.of
+
 -- counts, terminal, failed = status.count(instances)
 -- counts always holds the four documented statuses (0 when absent) and any
--- other status seen; an instance without one counts as UNKNOWN.
+-- other status seen (status.of).
 function _M.count(list)
   local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
   local terminal, failed = 0, 0
   for _, inst in ipairs(list) do
-    local st = inst.status or "UNKNOWN"
+    local st = status_of(inst)
     counts[st] = (counts[st] or 0) + 1
     if is_terminal(st) then terminal = terminal + 1 end
     if FAILED_STATUSES[st] then failed = failed + 1 end
@@ -54,7 +69,7 @@ end
 function _M.failed_of(list)
   local out = {}
   for _, inst in ipairs(list) do
-    if FAILED_STATUSES[inst.status] then out[#out + 1] = inst end
+    if FAILED_STATUSES[status_of(inst)] then out[#out + 1] = inst end
   end
   return out
 end

@@ -38,11 +38,12 @@ _M.DEFAULT_PAGE_SIZE = DEFAULT_PAGE_SIZE
 
 -- Every instance of a dag, through the client's own pager (ids unique, one
 -- set of stop rules for every listing); a client that offers only
--- list_instances gets the same pager over it.
-local function fetch_all(client, dag, page_size, stats)
+-- list_instances gets the same pager over it.  `left`: seconds left of the
+-- watch's own timeout, which no request may outlive.
+local function fetch_all(client, dag, page_size, stats, left)
   local list, it, state = {}
   if type(client.instances) == "function" then
-    it, state = client:instances(dag, { pageSize = page_size })
+    it, state = client:instances(dag, { pageSize = page_size, timeout = left })
   else
     it, state = policy.instances_of(function(args) return client:list_instances(args) end, dag, page_size)
   end
@@ -185,16 +186,26 @@ end
 -- with the error) unless it is transient and within max_poll_errors.
 local function on_error(w, cfg, err)
   w.errors_in_row = w.errors_in_row + 1
+  w.last_error = err
   if not transient(err) or w.errors_in_row > cfg.max_errors then error(err, 0) end
   if w.report then w.report.last_error = err end
+end
+
+-- Seconds left of the watch's timeout, for its requests; nil when there is
+-- no timeout or it is 0 (one look: `accelerate report`).
+local function time_left(w, cfg)
+  if not w.deadline or cfg.timeout == 0 then return nil end
+  return max(w.deadline - cfg.clock(), 0)
 end
 
 -- True once the deadline has passed: the report says timed out.
 local function past_deadline(w, cfg, dag, now)
   if not (w.deadline and now >= w.deadline) then return false end
   if not w.report then
-    raise("timeout", "timed out after " .. cfg.timeout .. "s before any poll answered", {
-      dagName = dag,
+    -- say what stood in the way (a refused connection is not a slow server)
+    raise("timeout", "timed out after " .. cfg.timeout .. "s before any poll answered"
+      .. (w.last_error and ("; last error: " .. util.errstr(w.last_error)) or ""), {
+      dagName = dag, watch = true, last_error = w.last_error,
     })
   end
   w.report.timed_out = true
@@ -213,7 +224,10 @@ local function run(client, dag, opts, ctx)
     current = cfg.interval, polls = 0, errors_in_row = 0,
   }
   while true do
-    local list, total_or_err = fetch_all(client, dag, cfg.page_size, stats)
+    -- no poll is started once the watch's time is up (the last real error,
+    -- not a request with no time left, is what a timeout reports)
+    if w.polls + w.errors_in_row > 0 and past_deadline(w, cfg, dag, cfg.clock()) then break end
+    local list, total_or_err = fetch_all(client, dag, cfg.page_size, stats, time_left(w, cfg))
     local now = cfg.clock()
     if not list then
       on_error(w, cfg, total_or_err)

@@ -141,7 +141,7 @@ describe("cli.config", function()
     local env = { ACCELERATE_URL = "ftp://h", ACCELERATE_TENANT_ID = "t", ACCELERATE_AUTH_TYPE = "UID",
       ACCELERATE_AUTH_VALUE = "v" }
     local ctx = ctx_for(env, function() return nil, util.new_error("invalid", "url must be http(s)") end)
-    assert.equal("bad connection settings: accelerate: [invalid] url must be http(s)",
+    assert.equal("bad connection settings: url must be http(s)",
       usage_message(config.client, opts(), ctx))
     local failure = util.new_error("http", "no route")
     ctx = ctx_for(env, function() return nil, failure end)

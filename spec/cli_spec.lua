@@ -542,3 +542,80 @@ describe("bin/accelerate with a journal, when a create's answer is lost (simulat
     refuses_again()
   end)
 end)
+
+-- Issue 10, item 13: one rule per limit, checked by the command before
+-- anything, in the command's own words.
+describe("accelerate command: limits and messages", function()
+  local function refused(argv, pattern, o)
+    local c = plan_client()
+    local opts = util.shallow_copy(o)
+    opts.client = c
+    local code, out, err = run(argv, opts)
+    assert.equal(2, code, table.concat(argv, " ") .. "\n" .. err)
+    assert.equal("", out)
+    if pattern then assert.matches(pattern, err, 1, true) end
+    assert.equal(0, c.calls.create + c.calls.list + c.calls.detail)
+    return err
+  end
+
+  it("refuses --interval 0 and --max-interval 0 itself: must be > 0", function()
+    local err = refused({ "wait", "dag-1", "--interval", "0" }, "--interval must be a number > 0")
+    assert.is_nil(err:find("opts.", 1, true))
+    refused({ "wait", "dag-1", "--max-interval", "0" }, "--max-interval must be a number > 0")
+    refused({ "wait", "dag-1", "--request-timeout", "0" }, "--request-timeout must be a number > 0")
+  end)
+
+  it("says a refused connection setting once, without a doubled prefix", function()
+    local code, err = require("spec.helpers").sh("env -i HOME=/nonexistent ACCELERATE_URL=ftp://x "
+      .. "ACCELERATE_TENANT_ID=t ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=xyz "
+      .. "bin/accelerate detail 1 2>&1 >/dev/null")
+    assert.equal(2, code)
+    assert.equal(1, select(2, err:gsub("accelerate:", "")), err)
+    assert.matches("bad connection settings: url must be", err, 1, true)
+  end)
+
+  it("names a missing file once", function()
+    local err = refused({ "detail", "1", "--config", "/nonexistent/c" })
+    assert.equal(1, select(2, err:gsub("/nonexistent/c", "")), err)
+    err = refused({ "detail", "1", "--auth-value-file", "/nonexistent/s" })
+    assert.equal(1, select(2, err:gsub("/nonexistent/s", "")), err)
+  end)
+
+  it("checks an instance id as the core does, before calling anything", function()
+    refused({ "detail", "" }, "id must be 1-256 printable characters")
+    refused({ "detail", ("9"):rep(300) }, "id must be 1-256 printable characters")
+    refused({ "detail", "12\n3" }, "id must be 1-256 printable characters")
+  end)
+
+  it("reads whole-number options as decimal integers only", function()
+    for _, v in ipairs { "0x10", "1e300", "1e2", " 7", "7 ", "+7", "inf", "1.0" } do
+      refused(args { "--lot", v }, "--lot must be a whole number")
+      refused({ "instances", "dag-1", "--page", v }, "--page must be a whole number")
+      refused({ "lots", "2025-01-01", "2025-01-31", v }, "must be a whole number")
+    end
+    refused({ "detail", "1", "--retries", "0x1" }, "--retries must be a whole number")
+    refused({ "wait", "dag-1", "--interval", "0x10" }, "--interval must be a number > 0")
+    refused({ "wait", "dag-1", "--timeout", "1e3" }, "--timeout must be a number >= 0")
+  end)
+
+  it("refuses in lots the dates create refuses (year 0000), with the same words", function()
+    local lerr = refused({ "lots", "0000-01-01", "0000-01-03" })
+    local cerr = refused({ "create", "--plan-id", "p", "--start", "0000-01-01", "--end", "0000-01-03" })
+    assert.matches("startTime is not a real date", lerr, 1, true)
+    assert.matches("startTime is not a real date", cerr, 1, true)
+    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" }, "not a real date")
+    refused({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-03", "--lot", "100001" },
+      "dateIntervalOfLot must be an integer from 1 to 100000")
+  end)
+end)
+
+describe("sim/simctl and examples/openresty/run", function()
+  it("say what is wrong without the exit code glued to the message", function()
+    local code, out = sh("sim/simctl bogus 2>&1")
+    assert.equal(2, code)
+    assert.equal("simctl: usage: simctl start|stop|status|env|stop-all DIR (simctl --help)\n", out)
+    code, out = sh("examples/openresty/run bogus 2>&1")
+    assert.equal(2, code)
+    assert.equal("openresty example: usage: examples/openresty/run start|stop\n", out)
+  end)
+end)

@@ -9,13 +9,15 @@ local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local progress = require "accelerate.cli.progress"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
 
+local type = type
 local ipairs = ipairs
 local error = error
-local tonumber = tonumber
 local tostring = tostring
 local max = math.max
 local str_format = string.format
+local str_gsub = string.gsub
 local usage = args.usage
 local number_opt = args.number
 local json_encode = util.json_encode
@@ -25,24 +27,45 @@ local _M = {}
 
 -- Helpers -----------------------------------------------------------------------
 
+-- A connection the core accepts, for checking create parameters with the
+-- core's own rules (accelerate.prepare sends nothing).
+local CHECK_CFG = { url = "http://127.0.0.1", tenant_id = "t", auth_type = "UID", auth_value = "check" }
+
+-- Raises a usage error for create parameters the core would refuse (dates
+-- that are not real, year 0000, a lot size out of range), so that lots,
+-- create, backfill and repair refuse alike, before anything is sent or
+-- journaled.  Without the core built there is nothing to check with.
+local function check_create(params, command)
+  local core = context.core()
+  if not core or not core.prepare then return end
+  local req, err = core.prepare(CHECK_CFG, "create_task", params)
+  if not req then
+    local msg = type(err) == "table" and err.message or tostring(err)
+    usage((str_gsub(msg, "^create_task: ", "")), command)
+  end
+end
+_M.check_create = check_create
+
 -- The create parameters from --plan-id/--plan-name, --start, --end, --lot.
 local function plan_params(o)
   local v = o.values
   if not v["plan-id"] and not v["plan-name"] then usage("--plan-id or --plan-name is required", o.command) end
   if v["plan-id"] and v["plan-name"] then usage("give --plan-id or --plan-name, not both", o.command) end
   if not v.start or not v["end"] then usage("--start and --end are required", o.command) end
-  return {
+  local params = {
     planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
   }
+  check_create(params, o.command)
+  return params
 end
 
 -- workflow.wait options from --interval, --max-interval, --timeout, with the
 -- progress line's callback and sleep.
 local function watch_opts(o, ctx, p, on_progress)
   return {
-    interval = number_opt(o, "interval", 0),
-    max_interval = number_opt(o, "max-interval", 0),
+    interval = args.positive(o, "interval"),
+    max_interval = args.positive(o, "max-interval"),
     timeout = number_opt(o, "timeout", 0),
     on_progress = on_progress or p.update,
     sleep = p.wrap_sleep(ctx.sleep),
@@ -80,8 +103,11 @@ end
 -- Commands ------------------------------------------------------------------------
 
 function _M.lots(o, ctx)
-  local n = o.args[3] or o.values.lot
-  local lots, err = workflow.lots(o.args[1], o.args[2], n and (tonumber(n) or n))
+  local n = o.args[3]
+  if n then n = args.read_number(n, "N (days per lot)", 1, true, false, "lots")
+  else n = number_opt(o, "lot", 1, true) end
+  check_create({ planId = "p", startTime = o.args[1], endTime = o.args[2], dateIntervalOfLot = n }, "lots")
+  local lots, err = workflow.lots(o.args[1], o.args[2], n)
   if not lots then usage(err.message, "lots") end
   if o.flags.json then
     ctx.out(json_encode(lots) .. "\n")

@@ -25,6 +25,14 @@ local _M = {}
 
 local function trim(s) return (str_gsub(str_gsub(s, "^%s+", ""), "%s+$", "")) end
 
+-- io.open's message without the path it starts with: callers name the
+-- file themselves.
+local function open_error(path, err)
+  err = tostring(err)
+  if str_sub(err, 1, #path + 2) == path .. ": " then return str_sub(err, #path + 3) end
+  return err
+end
+
 local function nonempty(v) if v ~= nil and v ~= "" then return v end end
 
 -- syntax: cfg, err = config.read_file(path)
@@ -97,7 +105,7 @@ local function auth_value(o, ctx, cfg)
   end
   if not secret and source then
     local s, err = read_secret_file(source)
-    if not s then usage("cannot read the auth value file " .. source .. ": " .. tostring(err)) end
+    if not s then usage("cannot read the auth value file " .. source .. ": " .. open_error(source, err)) end
     secret = s
   end
   return nonempty(secret)
@@ -115,7 +123,7 @@ function _M.connection(o, ctx)
     if c then
       cfg = c
     elseif explicit then
-      usage("cannot read config file " .. path .. ": " .. tostring(err))
+      usage("cannot read config file " .. path .. ": " .. open_error(path, err))
     end
   end
   local v, env = o.values, ctx.getenv
@@ -133,7 +141,7 @@ function _M.connection(o, ctx)
   if not conn.auth_value then
     usage("no auth value: pass --auth-value-file FILE or set ACCELERATE_AUTH_VALUE" .. where)
   end
-  conn.timeout = number_opt(o, "request-timeout", 0) or tonumber(cfg.timeout)
+  conn.timeout = args.positive(o, "request-timeout") or tonumber(cfg.timeout)
   conn.retries = number_opt(o, "retries", 0, true) or tonumber(cfg.retries)
   return conn
 end
@@ -146,7 +154,7 @@ function _M.client(o, ctx)
   local client, err = ctx.new_client(conn)
   if not client then
     if type(err) == "table" and err.kind == "invalid" then
-      usage("bad connection settings: " .. errstr(err))
+      usage("bad connection settings: " .. (err.message or errstr(err)))
     end
     error(err, 0)
   end

@@ -28,11 +28,20 @@ local function default_isatty(fd)
   return shell_ok("test -t " .. tostring(fd))
 end
 
-local function default_new_client(opts)
+-- syntax: core = context.core()
+-- The C core (`require "accelerate"`), or nil when it is not built; the
+-- command checks with it what the core will refuse, before anything.
+function _M.core()
   local ok, core = pcall(require, "accelerate")
-  if not ok or type(core) ~= "table" or not core.new then
+  if ok and type(core) == "table" then return core end
+  return nil, core
+end
+
+local function default_new_client(opts)
+  local core, why = _M.core()
+  if not core or not core.new then
     return nil, util.new_error("invalid", "the C module `accelerate` is not installed or not built "
-      .. "(make build): " .. tostring(core))
+      .. "(make build): " .. tostring(why))
   end
   local cok, client, err = pcall(core.new, opts)
   if not cok then return nil, client end

@@ -8,6 +8,7 @@ local workflow = require "accelerate.workflow"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
 
 local type = type
 local pcall = pcall
@@ -20,6 +21,7 @@ local max = math.max
 local str_format = string.format
 local tbl_concat = table.concat
 local number_opt = args.number
+local usage = args.usage
 local id_string = util.id_string
 local json_encode = util.json_encode
 local EXIT = output.EXIT
@@ -96,6 +98,13 @@ end
 -- detail ----------------------------------------------------------------------------
 
 function _M.detail(o, ctx)
+  -- the core's id rule, before any setting is read or anything sent: ids
+  -- are strings to the API (digits in practice, not by contract)
+  local core = context.core()
+  if core and core.id_key then
+    local key, err = core.id_key(o.args[1])
+    if not key then usage(type(err) == "table" and err.message or tostring(err), "detail") end
+  end
   local client = config.client(o, ctx)
   local d, err = client:task_detail(o.args[1])
   if not d then error(err, 0) end

@@ -619,3 +619,233 @@ describe("sim/simctl and examples/openresty/run", function()
     assert.equal("openresty example: usage: examples/openresty/run start|stop\n", out)
   end)
 end)
+
+-- Issue 10, items 4, 6, 10 and 12, in-process: what a script and a person
+-- get when a write fails, when the auth value is short, and on failures.
+describe("accelerate command: outcomes (in-process)", function()
+  local cjson = require "cjson"
+
+  -- A stdout whose writes fail after `room` bytes, like a full disk.
+  local function full_sink(room)
+    local buf, used = {}, 0
+    return {
+      write = function(self, s)
+        if used + #s > room then return nil, "No space left on device", 28 end
+        used = used + #s
+        buf[#buf + 1] = s
+        return self
+      end,
+      flush = function(self) return self end,
+      text = function() return table.concat(buf) end,
+    }
+  end
+
+  local function run_full(argv, client, room)
+    local env = util.shallow_copy(BASE_ENV)
+    local err = sink()
+    local code = cli.main(argv, { stdout = full_sink(room or 0), stderr = err,
+      getenv = function(k) return env[k] end, isatty = function() return false end,
+      new_client = function() return client end, sleep = client and client.sleep, clock = client and client.clock })
+    return code, err.text()
+  end
+
+  it("exits 5 when the output cannot be written, with the dagName on stderr", function()
+    local code, err = run_full({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-02" },
+      plan_client())
+    assert.equal(5, code)
+    assert.matches("output could not be written", err, 1, true)
+    assert.matches("No space left on device", err, 1, true)
+    assert.matches("dag-1", err, 1, true)
+    code, err = run_full(args { "--json" }, plan_client { [1] = true }, 100)
+    assert.equal(5, code)
+    assert.matches("dag-1", err, 1, true)
+    assert.matches("8 SUCCESS, 2 FAILED", err, 1, true)
+    local _, out = run { "--help" }
+    assert.matches("\n  5  output could not be written", out, 1, true)
+  end)
+
+  it("masks a short auth value only in server text, never inside ids", function()
+    -- instance ids are 1001..1010: "100" is inside every one of them
+    local c = plan_client { [1] = true }
+    for _, inst in ipairs(c.instances) do
+      inst.detail = { msg = "java.lang.RuntimeException: uid 100 refused\n\tat a.b(C.java:1)",
+        sql = { originalSql = "SELECT 100" } }
+    end
+    local env = { ACCELERATE_AUTH_VALUE = "100" }
+    local code, out = run(args { "--no-color" }, { client = c, env = env })
+    assert.equal(1, code)
+    assert.matches("(instance 1001", out, 1, true)
+    assert.matches("accelerate detail 1001", out, 1, true)
+    assert.matches("uid *** refused", out, 1, true)
+    assert.is_nil(out:find("uid 100", 1, true))
+    code, out = run(args { "--json" }, { client = plan_client { [1] = true }, env = env })
+    assert.equal(1, code)
+    local r = cjson.decode(out)
+    assert.equal("1001", tostring(r.instances[1].id))
+    assert.is_nil(out:find("***", 1, true))
+    c = plan_client { [1] = true }
+    c.instances[1].detail = { msg = "uid 100 refused", sql = "SELECT 1" }
+    code, out = run({ "detail", "1001", "--json" }, { client = c, env = env })
+    assert.equal(0, code)
+    r = cjson.decode(out)
+    assert.equal("1001", util.id_string(r.taskInstanceId))
+    assert.equal("uid *** refused", r.msg)
+    code, out = run({ "instances", "dag-1" }, { client = plan_client(), env = env })
+    assert.equal(0, code)
+    assert.matches("\n1001 ", out, 1, true)
+    -- shorter than the core's minimum (3): masked nowhere
+    c = plan_client { [1] = true }
+    c.instances[1].detail = { msg = "uid 10 refused" }
+    code, out = run({ "detail", "1001" }, { client = c, env = { ACCELERATE_AUTH_VALUE = "10" } })
+    assert.equal(0, code)
+    assert.matches("uid 10 refused", out, 1, true)
+    -- an error a server sent is still masked
+    c = plan_client()
+    c.list_errors = { fake.err("http", "server echoed 100", { status = 400, detail = "uid=100\nmore" }) }
+    local err
+    code, out, err = run({ "wait", "dag-1" }, { client = c, env = env })
+    assert.equal("", out)
+    assert.equal(4, code)
+    assert.matches("server echoed ***", err, 1, true)
+    assert.is_nil(err:find("100", 1, true))
+  end)
+
+  it("shows the server's detailErrorMsg: first line in text, whole in --json", function()
+    local c = plan_client()
+    c.create_error = fake.err("api", "Failed to create the data backfill task",
+      { code = "400", trace_id = "tr-9", detail = "the range is over 100 years\n\tat x.y(Z.java:1)" })
+    local code, _, err = run(args(), { client = c })
+    assert.equal(4, code)
+    assert.matches("Failed to create the data backfill task", err, 1, true)
+    assert.matches("the range is over 100 years", err, 1, true)
+    assert.is_nil(err:find("Z.java", 1, true))
+  end)
+
+  it("prints every failure as JSON on stdout with --json, with the exit code", function()
+    local c = plan_client()
+    c.create_error = fake.err("api", "Failed to create", { code = "400", trace_id = "tr-9", detail = "too long" })
+    local code, out = run(args { "--json" }, { client = c })
+    assert.equal(4, code)
+    local r = cjson.decode(out)
+    assert.same({ kind = "api", message = "Failed to create", code = "400", trace_id = "tr-9", detail = "too long" },
+      r.error)
+    assert.equal(4, r.exit)
+    code, out = run({ "wait", "dag-1", "--interval", "0", "--json" }, { client = plan_client() })
+    assert.equal(2, code)
+    r = cjson.decode(out)
+    assert.equal("usage", r.error.kind)
+    assert.equal(2, r.exit)
+    code, out = run({ "--json", "frobnicate" })
+    assert.equal(2, code)
+    assert.equal(2, cjson.decode(out).exit)
+    c = plan_client()
+    c.list_errors = { fake.err("http", "unauthorized", { status = 401 }) }
+    code, out = run({ "wait", "dag-1", "--json" }, { client = c })
+    assert.equal(4, code)
+    r = cjson.decode(out)
+    assert.same({ 401, 4 }, { r.error.status, r.exit })
+  end)
+
+  it("gives every --json object an exit field: create, repair, repair --wait", function()
+    local code, out = run({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-02", "--json" },
+      { client = plan_client() })
+    assert.equal(0, code)
+    assert.equal(0, cjson.decode(out).exit)
+    local done = plan_client()
+    done.now = 100
+    code, out = run({ "repair", "dag-1", "--json" }, { client = done })
+    assert.equal(0, code)
+    assert.equal(0, cjson.decode(out).exit)
+    local c = plan_client { [2] = true }
+    for _, inst in ipairs(c.instances) do inst.detail = { acceleratePlanUuid = { "plan-42" } } end
+    c.now = 100
+    code, out = run({ "repair", "dag-1", "--wait", "--json", "--interval", "1" }, { client = c })
+    local r = cjson.decode(out)
+    assert.equal(code, r.exit)
+    assert.equal(1, #r.reports)
+    assert.is_number(r.reports[1].exit)
+  end)
+end)
+
+-- The same against the simulator, through bin/accelerate.
+describe("bin/accelerate: outcomes (simulator)", function()
+  local helpers = require "spec.helpers"
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, tmp
+
+  local function env_of(auth)
+    return "env -i PATH=\"$PATH\" ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID="
+      .. sim.tenant_id .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE="
+      .. helpers.quote(auth or sim.auth_value) .. " HOME=/nonexistent "
+  end
+  -- argv's stdout goes to `to` (a path) or is returned
+  local function cmd(argv, to, auth)
+    local code, out = sh(env_of(auth) .. "bin/accelerate " .. argv .. (to and (" >" .. to) or "")
+      .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+  before_each(function() sim:scenario(helpers.scenario {}) end)
+
+  it("create > /dev/full and create --json > /dev/full exit 5 and name the dagName on stderr", function()
+    for _, json in ipairs { "", " --json" } do
+      local code, _, err = cmd("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02" .. json,
+        "/dev/full")
+      assert.equal(5, code, err)
+      assert.matches("output could not be written", err, 1, true)
+      local dag = err:match("(%x+%-%x+%-%x+%-%x+%-%x+)")
+      assert.truthy(dag, err)
+      assert.equal(0, (cmd("instances " .. dag, "/dev/null")))
+    end
+    local code, _, err = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 "
+      .. "--interval 0.05 --quiet", "/dev/full")
+    assert.equal(5, code, err)
+    assert.matches("4 SUCCESS", err, 1, true)
+  end)
+
+  it("never masks a short numeric auth value inside instance ids", function()
+    local s = helpers.scenario {}
+    s.tenants.t1.credentials.UID = { "8765" }
+    s.connection = { tenant_id = "t1", auth_type = "UID", auth_value = "8765" }
+    sim:scenario(s)
+    local code, out = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-05 "
+      .. "--interval 0.05 --json", nil, "8765")
+    assert.equal(0, code)
+    local r = helpers.json.decode(out)
+    local ids = {}
+    for _, inst in ipairs(r.instances) do ids[#ids + 1] = inst.id end
+    assert.matches("8765", table.concat(ids, " "), 1, true)   -- 12876560 is among them
+    assert.is_nil(out:find("***", 1, true))
+    code, out = cmd("instances " .. r.dagName, nil, "8765")
+    assert.equal(0, code)
+    assert.matches("12876560 ", out, 1, true)
+    code, out = cmd("detail 12876560", nil, "8765")
+    assert.equal(0, code)
+    assert.matches("taskInstanceId%s+12876560\n", out)
+  end)
+
+  it("shows why a create over 100 years was refused, in text and in --json", function()
+    local code, out, err = cmd("create --plan-id " .. PLAN .. " --start 1990-01-01 --end 2095-01-03")
+    assert.equal(4, code)
+    assert.equal("", out)
+    assert.matches("Failed to create the data backfill task", err, 1, true)
+    assert.matches("at most 20000 are allowed", err, 1, true)
+    code, out = cmd("create --plan-id " .. PLAN .. " --start 1990-01-01 --end 2095-01-03 --json")
+    assert.equal(4, code)
+    local r = helpers.json.decode(out)
+    assert.equal(4, r.exit)
+    assert.equal("api", r.error.kind)
+    assert.equal("400", r.error.code)
+    assert.matches("at most 20000 are allowed", r.error.detail, 1, true)
+    assert.is_string(r.error.trace_id)
+  end)
+end)

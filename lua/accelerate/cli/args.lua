@@ -190,6 +190,17 @@ function _M.positive(o, name)
   return _M.read_number(v, "--" .. name, 0, false, true, o.command)
 end
 
+-- syntax: bool = args.wants_json(argv)
+-- Whether --json is among the options (before any `--`), known even when
+-- the command line does not parse: every outcome is JSON then.
+function _M.wants_json(argv)
+  for _, a in ipairs(argv) do
+    if a == "--" then return false end
+    if a == "--json" then return true end
+  end
+  return false
+end
+
 -- syntax: command = args.command_of(argv)
 -- The first command word in argv (nil if none), for pointing a usage error
 -- at the right --help even when the parser failed.

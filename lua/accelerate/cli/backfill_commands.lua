@@ -18,6 +18,7 @@ local tostring = tostring
 local max = math.max
 local str_format = string.format
 local str_gsub = string.gsub
+local tbl_concat = table.concat
 local usage = args.usage
 local number_opt = args.number
 local json_encode = util.json_encode
@@ -127,8 +128,10 @@ function _M.create(o, ctx)
     journal = o.values.journal, force_create = o.flags["force-create"],
   })
   if not dag then error(err, 0) end
+  ctx.current_dag = dag
+  ctx.facts = "backfill " .. dag .. (resumed and " was already created (journal)" or " was created")
   if o.flags.json then
-    ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
+    ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil, exit = EXIT.OK } .. "\n")
   else
     ctx.out(dag .. "\n")
     if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
@@ -210,8 +213,9 @@ local function watch_repairs(ctx, o, client, dag, dags)
     rep = with_details(client, rep)
     rep.repairs = dag
     reports[#reports + 1] = rep
-    if not o.flags.json then output.print_report(ctx, o, rep, "repair") end
-    code = max(code, output.exit_for_report(rep))
+    local rcode = output.exit_for_report(rep)
+    if o.flags.json then rep.exit = rcode else output.print_report(ctx, o, rep, "repair") end
+    code = max(code, rcode)
   end
   return reports, code
 end
@@ -226,7 +230,7 @@ function _M.repair(o, ctx)
   end
   if #r.failures == 0 then
     if o.flags.json then
-      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array() } .. "\n")
+      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array(), exit = EXIT.OK } .. "\n")
     else
       ctx.out("nothing to repair: no instance of " .. dag .. " failed\n")
     end
@@ -238,11 +242,20 @@ function _M.repair(o, ctx)
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
     journal = o.values.journal, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
   })
+  local names = {}
+  for _, d in ipairs(dags or {}) do names[#names + 1] = d.dagName end
+  if #names > 0 then ctx.facts = "repairs of " .. dag .. " created: " .. tbl_concat(names, ", ") end
   if not o.flags.json then
     for _, d in ipairs(dags or {}) do ctx.out(describe_repair(d, dag)) end
   end
   if err then
-    if o.flags.json then ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = err } .. "\n") end
+    if o.flags.json then
+      -- one object: what was created before the failure, and the error
+      local red = output.redact_error(ctx, err)
+      ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = output.error_json(red),
+        exit = output.exit_for_error(err) } .. "\n")
+      ctx.json_done = true
+    end
     error(err, 0)
   end
   local reports, code = util.array(), EXIT.OK
@@ -250,7 +263,7 @@ function _M.repair(o, ctx)
     reports, code = watch_repairs(ctx, o, client, dag, dags)
   end
   if o.flags.json then
-    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports } .. "\n")
+    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports, exit = code } .. "\n")
   end
   return code
 end

@@ -2,8 +2,12 @@
 -- client constructor, sleep and clock.  Specs replace any of them to run
 -- the command in-process with a fake client, terminal and clock.
 --
--- Everything the command writes goes through ctx.out and ctx.err, which
--- replace every known secret (ctx.secrets) with "***".
+-- Everything the command writes goes through ctx.out and ctx.err.  A write
+-- to stdout that fails is remembered (ctx.out_error), so that the command
+-- ends with exit 5 instead of losing its output silently.  Text a server
+-- sent (error messages and details, stacks, SQL) goes through
+-- ctx.redact, which replaces every known secret (ctx.secrets) with "***";
+-- ids, dagNames and the fields a script reads are never touched.
 
 local util = require "accelerate.util"
 
@@ -48,11 +52,15 @@ local function default_new_client(opts)
   return client, err
 end
 
--- s with every secret replaced by "***".
+-- The core's shortest value worth masking (ACC_REDACT_MIN): shorter ones
+-- would garble every message they happen to occur in.
+local REDACT_MIN = 3
+
+-- s with every secret (of REDACT_MIN characters or more) replaced by "***".
 local function scrub(secrets, s)
   for _, secret in ipairs(secrets) do
     local from = 1
-    while true do
+    while #secret >= REDACT_MIN do
       local a, b = str_find(s, secret, from, true)
       if not a then break end
       s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
@@ -78,8 +86,22 @@ function _M.new(env)
     clock = env.clock,
     secrets = {},
   }
-  function ctx.out(s) ctx.stdout:write(scrub(ctx.secrets, s)) end
-  function ctx.err(s) ctx.stderr:write(scrub(ctx.secrets, s)) ctx.stderr:flush() end
+  function ctx.out(s)
+    local ok, err = ctx.stdout:write(s)
+    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "write failed") end
+  end
+  function ctx.err(s) ctx.stderr:write(s) ctx.stderr:flush() end
+  function ctx.redact(s)
+    if type(s) ~= "string" then return s end
+    return scrub(ctx.secrets, s)
+  end
+  -- syntax: err = ctx.flush_out()
+  -- Flushes stdout; the first failure of any write or of the flush, or nil.
+  function ctx.flush_out()
+    local ok, err = ctx.stdout:flush()
+    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "flush failed") end
+    return ctx.out_error
+  end
   return ctx
 end
 

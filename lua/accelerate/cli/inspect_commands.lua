@@ -62,7 +62,7 @@ local function list_all(o, ctx, client, dag)
   if not ok then error(err, 0) end
   total = total or #all
   if o.flags.json then
-    ctx.out(json_encode { dagName = dag, total = total, instances = all } .. "\n")
+    ctx.out(json_encode { dagName = dag, total = total, instances = all, exit = EXIT.OK } .. "\n")
   else
     print_instances(ctx, all)
     ctx.out(tostring(#all) .. " of " .. tostring(total) .. " instances\n")
@@ -79,6 +79,7 @@ local function list_page(o, ctx, client, dag)
   if o.flags.json then
     local out = util.shallow_copy(page)
     out.instances = util.array(util.shallow_copy(page.instances))
+    out.exit = EXIT.OK
     ctx.out(json_encode(out) .. "\n")
   else
     print_instances(ctx, page.instances or {})
@@ -108,8 +109,11 @@ function _M.detail(o, ctx)
   local client = config.client(o, ctx)
   local d, err = client:task_detail(o.args[1])
   if not d then error(err, 0) end
+  d = output.redact_detail(ctx, d)
   if o.flags.json then
-    ctx.out(json_encode(d) .. "\n")
+    local out = util.shallow_copy(d)
+    out.exit = EXIT.OK
+    ctx.out(json_encode(out) .. "\n")
     return EXIT.OK
   end
   local out = ctx.out

@@ -158,6 +158,14 @@ end
 -- blanks; "2.5" and ".5" where a fraction is allowed), >= minimum (> when
 -- above), whole when integer; raises a usage error naming label otherwise.
 function _M.read_number(text, label, minimum, integer, above, command)
+  local x, why = _M.decimal(text, label, minimum, integer, above)
+  if not x then usage(why, command) end
+  return x
+end
+
+-- syntax: x, why = args.decimal(text, label, minimum [, integer [, above]])
+-- The same rule without raising: nil and the reason for anything else.
+function _M.decimal(text, label, minimum, integer, above)
   local x
   if type(text) == "string" then
     if integer then
@@ -167,8 +175,8 @@ function _M.read_number(text, label, minimum, integer, above, command)
     end
   end
   if not x or x ~= x or x == huge or x < minimum or (above and x == minimum) then
-    usage(label .. " must be " .. (integer and "a whole number" or "a number") .. (above and " > " or " >= ")
-      .. minimum, command)
+    return nil, label .. " must be " .. (integer and "a whole number" or "a number") .. (above and " > " or " >= ")
+      .. minimum
   end
   return x
 end

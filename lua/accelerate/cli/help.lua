@@ -14,7 +14,8 @@ Connection (flags, then environment, then the config file):
   --auth-value VALUE      works, but shows in the process list: a warning is printed
   --config FILE           config file; default $ACCELERATE_CONFIG, else
                           $XDG_CONFIG_HOME/accelerate/config, else ~/.config/accelerate/config
-                          (key=value lines, # comments)
+                          (key = value lines, # comments on lines of their own; unknown
+                          keys and bad values are refused; ~/ is the home folder)
   --request-timeout S     seconds per HTTP call (default 30)
   --retries N             retries of GET calls on network errors, 5xx and 429 (default 2)
 

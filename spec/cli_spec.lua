@@ -44,6 +44,7 @@ local function run(argv, o)
       return client
     end,
     sleep = client and client.sleep, clock = client and client.clock,
+    term_width = o.term_width,
   })
   return code, out.text(), err.text()
 end
@@ -847,5 +848,53 @@ describe("bin/accelerate: outcomes (simulator)", function()
     assert.equal("400", r.error.code)
     assert.matches("at most 20000 are allowed", r.error.detail, 1, true)
     assert.is_string(r.error.trace_id)
+  end)
+end)
+
+-- Issue 10, item 15: the terminal's own width, the server's page size, and
+-- every time saying whose clock it is.
+describe("accelerate command: widths, pages and times", function()
+  it("draws the progress line as wide as the terminal is now, following a resize", function()
+    local widths, asked = { 140 }, 0
+    local function term_width(fd)
+      assert.equal(2, fd)
+      asked = asked + 1
+      return widths[1]
+    end
+    local c = plan_client()
+    c.on_list = function(self) if self.calls.list == 6 then widths[1] = 60 end end
+    local code, _, err = run(args { "--interval", "1", "--max-interval", "1" },
+      { client = c, tty = { [2] = true }, term_width = term_width, env = { COLUMNS = "80" } })
+    assert.equal(0, code)
+    local longest, last = 0, nil
+    for line in err:gmatch("\r\27%[K([^\r\n]*)") do
+      longest = math.max(longest, #line)
+      last = line
+    end
+    assert.is_true(longest > 80, "the line was cut at 80 columns: " .. longest)
+    assert.is_true(longest <= 139)
+    assert.is_true(#last <= 59, "the resize was not followed: " .. #last)
+    assert.is_true(asked > 1)
+    -- not a terminal answer: $COLUMNS, then 80
+    code, _, err = run(args(), { client = plan_client(), tty = { [2] = true },
+      term_width = function() return nil end, env = { COLUMNS = "50" } })
+    assert.equal(0, code)
+    for line in err:gmatch("\r\27%[K([^\r\n]*)") do assert.is_true(#line <= 49) end
+  end)
+
+  it("says which clock each time is on: Z for ours, 'server time' for the server's", function()
+    local c = plan_client { [2] = true }
+    for _, inst in ipairs(c.instances) do
+      inst.detail = { msg = "boom", statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
+        FAILED = "2025-03-25T10:02:30" }, startTime = "2025-03-25T10:00:00", endTime = "2025-03-25T10:02:30" }
+    end
+    local code, out, err = run(args { "--no-color" }, { client = c })
+    assert.equal(1, code)
+    assert.matches("failed at 2025-03-25T10:02:30 (server time)", out, 1, true)
+    assert.matches("^backfill dag%-1 created[^\n]*\n%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ ", err)
+    code, out = run({ "detail", "1003" }, { client = c })
+    assert.equal(0, code)
+    assert.matches("startTime%s+2025%-03%-25T10:00:00 %(server time%)\n", out)
+    assert.matches("statusTime.FAILED%s+2025%-03%-25T10:02:30 %(server time%)\n", out)
   end)
 end)

@@ -52,6 +52,15 @@ local function default_new_client(opts)
   return client, err
 end
 
+-- The width of the terminal on fd, from the core (TIOCGWINSZ), or nil.
+local function default_term_width(fd)
+  local core = _M.core()
+  if not core or not core.term_width then return nil end
+  local ok, w = pcall(core.term_width, fd)
+  if ok and type(w) == "number" and w > 0 then return w end
+  return nil
+end
+
 -- The core's shortest value worth masking (ACC_REDACT_MIN): shorter ones
 -- would garble every message they happen to occur in.
 local REDACT_MIN = 3
@@ -71,8 +80,8 @@ local function scrub(secrets, s)
 end
 
 -- syntax: ctx = context.new(env)
--- env (all optional): stdout, stderr, getenv, isatty(fd), new_client(conn),
--- sleep, clock.  ctx has the same fields (with defaults), secrets = {},
+-- env (all optional): stdout, stderr, getenv, isatty(fd), term_width(fd),
+-- new_client(conn), sleep, clock.  ctx has the same fields (with defaults), secrets = {},
 -- out(s) and err(s); ctx.current_dag is set once a backfill is known.
 function _M.new(env)
   env = env or {}
@@ -81,6 +90,7 @@ function _M.new(env)
     stderr = env.stderr or io.stderr,
     getenv = env.getenv or os_getenv,
     isatty = env.isatty or default_isatty,
+    term_width = env.term_width or default_term_width,
     new_client = env.new_client or default_new_client,
     sleep = env.sleep,
     clock = env.clock,

@@ -9,6 +9,7 @@ local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local context = require "accelerate.cli.context"
+local failreport = require "accelerate.report"
 
 local type = type
 local pcall = pcall
@@ -36,7 +37,8 @@ local function fmt(v) if v == nil then return "-" end return tostring(v) end
 -- instances -----------------------------------------------------------------------
 
 local function print_instances(ctx, items)
-  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START", "END"))
+  -- START and END are the server's times, which carry no zone
+  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START (server time)", "END (server time)"))
   for _, inst in ipairs(items) do
     local parts = fmt(inst.startPartition)
     if inst.endPartition and inst.endPartition ~= inst.startPartition then
@@ -84,8 +86,11 @@ local function list_page(o, ctx, client, dag)
   else
     print_instances(ctx, page.instances or {})
     local total = tonumber(page.total) or 0
-    ctx.out(str_format("page %d of %d (%d instances)\n", index,
-      max(1, floor((total + page_size - 1) / page_size)), total))
+    -- a server may serve fewer per page than asked: count with its size
+    local served = tonumber(page.pageSize)
+    if served and served >= 1 and served == floor(served) then page_size = served end
+    ctx.out(str_format("page %d of %d (%d instances, %d per page)\n", index,
+      max(1, floor((total + page_size - 1) / page_size)), total, page_size))
   end
   return EXIT.OK
 end
@@ -133,12 +138,13 @@ function _M.detail(o, ctx)
   field("runType", d.runType)
   field("taskType", d.taskType)
   field("serverInfo", d.serverInfo)
-  field("startTime", d.startTime)
-  field("endTime", d.endTime)
+  local function time(name, v) if v ~= nil then field(name, failreport.server_time(v)) end end
+  time("startTime", d.startTime)
+  time("endTime", d.endTime)
   if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
   if type(d.statusTime) == "table" then
     for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
-      field("statusTime." .. st, d.statusTime[st])
+      time("statusTime." .. st, d.statusTime[st])
     end
   end
   if d.msg then out("msg:\n" .. tostring(d.msg) .. "\n") end

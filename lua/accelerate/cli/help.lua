@@ -23,6 +23,7 @@ Output:
   --json                  machine-readable JSON on stdout (progress still goes to stderr):
                           one object with an "exit" field, failures included as
                           {"error": {kind, message, status, code, trace_id, detail}, "exit": N}
+                          (lots --json: the array of lots)
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output

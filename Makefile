@@ -49,6 +49,9 @@ sim-start: deps
 sim-stop:
 	@sim/simctl stop
 
+# make exits 2 whenever a recipe fails (its only codes are 0, 1 and 2), so
+# simctl's 3 for "not running" cannot come through: scripts that need it
+# call `sim/simctl status` directly (README, "The simulator").
 sim-status:
 	@sim/simctl status
 

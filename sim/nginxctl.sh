@@ -70,6 +70,20 @@ ngx_stop() {
   say "killed (pid $pid did not stop within 5 s, $d)"
 }
 
+# The `user` line of a config whose workers read Lua files below folder
+# $1 (a checkout).  Run as root, nginx's workers would be `nobody`, who
+# cannot read a checkout in a folder other users cannot enter (a clone in
+# /root, a `mktemp -d` folder): they run as the checkout's owner instead.
+# Not root: nothing (nginx ignores `user` then, and warns).
+ngx_conf_user() {
+  local owner group
+  [ "$(id -u)" = 0 ] || return 0
+  owner=$(stat -L -c %U "$1" 2>/dev/null) || owner=root
+  group=$(stat -L -c %G "$1" 2>/dev/null) || group=root
+  case "$owner$group" in UNKNOWN*|*UNKNOWN|*[!A-Za-z0-9._-]*) owner=root group=root ;; esac
+  printf 'user %s %s;\n' "$owner" "$group"
+}
+
 # The nginx.conf lines every private prefix needs: the Lua module, and temp
 # folders inside the prefix (Debian's nginx defaults to /var/lib/nginx).
 ngx_conf_lua_modules() {

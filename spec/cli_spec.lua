@@ -44,6 +44,7 @@ local function run(argv, o)
       return client
     end,
     sleep = client and client.sleep, clock = client and client.clock,
+    term_width = o.term_width,
   })
   return code, out.text(), err.text()
 end
@@ -540,5 +541,373 @@ describe("bin/accelerate with a journal, when a create's answer is lost (simulat
     assert.matches("timed out after the request was sent", err)
     assert.matches("may have been created", err)
     refuses_again()
+  end)
+end)
+
+-- Issue 10, item 13: one rule per limit, checked by the command before
+-- anything, in the command's own words.
+describe("accelerate command: limits and messages", function()
+  local it_journal = os.getenv("ACCELERATE_SPEC_JOURNAL_PATH") and it or function(name)
+    pending(name .. " (PENDING: the message is built in journal.lua and src/file.c, owned by another change)")
+  end
+  local function refused(argv, pattern, o)
+    local c = plan_client()
+    local opts = util.shallow_copy(o)
+    opts.client = c
+    local code, out, err = run(argv, opts)
+    assert.equal(2, code, table.concat(argv, " ") .. "\n" .. err)
+    assert.equal("", out)
+    if pattern then assert.matches(pattern, err, 1, true) end
+    assert.equal(0, c.calls.create + c.calls.list + c.calls.detail)
+    return err
+  end
+
+  it("refuses --interval 0 and --max-interval 0 itself: must be > 0", function()
+    local err = refused({ "wait", "dag-1", "--interval", "0" }, "--interval must be a number > 0")
+    assert.is_nil(err:find("opts.", 1, true))
+    refused({ "wait", "dag-1", "--max-interval", "0" }, "--max-interval must be a number > 0")
+    refused({ "wait", "dag-1", "--request-timeout", "0" }, "--request-timeout must be a number > 0")
+  end)
+
+  it("says a refused connection setting once, without a doubled prefix", function()
+    local code, err = require("spec.helpers").sh("env -i HOME=/nonexistent ACCELERATE_URL=ftp://x "
+      .. "ACCELERATE_TENANT_ID=t ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=xyz "
+      .. "bin/accelerate detail 1 2>&1 >/dev/null")
+    assert.equal(2, code)
+    assert.equal(1, select(2, err:gsub("accelerate:", "")), err)
+    assert.matches("bad connection settings: url must be", err, 1, true)
+  end)
+
+  it("names a missing file once", function()
+    local err = refused({ "detail", "1", "--config", "/nonexistent/c" })
+    assert.equal(1, select(2, err:gsub("/nonexistent/c", "")), err)
+    err = refused({ "detail", "1", "--auth-value-file", "/nonexistent/s" })
+    assert.equal(1, select(2, err:gsub("/nonexistent/s", "")), err)
+  end)
+
+  -- The message is made by lua/accelerate/journal.lua ("cannot create journal
+  -- PATH: " .. the core's "cannot create PATH: ...", src/file.c), both being
+  -- changed by another engineer now: pending until one of them drops its copy
+  -- (ACCELERATE_SPEC_JOURNAL_PATH=1 runs it, and it fails today).
+  it_journal("names a journal that cannot be created once", function()
+    local err = refused(args { "--journal", "/nonexistent/dir/j" })
+    assert.matches("/nonexistent/dir/j", err, 1, true)
+    assert.equal(1, select(2, err:gsub("/nonexistent/dir/j", "")), err)
+  end)
+
+  it("checks an instance id as the core does, before calling anything", function()
+    refused({ "detail", "" }, "id must be 1-256 printable characters")
+    refused({ "detail", ("9"):rep(300) }, "id must be 1-256 printable characters")
+    refused({ "detail", "12\n3" }, "id must be 1-256 printable characters")
+  end)
+
+  it("reads whole-number options as decimal integers only", function()
+    for _, v in ipairs { "0x10", "1e300", "1e2", " 7", "7 ", "+7", "inf", "1.0" } do
+      refused(args { "--lot", v }, "--lot must be a whole number")
+      refused({ "instances", "dag-1", "--page", v }, "--page must be a whole number")
+      refused({ "lots", "2025-01-01", "2025-01-31", v }, "must be a whole number")
+    end
+    refused({ "detail", "1", "--retries", "0x1" }, "--retries must be a whole number")
+    refused({ "wait", "dag-1", "--interval", "0x10" }, "--interval must be a number > 0")
+    refused({ "wait", "dag-1", "--timeout", "1e3" }, "--timeout must be a number >= 0")
+  end)
+
+  it("refuses in lots the dates create refuses (year 0000), with the same words", function()
+    local lerr = refused({ "lots", "0000-01-01", "0000-01-03" })
+    local cerr = refused({ "create", "--plan-id", "p", "--start", "0000-01-01", "--end", "0000-01-03" })
+    assert.matches("startTime is not a real date", lerr, 1, true)
+    assert.matches("startTime is not a real date", cerr, 1, true)
+    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" }, "not a real date")
+    refused({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-03", "--lot", "100001" },
+      "dateIntervalOfLot must be an integer from 1 to 100000")
+  end)
+end)
+
+describe("sim/simctl and examples/openresty/run", function()
+  it("say what is wrong without the exit code glued to the message", function()
+    local code, out = sh("sim/simctl bogus 2>&1")
+    assert.equal(2, code)
+    assert.equal("simctl: usage: simctl start|stop|status|env|stop-all DIR (simctl --help)\n", out)
+    code, out = sh("examples/openresty/run bogus 2>&1")
+    assert.equal(2, code)
+    assert.equal("openresty example: usage: examples/openresty/run start|stop\n", out)
+  end)
+end)
+
+-- Issue 10, items 4, 6, 10 and 12, in-process: what a script and a person
+-- get when a write fails, when the auth value is short, and on failures.
+describe("accelerate command: outcomes (in-process)", function()
+  local cjson = require "cjson"
+
+  -- A stdout whose writes fail after `room` bytes, like a full disk.
+  local function full_sink(room)
+    local buf, used = {}, 0
+    return {
+      write = function(self, s)
+        if used + #s > room then return nil, "No space left on device", 28 end
+        used = used + #s
+        buf[#buf + 1] = s
+        return self
+      end,
+      flush = function(self) return self end,
+      text = function() return table.concat(buf) end,
+    }
+  end
+
+  local function run_full(argv, client, room)
+    local env = util.shallow_copy(BASE_ENV)
+    local err = sink()
+    local code = cli.main(argv, { stdout = full_sink(room or 0), stderr = err,
+      getenv = function(k) return env[k] end, isatty = function() return false end,
+      new_client = function() return client end, sleep = client and client.sleep, clock = client and client.clock })
+    return code, err.text()
+  end
+
+  it("exits 5 when the output cannot be written, with the dagName on stderr", function()
+    local code, err = run_full({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-02" },
+      plan_client())
+    assert.equal(5, code)
+    assert.matches("output could not be written", err, 1, true)
+    assert.matches("No space left on device", err, 1, true)
+    assert.matches("dag-1", err, 1, true)
+    code, err = run_full(args { "--json" }, plan_client { [1] = true }, 100)
+    assert.equal(5, code)
+    assert.matches("dag-1", err, 1, true)
+    assert.matches("8 SUCCESS, 2 FAILED", err, 1, true)
+    local _, out = run { "--help" }
+    assert.matches("\n  5  output could not be written", out, 1, true)
+  end)
+
+  it("masks a short auth value only in server text, never inside ids", function()
+    -- instance ids are 1001..1010: "100" is inside every one of them
+    local c = plan_client { [1] = true }
+    for _, inst in ipairs(c.instances) do
+      inst.detail = { msg = "java.lang.RuntimeException: uid 100 refused\n\tat a.b(C.java:1)",
+        sql = { originalSql = "SELECT 100" } }
+    end
+    local env = { ACCELERATE_AUTH_VALUE = "100" }
+    local code, out = run(args { "--no-color" }, { client = c, env = env })
+    assert.equal(1, code)
+    assert.matches("(instance 1001", out, 1, true)
+    assert.matches("accelerate detail 1001", out, 1, true)
+    assert.matches("uid *** refused", out, 1, true)
+    assert.is_nil(out:find("uid 100", 1, true))
+    code, out = run(args { "--json" }, { client = plan_client { [1] = true }, env = env })
+    assert.equal(1, code)
+    local r = cjson.decode(out)
+    assert.equal("1001", tostring(r.instances[1].id))
+    assert.is_nil(out:find("***", 1, true))
+    c = plan_client { [1] = true }
+    c.instances[1].detail = { msg = "uid 100 refused", sql = "SELECT 1" }
+    code, out = run({ "detail", "1001", "--json" }, { client = c, env = env })
+    assert.equal(0, code)
+    r = cjson.decode(out)
+    assert.equal("1001", util.id_string(r.taskInstanceId))
+    assert.equal("uid *** refused", r.msg)
+    code, out = run({ "instances", "dag-1" }, { client = plan_client(), env = env })
+    assert.equal(0, code)
+    assert.matches("\n1001 ", out, 1, true)
+    -- shorter than the core's minimum (3): masked nowhere
+    c = plan_client { [1] = true }
+    c.instances[1].detail = { msg = "uid 10 refused" }
+    code, out = run({ "detail", "1001" }, { client = c, env = { ACCELERATE_AUTH_VALUE = "10" } })
+    assert.equal(0, code)
+    assert.matches("uid 10 refused", out, 1, true)
+    -- an error a server sent is still masked
+    c = plan_client()
+    c.list_errors = { fake.err("http", "server echoed 100", { status = 400, detail = "uid=100\nmore" }) }
+    local err
+    code, out, err = run({ "wait", "dag-1" }, { client = c, env = env })
+    assert.equal("", out)
+    assert.equal(4, code)
+    assert.matches("server echoed ***", err, 1, true)
+    assert.is_nil(err:find("100", 1, true))
+  end)
+
+  it("shows the server's detailErrorMsg: first line in text, whole in --json", function()
+    local c = plan_client()
+    c.create_error = fake.err("api", "Failed to create the data backfill task",
+      { code = "400", trace_id = "tr-9", detail = "the range is over 100 years\n\tat x.y(Z.java:1)" })
+    local code, _, err = run(args(), { client = c })
+    assert.equal(4, code)
+    assert.matches("Failed to create the data backfill task", err, 1, true)
+    assert.matches("the range is over 100 years", err, 1, true)
+    assert.is_nil(err:find("Z.java", 1, true))
+  end)
+
+  it("prints every failure as JSON on stdout with --json, with the exit code", function()
+    local c = plan_client()
+    c.create_error = fake.err("api", "Failed to create", { code = "400", trace_id = "tr-9", detail = "too long" })
+    local code, out = run(args { "--json" }, { client = c })
+    assert.equal(4, code)
+    local r = cjson.decode(out)
+    assert.same({ kind = "api", message = "Failed to create", code = "400", trace_id = "tr-9", detail = "too long" },
+      r.error)
+    assert.equal(4, r.exit)
+    code, out = run({ "wait", "dag-1", "--interval", "0", "--json" }, { client = plan_client() })
+    assert.equal(2, code)
+    r = cjson.decode(out)
+    assert.equal("usage", r.error.kind)
+    assert.equal(2, r.exit)
+    code, out = run({ "--json", "frobnicate" })
+    assert.equal(2, code)
+    assert.equal(2, cjson.decode(out).exit)
+    c = plan_client()
+    c.list_errors = { fake.err("http", "unauthorized", { status = 401 }) }
+    code, out = run({ "wait", "dag-1", "--json" }, { client = c })
+    assert.equal(4, code)
+    r = cjson.decode(out)
+    assert.same({ 401, 4 }, { r.error.status, r.exit })
+  end)
+
+  it("gives every --json object an exit field: create, repair, repair --wait", function()
+    local code, out = run({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-02", "--json" },
+      { client = plan_client() })
+    assert.equal(0, code)
+    assert.equal(0, cjson.decode(out).exit)
+    local done = plan_client()
+    done.now = 100
+    code, out = run({ "repair", "dag-1", "--json" }, { client = done })
+    assert.equal(0, code)
+    assert.equal(0, cjson.decode(out).exit)
+    local c = plan_client { [2] = true }
+    for _, inst in ipairs(c.instances) do inst.detail = { acceleratePlanUuid = { "plan-42" } } end
+    c.now = 100
+    code, out = run({ "repair", "dag-1", "--wait", "--json", "--interval", "1" }, { client = c })
+    local r = cjson.decode(out)
+    assert.equal(code, r.exit)
+    assert.equal(1, #r.reports)
+    assert.is_number(r.reports[1].exit)
+  end)
+end)
+
+-- The same against the simulator, through bin/accelerate.
+describe("bin/accelerate: outcomes (simulator)", function()
+  local helpers = require "spec.helpers"
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, tmp
+
+  local function env_of(auth)
+    return "env -i PATH=\"$PATH\" ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID="
+      .. sim.tenant_id .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE="
+      .. helpers.quote(auth or sim.auth_value) .. " HOME=/nonexistent "
+  end
+  -- argv's stdout goes to `to` (a path) or is returned
+  local function cmd(argv, to, auth)
+    local code, out = sh(env_of(auth) .. "bin/accelerate " .. argv .. (to and (" >" .. to) or "")
+      .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+  before_each(function() sim:scenario(helpers.scenario {}) end)
+
+  it("create > /dev/full and create --json > /dev/full exit 5 and name the dagName on stderr", function()
+    for _, json in ipairs { "", " --json" } do
+      local code, _, err = cmd("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02" .. json,
+        "/dev/full")
+      assert.equal(5, code, err)
+      assert.matches("output could not be written", err, 1, true)
+      local dag = err:match("(%x+%-%x+%-%x+%-%x+%-%x+)")
+      assert.truthy(dag, err)
+      assert.equal(0, (cmd("instances " .. dag, "/dev/null")))
+    end
+    local code, _, err = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-02 "
+      .. "--interval 0.05 --quiet", "/dev/full")
+    assert.equal(5, code, err)
+    assert.matches("4 SUCCESS", err, 1, true)
+  end)
+
+  it("never masks a short numeric auth value inside instance ids", function()
+    local s = helpers.scenario {}
+    s.tenants.t1.credentials.UID = { "8765" }
+    s.connection = { tenant_id = "t1", auth_type = "UID", auth_value = "8765" }
+    sim:scenario(s)
+    local code, out = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-05 "
+      .. "--interval 0.05 --json", nil, "8765")
+    assert.equal(0, code)
+    local r = helpers.json.decode(out)
+    local ids = {}
+    for _, inst in ipairs(r.instances) do ids[#ids + 1] = inst.id end
+    assert.matches("8765", table.concat(ids, " "), 1, true)   -- 12876560 is among them
+    assert.is_nil(out:find("***", 1, true))
+    code, out = cmd("instances " .. r.dagName, nil, "8765")
+    assert.equal(0, code)
+    assert.matches("12876560 ", out, 1, true)
+    code, out = cmd("detail 12876560", nil, "8765")
+    assert.equal(0, code)
+    assert.matches("taskInstanceId%s+12876560\n", out)
+  end)
+
+  it("shows why a create over 100 years was refused, in text and in --json", function()
+    local code, out, err = cmd("create --plan-id " .. PLAN .. " --start 1990-01-01 --end 2095-01-03")
+    assert.equal(4, code)
+    assert.equal("", out)
+    assert.matches("Failed to create the data backfill task", err, 1, true)
+    assert.matches("at most 20000 are allowed", err, 1, true)
+    code, out = cmd("create --plan-id " .. PLAN .. " --start 1990-01-01 --end 2095-01-03 --json")
+    assert.equal(4, code)
+    local r = helpers.json.decode(out)
+    assert.equal(4, r.exit)
+    assert.equal("api", r.error.kind)
+    assert.equal("400", r.error.code)
+    assert.matches("at most 20000 are allowed", r.error.detail, 1, true)
+    assert.is_string(r.error.trace_id)
+  end)
+end)
+
+-- Issue 10, item 15: the terminal's own width, the server's page size, and
+-- every time saying whose clock it is.
+describe("accelerate command: widths, pages and times", function()
+  it("draws the progress line as wide as the terminal is now, following a resize", function()
+    local widths, asked = { 140 }, 0
+    local function term_width(fd)
+      assert.equal(2, fd)
+      asked = asked + 1
+      return widths[1]
+    end
+    local c = plan_client()
+    c.on_list = function(self) if self.calls.list == 6 then widths[1] = 60 end end
+    local code, _, err = run(args { "--interval", "1", "--max-interval", "1" },
+      { client = c, tty = { [2] = true }, term_width = term_width, env = { COLUMNS = "80" } })
+    assert.equal(0, code)
+    local longest, last = 0, nil
+    for line in err:gmatch("\r\27%[K([^\r\n]*)") do
+      longest = math.max(longest, #line)
+      last = line
+    end
+    assert.is_true(longest > 80, "the line was cut at 80 columns: " .. longest)
+    assert.is_true(longest <= 139)
+    assert.is_true(#last <= 59, "the resize was not followed: " .. #last)
+    assert.is_true(asked > 1)
+    -- not a terminal answer: $COLUMNS, then 80
+    code, _, err = run(args(), { client = plan_client(), tty = { [2] = true },
+      term_width = function() return nil end, env = { COLUMNS = "50" } })
+    assert.equal(0, code)
+    for line in err:gmatch("\r\27%[K([^\r\n]*)") do assert.is_true(#line <= 49) end
+  end)
+
+  it("says which clock each time is on: Z for ours, 'server time' for the server's", function()
+    local c = plan_client { [2] = true }
+    for _, inst in ipairs(c.instances) do
+      inst.detail = { msg = "boom", statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
+        FAILED = "2025-03-25T10:02:30" }, startTime = "2025-03-25T10:00:00", endTime = "2025-03-25T10:02:30" }
+    end
+    local code, out, err = run(args { "--no-color" }, { client = c })
+    assert.equal(1, code)
+    assert.matches("failed at 2025-03-25T10:02:30 (server time)", out, 1, true)
+    assert.matches("^backfill dag%-1 created[^\n]*\n%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ ", err)
+    code, out = run({ "detail", "1003" }, { client = c })
+    assert.equal(0, code)
+    assert.matches("startTime%s+2025%-03%-25T10:00:00 %(server time%)\n", out)
+    assert.matches("statusTime.FAILED%s+2025%-03%-25T10:02:30 %(server time%)\n", out)
   end)
 end)

@@ -279,8 +279,13 @@ function helpers.start_nginx(opts)
     local p1 = io.popen("bash -c " .. quote(ngxctl .. "ngx_conf_lua_modules; ngx_conf_temp_paths " .. quote(n.prefix)))
     local common = p1:read("*a")
     p1:close()
+    -- workers that can read this checkout even where others cannot enter it
+    local p2 = io.popen("bash -c " .. quote(ngxctl .. "ngx_conf_user " .. quote(helpers.root)))
+    local user_line = p2:read("*a"):gsub("\n$", "")
+    p2:close()
     local conf = table.concat({
         common:match("^(.-load_module[^\n]*ngx_http_lua_module[^\n]*\n)"),
+        user_line,
         "worker_processes 1;",
         ('pid "%s/nginx.pid";'):format(n.prefix),
         ('error_log "%s/logs/error.log" warn;'):format(n.prefix),

@@ -261,3 +261,60 @@ describe("accelerate.ngx faults", function()
         end
     end)
 end)
+
+-- Issue 10, item 16: a checkout other users cannot read (a clone in /root,
+-- a `mktemp -d` folder): nginx's workers must still read lua/ and sim/lua/.
+describe("a checkout in a folder only its owner can read", function()
+    local copy, csim, capp
+
+    -- runs cmd with the copy's simulator settings; true on exit 0
+    local function in_copy(env, cmd)
+        return helpers.run(env .. " " .. cmd .. " >>" .. helpers.quote(copy .. "/run.log") .. " 2>&1")
+    end
+
+    setup(function()
+        local _, out = helpers.sh("mktemp -d")
+        copy = out:match("[^\n]+") .. "/accelerate"
+        local r = helpers.quote(helpers.root)
+        assert(helpers.run("mkdir -p " .. helpers.quote(copy .. "/build") .. " && chmod 700 "
+            .. helpers.quote(copy) .. "/.. " .. helpers.quote(copy)
+            .. " && cp -a " .. r .. "/lua " .. r .. "/sim " .. r .. "/examples " .. helpers.quote(copy)
+            .. " && cp -a " .. r .. "/build/luajit " .. helpers.quote(copy .. "/build/")))
+        local port = helpers.start_sim({ scenario = "test" })   -- only to borrow a free port, then stopped
+        local sim_port = port.port
+        port:stop()
+        csim = { port = sim_port, url = "http://127.0.0.1:" .. sim_port,
+            env = ("ACCELERATE_SIM_PORT=%d ACCELERATE_SIM_DIR=%s ACCELERATE_SIM_SCENARIO=test"):format(
+                sim_port, helpers.quote(copy .. "/build/sim")) }
+        local server = assert(socket.bind("127.0.0.1", 0))
+        local _, app_port = server:getsockname()
+        server:close()
+        capp = { port = tonumber(app_port), url = "http://127.0.0.1:" .. app_port }
+        capp.env = ("OPENRESTY_PORT=%d OPENRESTY_DIR=%s ACCELERATE_URL=%s ACCELERATE_TENANT_ID=t1 "
+            .. "ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=u-1"):format(capp.port,
+            helpers.quote(copy .. "/build/openresty"), csim.url)
+    end)
+
+    teardown(function()
+        if capp then in_copy(capp.env, helpers.quote(copy .. "/examples/openresty/run") .. " stop") end
+        if csim then in_copy(csim.env, helpers.quote(copy .. "/sim/simctl") .. " stop") end
+        if copy then helpers.run("rm -rf " .. helpers.quote(copy:match("^(.*)/accelerate$"))) end
+    end)
+
+    it("runs the simulator and the OpenResty example from it", function()
+        assert.equal("700", select(2, helpers.sh("stat -c %a " .. helpers.quote(copy))):match("%d+"))
+        assert(in_copy(csim.env, helpers.quote(copy .. "/sim/simctl") .. " start"),
+            helpers.read_file(copy .. "/run.log"))
+        local status, json = helpers.api(csim, "POST", "/anymetrics/api/v1/accelerate/task/create",
+            { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02" },
+            { ["tenant-id"] = "t1", ["auth-type"] = "UID", ["auth-value"] = "u-1" })
+        assert.equal(200, status)
+        assert.is_true(json.success, helpers.read_file(copy .. "/build/sim/logs/error.log"))
+        assert(in_copy(capp.env, helpers.quote(copy .. "/examples/openresty/run") .. " start"),
+            helpers.read_file(copy .. "/run.log"))
+        local astatus, ajson, raw = helpers.api(capp, "POST", "/backfills",
+            { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-03" })
+        assert.equal(201, astatus, tostring(raw) .. "\n" .. tostring(helpers.read_file(copy .. "/build/openresty/logs/error.log")))
+        assert.is_string(ajson.dagName)
+    end)
+end)

@@ -84,7 +84,7 @@ describe("report.failures", function()
         sql = { originalSql = "INSERT INTO dw.sales.orders SELECT 1" } },
     } })
     assert.matches("FAILED  dw.sales.orders  2025%-01%-08 .. 2025%-01%-14  %(instance 12876560, 2 retries%)", text)
-    assert.matches("waited 1m00s, ran 2m30s, failed at 2025%-03%-25T10:02:30, on 10.0.0.1", text)
+    assert.matches("waited 1m00s, ran 2m30s, failed at 2025%-03%-25T10:02:30 %(server time%), on 10.0.0.1", text)
     assert.matches("OutOfMemoryError", text)
     assert.is_nil(text:find("A.java", 1, true))
     assert.matches("accelerate detail 12876560", text)

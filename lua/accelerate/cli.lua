@@ -8,7 +8,7 @@
 --   cli/help.lua               help text of the command and of each subcommand
 --   cli/args.lua               options of each command, the parser, usage errors
 --   cli/context.lua            streams, environment, clock (what specs replace),
---                              and secrets blanked out of everything printed
+--                              write failures kept, secrets masked in server text
 --   cli/config.lua             connection settings (flags, environment, config
 --                              file, auth value file) and the client
 --   cli/progress.lua           the progress line of a watch, on stderr
@@ -16,6 +16,7 @@
 --   cli/backfill_commands.lua  lots, create, backfill, wait, report, repair
 --   cli/inspect_commands.lua   instances, detail
 
+local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
 local help = require "accelerate.cli.help"
 local args = require "accelerate.cli.args"
@@ -78,21 +79,21 @@ end
 -- sleep, clock.  Returns the exit code; never raises.
 function _M.main(argv, env)
   local ctx = context.new(env)
-  local ok, res = pcall(run, argv or {}, ctx)
-  if ok then
-    ctx.stdout:flush()
-    return res
-  end
+  argv = argv or {}
+  ctx.json = args.wants_json(argv)
+  local ok, res = pcall(run, argv, ctx)
+  if ok then return output.finish(ctx, res) end
   if output.interrupted(res) then
     -- Ctrl-C: the server keeps working; say how to pick the watch up again
     ctx.err("\naccelerate: interrupted" .. (ctx.current_dag and ("; backfill " .. ctx.current_dag
       .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "") .. "\n")
-    ctx.stdout:flush()
-    return EXIT.INTERRUPTED
+    if ctx.json and not ctx.json_done then
+      ctx.out(util.json_encode { error = { kind = "interrupted", message = "interrupted" },
+        exit = EXIT.INTERRUPTED, dagName = ctx.current_dag } .. "\n")
+    end
+    return output.finish(ctx, EXIT.INTERRUPTED)
   end
-  local code = output.error(ctx, res, argv and args.command_of(argv))
-  ctx.stdout:flush()
-  return code
+  return output.finish(ctx, output.error(ctx, res, args.command_of(argv)))
 end
 
 return _M

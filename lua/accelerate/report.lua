@@ -89,6 +89,17 @@ local function partitions(inst, detail)
   return s .. " .. " .. e
 end
 
+-- syntax: text = report.server_time(s)
+-- A time the server sent, saying whose clock it is: as it is when it
+-- carries a zone (Z, +08:00), else followed by "(server time)": the API
+-- gives no zone, so it is not ours to call it UTC.  Our own times are
+-- written in UTC with a Z.
+function _M.server_time(s)
+  s = tostring(s)
+  if str_find(s, "[Zz]$") or str_find(s, "[+-]%d%d:?%d%d$") or str_find(s, "UTC$") then return s end
+  return s .. " (server time)"
+end
+
 -- waited (created -> running), ran (running -> end), from statusTime when
 -- the detail has it, else from the list's createTime/startTime/endTime.
 function _M.timings(inst, detail)
@@ -122,7 +133,7 @@ function _M.failures(failures, opts)
     local timing = {}
     if t.waited then timing[#timing + 1] = "waited " .. format_duration(t.waited) end
     if t.ran then timing[#timing + 1] = "ran " .. format_duration(t.ran) end
-    if t.ended_at then timing[#timing + 1] = "failed at " .. tostring(t.ended_at) end
+    if t.ended_at then timing[#timing + 1] = "failed at " .. _M.server_time(t.ended_at) end
     if detail and detail.serverInfo then timing[#timing + 1] = "on " .. tostring(detail.serverInfo) end
     if #timing > 0 then out[#out + 1] = "    " .. tbl_concat(timing, ", ") end
     if not detail then

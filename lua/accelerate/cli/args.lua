@@ -9,9 +9,10 @@ local pairs = pairs
 local ipairs = ipairs
 local error = error
 local select = select
+local type = type
 local tonumber = tonumber
 local setmetatable = setmetatable
-local floor = math.floor
+local huge = math.huge
 local str_sub = string.sub
 local str_match = string.match
 
@@ -152,18 +153,60 @@ function _M.check(o)
   end
 end
 
+-- syntax: x = args.read_number(text, label, minimum [, integer [, above]] [, command])
+-- text as a number: decimal digits only (no sign, exponent, hex, inf or
+-- blanks; "2.5" and ".5" where a fraction is allowed), >= minimum (> when
+-- above), whole when integer; raises a usage error naming label otherwise.
+function _M.read_number(text, label, minimum, integer, above, command)
+  local x, why = _M.decimal(text, label, minimum, integer, above)
+  if not x then usage(why, command) end
+  return x
+end
+
+-- syntax: x, why = args.decimal(text, label, minimum [, integer [, above]])
+-- The same rule without raising: nil and the reason for anything else.
+function _M.decimal(text, label, minimum, integer, above)
+  local x
+  if type(text) == "string" then
+    if integer then
+      if str_match(text, "^%d+$") then x = tonumber(text) end
+    elseif str_match(text, "^%d+%.?%d*$") or str_match(text, "^%.%d+$") then
+      x = tonumber(text)
+    end
+  end
+  if not x or x ~= x or x == huge or x < minimum or (above and x == minimum) then
+    return nil, label .. " must be " .. (integer and "a whole number" or "a number") .. (above and " > " or " >= ")
+      .. minimum
+  end
+  return x
+end
+
 -- syntax: x = args.number(o, name, minimum [, integer])
 -- The value of option --name as a number >= minimum (whole if integer), or
 -- nil when not given; raises a usage error for anything else.
 function _M.number(o, name, minimum, integer)
   local v = o.values[name]
   if v == nil then return nil end
-  local x = tonumber(v)
-  if not x or x ~= x or x < minimum or (integer and x ~= floor(x)) then
-    usage("--" .. name .. " must be " .. (integer and "a whole number" or "a number") .. " >= "
-      .. minimum, o.command)
+  return _M.read_number(v, "--" .. name, minimum, integer, false, o.command)
+end
+
+-- syntax: x = args.positive(o, name)
+-- The value of option --name as a number > 0, or nil when not given.
+function _M.positive(o, name)
+  local v = o.values[name]
+  if v == nil then return nil end
+  return _M.read_number(v, "--" .. name, 0, false, true, o.command)
+end
+
+-- syntax: bool = args.wants_json(argv)
+-- Whether --json is among the options (before any `--`), known even when
+-- the command line does not parse: every outcome is JSON then.
+function _M.wants_json(argv)
+  for _, a in ipairs(argv) do
+    if a == "--" then return false end
+    if a == "--json" then return true end
   end
-  return x
+  return false
 end
 
 -- syntax: command = args.command_of(argv)

@@ -9,13 +9,16 @@ local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local progress = require "accelerate.cli.progress"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
 
+local type = type
 local ipairs = ipairs
 local error = error
-local tonumber = tonumber
 local tostring = tostring
 local max = math.max
 local str_format = string.format
+local str_gsub = string.gsub
+local tbl_concat = table.concat
 local usage = args.usage
 local number_opt = args.number
 local json_encode = util.json_encode
@@ -25,24 +28,45 @@ local _M = {}
 
 -- Helpers -----------------------------------------------------------------------
 
+-- A connection the core accepts, for checking create parameters with the
+-- core's own rules (accelerate.prepare sends nothing).
+local CHECK_CFG = { url = "http://127.0.0.1", tenant_id = "t", auth_type = "UID", auth_value = "check" }
+
+-- Raises a usage error for create parameters the core would refuse (dates
+-- that are not real, year 0000, a lot size out of range), so that lots,
+-- create, backfill and repair refuse alike, before anything is sent or
+-- journaled.  Without the core built there is nothing to check with.
+local function check_create(params, command)
+  local core = context.core()
+  if not core or not core.prepare then return end
+  local req, err = core.prepare(CHECK_CFG, "create_task", params)
+  if not req then
+    local msg = type(err) == "table" and err.message or tostring(err)
+    usage((str_gsub(msg, "^create_task: ", "")), command)
+  end
+end
+_M.check_create = check_create
+
 -- The create parameters from --plan-id/--plan-name, --start, --end, --lot.
 local function plan_params(o)
   local v = o.values
   if not v["plan-id"] and not v["plan-name"] then usage("--plan-id or --plan-name is required", o.command) end
   if v["plan-id"] and v["plan-name"] then usage("give --plan-id or --plan-name, not both", o.command) end
   if not v.start or not v["end"] then usage("--start and --end are required", o.command) end
-  return {
+  local params = {
     planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
   }
+  check_create(params, o.command)
+  return params
 end
 
 -- workflow.wait options from --interval, --max-interval, --timeout, with the
 -- progress line's callback and sleep.
 local function watch_opts(o, ctx, p, on_progress)
   return {
-    interval = number_opt(o, "interval", 0),
-    max_interval = number_opt(o, "max-interval", 0),
+    interval = args.positive(o, "interval"),
+    max_interval = args.positive(o, "max-interval"),
     timeout = number_opt(o, "timeout", 0),
     on_progress = on_progress or p.update,
     sleep = p.wrap_sleep(ctx.sleep),
@@ -80,8 +104,11 @@ end
 -- Commands ------------------------------------------------------------------------
 
 function _M.lots(o, ctx)
-  local n = o.args[3] or o.values.lot
-  local lots, err = workflow.lots(o.args[1], o.args[2], n and (tonumber(n) or n))
+  local n = o.args[3]
+  if n then n = args.read_number(n, "N (days per lot)", 1, true, false, "lots")
+  else n = number_opt(o, "lot", 1, true) end
+  check_create({ planId = "p", startTime = o.args[1], endTime = o.args[2], dateIntervalOfLot = n }, "lots")
+  local lots, err = workflow.lots(o.args[1], o.args[2], n)
   if not lots then usage(err.message, "lots") end
   if o.flags.json then
     ctx.out(json_encode(lots) .. "\n")
@@ -101,8 +128,9 @@ function _M.create(o, ctx)
   local function print_dag(dag, resumed)
     printed = true
     ctx.current_dag = dag
+    ctx.facts = "backfill " .. dag .. (resumed and " was already created (journal)" or " was created")
     if o.flags.json then
-      ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil } .. "\n")
+      ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil, exit = EXIT.OK } .. "\n")
     else
       ctx.out(dag .. "\n")
       if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
@@ -196,8 +224,9 @@ local function watch_repairs(ctx, o, client, dag, dags)
     rep = with_details(client, rep)
     rep.repairs = dag
     reports[#reports + 1] = rep
-    if not o.flags.json then output.print_report(ctx, o, rep, "repair") end
-    code = max(code, output.exit_for_report(rep))
+    local rcode = output.exit_for_report(rep)
+    if o.flags.json then rep.exit = rcode else output.print_report(ctx, o, rep, "repair") end
+    code = max(code, rcode)
   end
   return reports, code
 end
@@ -212,7 +241,7 @@ function _M.repair(o, ctx)
   end
   if #r.failures == 0 then
     if o.flags.json then
-      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array() } .. "\n")
+      ctx.out(json_encode { repairs = dag, dags = util.array(), reports = util.array(), exit = EXIT.OK } .. "\n")
     else
       ctx.out("nothing to repair: no instance of " .. dag .. " failed\n")
     end
@@ -224,11 +253,20 @@ function _M.repair(o, ctx)
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
     journal = o.values.journal, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
   })
+  local names = {}
+  for _, d in ipairs(dags or {}) do names[#names + 1] = d.dagName end
+  if #names > 0 then ctx.facts = "repairs of " .. dag .. " created: " .. tbl_concat(names, ", ") end
   if not o.flags.json then
     for _, d in ipairs(dags or {}) do ctx.out(describe_repair(d, dag)) end
   end
   if err then
-    if o.flags.json then ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = err } .. "\n") end
+    if o.flags.json then
+      -- one object: what was created before the failure, and the error
+      local red = output.redact_error(ctx, err)
+      ctx.out(json_encode { repairs = dag, dags = dags or util.array(), error = output.error_json(red),
+        exit = output.exit_for_error(err) } .. "\n")
+      ctx.json_done = true
+    end
     error(err, 0)
   end
   local reports, code = util.array(), EXIT.OK
@@ -236,7 +274,7 @@ function _M.repair(o, ctx)
     reports, code = watch_repairs(ctx, o, client, dag, dags)
   end
   if o.flags.json then
-    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports } .. "\n")
+    ctx.out(json_encode { repairs = dag, dags = dags, reports = reports, exit = code } .. "\n")
   end
   return code
 end

@@ -2,8 +2,12 @@
 -- client constructor, sleep and clock.  Specs replace any of them to run
 -- the command in-process with a fake client, terminal and clock.
 --
--- Everything the command writes goes through ctx.out and ctx.err, which
--- replace every known secret (ctx.secrets) with "***".
+-- Everything the command writes goes through ctx.out and ctx.err.  A write
+-- to stdout that fails is remembered (ctx.out_error), so that the command
+-- ends with exit 5 instead of losing its output silently.  Text a server
+-- sent (error messages and details, stacks, SQL) goes through
+-- ctx.redact, which replaces every known secret (ctx.secrets) with "***";
+-- ids, dagNames and the fields a script reads are never touched.
 
 local util = require "accelerate.util"
 
@@ -28,22 +32,44 @@ local function default_isatty(fd)
   return shell_ok("test -t " .. tostring(fd))
 end
 
-local function default_new_client(opts)
+-- syntax: core = context.core()
+-- The C core (`require "accelerate"`), or nil when it is not built; the
+-- command checks with it what the core will refuse, before anything.
+function _M.core()
   local ok, core = pcall(require, "accelerate")
-  if not ok or type(core) ~= "table" or not core.new then
+  if ok and type(core) == "table" then return core end
+  return nil, core
+end
+
+local function default_new_client(opts)
+  local core, why = _M.core()
+  if not core or not core.new then
     return nil, util.new_error("invalid", "the C module `accelerate` is not installed or not built "
-      .. "(make build): " .. tostring(core))
+      .. "(make build): " .. tostring(why))
   end
   local cok, client, err = pcall(core.new, opts)
   if not cok then return nil, client end
   return client, err
 end
 
--- s with every secret replaced by "***".
+-- The width of the terminal on fd, from the core (TIOCGWINSZ), or nil.
+local function default_term_width(fd)
+  local core = _M.core()
+  if not core or not core.term_width then return nil end
+  local ok, w = pcall(core.term_width, fd)
+  if ok and type(w) == "number" and w > 0 then return w end
+  return nil
+end
+
+-- The core's shortest value worth masking (ACC_REDACT_MIN): shorter ones
+-- would garble every message they happen to occur in.
+local REDACT_MIN = 3
+
+-- s with every secret (of REDACT_MIN characters or more) replaced by "***".
 local function scrub(secrets, s)
   for _, secret in ipairs(secrets) do
     local from = 1
-    while true do
+    while #secret >= REDACT_MIN do
       local a, b = str_find(s, secret, from, true)
       if not a then break end
       s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
@@ -54,8 +80,8 @@ local function scrub(secrets, s)
 end
 
 -- syntax: ctx = context.new(env)
--- env (all optional): stdout, stderr, getenv, isatty(fd), new_client(conn),
--- sleep, clock.  ctx has the same fields (with defaults), secrets = {},
+-- env (all optional): stdout, stderr, getenv, isatty(fd), term_width(fd),
+-- new_client(conn), sleep, clock.  ctx has the same fields (with defaults), secrets = {},
 -- out(s) and err(s); ctx.current_dag is set once a backfill is known.
 function _M.new(env)
   env = env or {}
@@ -64,13 +90,28 @@ function _M.new(env)
     stderr = env.stderr or io.stderr,
     getenv = env.getenv or os_getenv,
     isatty = env.isatty or default_isatty,
+    term_width = env.term_width or default_term_width,
     new_client = env.new_client or default_new_client,
     sleep = env.sleep,
     clock = env.clock,
     secrets = {},
   }
-  function ctx.out(s) ctx.stdout:write(scrub(ctx.secrets, s)) end
-  function ctx.err(s) ctx.stderr:write(scrub(ctx.secrets, s)) ctx.stderr:flush() end
+  function ctx.out(s)
+    local ok, err = ctx.stdout:write(s)
+    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "write failed") end
+  end
+  function ctx.err(s) ctx.stderr:write(s) ctx.stderr:flush() end
+  function ctx.redact(s)
+    if type(s) ~= "string" then return s end
+    return scrub(ctx.secrets, s)
+  end
+  -- syntax: err = ctx.flush_out()
+  -- Flushes stdout; the first failure of any write or of the flush, or nil.
+  function ctx.flush_out()
+    local ok, err = ctx.stdout:flush()
+    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "flush failed") end
+    return ctx.out_error
+  end
   return ctx
 end
 

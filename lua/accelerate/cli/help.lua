@@ -14,12 +14,16 @@ Connection (flags, then environment, then the config file):
   --auth-value VALUE      works, but shows in the process list: a warning is printed
   --config FILE           config file; default $ACCELERATE_CONFIG, else
                           $XDG_CONFIG_HOME/accelerate/config, else ~/.config/accelerate/config
-                          (key=value lines, # comments)
+                          (key = value lines, # comments on lines of their own; unknown
+                          keys and bad values are refused; ~/ is the home folder)
   --request-timeout S     seconds per HTTP call (default 30)
   --retries N             retries of GET calls on network errors, 5xx and 429 (default 2)
 
 Output:
-  --json                  machine-readable JSON on stdout (progress still goes to stderr)
+  --json                  machine-readable JSON on stdout (progress still goes to stderr):
+                          one object with an "exit" field, failures included as
+                          {"error": {kind, message, status, code, trace_id, detail}, "exit": N}
+                          (lots --json: the array of lots)
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output
@@ -32,6 +36,8 @@ Exit codes:
   2  usage or configuration error
   3  timed out before every instance finished (report: not finished yet)
   4  API or network error (including a create whose answer was lost)
+  5  output could not be written (stdout closed, disk full): the dagName or the
+     outcome is printed on stderr instead
   130 interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
 ]]
 
@@ -93,7 +99,8 @@ duplicate backfill costs real compute.
   --journal FILE          record intent and dagName (then `accelerate wait --journal FILE`)
   --force-create          create even though the journal shows a create whose answer was lost
 
-Exit codes: 0 created, 2 usage or config error, 4 API or network error.
+Exit codes: 0 created, 2 usage or config error, 4 API or network error,
+5 created but the dagName could not be written (it is printed on stderr).
 ]]
 
 HELP.wait = [[
@@ -116,7 +123,8 @@ status; letters S F R W when colour is off) and the failure report: for each
 failed instance its table, partitions, retries, timings and the first lines
 of its error (--verbose prints the full stack and SQL).
 
-Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error.
+Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
+5 output could not be written.
 ]]
 
 HELP.repair = [[
@@ -146,7 +154,8 @@ Lists a backfill's instances: id, status, table, partitions, times.
   --page-size N           instances per page (default 20)
   --all                   every page
 
-Exit codes: 0 listed, 2 usage or config error, 4 API or network error.
+Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output
+could not be written.
 ]]
 
 HELP.detail = [[
@@ -155,7 +164,8 @@ usage: accelerate detail ID
 Shows one instance's detail: status, table, partitions, retries, status
 times, server, the full error message and the SQL.
 
-Exit codes: 0 shown, 2 usage or config error, 4 API or network error.
+Exit codes: 0 shown, 2 usage or config error, 4 API or network error, 5 output
+could not be written.
 ]]
 
 HELP.lots = [[
@@ -164,7 +174,8 @@ usage: accelerate lots START END [N]
 Prints the lots a create over START..END with N days per lot (default 1)
 will make: inclusive dates, the last lot shorter.  Calls nothing.
 
-Exit codes: 0, or 2 for dates that do not exist or START after END.
+Exit codes: 0, 2 for dates that do not exist (or that a create would refuse) or
+START after END, 5 output could not be written.
 ]]
 
 -- syntax: text = help.page(topic)

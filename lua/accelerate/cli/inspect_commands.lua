@@ -9,6 +9,8 @@ local status = require "accelerate.workflow.status"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
+local failreport = require "accelerate.report"
 
 local type = type
 local pcall = pcall
@@ -21,6 +23,7 @@ local max = math.max
 local str_format = string.format
 local tbl_concat = table.concat
 local number_opt = args.number
+local usage = args.usage
 local id_string = util.id_string
 local json_encode = util.json_encode
 local EXIT = output.EXIT
@@ -35,7 +38,8 @@ local function fmt(v) if v == nil then return "-" end return tostring(v) end
 -- instances -----------------------------------------------------------------------
 
 local function print_instances(ctx, items)
-  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START", "END"))
+  -- START and END are the server's times, which carry no zone
+  ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START (server time)", "END (server time)"))
   for _, inst in ipairs(items) do
     local parts = fmt(inst.startPartition)
     if inst.endPartition and inst.endPartition ~= inst.startPartition then
@@ -61,7 +65,7 @@ local function list_all(o, ctx, client, dag)
   if not ok then error(err, 0) end
   total = total or #all
   if o.flags.json then
-    ctx.out(json_encode { dagName = dag, total = total, instances = all } .. "\n")
+    ctx.out(json_encode { dagName = dag, total = total, instances = all, exit = EXIT.OK } .. "\n")
   else
     print_instances(ctx, all)
     ctx.out(tostring(#all) .. " of " .. tostring(total) .. " instances\n")
@@ -78,12 +82,16 @@ local function list_page(o, ctx, client, dag)
   if o.flags.json then
     local out = util.shallow_copy(page)
     out.instances = util.array(util.shallow_copy(page.instances))
+    out.exit = EXIT.OK
     ctx.out(json_encode(out) .. "\n")
   else
     print_instances(ctx, page.instances or {})
     local total = tonumber(page.total) or 0
-    ctx.out(str_format("page %d of %d (%d instances)\n", index,
-      max(1, floor((total + page_size - 1) / page_size)), total))
+    -- a server may serve fewer per page than asked: count with its size
+    local served = tonumber(page.pageSize)
+    if served and served >= 1 and served == floor(served) then page_size = served end
+    ctx.out(str_format("page %d of %d (%d instances, %d per page)\n", index,
+      max(1, floor((total + page_size - 1) / page_size)), total, page_size))
   end
   return EXIT.OK
 end
@@ -97,11 +105,21 @@ end
 -- detail ----------------------------------------------------------------------------
 
 function _M.detail(o, ctx)
+  -- the core's id rule, before any setting is read or anything sent: ids
+  -- are strings to the API (digits in practice, not by contract)
+  local core = context.core()
+  if core and core.id_key then
+    local key, err = core.id_key(o.args[1])
+    if not key then usage(type(err) == "table" and err.message or tostring(err), "detail") end
+  end
   local client = config.client(o, ctx)
   local d, err = client:task_detail(o.args[1])
   if not d then error(err, 0) end
+  d = output.redact_detail(ctx, d)
   if o.flags.json then
-    ctx.out(json_encode(d) .. "\n")
+    local out = util.shallow_copy(d)
+    out.exit = EXIT.OK
+    ctx.out(json_encode(out) .. "\n")
     return EXIT.OK
   end
   local out = ctx.out
@@ -121,12 +139,13 @@ function _M.detail(o, ctx)
   field("runType", d.runType)
   field("taskType", d.taskType)
   field("serverInfo", d.serverInfo)
-  field("startTime", d.startTime)
-  field("endTime", d.endTime)
+  local function time(name, v) if v ~= nil then field(name, failreport.server_time(v)) end end
+  time("startTime", d.startTime)
+  time("endTime", d.endTime)
   if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
   if type(d.statusTime) == "table" then
     for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
-      field("statusTime." .. st, d.statusTime[st])
+      time("statusTime." .. st, d.statusTime[st])
     end
   end
   if d.msg then out("msg:\n" .. tostring(d.msg) .. "\n") end

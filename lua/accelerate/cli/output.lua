@@ -7,7 +7,12 @@
 --   2 usage or configuration error
 --   3 timed out before every instance finished (report: not finished yet)
 --   4 API or network error
+--   5 the output could not be written (stdout closed, a full disk): the
+--     key facts (the dagName, the outcome) go to stderr instead
 --   130 interrupted (Ctrl-C)
+--
+-- With --json every outcome is one JSON object on stdout with an `exit`
+-- field, failures included: {"error": {...}, "exit": N}.
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -15,17 +20,66 @@ local calendar = require "accelerate.calendar"
 local failreport = require "accelerate.report"
 
 local type = type
+local ipairs = ipairs
 local tostring = tostring
+local getmetatable = getmetatable
+local setmetatable = setmetatable
 local str_find = string.find
 local str_sub = string.sub
+local str_match = string.match
+local tbl_concat = table.concat
 local errstr = util.errstr
 local json_encode = util.json_encode
 local format_duration = util.format_duration
 
 local _M = {}
 
-local EXIT = { OK = 0, FAILED = 1, USAGE = 2, TIMEOUT = 3, API = 4, INTERRUPTED = 130 }
+local EXIT = { OK = 0, FAILED = 1, USAGE = 2, TIMEOUT = 3, API = 4, OUTPUT = 5, INTERRUPTED = 130 }
 _M.EXIT = EXIT
+
+-- Masking --------------------------------------------------------------------
+-- Only text a server wrote can carry the auth value back to us: the
+-- message of an error it caused, an error's detail, code and trace id, an
+-- instance's error stack.  Ids, dagNames and our own messages (which name
+-- ids) are printed as they are.
+
+local SERVER_KINDS = { http = true, api = true, decode = true, network = true, timeout = true, error = true }
+
+-- syntax: err = output.redact_error(ctx, err)
+-- A copy of err with the text a server may have written masked.
+function _M.redact_error(ctx, err)
+  if type(err) ~= "table" then return ctx.redact(tostring(err)) end
+  if err.kind == "usage" then return err end
+  local copy = setmetatable(util.shallow_copy(err), getmetatable(err))
+  if SERVER_KINDS[err.kind] then copy.message = ctx.redact(err.message) end
+  copy.detail = ctx.redact(err.detail)
+  copy.code = ctx.redact(err.code)
+  copy.trace_id = ctx.redact(err.trace_id)
+  return copy
+end
+
+-- syntax: d = output.redact_detail(ctx, detail)
+-- A copy of an instance's detail with its error stack (msg) masked.
+function _M.redact_detail(ctx, d)
+  if type(d) ~= "table" or type(d.msg) ~= "string" then return d end
+  local copy = util.shallow_copy(d)
+  copy.msg = ctx.redact(d.msg)
+  return copy
+end
+
+-- A copy of report r whose failures have their stacks and errors masked.
+local function redact_report(ctx, r)
+  if type(r.failures) ~= "table" or #r.failures == 0 then return r end
+  local out = util.shallow_copy(r)
+  out.failures = util.array()
+  for i, f in ipairs(r.failures) do
+    local g = util.shallow_copy(f)
+    g.detail = _M.redact_detail(ctx, f.detail)
+    if f.err ~= nil then g.err = _M.redact_error(ctx, f.err) end
+    out.failures[i] = g
+  end
+  return out
+end
 
 -- Errors ----------------------------------------------------------------------
 
@@ -37,6 +91,9 @@ function _M.interrupted(err)
   return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
 end
 
+-- syntax: code = output.exit_for_error(err)
+-- 2 for bad input (kinds usage and invalid, wherever they come from), 4
+-- for everything else.
 local function exit_for_error(err)
   local kind = type(err) == "table" and err.kind
   if kind == "usage" or kind == "invalid" then return EXIT.USAGE end
@@ -44,18 +101,62 @@ local function exit_for_error(err)
   if kind == "timeout" and err.watch then return EXIT.TIMEOUT end
   return EXIT.API
 end
+_M.exit_for_error = exit_for_error
+
+-- The first line of a server's detail that says something, trimmed.
+local function first_line(s)
+  if type(s) ~= "string" then return nil end
+  for line in (s .. "\n"):gmatch("([^\n]*)\n") do
+    line = str_match(line, "^%s*(.-)%s*$")
+    if line ~= "" then
+      if #line > 300 then line = str_sub(line, 1, 297) .. "..." end
+      return line
+    end
+  end
+  return nil
+end
+
+-- syntax: fields = output.error_json(err)
+-- What --json says of an error: kind, message, status, code, trace_id,
+-- detail (and outcome_unknown for a create that may have happened).
+function _M.error_json(err)
+  if type(err) ~= "table" then return { kind = "error", message = tostring(err) } end
+  return { kind = err.kind, message = err.message, status = err.status, code = err.code,
+    trace_id = err.trace_id, detail = err.detail, outcome_unknown = err.outcome_unknown }
+end
 
 -- syntax: code = output.error(ctx, err [, command])
--- Prints err on stderr and gives its exit code; a usage error also points
--- at `accelerate [command] --help`.
+-- Prints err on stderr (with the first line of the server's detail) and
+-- gives its exit code; a usage error also points at `accelerate [command]
+-- --help`.  With --json (ctx.json) the error is also one JSON object on
+-- stdout, unless the command already printed its own (ctx.json_done).
 function _M.error(ctx, err, cmd)
   local code = exit_for_error(err)
+  err = _M.redact_error(ctx, err)
   local msg = errstr(err)
   if str_sub(msg, 1, 11) ~= "accelerate:" then msg = "accelerate: " .. msg end
   ctx.err(msg .. "\n")
+  local detail = type(err) == "table" and first_line(err.detail)
+  if detail then ctx.err("  detail: " .. detail .. "\n") end
   if type(err) == "table" and err.kind == "usage" then
     ctx.err("Try `accelerate " .. (cmd and (cmd .. " ") or "") .. "--help`.\n")
   end
+  if ctx.json and not ctx.json_done then
+    ctx.out(json_encode { error = _M.error_json(err), exit = code, dagName = ctx.current_dag } .. "\n")
+  end
+  return code
+end
+
+-- syntax: code = output.finish(ctx, code)
+-- Flushes stdout.  When any write to it failed, says so on stderr with
+-- the key facts the command recorded (ctx.facts: the dagName, the outcome)
+-- and turns a successful or reporting exit code into 5.
+function _M.finish(ctx, code)
+  local werr = ctx.flush_out()
+  if not werr then return code end
+  ctx.err("accelerate: the output could not be written (" .. werr .. ")"
+    .. (ctx.facts and ("; " .. ctx.facts) or "") .. "\n")
+  if code == EXIT.OK or code == EXIT.FAILED or code == EXIT.TIMEOUT then return EXIT.OUTPUT end
   return code
 end
 
@@ -78,10 +179,25 @@ function _M.exit_for_report(r)
   return EXIT.FAILED
 end
 
+-- syntax: text = output.facts(report, code [, what])
+-- A report in one line, for stderr when stdout could not take it:
+-- "backfill DAG: 8 SUCCESS, 2 FAILED of 10 instances (exit 1)".
+function _M.facts(r, code, what)
+  local parts = {}
+  for _, k in ipairs(workflow.STATUS_ORDER) do
+    local n = r.counts and r.counts[k]
+    if n and n > 0 then parts[#parts + 1] = tostring(n) .. " " .. k end
+  end
+  return (what or "backfill") .. " " .. tostring(r.dagName) .. ": "
+    .. (#parts > 0 and tbl_concat(parts, ", ") or "no instance") .. " of " .. tostring(r.total)
+    .. " instances (exit " .. tostring(code) .. ")"
+end
+
 -- syntax: output.print_report(ctx, o, report [, what])
 -- The summary line (what: "backfill" unless given), the calendar unless
 -- --no-calendar, the failure report, and what to do next.
 function _M.print_report(ctx, o, r, what)
+  r = redact_report(ctx, r)
   local color = use_color(o, ctx)
   local out = ctx.out
   out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)
@@ -111,8 +227,9 @@ end
 -- the exit code; returns that exit code.
 function _M.report(ctx, o, r)
   local code = _M.exit_for_report(r)
+  ctx.facts = _M.facts(r, code)
   if o.flags.json then
-    local out = util.shallow_copy(r)
+    local out = util.shallow_copy(redact_report(ctx, r))
     out.exit = code
     ctx.out(json_encode(out) .. "\n")
   else

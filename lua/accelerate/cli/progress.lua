@@ -5,6 +5,7 @@
 local util = require "accelerate.util"
 local status = require "accelerate.workflow.status"
 
+local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tonumber = tonumber
@@ -57,11 +58,21 @@ local function estimate(st, r, done)
   return nil
 end
 
+-- The terminal's width now (it may have been resized since the last
+-- line): what the terminal says, else $COLUMNS, else 80.
+local function columns_of(ctx)
+  local w = ctx.term_width and ctx.term_width(2)
+  if type(w) == "number" and w > 0 then return w end
+  w = tonumber(ctx.getenv("COLUMNS") or "")
+  if w and w > 0 then return w end
+  return DEFAULT_COLUMNS
+end
+
 -- The terminal line: bar, percentage, counts, elapsed and eta.
 local function draw(st, r, done, elapsed, eta)
   local ctx = st.ctx
   -- one terminal line, or every redraw would leave a wrapped line behind
-  local columns = tonumber(ctx.getenv("COLUMNS") or "") or DEFAULT_COLUMNS
+  local columns = columns_of(ctx)
   local filled = r.total > 0 and floor(BAR_WIDTH * done / r.total) or 0
   local pct = r.total > 0 and floor(100 * done / r.total) or 0
   local parts = { str_format("[%s%s] %3d%%", str_rep("#", filled), str_rep(".", BAR_WIDTH - filled), pct) }

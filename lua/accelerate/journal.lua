@@ -186,7 +186,8 @@ function _M.open(path, owner)
   if not exists(path) then
     local ok, err = create_private(path)
     if not ok then
-      return nil, new_error("invalid", "cannot create journal " .. path .. ": " .. tostring(err))
+      -- the core's message already names the path
+      return nil, new_error("invalid", "journal: " .. tostring(err))
     end
   end
   local f, err = io_open(path, "ab")

@@ -32,6 +32,7 @@ build = {
             "src/accelerate.c",
             "src/buffer.c",
             "src/clock.c",
+            "src/config.c",
             "src/decode.c",
             "src/error.c",
             "src/file.c",

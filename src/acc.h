@@ -35,7 +35,7 @@
 #define ACC_MAX_RETRIES 10
 #define ACC_DEFAULT_MAX_BODY (8u * 1024u * 1024u)
 #define ACC_MIN_MAX_BODY 1024u
-#define ACC_DEFAULT_PAGE_SIZE 20 /* list_instances without pageSize */
+#define ACC_DEFAULT_PAGE_SIZE 20 /* list_instances, list_plans without one */
 #define ACC_MAX_CONCURRENCY 64    /* request_many; exported to the policy */
 #define ACC_MAX_HEADER_VALUE 1024
 #define ACC_MAX_ID 256
@@ -49,10 +49,14 @@
 #define ACC_REDACT_MIN 3
 #define ACC_JSON_MAX_DEPTH 100
 
+/* The calls, in the order of acc_call_names (request.c).  Only create is
+ * not idempotent; list_plans is a read sent as a POST. */
 typedef enum acc_call {
     ACC_CALL_CREATE = 0,
     ACC_CALL_LIST,
-    ACC_CALL_DETAIL
+    ACC_CALL_DETAIL,
+    ACC_CALL_LIST_PLANS,
+    ACC_CALL_PLAN_DETAIL
 } acc_call;
 
 /* Validated, normalised client options.  Strings are borrowed (from the
@@ -91,9 +95,12 @@ int acc_error_tostring(lua_State *L);
 void acc_error_create_meta(lua_State *L);
 extern const luaL_Reg acc_error_lib[];
 
+/* config.c */
+int acc_config_read(lua_State *L, int idx, acc_config *cfg);
+void acc_config_push(lua_State *L, const acc_config *cfg);
+extern const luaL_Reg acc_config_lib[];
+
 /* request.c */
-int acc_request_config(lua_State *L, int idx, acc_config *cfg);
-void acc_request_push_config(lua_State *L, const acc_config *cfg);
 int acc_request_call_check(lua_State *L, int idx);
 int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
                         int args);

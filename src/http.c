@@ -121,8 +121,8 @@ static long acc_ms(double s)
 /* The body is borrowed (POSTFIELDS does not copy): the caller keeps the
  * Lua string on its stack until the transfer ends. */
 void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
-                    const char *body, size_t body_len, double timeout,
-                    double connect_timeout)
+                    const char *body, size_t body_len, int fresh,
+                    double timeout, double connect_timeout)
 {
     CURL *e = x->easy;
     acc_buf_reset(&x->body);
@@ -132,16 +132,15 @@ void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
     x->trace_id[0] = x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
     curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    /* libcurl silently re-sends a request whose reused connection closed
+     * without an answer; for a create that could be a second backfill, so
+     * a create (fresh) always gets a connection of its own. */
+    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
     if (body != NULL) {
-        /* libcurl silently re-sends a request whose reused connection
-         * closed without an answer; for a create that could be a second
-         * backfill, so a create always gets a connection of its own. */
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 1L);
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
     } else {
-        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
     }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, acc_ms(timeout));

@@ -23,8 +23,8 @@ typedef struct acc_xfer {
 int acc_http_open(acc_xfer *x, const acc_config *cfg);
 void acc_http_close(acc_xfer *x);
 void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
-                    const char *body, size_t body_len, double timeout,
-                    double connect_timeout);
+                    const char *body, size_t body_len, int fresh,
+                    double timeout, double connect_timeout);
 long acc_http_status(acc_xfer *x);
 int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
                    double timeout);

@@ -124,7 +124,7 @@ static int acc_multi_start(lua_State *L, acc_multi *m, acc_xfer *x,
         return 0;
     }
     /* top+3 path, top+4 query, top+5 url (CURLOPT_URL copies it) */
-    acc_http_setup(x, headers, lua_tostring(L, top + 5), NULL, 0,
+    acc_http_setup(x, headers, lua_tostring(L, top + 5), NULL, 0, 0,
                    deadline - now, cfg->connect_timeout);
     lua_settop(L, top);
     x->item = i;

@@ -10,16 +10,16 @@
 
 #include "acc.h"
 
-static const char *const acc_call_names[] = {"create_task", "list_instances",
-                                             "task_detail", NULL};
+static const char *const acc_call_names[] = {
+    "create_task", "list_instances", "task_detail", "list_plans",
+    "plan_detail", NULL};
 
 static const char *const acc_call_paths[] = {
     "/anymetrics/api/v1/accelerate/task/create",
     "/anymetrics/api/v1/accelerate/task/instance/list",
-    "/anymetrics/api/v1/scheduler/task/detail"};
-
-static const char *const acc_auth_types[] = {"UID", "TOKEN", "ACCOUNT",
-                                             "APIKEY", NULL};
+    "/anymetrics/api/v1/scheduler/task/detail",
+    "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlanList",
+    "/anymetrics/api/v1/accelerate/plan/queryAccelerateResultPlan"};
 
 const char *acc_request_call_name(acc_call call)
 {
@@ -44,263 +44,6 @@ int acc_request_check_value(const char *s, size_t len, size_t max)
             return -1;
     }
     return 0;
-}
-
-/* ---- options ---------------------------------------------------------- */
-
-/* The string pointer stays valid after the pop because the options table
- * (or the environment) still holds it. */
-static const char *acc_opt_string(lua_State *L, int t, const char *name,
-                                  const char *env, size_t *len)
-{
-    const char *s = NULL;
-    *len = 0;
-    if (t != 0) {
-        lua_getfield(L, t, name);
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            s = lua_tolstring(L, -1, len);
-        } else if (!lua_isnil(L, -1)) {
-            luaL_error(L, "accelerate: option '%s' must be a string, got %s",
-                       name, luaL_typename(L, -1));
-        }
-        lua_pop(L, 1);
-    }
-    if (s == NULL && env != NULL) {
-        s = getenv(env);
-        if (s != NULL)
-            *len = strlen(s);
-    }
-    return s;
-}
-
-static int acc_opt_number(lua_State *L, int t, const char *name, double *out)
-{
-    int present = 0;
-    if (t == 0)
-        return 0;
-    lua_getfield(L, t, name);
-    if (lua_type(L, -1) == LUA_TNUMBER) {
-        *out = (double)lua_tonumber(L, -1);
-        present = 1;
-    } else if (!lua_isnil(L, -1)) {
-        luaL_error(L, "accelerate: option '%s' must be a number, got %s", name,
-                   luaL_typename(L, -1));
-    }
-    lua_pop(L, 1);
-    return present;
-}
-
-static int acc_request_url_check(const char *u, size_t len, size_t *outlen)
-{
-    size_t i, host, hostend;
-    if (len == 0 || len > ACC_MAX_URL)
-        return -1;
-    if (len > 7 && strncasecmp(u, "http://", 7) == 0)
-        host = 7;
-    else if (len > 8 && strncasecmp(u, "https://", 8) == 0)
-        host = 8;
-    else
-        return -1;
-    /* No user info (credentials do not belong in a logged URL), no query
-     * or fragment (paths are appended), nothing that needs escaping. */
-    for (i = host; i < len; i++) {
-        unsigned char c = (unsigned char)u[i];
-        if (c <= 0x20 || c >= 0x7f || c == '?' || c == '#' || c == '@' ||
-            c == '\\' || c == '"' || c == '<' || c == '>')
-            return -1;
-    }
-    hostend = host;
-    if (u[host] == '[') {
-        while (hostend < len && u[hostend] != ']')
-            hostend++;
-        if (hostend == len || hostend == host + 1)
-            return -1;
-        hostend++;
-    } else {
-        while (hostend < len && u[hostend] != ':' && u[hostend] != '/')
-            hostend++;
-        if (hostend == host)
-            return -1;
-    }
-    if (hostend < len && u[hostend] == ':') {
-        long port = 0;
-        size_t p = hostend + 1;
-        if (p == len || !isdigit((unsigned char)u[p]))
-            return -1;
-        while (p < len && isdigit((unsigned char)u[p])) {
-            port = port * 10 + (u[p] - '0');
-            if (port > 65535)
-                return -1;
-            p++;
-        }
-        if (port == 0)
-            return -1;
-        hostend = p;
-    }
-    if (hostend < len && u[hostend] != '/')
-        return -1;
-    while (len > hostend && u[len - 1] == '/')
-        len--;
-    *outlen = len;
-    return 0;
-}
-
-int acc_request_config(lua_State *L, int idx, acc_config *cfg)
-{
-    const char *s;
-    size_t len;
-    double d;
-    int t = 0, i;
-
-    memset(cfg, 0, sizeof *cfg);
-    if (!lua_isnoneornil(L, idx)) {
-        luaL_checktype(L, idx, LUA_TTABLE);
-        t = acc_absindex(L, idx);
-    }
-
-    s = acc_opt_string(L, t, "url", "ACCELERATE_URL", &len);
-    if (s == NULL) {
-        acc_error_newf(L, "invalid",
-                       "url is required (option url or ACCELERATE_URL)");
-        return 0;
-    }
-    if (acc_request_url_check(s, len, &cfg->url_len) != 0) {
-        acc_error_newf(L, "invalid",
-                       "url must be http(s)://host[:port][/prefix] without "
-                       "credentials, query or spaces");
-        return 0;
-    }
-    cfg->url = s;
-
-    s = acc_opt_string(L, t, "tenant_id", "ACCELERATE_TENANT_ID", &len);
-    if (s == NULL) {
-        acc_error_newf(L, "invalid", "tenant_id is required (option "
-                                     "tenant_id or ACCELERATE_TENANT_ID)");
-        return 0;
-    }
-    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
-        acc_error_newf(L, "invalid", "tenant_id must be 1-%d printable "
-                       "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);
-        return 0;
-    }
-    cfg->tenant_id = s;
-    cfg->tenant_id_len = len;
-
-    s = acc_opt_string(L, t, "auth_type", "ACCELERATE_AUTH_TYPE", &len);
-    if (s == NULL) {
-        acc_error_newf(L, "invalid", "auth_type is required (option "
-                                     "auth_type or ACCELERATE_AUTH_TYPE)");
-        return 0;
-    }
-    for (i = 0; acc_auth_types[i] != NULL; i++) {
-        if (len == strlen(acc_auth_types[i]) &&
-            strncasecmp(s, acc_auth_types[i], len) == 0) {
-            strcpy(cfg->auth_type, acc_auth_types[i]);
-            break;
-        }
-    }
-    if (acc_auth_types[i] == NULL) {
-        acc_error_newf(L, "invalid",
-                       "auth_type must be one of UID, TOKEN, ACCOUNT, APIKEY");
-        return 0;
-    }
-
-    s = acc_opt_string(L, t, "auth_value", "ACCELERATE_AUTH_VALUE", &len);
-    if (s == NULL) {
-        acc_error_newf(L, "invalid", "auth_value is required (option "
-                                     "auth_value or ACCELERATE_AUTH_VALUE)");
-        return 0;
-    }
-    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
-        /* never echo the value itself */
-        acc_error_newf(L, "invalid", "auth_value must be 1-%d printable "
-                       "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);
-        return 0;
-    }
-    cfg->auth_value = s;
-    cfg->auth_value_len = len;
-
-    s = acc_opt_string(L, t, "ca_file", NULL, &len);
-    if (s != NULL && (len == 0 || strlen(s) != len)) {
-        acc_error_newf(L, "invalid", "ca_file must be a file name");
-        return 0;
-    }
-    cfg->ca_file = s;
-
-    cfg->timeout = ACC_DEFAULT_TIMEOUT;
-    if (acc_opt_number(L, t, "timeout", &d)) {
-        if (!(d > 0 && d <= 86400)) {
-            acc_error_newf(L, "invalid", "timeout must be > 0 and <= 86400 "
-                                         "seconds");
-            return 0;
-        }
-        cfg->timeout = d;
-    }
-    cfg->connect_timeout = ACC_DEFAULT_CONNECT_TIMEOUT;
-    if (acc_opt_number(L, t, "connect_timeout", &d)) {
-        if (!(d > 0 && d <= 86400)) {
-            acc_error_newf(L, "invalid", "connect_timeout must be > 0 and "
-                                         "<= 86400 seconds");
-            return 0;
-        }
-        cfg->connect_timeout = d;
-    }
-    cfg->retries = ACC_DEFAULT_RETRIES;
-    if (acc_opt_number(L, t, "retries", &d)) {
-        if (!(d >= 0 && d <= ACC_MAX_RETRIES && d == floor(d))) {
-            acc_error_newf(L, "invalid", "retries must be an integer from 0 "
-                                         "to %d", ACC_MAX_RETRIES);
-            return 0;
-        }
-        cfg->retries = (int)d;
-    }
-    cfg->max_body = ACC_DEFAULT_MAX_BODY;
-    if (acc_opt_number(L, t, "max_body", &d)) {
-        if (!(d >= ACC_MIN_MAX_BODY && d <= 1073741824.0 && d == floor(d))) {
-            acc_error_newf(L, "invalid", "max_body must be an integer from "
-                                         "%u to 1073741824 bytes",
-                           ACC_MIN_MAX_BODY);
-            return 0;
-        }
-        cfg->max_body = (size_t)d;
-    }
-    if (t != 0) {
-        lua_getfield(L, t, "insecure");
-        if (lua_isboolean(L, -1))
-            cfg->insecure = lua_toboolean(L, -1);
-        else if (!lua_isnil(L, -1))
-            luaL_error(L, "accelerate: option 'insecure' must be a boolean, "
-                          "got %s", luaL_typename(L, -1));
-        lua_pop(L, 1);
-    }
-    return 1;
-}
-
-void acc_request_push_config(lua_State *L, const acc_config *cfg)
-{
-    lua_createtable(L, 0, 10);
-    lua_pushlstring(L, cfg->url, cfg->url_len);
-    lua_setfield(L, -2, "url");
-    lua_pushlstring(L, cfg->tenant_id, cfg->tenant_id_len);
-    lua_setfield(L, -2, "tenant_id");
-    lua_pushstring(L, cfg->auth_type);
-    lua_setfield(L, -2, "auth_type");
-    lua_pushlstring(L, cfg->auth_value, cfg->auth_value_len);
-    lua_setfield(L, -2, "auth_value");
-    if (cfg->ca_file != NULL) {
-        lua_pushstring(L, cfg->ca_file);
-        lua_setfield(L, -2, "ca_file");
-    }
-    lua_pushboolean(L, cfg->insecure);
-    lua_setfield(L, -2, "insecure");
-    lua_pushnumber(L, (lua_Number)cfg->timeout);
-    lua_setfield(L, -2, "timeout");
-    lua_pushnumber(L, (lua_Number)cfg->connect_timeout);
-    lua_setfield(L, -2, "connect_timeout");
-    lua_pushinteger(L, (lua_Integer)cfg->retries);
-    lua_setfield(L, -2, "retries");
-    lua_pushinteger(L, (lua_Integer)cfg->max_body);
-    lua_setfield(L, -2, "max_body");
 }
 
 /* ---- values ----------------------------------------------------------- */
@@ -643,6 +386,86 @@ static int acc_prepare_detail(lua_State *L, int a)
     return 1;
 }
 
+static const char *const acc_plans_fields[] = {"materializeType", "pageNumber",
+                                               "pageSize", NULL};
+static const char *const acc_materialize_types[] = {"ACCELERATE", "RESULT",
+                                                    "EXTERNAL", NULL};
+
+/* list_plans: {materializeType = ?, pageNumber = 1, pageSize = 20} or nil;
+ * the body is {"materializeType": ..., "pager": {...}}, the type omitted
+ * for every type. */
+static int acc_prepare_plans(lua_State *L, int a)
+{
+    const char *type = NULL;
+    size_t type_len = 0;
+    long page = 1, size = ACC_DEFAULT_PAGE_SIZE;
+    luaL_Buffer b;
+    char num[96];
+    int i;
+
+    if (!lua_isnoneornil(L, a)) {
+        luaL_checktype(L, a, LUA_TTABLE);
+        if (!acc_fields_check(L, a, "list_plans", acc_plans_fields))
+            return 0;
+        type = acc_field_string(L, a, "list_plans", "materializeType",
+                                &type_len);
+        if (acc_field_int(L, a, "list_plans", "pageNumber", 1, 2147483647.0,
+                          &page) < 0 ||
+            acc_field_int(L, a, "list_plans", "pageSize", 1, 100000,
+                          &size) < 0)
+            return 0;
+    }
+    if (type != NULL) {
+        for (i = 0; acc_materialize_types[i] != NULL; i++)
+            if (strcmp(type, acc_materialize_types[i]) == 0)
+                break;
+        if (acc_materialize_types[i] == NULL || strlen(type) != type_len) {
+            acc_error_newf(L, "invalid", "list_plans: materializeType must be "
+                           "ACCELERATE, RESULT or EXTERNAL");
+            return 0;
+        }
+    }
+    lua_pushstring(L, acc_call_paths[ACC_CALL_LIST_PLANS]);
+    lua_pushliteral(L, "");
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    if (type != NULL) {
+        luaL_addstring(&b, "\"materializeType\":");
+        acc_json_string(&b, type, type_len);
+        luaL_addchar(&b, ',');
+    }
+    snprintf(num, sizeof num, "\"pager\":{\"pageNumber\":%ld,\"pageSize\":%ld}}",
+             page, size);
+    luaL_addstring(&b, num);
+    luaL_pushresult(&b);
+    return 1;
+}
+
+/* plan_detail: a plan id (uuid) string. */
+static int acc_prepare_plan(lua_State *L, int a)
+{
+    luaL_Buffer b;
+    const char *id;
+    size_t len;
+
+    if (lua_type(L, a) != LUA_TSTRING)
+        return luaL_error(L, "accelerate: plan_detail: expected a plan id "
+                             "string, got %s", luaL_typename(L, a));
+    id = lua_tolstring(L, a, &len);
+    if (acc_request_check_value(id, len, ACC_MAX_ID) != 0) {
+        acc_error_newf(L, "invalid", "plan_detail: a plan id must be 1-%d "
+                       "printable characters (no CR, LF or NUL)", ACC_MAX_ID);
+        return 0;
+    }
+    lua_pushstring(L, acc_call_paths[ACC_CALL_PLAN_DETAIL]);
+    luaL_buffinit(L, &b);
+    luaL_addstring(&b, "uuid=");
+    acc_pct_encode(&b, id, len);
+    luaL_pushresult(&b);
+    lua_pushnil(L);
+    return 1;
+}
+
 /* Pushes path, query, url, body (nil for GET) and returns 1; or pushes an
  * invalid error and returns 0.  Nothing is allocated outside Lua, so a
  * raise on a wrong type leaks nothing. */
@@ -663,6 +486,12 @@ int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
         break;
     case ACC_CALL_LIST:
         ok = acc_prepare_list(L, args);
+        break;
+    case ACC_CALL_LIST_PLANS:
+        ok = acc_prepare_plans(L, args);
+        break;
+    case ACC_CALL_PLAN_DETAIL:
+        ok = acc_prepare_plan(L, args);
         break;
     default:
         ok = acc_prepare_detail(L, args);
@@ -694,17 +523,8 @@ static int acc_request_fail(lua_State *L)
     return 2;
 }
 
-/* accelerate.config(opts) -> normalised options table | nil, err */
-static int acc_request_lua_config(lua_State *L)
-{
-    acc_config cfg;
-    if (!acc_request_config(L, 1, &cfg))
-        return acc_request_fail(L);
-    acc_request_push_config(L, &cfg);
-    return 1;
-}
-
-static const char *const acc_methods[] = {"POST", "GET", "GET"};
+static const char *const acc_methods[] = {"POST", "GET", "GET", "POST",
+                                          "GET"};
 
 /* accelerate.prepare(config, call, args) -> request | nil, err */
 static int acc_request_lua_prepare(lua_State *L)
@@ -714,7 +534,7 @@ static int acc_request_lua_prepare(lua_State *L)
     int top, i;
 
     call = (acc_call)acc_request_call_check(L, 2);
-    if (!acc_request_config(L, 1, &cfg))
+    if (!acc_config_read(L, 1, &cfg))
         return acc_request_fail(L);
     top = lua_gettop(L);
     if (!acc_request_prepare(L, &cfg, call, 3))
@@ -783,7 +603,6 @@ static int acc_request_lua_id_key(lua_State *L)
 }
 
 const luaL_Reg acc_request_lib[] = {
-    {"config", acc_request_lua_config},
     {"prepare", acc_request_lua_prepare},
     {"id_key", acc_request_lua_id_key},
     {NULL, NULL}};

@@ -148,7 +148,7 @@ static int acc_transport_new(lua_State *L)
     acc_config cfg;
     acc_transport *t;
 
-    if (!acc_request_config(L, 1, &cfg)) {
+    if (!acc_config_read(L, 1, &cfg)) {
         lua_pushnil(L);
         lua_insert(L, -2);
         return 2;
@@ -240,8 +240,8 @@ static int acc_transport_request(lua_State *L)
     url = lua_tostring(L, top + 3);
     if (lua_isstring(L, top + 4))
         body = lua_tolstring(L, top + 4, &body_len);
-    acc_http_setup(&t->main, t->headers, url, body, body_len, budget,
-                   t->connect_timeout);
+    acc_http_setup(&t->main, t->headers, url, body, body_len,
+                   call == ACC_CALL_CREATE, budget, t->connect_timeout);
     rc = curl_easy_perform(t->main.easy);
     if (rc == CURLE_OK) {
         int ok = acc_decode_response(L, call, acc_http_status(&t->main),
@@ -283,7 +283,8 @@ static int acc_transport_request_many(lua_State *L)
     luaL_checktype(L, 3, LUA_TTABLE);
     luaL_argcheck(L, conc >= 1 && conc <= ACC_MAX_CONCURRENCY, 4,
                   "concurrency out of range");
-    luaL_argcheck(L, call != ACC_CALL_CREATE, 2, "only idempotent calls");
+    luaL_argcheck(L, call != ACC_CALL_CREATE && call != ACC_CALL_LIST_PLANS, 2,
+                  "only calls sent as GET");
     lua_settop(L, 5);
     acc_transport_warn_in_nginx(L);
     acc_transport_config(t, &cfg);

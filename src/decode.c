@@ -480,9 +480,18 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
  * own word that it did not, and a 429 was turned away before any work). */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace,
-                        size_t trace_len)
+                        size_t trace_len, const char *secret,
+                        size_t secret_len)
 {
-    if (acc_decode_answer(L, call, status, body, len, trace, trace_len))
+    /* the secret leaves the inputs before any of them is read or cut */
+    int copies = acc_redact_push(L, &body, &len, secret, secret_len) +
+                 acc_redact_push(L, &trace, &trace_len, secret, secret_len);
+    int ok = acc_decode_answer(L, call, status, body, len, trace, trace_len);
+    if (copies > 0) {
+        lua_insert(L, -1 - copies); /* the result below the copies */
+        lua_pop(L, copies);
+    }
+    if (ok)
         return 1;
     if (call == ACC_CALL_CREATE) {
         int unreadable;
@@ -550,7 +559,8 @@ static int acc_decode_lua(lua_State *L)
         lua_pop(L, 1);
     }
     trace = acc_decode_header(L, 3, "x-trace-id", &trace_len);
-    if (acc_decode_response(L, call, status, body, len, trace, trace_len))
+    if (acc_decode_response(L, call, status, body, len, trace, trace_len,
+                            secret, secret_len))
         return 1;
     acc_error_redact(L, -1, secret, secret_len);
     lua_pushnil(L);

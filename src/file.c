@@ -131,7 +131,32 @@ static int acc_file_lock(lua_State *L)
     return 3;
 }
 
+/* accelerate.mkdirs(path) -> true | nil, msg: the folder and any missing
+ * parent, each created readable by its owner only (a state folder holds
+ * records of what a user did). */
+static int acc_file_mkdirs(lua_State *L)
+{
+    size_t len, i;
+    const char *path = luaL_checklstring(L, 1, &len);
+    char buf[4096];
+
+    if (len == 0 || len >= sizeof buf)
+        return luaL_argerror(L, 1, "a folder path of 1-4095 bytes expected");
+    memcpy(buf, path, len + 1);
+    for (i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0')
+            continue;
+        buf[i] = '\0';
+        if (mkdir(buf, 0700) != 0 && errno != EEXIST)
+            return acc_file_errno(L, "cannot create", buf);
+        buf[i] = path[i];
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
 const luaL_Reg acc_file_lib[] = {
+    {"mkdirs", acc_file_mkdirs},
     {"create_private", acc_file_create_private},
     {"fsync", acc_file_fsync},
     {"lock", acc_file_lock},

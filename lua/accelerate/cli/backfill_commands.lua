@@ -9,6 +9,7 @@ local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local progress = require "accelerate.cli.progress"
 local output = require "accelerate.cli.output"
+local repairs = require "accelerate.cli.repairs"
 local context = require "accelerate.cli.context"
 
 local type = type
@@ -198,10 +199,24 @@ end
 
 function _M.report(o, ctx)
   local client = config.client(o, ctx)
-  return finish_watch(ctx, o, client, snapshot(client, o.args[1], ctx))
+  local r = snapshot(client, o.args[1], ctx)
+  local by = repairs.of(ctx, client, o.args[1])
+  if #by > 0 then r.repaired_by = by end
+  return finish_watch(ctx, o, client, r)
 end
 
 -- repair ------------------------------------------------------------------------
+
+-- The record of this repair when no --journal names one (cli/repairs.lua),
+-- or nil with a warning: without it, a second `repair` creates again.
+local function record_of(ctx, client, dag)
+  local path, err = repairs.path(ctx, client, dag)
+  if not path then
+    ctx.err("accelerate: warning: cannot record this repair (" .. tostring(err) .. "); running `repair "
+      .. dag .. "` again would create it again: use --journal FILE\n")
+  end
+  return path
+end
 
 -- One line per repair backfill: created, already created, or (--dry-run)
 -- would create.
@@ -248,11 +263,21 @@ function _M.repair(o, ctx)
     return EXIT.OK
   end
   r = with_details(client, r)
+  local record = o.values.journal or (not o.flags["dry-run"] and record_of(ctx, client, dag))
   local dags, err = workflow.repair(client, r, {
     planId = o.values["plan-id"], planName = o.values["plan-name"],
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
-    journal = o.values.journal, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
+    journal = record or nil, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
+    again = o.flags.again,
   })
+  if dags and #dags > 0 and not o.flags["dry-run"] then
+    local all_resumed = true
+    for _, d in ipairs(dags) do if not d.resumed then all_resumed = false end end
+    if all_resumed then
+      ctx.err("accelerate: these repairs of " .. dag .. " were created before (recorded in " .. record
+        .. "); not created again: pass --again to create them once more\n")
+    end
+  end
   local names = {}
   for _, d in ipairs(dags or {}) do names[#names + 1] = d.dagName end
   if #names > 0 then ctx.facts = "repairs of " .. dag .. " created: " .. tbl_concat(names, ", ") end

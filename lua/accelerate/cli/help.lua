@@ -128,7 +128,7 @@ Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API err
 ]]
 
 HELP.repair = [[
-usage: accelerate repair DAG [--wait] [--dry-run] [--journal FILE] [options]
+usage: accelerate repair DAG [--wait] [--dry-run] [--journal FILE] [--again] [options]
 
 Creates new backfills covering only the failed date ranges of DAG: adjacent
 and overlapping failed partitions (of any table) merge into as few ranges as
@@ -139,7 +139,10 @@ lot size come from the failed instances; override with:
   --lot N
   --dry-run               print the ranges, create nothing
   --journal FILE          record each repair create (and which DAG it repairs); rerunning
-                          resumes instead of creating twice
+                          resumes instead of creating twice.  Without it the repair is
+                          recorded under $XDG_STATE_HOME/accelerate/repairs/ (else
+                          ~/.local/state/...), so that rerunning never creates it twice
+  --again                 create the repairs once more, though they were created before
   --force-create          create even though the journal shows a create whose answer was lost
   --force                 repair even though DAG still has unfinished instances
   --wait                  watch the repairs to the end (exit code as for wait)

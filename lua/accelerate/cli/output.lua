@@ -215,6 +215,9 @@ function _M.print_report(ctx, o, r, what)
       .. r.dagName .. "`\n")
   elseif not r.done then
     out("not finished: watch it with `accelerate wait " .. r.dagName .. "`\n")
+  elseif r.repaired_by then
+    out(tostring(#r.failures) .. " instance(s) failed; repaired by " .. tbl_concat(r.repaired_by, ", ")
+      .. ": watch with `accelerate wait " .. r.repaired_by[#r.repaired_by] .. "`\n")
   else
     out(tostring(#r.failures) .. " instance(s) failed; re-run only the failed dates with "
       .. "`accelerate repair " .. r.dagName .. "`\n")

@@ -120,13 +120,13 @@ local function prior_op(summary, dag, p)
   return prior
 end
 
--- One planned create: resumed when the journal records it created, refused
--- when it records one whose answer was lost (unless force_create), sent
--- otherwise.  Returns the entry for the result.
+-- One planned create: resumed when the journal records it created (unless
+-- opts.again: create once more), refused when it records one whose answer
+-- was lost (unless force_create), sent otherwise.  Returns the entry.
 local function repair_one(client, dag, r, j, s, opts, stats)
   local entry = util.shallow_copy(r)
   local prior = s and prior_op(s, dag, r.params)
-  if prior and prior.status == "created" then
+  if prior and prior.status == "created" and not opts.again then
     entry.dagName, entry.resumed = prior.dagName, true
     return entry
   end

@@ -1,0 +1,72 @@
+-- Issue 10, item 14: a repair is recorded, so that running `accelerate
+-- repair DAG` again does not create the same repair backfills again, and
+-- `report DAG` names the repairs instead of asking for one.  With --journal
+-- the journal records them; without one, a record under the user's state
+-- folder ($XDG_STATE_HOME/accelerate/repairs/).
+local helpers = require "spec.helpers"
+
+describe("accelerate repair, recorded", function()
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, tmp, state
+
+  local function cmd(argv)
+    local env = table.concat({
+      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
+      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
+      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "XDG_STATE_HOME=" .. helpers.quote(state),
+    }, " ")
+    local code, out = helpers.sh("env " .. env .. " " .. helpers.quote(helpers.root .. "/bin/accelerate") .. " "
+      .. argv .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+    local _, d = helpers.sh("mktemp -d")
+    state = d:match("%S+")
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp)
+    os.remove(tmp .. ".err")
+    if state then helpers.run("rm -rf " .. helpers.quote(state)) end
+  end)
+
+  it("creates a repair once; again only with --again; report names it", function()
+    sim:scenario(helpers.scenario { failures = { probability = 0, retries = 0, partitions = {
+      { date = "2025-01-03", times = 1, error = "oom" } } } })
+    local code, out, err = cmd("backfill --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-05 "
+      .. "--interval 0.05 --no-color")
+    assert.equal(1, code, err)
+    local dag = out:match("accelerate repair (%S+)`")
+    assert.truthy(dag, out)
+    sim:clear_requests()
+    code, out, err = cmd("repair " .. dag)
+    assert.equal(0, code, err)
+    assert.equal(1, #sim:requests { route = "create" })
+    local repair_dag = out:match("repair (%S+):")
+    assert.truthy(repair_dag, out)
+    -- the same command again creates nothing, and says why
+    code, out, err = cmd("repair " .. dag)
+    assert.equal(0, code, err)
+    assert.equal(1, #sim:requests { route = "create" })
+    assert.matches(repair_dag .. " (already created)", out, 1, true)
+    assert.matches("--again", err, 1, true)
+    -- the report names the repair instead of asking for one
+    code, out = cmd("report " .. dag .. " --no-calendar --no-color")
+    assert.equal(1, code)
+    assert.matches("repaired by " .. repair_dag, out, 1, true)
+    -- --again creates once more
+    code, out, err = cmd("repair " .. dag .. " --again")
+    assert.equal(0, code, err)
+    assert.equal(2, #sim:requests { route = "create" })
+    -- the record holds no secret and is private
+    local _, files = helpers.sh("find " .. helpers.quote(state) .. " -type f")
+    local f = files:match("%S+")
+    assert.truthy(f, "no record written under " .. state)
+    assert.is_nil((helpers.read_file(f) or ""):find(sim.auth_value, 1, true))
+    local _, mode = helpers.sh("stat -c %a " .. helpers.quote(f))
+    assert.equal("600", mode:match("%d+"))
+  end)
+end)

@@ -8,14 +8,16 @@
 # ---------------------------------------------------------------------------
 # Debian packages.  luajit2/libluajit2-5.1-dev (OpenResty's LuaJIT fork) are
 # the ones Debian's libnginx-mod-http-lua and lua-resty-core are built on; the
-# plain luajit packages conflict with them.
+# plain luajit packages conflict with them.  chromium (headless) and a font
+# open the HTML report in spec/html_report_spec.lua and take its screenshot.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
 	luajit2 libluajit2-5.1-dev \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
-	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck
+	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
+	chromium fonts-dejavu-core
 
 SHELL = /bin/bash
 

@@ -286,3 +286,20 @@ describe("insight.eta", function()
     assert.near(20, (insight.eta(r, { { elapsed = 0, done = 0 } })), 1e-6)
   end)
 end)
+
+describe("docs/insight.md", function()
+  it("lists the rule table as the code holds it", function()
+    local helpers = require "spec.helpers"
+    local doc = assert(helpers.read_file(helpers.root .. "/docs/insight.md"))
+    local rows = 0
+    for name, transient, why_fix in doc:gmatch("\n| `([%w_]+)` | (%a+) | [^\n]- | ([^|\n]+) |") do
+      rows = rows + 1
+      local rule
+      for _, r in ipairs(insight.RULES) do if r.name == name then rule = r end end
+      assert.is_table(rule, name)
+      assert.equal(rule.transient and "yes" or "no", transient, name)
+      assert.equal(rule.why .. " / " .. rule.fix:gsub("%-%-lot", "`--lot`"), why_fix, name)
+    end
+    assert.equal(#insight.RULES, rows)
+  end)
+end)

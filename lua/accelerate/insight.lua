@@ -185,7 +185,7 @@ local function new_group(sig, title, msg, f, e, rule_table)
   local t, rule = _M.transient(msg, rule_table)
   return {
     signature = sig, title = title, count = 0, transient = t,
-    rule = rule and rule.name, why = rule and rule.why,
+    rule = rule and rule.name, why = rule and rule.why, fix = rule and rule.fix,
     tables = {}, dates = {}, instances = array(),
     sample = { id = e.id, msg = msg, sql = sql_of(f.detail) },
   }
@@ -194,7 +194,7 @@ end
 -- syntax: groups = insight.failures(failures [, opts])
 -- failures: workflow.inspect's {instance =, detail =, err =}.  Groups of
 -- the same signature, by count (then title): {signature, title, count,
--- transient, rule, why, tables, dates (sorted days), instances (ids),
+-- transient, rule, why, fix, tables, dates (sorted days), instances (ids),
 -- sample = {id, msg, sql}}.  opts.rules: another rule table.
 function _M.failures(failures, opts)
   opts = opts or {}
@@ -254,6 +254,24 @@ function _M.compress_dates(list)
     i = j + 1
   end
   return tbl_concat(out, ", ")
+end
+
+-- syntax: entries = insight.entries(report [, details])
+-- Each instance of the report with the detail known for it (from the
+-- report's failures, or details: {[id] = detail}), for insight.timing.
+function _M.entries(report, details)
+  local known = {}
+  for _, f in ipairs(report and report.failures or {}) do
+    if type(f) == "table" and type(f.detail) == "table" and type(f.instance) == "table" then
+      known[util.id_string(f.instance.id) or ""] = f.detail
+    end
+  end
+  for id, d in pairs(details or {}) do known[id] = d end
+  local out = {}
+  for i, inst in ipairs(report and report.instances or {}) do
+    out[i] = { instance = inst, detail = known[util.id_string(inst.id) or ""] }
+  end
+  return out
 end
 
 -- ETA ------------------------------------------------------------------------------

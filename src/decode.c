@@ -483,16 +483,20 @@ int acc_decode_response(lua_State *L, acc_call call, long status,
                         size_t trace_len, const char *secret,
                         size_t secret_len)
 {
-    /* the secret leaves the inputs before any of them is read or cut */
-    int copies = acc_redact_push(L, &body, &len, secret, secret_len) +
-                 acc_redact_push(L, &trace, &trace_len, secret, secret_len);
-    int ok = acc_decode_answer(L, call, status, body, len, trace, trace_len);
+    int copies;
+    if (acc_decode_answer(L, call, status, body, len, trace, trace_len))
+        return 1; /* data is the server's, ids included: never redacted */
+    /* An error is built from what the server sent: when that holds the
+     * secret, it is built again from copies the secret has left, so that
+     * no cut made on the way can keep a fragment of it. */
+    copies = acc_redact_push(L, &body, &len, secret, secret_len);
+    copies += acc_redact_push(L, &trace, &trace_len, secret, secret_len);
     if (copies > 0) {
-        lua_insert(L, -1 - copies); /* the result below the copies */
+        lua_remove(L, -1 - copies); /* the first error, below the copies */
+        acc_decode_answer(L, call, status, body, len, trace, trace_len);
+        lua_insert(L, -1 - copies); /* the new error below the copies */
         lua_pop(L, copies);
     }
-    if (ok)
-        return 1;
     if (call == ACC_CALL_CREATE) {
         int unreadable;
         lua_getfield(L, -1, "kind");

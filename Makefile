@@ -158,7 +158,8 @@ asan-core:
 
 # ---------------------------------------------------------------------------
 # Workflows and demo (lua/accelerate/*.lua, bin/accelerate, examples/).
-#   make test-workflow   the workflow, journal, report and command specs (Lua 5.4)
+#   make test-workflow   the workflow, journal, report and command specs (Lua 5.4),
+#                        the HTML report opened in headless Chromium
 #   make demo            a month of backfill on the simulator, its failure
 #                        report, and a repair watched to success (~15 s)
 # No --lpath/--cpath here: busted --lua re-runs itself through sh without
@@ -166,7 +167,7 @@ asan-core:
 # own paths (lua/, build/lua5.4/).
 WORKFLOW_SPECS = spec/util_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
 	spec/workflow_params_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
-	spec/insight_spec.lua \
+	spec/insight_spec.lua spec/html_report_spec.lua \
 	spec/cli_args_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua
 

@@ -162,16 +162,18 @@ local function ids_line(ids)
   return tbl_concat(shown, ", ") .. more
 end
 
--- syntax: text = report.verdict(group, dag)
+-- syntax: text = report.verdict(group [, dag])
 -- Whether the group is transient, why, and what to do: "transient (a lock
--- was held elsewhere): retry with `accelerate repair DAG`".
+-- was held elsewhere): retry with `accelerate repair DAG`"; without dag,
+-- the same without the command.
 function _M.verdict(g, dag)
-  local repair = "`accelerate repair " .. tostring(dag) .. "`"
+  local repair = dag and ("`accelerate repair " .. tostring(dag) .. "`")
   if g.transient then
-    return "transient (" .. tostring(g.why) .. "): retry with " .. repair
+    return "transient (" .. tostring(g.why) .. "): retry" .. (repair and (" with " .. repair) or "")
   end
-  if g.why then return "not transient (" .. g.why .. "): " .. tostring(g.fix) .. ", then " .. repair end
-  return "not known to be transient: read the stack first, then " .. repair
+  local then_repair = repair and (", then " .. repair) or ""
+  if g.why then return "not transient (" .. g.why .. "): " .. tostring(g.fix) .. then_repair end
+  return "not known to be transient: read the stack first" .. then_repair
 end
 
 -- syntax: text = report.groups(groups, {dag =, color = bool})
@@ -184,7 +186,8 @@ function _M.groups(groups, opts)
   local bold = opts.color and "\27[1m" or ""
   local reset = opts.color and "\27[0m" or ""
   local out = {}
-  for _, g in ipairs(groups or {}) do
+  for i, g in ipairs(groups or {}) do
+    if i > 1 then out[#out + 1] = "" end
     out[#out + 1] = red .. "FAILED" .. reset .. "  " .. g.count .. (g.count == 1 and " instance  " or " instances  ")
       .. bold .. g.title .. reset
     out[#out + 1] = "    tables:    " .. tbl_concat(g.tables, ", ")

@@ -10,6 +10,7 @@ local config = require "accelerate.cli.config"
 local progress = require "accelerate.cli.progress"
 local output = require "accelerate.cli.output"
 local context = require "accelerate.cli.context"
+local html_command = require "accelerate.cli.html_command"
 
 local type = type
 local ipairs = ipairs
@@ -198,7 +199,9 @@ end
 
 function _M.report(o, ctx)
   local client = config.client(o, ctx)
-  return finish_watch(ctx, o, client, snapshot(client, o.args[1], ctx))
+  local r = snapshot(client, o.args[1], ctx)
+  if o.values.html then return html_command.report(ctx, o, client, r) end
+  return finish_watch(ctx, o, client, r)
 end
 
 -- repair ------------------------------------------------------------------------

@@ -108,6 +108,7 @@ function _M.heatmap(spans)
   local cw = max(2, min(24, floor(1000 / ndays)))
   local ch = #names <= 40 and 18 or max(6, floor(720 / #names))
   local top = 34
+  local gap = cw >= 4 and 1 or 0   -- narrow cells touch, or the gaps would wash the colours out
   local w, h = LEFT + ndays * cw + 10, top + #names * ch + 4
   local out = { str_format('<svg class="heat" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
     .. 'role="img" aria-label="instances by table and date">', w, h) }
@@ -120,7 +121,7 @@ function _M.heatmap(spans)
     if e.first then
       out[#out + 1] = str_format('<rect class="c-%s" data-inst="%s" x="%d" y="%d" width="%d" height="%d">'
         .. '<title>%s</title></rect>', class_of(e.status), esc(e.id), LEFT + (e.first - d0) * cw,
-        top + (index[e.table] - 1) * ch, max(1, (e.last - e.first + 1) * cw - 1), ch - 2, tooltip(e))
+        top + (index[e.table] - 1) * ch, (e.last - e.first + 1) * cw - gap, ch - 2, tooltip(e))
     end
   end
   out[#out + 1] = "</svg>"

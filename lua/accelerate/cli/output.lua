@@ -206,14 +206,13 @@ function _M.print_report(ctx, o, r, what)
   out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)
     .. "  (" .. format_duration(r.elapsed or 0) .. ", " .. tostring(r.polls or 0) .. " polls, "
     .. tostring(r.requests or 0) .. " requests)\n")
-  if not o.flags["no-calendar"] and #r.instances > 0 then
-    out("\n" .. calendar.render(r.instances, { color = color }) .. "\n")
-  end
+  local drawn = not o.flags["no-calendar"] and #r.instances > 0
+  if drawn then out("\n" .. calendar.render(r.instances, { color = color }) .. "\n") end
   -- failures by cause; --verbose: each failed instance with its whole stack
   local groups = insight.failures(r.failures)
   local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
     or failreport.groups(groups, { dag = r.dagName, color = color })
-  if text ~= "" then out(text .. "\n") end
+  if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
   local timing = failreport.timing_line(insight.timing(insight.entries(r, r.details)))
   if timing then out(timing .. "\n") end
   if r.ok then

@@ -60,6 +60,13 @@ sim-status:
 bench-sim: deps
 	bench/sim-vs-static
 
+# The HTML report of a synthetic 5,000-instance backfill: build time (Lua
+# CPU) and render time (headless Chromium).  A benchmark, not a test.
+.PHONY: bench-html
+bench-html: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	bench/html-report
+
 # 100,000 calls on one client, then 1,000 clients created and collected:
 # resident memory and descriptors sampled, a verdict printed (~1-2 min).
 soak: deps

@@ -173,3 +173,21 @@ describe("report.groups and report.timing_line", function()
     assert.is_nil(report.timing_line(nil))
   end)
 end)
+
+describe("README.md", function()
+  it("shows a failure group as the command prints it", function()
+    local helpers = require "spec.helpers"
+    local insight = require "accelerate.insight"
+    local readme = assert(helpers.read_file(helpers.root .. "/README.md"))
+    local block = readme:match("```\n(FAILED  .-\n)```")
+    assert.truthy(block)
+    local oom = "com.aloudata.anymetrics.scheduler.TaskExecuteException: task 1 failed on dw.sales.orders_daily\n"
+      .. "Caused by: java.lang.OutOfMemoryError: Java heap space\n\tat a.b(C.java:1)"
+    local failures = {}
+    for i, date in ipairs { "2025-01-09", "2025-01-10" } do
+      failures[i] = { instance = { id = 12876574 + 2 * i, mtGuid = "dw.sales.orders_daily", startPartition = date,
+        endPartition = date, status = "FAILED" }, detail = { msg = oom } }
+    end
+    assert.equal(block, report.groups(insight.failures(failures), { dag = "DAG" }))
+  end)
+end)

@@ -111,7 +111,7 @@ function _M.heatmap(spans)
   local gap = cw >= 4 and 1 or 0   -- narrow cells touch, or the gaps would wash the colours out
   local w, h = LEFT + ndays * cw + 10, top + #names * ch + 4
   local out = { str_format('<svg class="heat" xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" '
-    .. 'role="img" aria-label="instances by table and date">', w, h) }
+    .. 'viewBox="0 0 %d %d" role="img" aria-label="instances by table and date">', w, h, w, h) }
   day_axis(out, d0, d1, cw, top)
   for i, n in ipairs(names) do
     out[#out + 1] = str_format('<text class="lbl" x="%d" y="%s"><title>%s</title>%s</text>', LEFT - 6,

@@ -19,9 +19,12 @@ local format_duration = util.format_duration
 
 local _M = {}
 
-local CSS = [[
-:root{--bg:#fff;--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--card:#f6f8fa;--ok:#2da44e;--fail:#cf222e;
---run:#bf8700;--wait:#0969da;--other:#8250df;--queue:#b6d4f2;--mark:#82071e;--code:#f3f4f6}
+-- The light colours, for the screen and, whatever the browser's theme,
+-- for paper.
+local LIGHT = "--bg:#fff;--fg:#1f2328;--muted:#656d76;--line:#d0d7de;--card:#f6f8fa;--ok:#2da44e;"
+  .. "--fail:#cf222e;--run:#bf8700;--wait:#0969da;--other:#8250df;--queue:#b6d4f2;--mark:#82071e;--code:#f3f4f6"
+
+local CSS = ":root{" .. LIGHT .. "}\n" .. [[
 @media (prefers-color-scheme:dark){:root{--bg:#0d1117;--fg:#e6edf3;--muted:#8d96a0;--line:#30363d;
 --card:#161b22;--ok:#3fb950;--fail:#f85149;--run:#d29922;--wait:#58a6ff;--other:#bc8cff;--queue:#1f4166;
 --mark:#ffa198;--code:#161b22}}
@@ -53,8 +56,9 @@ font:12px/1.4 ui-monospace,"DejaVu Sans Mono",monospace;white-space:pre-wrap;wor
 code{font:12px ui-monospace,"DejaVu Sans Mono",monospace;background:var(--code);padding:1px 4px;border-radius:3px}
 table{border-collapse:collapse;margin:6px 0 14px}th,td{padding:3px 10px;border-bottom:1px solid var(--line);
 text-align:left;white-space:nowrap}.n{text-align:right}th{color:var(--muted);font-weight:600}
-@media print{:root{--bg:#fff;--fg:#000;--muted:#444;--line:#bbb;--card:#fff;--code:#fff;--queue:#b6d4f2}
-body{max-width:none;padding:0;font-size:10pt}.scroll{overflow:visible;border:0;padding:0}
+]] .. "@media print{:root{" .. LIGHT .. ";--fg:#000;--muted:#444;--line:#bbb;--card:#fff;--code:#fff}" .. [[
+body{max-width:none;padding:0;font-size:10pt;-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.scroll{overflow:visible;border:0;padding:0}
 h2{break-after:avoid}details.group,table{break-inside:avoid}svg{max-width:100%;height:auto}}
 ]]
 

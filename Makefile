@@ -8,14 +8,16 @@
 # ---------------------------------------------------------------------------
 # Debian packages.  luajit2/libluajit2-5.1-dev (OpenResty's LuaJIT fork) are
 # the ones Debian's libnginx-mod-http-lua and lua-resty-core are built on; the
-# plain luajit packages conflict with them.
+# plain luajit packages conflict with them.  chromium (headless) and a font
+# open the HTML report in spec/html_report_spec.lua and take its screenshot.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
 	luajit2 libluajit2-5.1-dev \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
-	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck
+	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
+	chromium fonts-dejavu-core
 
 SHELL = /bin/bash
 
@@ -57,6 +59,13 @@ sim-status:
 
 bench-sim: deps
 	bench/sim-vs-static
+
+# The HTML report of a synthetic 5,000-instance backfill: build time (Lua
+# CPU) and render time (headless Chromium).  A benchmark, not a test.
+.PHONY: bench-html
+bench-html: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	bench/html-report
 
 # 100,000 calls on one client, then 1,000 clients created and collected:
 # resident memory and descriptors sampled, a verdict printed (~1-2 min).
@@ -156,7 +165,8 @@ asan-core:
 
 # ---------------------------------------------------------------------------
 # Workflows and demo (lua/accelerate/*.lua, bin/accelerate, examples/).
-#   make test-workflow   the workflow, journal, report and command specs (Lua 5.4)
+#   make test-workflow   the workflow, journal, report and command specs (Lua 5.4),
+#                        the HTML report opened in headless Chromium
 #   make demo            a month of backfill on the simulator, its failure
 #                        report, and a repair watched to success (~15 s)
 # No --lpath/--cpath here: busted --lua re-runs itself through sh without
@@ -164,6 +174,7 @@ asan-core:
 # own paths (lua/, build/lua5.4/).
 WORKFLOW_SPECS = spec/util_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
 	spec/workflow_params_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
+	spec/insight_spec.lua spec/html_report_spec.lua \
 	spec/cli_args_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua
 

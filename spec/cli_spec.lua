@@ -91,25 +91,68 @@ describe("accelerate command (in-process)", function()
     assert.equal(1, c.calls.create)
   end)
 
-  it("exits 1 with a failure report when some fail", function()
-    local c = plan_client { [2] = true }
-    for _, inst in ipairs(c.instances) do
-      inst.detail = { msg = "java.lang.RuntimeException: disk full\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)",
-        retryCnt = 1, statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
-          FAILED = "2025-03-25T10:02:30" }, sql = { originalSql = "INSERT INTO t SELECT 42" } }
+  it("exits 1 with a failure report when some fail: by cause, and each instance with --verbose", function()
+    local function failing_client()
+      local c = plan_client { [2] = true }
+      for _, inst in ipairs(c.instances) do
+        inst.detail = { msg = "java.lang.RuntimeException: disk full\n\tat a.b(C.java:1)\n\tat d.e(F.java:2)",
+          retryCnt = 1, statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
+            FAILED = "2025-03-25T10:02:30" }, sql = { originalSql = "INSERT INTO t SELECT 42" } }
+      end
+      return c
     end
-    local code, out = run(args { "--no-color" }, { client = c })
+    local code, out = run(args { "--no-color" }, { client = failing_client() })
     assert.equal(1, code)
-    assert.matches("FAILED  cat.sch.t1  2025%-01%-03 .. 2025%-01%-04", out)
-    assert.matches("1 retry", out)
-    assert.matches("waited 1m00s, ran 2m30s", out)
-    assert.matches("disk full", out)
+    -- both tables of lot 2 failed the same way: one group
+    assert.matches("FAILED  2 instances  RuntimeException: disk full\n", out, 1, true)
+    assert.matches("    tables:    cat.sch.t1, cat.sch.t2\n", out, 1, true)
+    assert.matches("    dates:     2025-01-03..01-04\n", out, 1, true)
+    assert.matches("    instances: 1003, 1004\n", out, 1, true)
+    assert.matches("not known to be transient: read the stack first, then `accelerate repair dag-1`", out, 1, true)
+    assert.matches("timing: queue p50/p95 1m00s/1m00s, run p50/p95 2m30s/2m30s", out, 1, true)
+    assert.matches("2 instance(s) failed (1 cause)", out, 1, true)
     assert.is_nil(out:find("C.java", 1, true))       -- frames stay out
     assert.matches("accelerate detail 10", out)
     assert.matches("accelerate repair dag%-1", out)
-    local vcode, vout = run(args { "--no-color", "--verbose" }, { client = plan_client { [2] = true } })
+    local vcode, vout = run(args { "--no-color", "--verbose" }, { client = failing_client() })
     assert.equal(1, vcode)
+    assert.matches("FAILED  cat.sch.t1  2025%-01%-03 .. 2025%-01%-04", vout)
+    assert.matches("1 retry", vout)
+    assert.matches("waited 1m00s, ran 2m30s", vout)
+    assert.truthy(vout:find("C.java", 1, true))       -- the whole stack
     assert.matches("sql:", vout)
+  end)
+
+  it("carries the failure groups and the timing in --json", function()
+    local c = plan_client { [2] = true, [4] = true }
+    for i, inst in ipairs(c.instances) do
+      inst.detail = { msg = i <= 4 and "java.sql.SQLException: partition p2025010" .. i .. " of cat.sch.t" .. i
+        .. " is being loaded by another job, try again later" or "java.lang.OutOfMemoryError: Java heap space",
+        statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
+          FAILED = "2025-03-25T10:02:30" } }
+    end
+    local code, out = run(args { "--json" }, { client = c })
+    assert.equal(1, code)
+    local r = require("cjson").decode(out)
+    assert.equal(1, r.exit)
+    assert.equal(2, #r.groups)
+    -- two of each: by title then
+    assert.equal("OutOfMemoryError: Java heap space", r.groups[1].title)
+    assert.is_false(r.groups[1].transient)
+    local g = r.groups[2]
+    assert.equal(2, g.count)
+    assert.is_true(g.transient)
+    assert.equal("partition_busy", g.rule)
+    assert.same({ "cat.sch.t1", "cat.sch.t2" }, g.tables)
+    assert.same({ "2025-01-03", "2025-01-04" }, g.dates)
+    assert.same({ "1003", "1004" }, g.instances)
+    assert.matches("being loaded", g.sample.msg)
+    -- the failed four have statusTime, the others the list's times (none here)
+    assert.equal(10, r.timing.instances)
+    assert.same({ count = 4, p50 = 150, p95 = 150, max = 150 }, r.timing.run)
+    assert.same({ count = 4, p50 = 60, p95 = 60, max = 60 }, r.timing.queue)
+    assert.equal(2, #r.timing.by_table)
+    assert.is_nil(r.details)
   end)
 
   it("exits 2 on usage and configuration errors, without calling anything", function()
@@ -681,7 +724,7 @@ describe("accelerate command: outcomes (in-process)", function()
     local env = { ACCELERATE_AUTH_VALUE = "100" }
     local code, out = run(args { "--no-color" }, { client = c, env = env })
     assert.equal(1, code)
-    assert.matches("(instance 1001", out, 1, true)
+    assert.matches("instances: 1001, 1002", out, 1, true)
     assert.matches("accelerate detail 1001", out, 1, true)
     assert.matches("uid *** refused", out, 1, true)
     assert.is_nil(out:find("uid 100", 1, true))
@@ -894,7 +937,7 @@ describe("accelerate command: widths, pages and times", function()
       inst.detail = { msg = "boom", statusTime = { WAITING = "2025-03-25T09:59:00", RUNNING = "2025-03-25T10:00:00",
         FAILED = "2025-03-25T10:02:30" }, startTime = "2025-03-25T10:00:00", endTime = "2025-03-25T10:02:30" }
     end
-    local code, out, err = run(args { "--no-color" }, { client = c })
+    local code, out, err = run(args { "--no-color", "--verbose" }, { client = c })
     assert.equal(1, code)
     assert.matches("failed at 2025-03-25T10:02:30 (server time)", out, 1, true)
     assert.matches("^backfill dag%-1 created[^\n]*\n%d%d%d%d%-%d%d%-%d%dT%d%d:%d%d:%d%dZ ", err)

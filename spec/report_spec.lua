@@ -109,3 +109,85 @@ describe("report.failures", function()
     assert.matches("detail unavailable: accelerate: %[network%] reset", text)
   end)
 end)
+
+describe("report.groups and report.timing_line", function()
+  local insight = require "accelerate.insight"
+
+  local function f(id, tbl, date, msg)
+    return { instance = { id = id, mtGuid = tbl, startPartition = date, endPartition = date, status = "FAILED" },
+      detail = { msg = msg } }
+  end
+
+  it("prints one block per cause: count, title, tables, compressed dates, verdict and repair", function()
+    local lock = "java.sql.SQLException: partition p1 of dw.x is being loaded by another job, try again later"
+    local groups = insight.failures({
+      f(1, "dw.a", "2025-01-09", "java.lang.OutOfMemoryError: Java heap space"),
+      f(2, "dw.a", "2025-01-10", "java.lang.OutOfMemoryError: Java heap space"),
+      f(3, "dw.b", "2025-01-21", "java.lang.OutOfMemoryError: Java heap space"),
+      f(4, "dw.b", "2025-01-21", lock),
+      f(5, "dw.b", "2025-01-22", "something new"),
+    })
+    local text = report.groups(groups, { dag = "D" })
+    assert.equal(table.concat({
+      "FAILED  3 instances  OutOfMemoryError: Java heap space",
+      "    tables:    dw.a, dw.b",
+      "    dates:     2025-01-09..01-10, 01-21",
+      "    instances: 1, 2, 3",
+      "    not transient (out of memory): more executor memory, or smaller lots (--lot), then `accelerate repair D`",
+      "    full stack and SQL: accelerate detail 1  (or add --verbose)",
+      "",
+      "FAILED  1 instance  SQLException: partition p1 of dw.x is being loaded by another job, try again later",
+      "    tables:    dw.b",
+      "    dates:     2025-01-21",
+      "    instances: 4",
+      "    transient (another job was loading the partition): retry with `accelerate repair D`",
+      "    full stack and SQL: accelerate detail 4  (or add --verbose)",
+      "",
+      "FAILED  1 instance  something new",
+      "    tables:    dw.b",
+      "    dates:     2025-01-22",
+      "    instances: 5",
+      "    not known to be transient: read the stack first, then `accelerate repair D`",
+      "    full stack and SQL: accelerate detail 5  (or add --verbose)",
+    }, "\n") .. "\n", text)
+    assert.equal("", report.groups({}, { dag = "D" }))
+    assert.matches("\27%[31mFAILED", report.groups(groups, { dag = "D", color = true }))
+  end)
+
+  it("names at most five instances of a group", function()
+    local list = {}
+    for i = 1, 8 do list[i] = f(i, "t", "2025-01-01", "boom") end
+    assert.matches("instances: 1, 2, 3, 4, 5 and 3 more\n", report.groups(insight.failures(list), { dag = "D" }), 1, true)
+  end)
+
+  it("says the timing in one line, and nothing without times", function()
+    local t = insight.timing({
+      { taskInstanceId = 1, status = "SUCCESS",
+        statusTime = { WAITING = "2025-01-01T00:00:00", RUNNING = "2025-01-01T00:00:05", SUCCESS = "2025-01-01T00:30:05" } },
+      { taskInstanceId = 2, status = "SUCCESS",
+        statusTime = { WAITING = "2025-01-01T00:00:00", RUNNING = "2025-01-01T00:30:05", SUCCESS = "2025-01-01T01:00:00" } },
+    })
+    assert.equal("timing: queue p50/p95 5s/30m05s, run p50/p95 29m55s/30m00s, 2.0 instances/hour, 1 at once at most",
+      report.timing_line(t))
+    assert.is_nil(report.timing_line(insight.timing({ { taskInstanceId = 3 } })))
+    assert.is_nil(report.timing_line(nil))
+  end)
+end)
+
+describe("README.md", function()
+  it("shows a failure group as the command prints it", function()
+    local helpers = require "spec.helpers"
+    local insight = require "accelerate.insight"
+    local readme = assert(helpers.read_file(helpers.root .. "/README.md"))
+    local block = readme:match("```\n(FAILED  .-\n)```")
+    assert.truthy(block)
+    local oom = "com.aloudata.anymetrics.scheduler.TaskExecuteException: task 1 failed on dw.sales.orders_daily\n"
+      .. "Caused by: java.lang.OutOfMemoryError: Java heap space\n\tat a.b(C.java:1)"
+    local failures = {}
+    for i, date in ipairs { "2025-01-09", "2025-01-10" } do
+      failures[i] = { instance = { id = 12876574 + 2 * i, mtGuid = "dw.sales.orders_daily", startPartition = date,
+        endPartition = date, status = "FAILED" }, detail = { msg = oom } }
+    end
+    assert.equal(block, report.groups(insight.failures(failures), { dag = "DAG" }))
+  end)
+end)

@@ -15,6 +15,7 @@
 --   cli/output.lua             the final report or error, and the exit codes
 --   cli/backfill_commands.lua  lots, create, backfill, wait, report, repair
 --   cli/inspect_commands.lua   instances, detail
+--   cli/html_command.lua       report --html: every detail, then the page
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"

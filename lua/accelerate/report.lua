@@ -1,15 +1,18 @@
--- The failure report a person reads at the end of a backfill: per failed
--- instance its table, partitions, retries and timings, and the lines of the
--- error that say what went wrong (not the 40 frames of JVM stack below).
+-- The failure report a person reads at the end of a backfill: the failures
+-- grouped by cause (accelerate.insight) with their tables, dates and what
+-- to do, a line of timing, and with --verbose per failed instance its
+-- table, partitions, retries, timings and whole stack and SQL.
 
 local dates = require "accelerate.dates"
 local util = require "accelerate.util"
+local insight = require "accelerate.insight"
 
 local type = type
 local floor = math.floor
 local ipairs = ipairs
 local tostring = tostring
 local str_match = string.match
+local str_format = string.format
 local str_sub = string.sub
 local str_find = string.find
 local str_gsub = string.gsub
@@ -66,19 +69,7 @@ function _M.meaningful_lines(msg, limit)
   return lines
 end
 
-local function table_name(inst, detail)
-  if type(inst.mtGuid) == "string" then return inst.mtGuid end
-  local g = detail and detail.mtGuid
-  if type(g) == "table" and type(g[1]) == "table" then
-    local parts = {}
-    for _, x in ipairs(g) do
-      parts[#parts + 1] = tbl_concat({ x.catalog or "?", x.schema or "?", x.table or "?" }, ".")
-    end
-    return tbl_concat(parts, ", ")
-  end
-  if type(g) == "string" then return g end
-  return "(unknown table)"
-end
+local table_name = insight.table_name
 
 local function partitions(inst, detail)
   local s = inst.startPartition or (detail and detail.startPartitionTime)
@@ -158,6 +149,73 @@ function _M.failures(failures, opts)
   end
   if #out == 0 then return "" end
   return tbl_concat(out, "\n") .. "\n"
+end
+
+-- Groups -------------------------------------------------------------------------
+
+local MAX_IDS = 5
+
+local function ids_line(ids)
+  local shown = {}
+  for i = 1, math.min(MAX_IDS, #ids) do shown[i] = ids[i] end
+  local more = #ids > MAX_IDS and (" and " .. (#ids - MAX_IDS) .. " more") or ""
+  return tbl_concat(shown, ", ") .. more
+end
+
+-- syntax: text = report.verdict(group [, dag])
+-- Whether the group is transient, why, and what to do: "transient (a lock
+-- was held elsewhere): retry with `accelerate repair DAG`"; without dag,
+-- the same without the command.
+function _M.verdict(g, dag)
+  local repair = dag and ("`accelerate repair " .. tostring(dag) .. "`")
+  if g.transient then
+    return "transient (" .. tostring(g.why) .. "): retry" .. (repair and (" with " .. repair) or "")
+  end
+  local then_repair = repair and (", then " .. repair) or ""
+  if g.why then return "not transient (" .. g.why .. "): " .. tostring(g.fix) .. then_repair end
+  return "not known to be transient: read the stack first" .. then_repair
+end
+
+-- syntax: text = report.groups(groups, {dag =, color = bool})
+-- One block per failure group (insight.failures): count and title, the
+-- tables, the dates, transient or not with the repair command, and where
+-- the whole stack is.
+function _M.groups(groups, opts)
+  opts = opts or {}
+  local red = opts.color and "\27[31m" or ""
+  local bold = opts.color and "\27[1m" or ""
+  local reset = opts.color and "\27[0m" or ""
+  local out = {}
+  for i, g in ipairs(groups or {}) do
+    if i > 1 then out[#out + 1] = "" end
+    out[#out + 1] = red .. "FAILED" .. reset .. "  " .. g.count .. (g.count == 1 and " instance  " or " instances  ")
+      .. bold .. g.title .. reset
+    out[#out + 1] = "    tables:    " .. tbl_concat(g.tables, ", ")
+    if #g.dates > 0 then out[#out + 1] = "    dates:     " .. insight.compress_dates(g.dates) end
+    out[#out + 1] = "    instances: " .. ids_line(g.instances)
+    out[#out + 1] = "    " .. _M.verdict(g, opts.dag)
+    out[#out + 1] = "    full stack and SQL: accelerate detail " .. tostring(g.sample.id) .. "  (or add --verbose)"
+  end
+  if #out == 0 then return "" end
+  return tbl_concat(out, "\n") .. "\n"
+end
+
+local function pct(s)
+  if not s or (s.count or 0) == 0 then return "?" end
+  return format_duration(s.p50) .. "/" .. format_duration(s.p95)
+end
+
+-- syntax: line = report.timing_line(t)
+-- insight.timing in one line, or nil when no time is known:
+-- "timing: queue p50/p95 2s/5s, run p50/p95 2m10s/2m55s, 41.5 instances/hour, 8 at once".
+function _M.timing_line(t)
+  if type(t) ~= "table" or ((t.queue and t.queue.count or 0) == 0 and (t.run and t.run.count or 0) == 0) then
+    return nil
+  end
+  local parts = { "queue p50/p95 " .. pct(t.queue), "run p50/p95 " .. pct(t.run) }
+  if t.throughput then parts[#parts + 1] = str_format("%.1f instances/hour", t.throughput) end
+  if t.concurrency and t.concurrency > 0 then parts[#parts + 1] = t.concurrency .. " at once at most" end
+  return "timing: " .. tbl_concat(parts, ", ")
 end
 
 return _M

@@ -47,7 +47,7 @@ local COMMANDS = {
                flags = list({ "force-create", "no-calendar" }), min = 0, max = 0 },
   create = { values = list(PLAN_VALUES, { "journal" }), flags = list({ "force-create" }), min = 0, max = 0 },
   wait = { values = list(WATCH_VALUES, { "journal" }), flags = list({ "no-calendar" }), min = 0, max = 1 },
-  report = { values = {}, flags = list({ "no-calendar" }), min = 1, max = 1 },
+  report = { values = list({ "html" }), flags = list({ "no-calendar" }), min = 1, max = 1 },
   repair = { values = list(WATCH_VALUES, { "plan-id", "plan-name", "lot", "journal" }),
              flags = list({ "dry-run", "wait", "force-create", "force", "no-calendar", "again" }),
              min = 1, max = 1 },

@@ -11,6 +11,7 @@ local progress = require "accelerate.cli.progress"
 local output = require "accelerate.cli.output"
 local repairs = require "accelerate.cli.repairs"
 local context = require "accelerate.cli.context"
+local html_command = require "accelerate.cli.html_command"
 
 local type = type
 local ipairs = ipairs
@@ -202,6 +203,7 @@ function _M.report(o, ctx)
   local r = snapshot(client, o.args[1], ctx)
   local by = repairs.of(ctx, client, o.args[1])
   if #by > 0 then r.repaired_by = by end
+  if o.values.html then return html_command.report(ctx, o, client, r) end
   return finish_watch(ctx, o, client, r)
 end
 

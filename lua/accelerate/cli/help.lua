@@ -116,12 +116,19 @@ With --journal and no DAG, resumes the watch recorded in FILE.
 ]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
 
 HELP.report = [[
-usage: accelerate report DAG [--verbose]
+usage: accelerate report DAG [--html FILE] [--verbose]
 
 Draws a calendar of the backfill's partitions (one cell per day, coloured by
-status; letters S F R W when colour is off) and the failure report: for each
-failed instance its table, partitions, retries, timings and the first lines
-of its error (--verbose prints the full stack and SQL).
+status; letters S F R W when colour is off) and the failures grouped by
+cause: for each cause its count, root cause, tables, dates, whether it is
+transient and the repair command (--verbose: every failed instance with its
+full stack and SQL instead), then a timing line (queue and run p50/p95,
+throughput).
+
+  --html FILE             also write one self-contained HTML page to FILE:
+                          calendar heatmap, timeline, failure groups with a
+                          sample stack and SQL, timing per table and resource
+                          group (fetches every instance's detail for it)
 
 Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
 5 output could not be written.

@@ -18,6 +18,7 @@ local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
 local calendar = require "accelerate.calendar"
 local failreport = require "accelerate.report"
+local insight = require "accelerate.insight"
 
 local type = type
 local ipairs = ipairs
@@ -67,6 +68,7 @@ function _M.redact_detail(ctx, d)
   return copy
 end
 
+-- syntax: r2 = output.redact_report(ctx, r)
 -- A copy of report r whose failures have their stacks and errors masked.
 local function redact_report(ctx, r)
   if type(r.failures) ~= "table" or #r.failures == 0 then return r end
@@ -80,6 +82,7 @@ local function redact_report(ctx, r)
   end
   return out
 end
+_M.redact_report = redact_report
 
 -- Errors ----------------------------------------------------------------------
 
@@ -203,11 +206,15 @@ function _M.print_report(ctx, o, r, what)
   out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)
     .. "  (" .. format_duration(r.elapsed or 0) .. ", " .. tostring(r.polls or 0) .. " polls, "
     .. tostring(r.requests or 0) .. " requests)\n")
-  if not o.flags["no-calendar"] and #r.instances > 0 then
-    out("\n" .. calendar.render(r.instances, { color = color }) .. "\n")
-  end
-  local text = failreport.failures(r.failures, { verbose = o.flags.verbose, color = color })
-  if text ~= "" then out(text .. "\n") end
+  local drawn = not o.flags["no-calendar"] and #r.instances > 0
+  if drawn then out("\n" .. calendar.render(r.instances, { color = color }) .. "\n") end
+  -- failures by cause; --verbose: each failed instance with its whole stack
+  local groups = insight.failures(r.failures)
+  local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
+    or failreport.groups(groups, { dag = r.dagName, color = color })
+  if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
+  local timing = failreport.timing_line(insight.timing(insight.entries(r, r.details)))
+  if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")
   elseif r.timed_out then
@@ -219,20 +226,25 @@ function _M.print_report(ctx, o, r, what)
     out(tostring(#r.failures) .. " instance(s) failed; repaired by " .. tbl_concat(r.repaired_by, ", ")
       .. ": watch with `accelerate wait " .. r.repaired_by[#r.repaired_by] .. "`\n")
   else
-    out(tostring(#r.failures) .. " instance(s) failed; re-run only the failed dates with "
-      .. "`accelerate repair " .. r.dagName .. "`\n")
+    out(tostring(#r.failures) .. " instance(s) failed (" .. #groups .. (#groups == 1 and " cause" or " causes")
+      .. "); re-run only the failed dates with `accelerate repair " .. r.dagName .. "`\n")
   end
   if r.journal_error then ctx.err("accelerate: warning: " .. r.journal_error .. "\n") end
 end
 
 -- syntax: code = output.report(ctx, o, report)
 -- The report as text, or with --json as one JSON object that also carries
--- the exit code; returns that exit code.
+-- the exit code, the failure groups and the timing (insight); returns that
+-- exit code.  report.details ({[id] = detail}, when every detail was
+-- fetched) feeds the timing, and is not printed.
 function _M.report(ctx, o, r)
   local code = _M.exit_for_report(r)
   ctx.facts = _M.facts(r, code)
   if o.flags.json then
     local out = util.shallow_copy(redact_report(ctx, r))
+    out.groups = insight.failures(out.failures)
+    out.timing = insight.timing(insight.entries(out, r.details))
+    out.details = nil
     out.exit = code
     ctx.out(json_encode(out) .. "\n")
   else

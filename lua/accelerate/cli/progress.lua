@@ -4,6 +4,7 @@
 
 local util = require "accelerate.util"
 local status = require "accelerate.workflow.status"
+local insight = require "accelerate.insight"
 
 local type = type
 local pairs = pairs
@@ -44,18 +45,10 @@ local function terminal_count(counts)
   return done
 end
 
--- Time left from the rate at which instances finished since the first poll.
-local function estimate(st, r, done)
-  if r.done then return 0 end
-  if not st.first then
-    st.first = { elapsed = r.elapsed, done = done }
-    return nil
-  end
-  local first = st.first
-  if done > first.done and r.elapsed > first.elapsed then
-    return (r.total - done) * (r.elapsed - first.elapsed) / (done - first.done)
-  end
-  return nil
+-- Time left (insight.eta) from the history of this watch.
+local function estimate(st, r)
+  insight.sample(st.history, r)
+  return insight.eta(r, st.history)
 end
 
 -- The terminal's width now (it may have been resized since the last
@@ -93,7 +86,7 @@ local function update(st, r)
   local ctx = st.ctx
   ctx.current_dag = r.dagName
   local done = terminal_count(r.counts)
-  local eta = estimate(st, r, done)
+  local eta = estimate(st, r)
   if st.tty then
     st.last, st.last_at, st.last_eta, st.last_done = r, st.clock(), eta, done
     draw(st, r, done, r.elapsed, eta)
@@ -138,7 +131,7 @@ end
 -- moving.  Sets ctx.current_dag at each update.
 function _M.new(ctx, o)
   if o.flags.quiet then return QUIET end
-  local st = { ctx = ctx, tty = ctx.isatty(2), clock = ctx.clock or util.default_clock() }
+  local st = { ctx = ctx, tty = ctx.isatty(2), clock = ctx.clock or util.default_clock(), history = {} }
   return {
     update = function(r) update(st, r) end,
     finish = function() finish(st) end,

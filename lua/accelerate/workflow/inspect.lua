@@ -42,6 +42,7 @@ local function fetch_details(client, ids, opts, stats)
   end
   return details, errs
 end
+_M.fetch_details = fetch_details
 
 -- failures, first_err for the report's failed instances; raises on a bad report.
 local function run(client, report, opts, stats)

@@ -1,0 +1,84 @@
+-- `accelerate report DAG --html FILE`: the details of every instance
+-- (the timeline needs each one's statusTime), fetched concurrently through
+-- client:task_details at the client's default concurrency, then the page
+-- (accelerate.html_report) written to FILE, then the report as usual.
+-- The fetch is measured and said on stderr: it is one request per
+-- instance.
+
+local util = require "accelerate.util"
+local status = require "accelerate.workflow.status"
+local inspect = require "accelerate.workflow.inspect"
+local html_report = require "accelerate.html_report"
+local args = require "accelerate.cli.args"
+local output = require "accelerate.cli.output"
+
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local io_open = io.open
+local os_date = os.date
+local str_format = string.format
+local id_string = util.id_string
+local new_error = util.new_error
+
+local _M = {}
+
+-- details ({[id] = detail}), errors, seconds, requests
+local function all_details(ctx, client, r)
+  local ids = {}
+  for _, inst in ipairs(r.instances) do
+    local id = id_string(inst.id)
+    if id then ids[#ids + 1] = id end
+  end
+  local clock = ctx.clock or util.default_clock()
+  local stats = { requests = 0 }
+  local t0 = clock()
+  local details, errs = {}, {}
+  if #ids > 0 then details, errs = inspect.fetch_details(client, ids, {}, stats) end
+  return details, errs or {}, clock() - t0, stats.requests
+end
+
+-- The failed instances with their details, as workflow.inspect gives them.
+local function failures_of(r, details, errs)
+  local out = util.array()
+  for _, inst in ipairs(status.failed_of(r.instances)) do
+    local id = id_string(inst.id)
+    local d = id and details[id]
+    out[#out + 1] = { instance = inst, detail = d,
+      err = not d and (errs[id] or new_error("api", "no detail returned for instance " .. tostring(id))) or nil }
+  end
+  return out
+end
+
+local function write_file(path, text)
+  local f, err = io_open(path, "wb")
+  if not f then args.usage("cannot write --html " .. path .. ": " .. tostring(err), "report") end
+  local ok, werr = f:write(text)
+  local cok, cerr = f:close()
+  if not ok or not cok then
+    args.usage("cannot write --html " .. path .. ": " .. tostring(werr or cerr), "report")
+  end
+end
+
+-- syntax: code = html_command.report(ctx, o, client, report)
+function _M.report(ctx, o, client, r)
+  local details, errs, seconds, requests = all_details(ctx, client, r)
+  local n = 0
+  for _ in pairs(details) do n = n + 1 end
+  r = util.shallow_copy(r)
+  r.failures = failures_of(r, details, errs)
+  r.details = details
+  r.requests = (r.requests or 0) + requests
+  local page = html_report.render(output.redact_report(ctx, r), {
+    generated_at = os_date("!%Y-%m-%dT%H:%M:%SZ"),
+    fetch = { details = n, seconds = seconds, requests = requests },
+  })
+  write_file(o.values.html, page)
+  if not o.flags.quiet then
+    ctx.err(str_format("accelerate: wrote %s: %d instances, %d details fetched in %.2f s (%d requests)\n",
+      o.values.html, #r.instances, n, seconds, requests))
+  end
+  return output.report(ctx, o, r)
+end
+
+return _M

@@ -1,0 +1,111 @@
+-- One instance as the insight reports read it, whatever it came as: a
+-- list row, a detail, or {instance =, detail =} (workflow.inspect's
+-- failures).  Its id, table, resource group, status, partition days and
+-- the times of its states, in seconds on the server's (zone-less) clock.
+
+local util = require "accelerate.util"
+local dates = require "accelerate.dates"
+local status = require "accelerate.workflow.status"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local tostring = tostring
+local str_format = string.format
+local tbl_concat = table.concat
+local id_string = util.id_string
+local parse_ts = dates.parse_timestamp
+local FAILED_STATUSES = status.FAILED_STATUSES
+
+local _M = {}
+
+-- syntax: name = entry.table_name(instance, detail)
+-- The list's mtGuid, else the detail's catalog.schema.table (joined when
+-- it names several), else "(unknown table)".
+function _M.table_name(inst, detail)
+  if inst and type(inst.mtGuid) == "string" then return inst.mtGuid end
+  local g = detail and detail.mtGuid
+  if type(g) == "table" and type(g[1]) == "table" then
+    local parts = {}
+    for _, x in ipairs(g) do
+      parts[#parts + 1] = tbl_concat({ tostring(x.catalog or "?"), tostring(x.schema or "?"),
+        tostring(x.table or "?") }, ".")
+    end
+    return tbl_concat(parts, ", ")
+  end
+  if type(g) == "string" then return g end
+  return "(unknown table)"
+end
+
+-- first, last day numbers of the partitions, or nil
+local function days(inst, detail)
+  local s = dates.parse_partition(inst and inst.startPartition or detail and detail.startPartitionTime)
+  local e = dates.parse_partition(inst and inst.endPartition or detail and detail.endPartitionTime) or s
+  if not s or not e then return nil end
+  if e < s then s, e = e, s end
+  return s, e
+end
+
+-- The end of the run: the time of SUCCESS or of a failed status.
+local function end_time(st)
+  if st.SUCCESS then return st.SUCCESS end
+  if st.FAILED then return st.FAILED end
+  for k in pairs(FAILED_STATUSES) do
+    if st[k] then return st[k] end
+  end
+  return nil
+end
+
+-- syntax: e = entry.of(x)
+-- x: {instance =, detail =}, a list row (it has startPartition) or a
+-- detail.  e = {id, table, group, status, first, last, waiting, running,
+-- ended, instance, detail}; the times are nil when unknown, and dropped
+-- when they run backwards (an end without a start is kept: an instance
+-- can fail before it runs).
+function _M.of(x)
+  local inst, detail
+  if type(x) ~= "table" then x = {} end
+  if x.instance ~= nil or x.detail ~= nil then
+    inst, detail = x.instance, x.detail
+  elseif x.startPartition ~= nil or x.mtGuid and type(x.mtGuid) == "string" then
+    inst = x
+  else
+    detail = x
+  end
+  inst = type(inst) == "table" and inst or nil
+  detail = type(detail) == "table" and detail or nil
+  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or {}
+  local e = {
+    instance = inst, detail = detail,
+    id = id_string(inst and inst.id or detail and detail.taskInstanceId) or "?",
+    table = _M.table_name(inst, detail),
+    status = status.of(inst or detail),
+    waiting = parse_ts(st.WAITING or inst and inst.createTime),
+    running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime),
+    ended = parse_ts(end_time(st) or detail and detail.endTime or inst and inst.endTime),
+  }
+  local group = inst and inst.resourceGroup or detail and detail.resourceGroup
+  e.group = type(group) == "string" and group ~= "" and group or "(unknown)"
+  e.first, e.last = days(inst, detail)
+  if e.waiting and e.running and e.running < e.waiting then e.waiting = nil end
+  if e.running and e.ended and e.ended < e.running then e.ended = nil end
+  return e
+end
+
+-- syntax: text = entry.clock_string(seconds)
+-- A time of entry.of back as the server wrote it: "2025-03-25T10:00:00".
+function _M.clock_string(t)
+  if type(t) ~= "number" then return nil end
+  local day = (t - t % 86400) / 86400
+  local s = t % 86400
+  return dates.format(day) .. "T" .. str_format("%02d:%02d:%02d", (s - s % 3600) / 3600,
+    (s % 3600 - s % 60) / 60, s % 60)
+end
+
+-- syntax: text = entry.day_string(day)
+function _M.day_string(d)
+  if type(d) ~= "number" then return nil end
+  return dates.format(d)
+end
+
+return _M

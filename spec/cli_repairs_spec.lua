@@ -58,7 +58,8 @@ describe("accelerate repair, recorded", function()
     assert.equal(1, code)
     assert.matches("repaired by " .. repair_dag, out, 1, true)
     -- --again creates once more
-    code, out, err = cmd("repair " .. dag .. " --again")
+    local _
+    code, _, err = cmd("repair " .. dag .. " --again")
     assert.equal(0, code, err)
     assert.equal(2, #sim:requests { route = "create" })
     -- the record holds no secret and is private

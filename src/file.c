@@ -131,25 +131,36 @@ static int acc_file_lock(lua_State *L)
     return 3;
 }
 
-/* accelerate.mkdirs(path) -> true | nil, msg: the folder and any missing
- * parent, each created readable by its owner only (a state folder holds
- * records of what a user did). */
+/* accelerate.mkdirs(base, sub) -> true | nil, msg: the folders of sub
+ * (a relative path) below base, each created readable by its owner only
+ * (a state folder holds records of what a user did).  base must exist:
+ * a HOME that does not exist is not created (as root it could be). */
 static int acc_file_mkdirs(lua_State *L)
 {
-    size_t len, i;
-    const char *path = luaL_checklstring(L, 1, &len);
+    size_t blen, slen, len, i;
+    const char *base = luaL_checklstring(L, 1, &blen);
+    const char *sub = luaL_checklstring(L, 2, &slen);
+    struct stat st;
     char buf[4096];
 
-    if (len == 0 || len >= sizeof buf)
-        return luaL_argerror(L, 1, "a folder path of 1-4095 bytes expected");
-    memcpy(buf, path, len + 1);
-    for (i = 1; i <= len; i++) {
+    if (blen == 0 || slen == 0 || sub[0] == '/' || blen + slen + 1 >= sizeof buf)
+        return luaL_argerror(L, 2, "a relative folder path expected");
+    if (stat(base, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        lua_pushnil(L);
+        lua_pushfstring(L, "%s is not a folder", base);
+        return 2;
+    }
+    memcpy(buf, base, blen);
+    buf[blen] = '/';
+    memcpy(buf + blen + 1, sub, slen + 1);
+    len = blen + 1 + slen;
+    for (i = blen + 1; i <= len; i++) {
         if (buf[i] != '/' && buf[i] != '\0')
             continue;
         buf[i] = '\0';
         if (mkdir(buf, 0700) != 0 && errno != EEXIST)
             return acc_file_errno(L, "cannot create", buf);
-        buf[i] = path[i];
+        buf[i] = i < len ? '/' : '\0';
     }
     lua_pushboolean(L, 1);
     return 1;

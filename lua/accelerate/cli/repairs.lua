@@ -9,18 +9,25 @@ local accelerate = require "accelerate"
 local journal = require "accelerate.journal"
 
 local type = type
+local tostring = tostring
 local ipairs = ipairs
 local str_gsub = string.gsub
 
 local _M = {}
 
--- The folder of the records, or nil when the environment names none.
-local function folder(ctx)
+-- The state folder the environment names and the records' place in it, or
+-- nil when it names none.
+local function base_and_sub(ctx)
   local xdg = ctx.getenv("XDG_STATE_HOME")
-  if xdg and xdg ~= "" then return xdg .. "/accelerate/repairs" end
+  if xdg and xdg ~= "" then return xdg, "accelerate/repairs" end
   local home = ctx.getenv("HOME")
-  if home and home ~= "" then return home .. "/.local/state/accelerate/repairs" end
+  if home and home ~= "" then return home, ".local/state/accelerate/repairs" end
   return nil
+end
+
+local function folder(ctx)
+  local base, sub = base_and_sub(ctx)
+  return base and (base .. "/" .. sub)
 end
 
 -- A file name for (tenant, dag): anything but [%w._-] becomes "_".
@@ -32,11 +39,11 @@ end
 -- syntax: path, err = repairs.path(ctx, client, dag)
 -- The record's path, its folder created; nil and a reason when it cannot be.
 function _M.path(ctx, client, dag)
-  local dir = folder(ctx)
-  if not dir then return nil, "neither XDG_STATE_HOME nor HOME is set" end
-  local ok, err = accelerate.mkdirs(dir)
+  local base, sub = base_and_sub(ctx)
+  if not base then return nil, "neither XDG_STATE_HOME nor HOME is set" end
+  local ok, err = accelerate.mkdirs(base, sub)
   if not ok then return nil, err end
-  return dir .. "/" .. file_name(client, dag)
+  return base .. "/" .. sub .. "/" .. file_name(client, dag)
 end
 
 -- syntax: dags = repairs.of(ctx, client, dag)

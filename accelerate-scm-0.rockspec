@@ -62,6 +62,7 @@ build = {
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",
       ["accelerate.ngx"] = "lua/accelerate/ngx.lua",
+      ["accelerate.periods"] = "lua/accelerate/periods.lua",
       ["accelerate.report"] = "lua/accelerate/report.lua",
       ["accelerate.util"] = "lua/accelerate/util.lua",
       ["accelerate.workflow"] = "lua/accelerate/workflow.lua",

@@ -71,6 +71,7 @@ build = {
       ["accelerate.workflow.create"] = "lua/accelerate/workflow/create.lua",
       ["accelerate.workflow.inspect"] = "lua/accelerate/workflow/inspect.lua",
       ["accelerate.workflow.params"] = "lua/accelerate/workflow/params.lua",
+      ["accelerate.workflow.plan"] = "lua/accelerate/workflow/plan.lua",
       ["accelerate.workflow.repair"] = "lua/accelerate/workflow/repair.lua",
       ["accelerate.workflow.status"] = "lua/accelerate/workflow/status.lua",
       ["accelerate.workflow.watch"] = "lua/accelerate/workflow/watch.lua",

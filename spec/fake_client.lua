@@ -33,7 +33,7 @@ function F.new(o)
     total_delay = o.total_delay or 0,
     max_page_size = o.max_page_size,
     calls = { create = 0, list = 0, detail = 0, details = 0, find_plan = 0 },
-    plans = o.plans or {},
+    plan_list = o.plans or {},
     finds = {},
     creates = {},
     lists = {},
@@ -149,9 +149,9 @@ end
 function Client:find_plan(key)
   self.calls.find_plan = self.calls.find_plan + 1
   self.finds[#self.finds + 1] = key
-  local id, err = require("accelerate.plans").resolve(self.plans, key, util.new_error)
+  local id, err = require("accelerate.plans").resolve(self.plan_list, key, util.new_error)
   if not id then return nil, err end
-  for _, p in ipairs(self.plans) do
+  for _, p in ipairs(self.plan_list) do
     if p.id == id then return util.deep_copy(p) end
   end
 end

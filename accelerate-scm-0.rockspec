@@ -58,6 +58,7 @@ build = {
       ["accelerate.cli.help"] = "lua/accelerate/cli/help.lua",
       ["accelerate.cli.inspect_commands"] = "lua/accelerate/cli/inspect_commands.lua",
       ["accelerate.cli.output"] = "lua/accelerate/cli/output.lua",
+      ["accelerate.cli.plan_commands"] = "lua/accelerate/cli/plan_commands.lua",
       ["accelerate.cli.progress"] = "lua/accelerate/cli/progress.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.journal"] = "lua/accelerate/journal.lua",

@@ -15,6 +15,7 @@
 --   cli/output.lua             the final report or error, and the exit codes
 --   cli/backfill_commands.lua  lots, create, backfill, wait, report, repair
 --   cli/inspect_commands.lua   instances, detail
+--   cli/plan_commands.lua      plans, plan, and the --plan lookup and checks
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -24,6 +25,7 @@ local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local backfill_commands = require "accelerate.cli.backfill_commands"
 local inspect_commands = require "accelerate.cli.inspect_commands"
+local plan_commands = require "accelerate.cli.plan_commands"
 
 local type = type
 local pcall = pcall
@@ -45,6 +47,8 @@ local COMMANDS = {
   repair = backfill_commands.repair,
   instances = inspect_commands.instances,
   detail = inspect_commands.detail,
+  plans = plan_commands.plans,
+  plan = plan_commands.plan,
 }
 
 local function version()

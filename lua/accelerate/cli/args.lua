@@ -53,6 +53,8 @@ local COMMANDS = {
   instances = { values = list({ "page", "page-size" }), flags = list({ "all" }), min = 1, max = 1 },
   detail = { values = {}, flags = {}, min = 1, max = 1 },
   lots = { values = list({ "lot" }), flags = {}, min = 2, max = 3 },
+  plans = { values = list({ "type" }), flags = list({ "no-details" }), min = 0, max = 0 },
+  plan = { values = {}, flags = {}, min = 1, max = 1 },
 }
 
 local usage_mt = { __tostring = function(e) return e.message end }

@@ -23,7 +23,7 @@ Output:
   --json                  machine-readable JSON on stdout (progress still goes to stderr):
                           one object with an "exit" field, failures included as
                           {"error": {kind, message, status, code, trace_id, detail}, "exit": N}
-                          (lots --json: the array of lots)
+                          (lots --json and plans --json: an array)
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output
@@ -57,6 +57,8 @@ Commands:
   instances  list a backfill's instances
   detail     show one instance's detail (error stack, SQL)
   lots       show the split a create will make, without calling anything
+  plans      list the tenant's acceleration plans, with their type and granularity
+  plan       show one plan: type, granularity, table, metrics, dimensions, refresh
 
 `accelerate <command> --help` describes each command.
 
@@ -176,6 +178,51 @@ will make: inclusive dates, the last lot shorter.  Calls nothing.
 
 Exit codes: 0, 2 for dates that do not exist (or that a create would refuse) or
 START after END, 5 output could not be written.
+]]
+
+HELP.plans = [[
+usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--json]
+
+Lists every acceleration plan of the tenant, page after page: NAME, DISPLAY
+NAME, TYPE (materializeType), GRANULARITY (metricTimeGranularity) and ID.
+The list does not carry the granularity: it is read from each plan's detail,
+one call per plan, for the first 50 plans; the others (and every plan with
+--no-details) show "-".
+
+  --type TYPE             only the plans of this materializeType
+  --no-details            one call per page of plans, no detail calls; no granularity
+  --json                  an array of {id, name, displayName, materializeType,
+                          metricTimeGranularity}
+
+A plan's detail that cannot be read leaves its granularity "-" with a
+warning on stderr; the listing still exits 0.
+
+Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output
+could not be written.
+
+Examples:
+  accelerate plans
+  accelerate plans --type EXTERNAL
+  accelerate plans --no-details --json
+]]
+
+HELP.plan = [[
+usage: accelerate plan NAME|ID [--json]
+
+Shows one acceleration plan, found by id, then name, then display name: its
+name, display name, id, type, granularity, table (catalog.schema.table),
+metrics and dimensions (how many, and their names), time constraint,
+dimension filters and refresh settings.  A name that names no plan is
+refused with the names near it; one that several plans share, with their ids.
+
+  --json                  the plan's detail as the API returns it, with "exit"
+
+Exit codes: 0 shown, 2 usage or config error or no such plan, 4 API or network
+error, 5 output could not be written.
+
+Examples:
+  accelerate plan sales_daily
+  accelerate plan 9c41f2a7d6e84b0f8a1d3e5c7b9f0a12 --json
 ]]
 
 -- syntax: text = help.page(topic)

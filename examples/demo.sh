@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# `make demo`: a month of backfill against the simulator's demo scenario,
-# with live progress, the calendar and the failure report, then a repair of
-# the failed dates watched to success.  The simulator is started on loopback
+# `make demo`: the demo tenant's acceleration plans, then a month of
+# backfill against the simulator's demo scenario, with live progress, the
+# calendar and the failure report, then a repair of the failed dates
+# watched to success.  The simulator is started on loopback
 # and stopped by pid whatever happens; nothing is left running.
 #
 #   ACCELERATE_SIM_PORT   port for the simulator (default 8083)
@@ -32,6 +33,9 @@ trap 'exit 130' INT TERM
 eval "$(sim/simctl start)"
 
 say() { printf '\n\033[1m== %s\033[0m\n\n' "$*"; }
+
+say "accelerate plans   (the tenant's acceleration plans: type, granularity, id)"
+bin/accelerate plans
 
 say "accelerate lots 2025-01-01 2025-01-31 1   (what the create will make, nothing sent)"
 bin/accelerate lots 2025-01-01 2025-01-31 1 | sed -n '1,3p;$p'

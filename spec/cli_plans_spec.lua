@@ -272,5 +272,21 @@ describe("accelerate plans, plan and --plan (simulator)", function()
       assert.matches("accelerate: warning: ledger_external is an EXTERNAL plan", err)
       assert.equal(0, #requests("create"))
     end)
+
+    it("backfill --dry-run with --plan-id needs no connection settings and sends nothing", function()
+      local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent "
+        .. "XDG_CONFIG_HOME=/nonexistent bin/accelerate backfill --plan-id " .. SALES
+        .. " --start 2025-01-01 --end 2025-01-03 --lot 2 --dry-run 2>&1")
+      assert.equal(0, code, out)
+      assert.equal("plan id " .. SALES .. " (sent as given, not looked up)\n"
+        .. "would create: 2025-01-01 .. 2025-01-03, 2 lots of 2 day(s); nothing sent\n"
+        .. "   1  2025-01-01 .. 2025-01-02  2 days\n"
+        .. "   2  2025-01-03 .. 2025-01-03  1 day\n", out)
+      -- a real create needs them, and says so
+      code = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent "
+        .. "XDG_CONFIG_HOME=/nonexistent bin/accelerate backfill --plan-id " .. SALES
+        .. " --start 2025-01-01 --end 2025-01-03 >/dev/null 2>&1")
+      assert.equal(2, code)
+    end)
   end)
 end)

@@ -84,10 +84,11 @@ end
 -- The client, and params with --plan looked up and checked before any
 -- create: warnings for a range that cuts the plan's periods, and an
 -- EXTERNAL plan refused without --force (unless nothing will be created).
--- Returns client, params (planId resolved), the plan's detail (nil for
+-- Returns client (nil when nothing is to be sent: a dry run without
+-- --plan), params (planId resolved), the plan's detail (nil for
 -- --plan-id/--plan-name, which are sent as given) and the warnings.
 local function resolved_params(o, ctx, params, creates)
-  local client = config.client(o, ctx)
+  local client = (creates or params.plan) and config.client(o, ctx) or nil
   local detail
   if params.plan then params, detail = plan_commands.resolve(client, params) end
   local warnings = plan_commands.check(ctx, detail, params.startTime, params.endTime,

@@ -39,6 +39,7 @@ build = {
             "src/http.c",
             "src/multi.c",
             "src/process.c",
+            "src/redact.c",
             "src/request.c",
             "src/retry.c",
             "src/transport.c",

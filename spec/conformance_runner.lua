@@ -17,6 +17,34 @@ local RUN = {}
 function RUN.create_task(c, args) return c:create_task(args) end
 function RUN.list_instances(c, args) return c:list_instances(args) end
 function RUN.task_detail(c, args) return c:task_detail(args) end
+function RUN.list_plans(c, args)
+  local page, err = c:list_plans(args)
+  if not page then return nil, err end
+  return { items = #page.plans, total = page.total, hasNext = page.hasNext }
+end
+function RUN.plan_detail(c, args)
+  local plan, err = c:plan_detail(args)
+  if not plan then return nil, err end
+  return { name = plan.name, granularity = plan.metricTimeGranularity }
+end
+function RUN.find_plan(c, args)
+  local plan, err = c:find_plan(args)
+  if not plan then return nil, err end
+  return { name = plan.name, granularity = plan.metricTimeGranularity }
+end
+
+function RUN.plans(c, args)
+  local n, seen, dups = 0, {}, 0
+  local ok, err = pcall(function()
+    for p in c:plans(args) do
+      if seen[p.id] then dups = dups + 1 end
+      seen[p.id] = true
+      n = n + 1
+    end
+  end)
+  if not ok then return nil, err, { items = n, duplicates = dups } end
+  return { items = n, duplicates = dups }
+end
 
 function RUN.instances(c, args)
   local ids, seen, dups = {}, {}, 0
@@ -51,6 +79,7 @@ function _M.run(client, case, now)
     out.ok = true
     if type(res) == "table" then
       out.items, out.duplicates, out.details, out.errors = res.items, res.duplicates, res.details, res.errors
+      out.name, out.granularity = res.name, res.granularity
       if res.instances then out.items = #res.instances end
     end
   else

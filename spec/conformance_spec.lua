@@ -81,6 +81,34 @@ local CASES = {
     ok = true, requests = 1, items = 20, duplicates = 0 },
   { name = "paging through every instance", call = "instances", args = { pageSize = 7 },
     ok = true, requests = 3, items = 20, duplicates = 0 },
+  -- the plan calls: list_plans is a read sent as a POST, retried all the same
+  { name = "list_plans", call = "list_plans", ok = true, requests = 1, items = 4 },
+  { name = "list_plans: 503 then success", call = "list_plans", fault = { kind = "status", status = 503, times = 1 },
+    ok = true, requests = 2, items = 4 },
+  { name = "list_plans: a soft 503 is retried (idempotent, not GET)", call = "list_plans",
+    fault = { kind = "body", status = 200, body = soft("503"), times = -1 },
+    kind = "api", code = "503", retryable = true, requests = 3 },
+  { name = "list_plans: a dropped connection is a read's, not a create's", call = "list_plans",
+    fault = { kind = "drop", times = -1 },
+    kind = "network", retryable = true, requests = 3 },
+  { name = "list_plans: a bad materializeType, nothing sent", call = "list_plans",
+    args = { materializeType = "MATERIALIZED" }, kind = "invalid", retryable = false, requests = 0 },
+  { name = "plans: every page, each plan once", call = "plans", args = { pageSize = 1 },
+    ok = true, requests = 4, items = 4, duplicates = 0 },
+  { name = "plans: a server ignoring pageNumber", call = "plans", args = { pageSize = 1 },
+    fault = { kind = "paging", page = 1, times = -1 },
+    kind = "api", requests_max = 3, duplicates = 0, message = "repeated page" },
+  { name = "plan_detail", call = "plan_detail", ok = true, requests = 1, granularity = "MONTH" },
+  { name = "plan_detail: an unknown id is the server's api error", call = "plan_detail", args = "no-such-plan",
+    kind = "api", code = "404", retryable = false, requests = 1 },
+  { name = "plan_detail: HTML 502 retried", call = "plan_detail", fault = { kind = "html", status = 502, times = -1 },
+    kind = "http", status = 502, retryable = true, requests = 3 },
+  { name = "plan_detail: a CR/LF-bearing id, nothing sent", call = "plan_detail", args = "a\r\nb",
+    kind = "invalid", retryable = false, requests = 0 },
+  { name = "find_plan: a typo names the near plan, no detail asked", call = "find_plan", args = "gmv_montly",
+    kind = "invalid", message = "did you mean 'gmv_monthly'", requests = 0 },
+  { name = "find_plan: by name", call = "find_plan", args = "gmv_monthly", ok = true, requests = 1,
+    granularity = "MONTH" },
   { name = "task_details: one 503 retried, ids keyed by their wire string", call = "task_details",
     fault = { kind = "status", status = 503, times = 1 },
     ok = true, requests = 3 },
@@ -115,6 +143,9 @@ describe("one call policy, two transports", function()
   end)
 
   local function args_for(case)
+    if case.args ~= nil and case.call ~= "instances" then return case.args end
+    if case.call == "plan_detail" then return "result_34bfe9036e2e65328e9849430f54cdf5" end -- gmv_monthly
+    if case.call == "list_plans" or case.call == "plans" then return {} end
     if case.call == "create_task" then
       return { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }
     elseif case.call == "instances" then
@@ -131,6 +162,8 @@ describe("one call policy, two transports", function()
     if case.fault and case.fault.route then return case.fault.route end
     if case.call == "create_task" then return "create" end
     if case.call == "instances" then return "list" end
+    if case.call == "list_plans" or case.call == "plans" then return "plans" end
+    if case.call == "plan_detail" or case.call == "find_plan" then return "plan" end
     return "detail"
   end
 
@@ -174,6 +207,7 @@ describe("one call policy, two transports", function()
     if case.requests then assert.equal(case.requests, requests, where) end
     if case.requests_max then assert.is_true(requests <= case.requests_max, where) end
     if case.items then assert.equal(case.items, out.items, where) end
+    if case.granularity then assert.equal(case.granularity, out.granularity, where) end
     if case.duplicates then assert.equal(case.duplicates, out.duplicates or 0, where) end
     if case.ok then
       assert.is_true(out.ok, where)

@@ -376,3 +376,97 @@ describe("secrets", function()
     end)
   end)
 end)
+
+-- Issue 10, item 5: text is redacted before it is cut, everywhere it is cut.
+-- A secret that straddles a cut must leave no fragment of itself: the value
+-- is slid across each cut, one byte at a time.
+describe("secrets across every cut", function()
+  local VALUE = "Zk7QpLw2XvR9mTb4Yc" -- 18 characters, none of which the filler uses
+  local CFG = { auth_value = VALUE }
+  -- any 5 consecutive characters of the value are a fragment
+  local function assert_no_fragment(where, text)
+    text = tostring(text or "")
+    for i = 1, #VALUE - 4 do
+      local frag = VALUE:sub(i, i + 4)
+      if text:find(frag, 1, true) then
+        error(("%s keeps a fragment of the value (%q) in %q"):format(where, frag, text), 2)
+      end
+    end
+  end
+  local function check_err(where, err)
+    assert.is_table(err, where)
+    for _, f in ipairs { "message", "detail", "code", "trace_id" } do
+      assert_no_fragment(where .. " " .. f, err[f])
+    end
+    assert_no_fragment(where .. " tostring", tostring(err))
+  end
+  -- a filler of n bytes, the value, and filler after it
+  local function around(n)
+    return ("-"):rep(n) .. VALUE .. ("-"):rep(40)
+  end
+  local function offsets(cut)
+    local out = {}
+    for n = math.max(0, cut - #VALUE - 24), cut + 4 do out[#out + 1] = n end
+    return out
+  end
+
+  it("in an api error's message (cut at 300) and detail (cut at 8 KiB)", function()
+    for _, n in ipairs(offsets(300)) do
+      local body = helpers.json.encode { success = false, code = "400", errorMsg = around(n),
+        detailErrorMsg = around(n), traceId = "t" }
+      local _, err = accelerate.decode("task_detail", 200, {}, body, CFG)
+      check_err("api message at offset " .. n, err)
+    end
+    for _, n in ipairs(offsets(8192)) do
+      local body = helpers.json.encode { success = false, code = "400", errorMsg = "x",
+        detailErrorMsg = around(n) }
+      local _, err = accelerate.decode("task_detail", 200, {}, body, CFG)
+      check_err("api detail at offset " .. n, err)
+    end
+  end)
+
+  it("in an http error's message (a gateway's JSON) and an HTML page's title", function()
+    for _, n in ipairs(offsets(300)) do
+      local _, err = accelerate.decode("task_detail", 502, {}, helpers.json.encode { message = around(n) }, CFG)
+      check_err("http message at offset " .. n, err)
+    end
+    for _, n in ipairs(offsets(120)) do
+      local html = "<html><head><title>" .. around(n) .. "</title></head></html>"
+      local _, err = accelerate.decode("task_detail", 502, {}, html, CFG)
+      check_err("HTML title at offset " .. n, err)
+      _, err = accelerate.decode("task_detail", 200, {}, html, CFG)
+      check_err("HTML 200 title at offset " .. n, err)
+      _, err = accelerate.decode("task_detail", 502, {}, around(n), CFG)
+      check_err("plain text at offset " .. n, err)
+    end
+  end)
+
+  it("in a trace id, from the body or a header", function()
+    for _, n in ipairs(offsets(300)) do
+      local _, err = accelerate.decode("task_detail", 200, { ["X-Trace-Id"] = around(n) }, "", CFG)
+      check_err("header trace id at offset " .. n, err)
+      local body = helpers.json.encode { success = false, code = "500", errorMsg = "x", traceId = around(n) }
+      _, err = accelerate.decode("task_detail", 200, {}, body, CFG)
+      check_err("body trace id at offset " .. n, err)
+    end
+  end)
+
+  it("in a trace id header cut by the transport (128 bytes)", function()
+    local sim = helpers.start_sim { scenario = "test" }
+    local ok, e = pcall(function()
+      local c = assert(accelerate.new(sim:client_options { retries = 0 }))
+      for _, n in ipairs(offsets(128)) do
+        sim:reset_faults()
+        sim:fault { route = "detail", kind = "html", status = 502, headers = { ["X-Trace-Id"] = around(n) } }
+        -- the server knows no such value: redaction is ours to do
+        local c2 = assert(accelerate.new(sim:client_options { retries = 0, auth_value = VALUE }))
+        local _, err = c2:task_detail("1")
+        c2:close()
+        check_err("transport trace id at offset " .. n, err)
+      end
+      c:close()
+    end)
+    sim:stop()
+    assert(ok, e)
+  end)
+end)

@@ -109,10 +109,16 @@ int acc_request_check_value(const char *s, size_t len, size_t max);
 const char *acc_request_call_name(acc_call call);
 extern const luaL_Reg acc_request_lib[];
 
+/* redact.c */
+int acc_redact_wanted(const char *secret, size_t slen);
+int acc_redact_push(lua_State *L, const char **s, size_t *len,
+                    const char *secret, size_t slen);
+
 /* decode.c */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace_hdr,
-                        size_t trace_len);
+                        size_t trace_len, const char *secret,
+                        size_t secret_len);
 void acc_decode_push_id(lua_State *L, int idx);
 extern const luaL_Reg acc_decode_lib[];
 

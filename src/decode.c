@@ -282,16 +282,272 @@ static int acc_decode_ok(lua_State *L, int base, int res)
     return 1;
 }
 
+/* The error of a non-2xx answer, on the stack top.  Its message is the
+ * envelope's errorMsg, else a Spring error's message or error (what a
+ * gateway in front of the API answers), else the HTML title or first bytes
+ * of the body. */
+static void acc_decode_http_error(lua_State *L, acc_call call, long status,
+                                  int json, const char *body, size_t len)
+{
+    const char *s;
+    size_t n;
+    int err;
+
+    acc_error_newf(L, "http", "HTTP %ld", status);
+    err = lua_gettop(L);
+    acc_error_setint(L, err, "status", status);
+    /* a create answered with a 5xx may still have been carried out */
+    acc_error_setbool(L, err, "retryable",
+                      call == ACC_CALL_CREATE
+                          ? status == 429
+                          : status >= 500 || status == 429 || status == 408);
+    if (lua_istable(L, json)) {
+        lua_getfield(L, json, "errorMsg");
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_getfield(L, json, "message");
+        }
+        if (lua_type(L, -1) != LUA_TSTRING) {
+            lua_pop(L, 1);
+            lua_getfield(L, json, "error");
+        }
+        acc_decode_envelope_fields(L, json, err, 0);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            lua_pushfstring(L, "HTTP %d: %s", (int)status, lua_tostring(L, -1));
+            s = lua_tolstring(L, -1, &n);
+            acc_error_setstr(L, err, "message", s, n);
+            lua_pop(L, 1);
+        }
+        lua_pop(L, 1);
+    } else if (len > 0) {
+        char msg[200];
+        int m;
+        acc_decode_snippet(body, len, &s, &n);
+        m = snprintf(msg, sizeof msg, "HTTP %ld: %.*s", status, (int)n, s);
+        acc_error_setstr(L, err, "message", msg,
+                         (size_t)(m < (int)sizeof msg ? m : (int)sizeof msg - 1));
+    }
+    if (status >= 300 && status < 400) {
+        acc_error_newf(L, "http", "HTTP %ld: redirects are not followed; "
+                       "check the url option", status);
+        lua_getfield(L, -1, "message");
+        lua_setfield(L, err, "message");
+        lua_pop(L, 1);
+    }
+    lua_settop(L, err);
+}
+
+/* The error of a 2xx answer that is not JSON at all, on the stack top. */
+static void acc_decode_unreadable(lua_State *L, const char *what, long status,
+                                  int json, const char *body, size_t len)
+{
+    const char *s;
+    size_t n;
+    if (len == 0) {
+        acc_error_newf(L, "decode", "%s: empty response body (HTTP %ld)", what,
+                       status);
+    } else if (acc_is_html(body, len)) {
+        acc_decode_snippet(body, len, &s, &n);
+        acc_error_newf(L, "decode", "%s: the answer is an HTML page, not "
+                       "JSON: %.*s", what, (int)n, s);
+    } else {
+        acc_error_newf(L, "decode", "%s: the answer is not valid JSON: %s",
+                       what, lua_isstring(L, json + 1)
+                                 ? lua_tostring(L, json + 1)
+                                 : "?");
+    }
+}
+
+/* An envelope whose success is false: the api error, on the stack top. */
+static void acc_decode_refused(lua_State *L, acc_call call, int json)
+{
+    int err;
+    acc_error_newf(L, "api", "%s failed", acc_request_call_name(call));
+    err = lua_gettop(L);
+    acc_decode_envelope_fields(L, json, err, 1);
+    lua_getfield(L, err, "code");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        const char *c = lua_tostring(L, -1);
+        acc_error_setbool(L, err, "retryable",
+                          strcmp(c, "429") == 0 ||
+                              (c[0] == '5' && call != ACC_CALL_CREATE));
+    }
+    lua_pop(L, 1);
+}
+
+/* A create's answer: a dagName, bare or as the envelope's data.  Pushes
+ * the dagName (returns 1) or the error (returns 0). */
+static int acc_decode_create(lua_State *L, int json)
+{
+    size_t n = 0;
+    const char *s = NULL;
+    int err;
+
+    if (lua_type(L, json) == LUA_TSTRING) {
+        s = lua_tolstring(L, json, &n);
+        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0) {
+            lua_pushvalue(L, json);
+            return 1;
+        }
+    }
+    if (!lua_istable(L, json) || !acc_is_envelope(L, json)) {
+        acc_error_newf(L, "decode", "create_task: the answer is neither an "
+                                    "envelope nor a dagName");
+        return 0;
+    }
+    lua_getfield(L, json, "data");
+    if (lua_type(L, -1) == LUA_TSTRING) {
+        s = lua_tolstring(L, -1, &n);
+        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0)
+            return 1;
+    }
+    /* Older servers answered success with data=true or data=null and an
+     * errorMsg: no dagName means no backfill to follow. */
+    acc_error_newf(L, "api", "create_task: the answer carries no dagName");
+    err = lua_gettop(L);
+    acc_decode_envelope_fields(L, json, err, 1);
+    return 0;
+}
+
+/* list_instances: instances always an array of objects, ids strings. */
+static int acc_decode_list(lua_State *L, int data)
+{
+    size_t i, n;
+    lua_getfield(L, data, "instances");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, data, "instances");
+    }
+    if (!lua_istable(L, -1)) {
+        acc_error_newf(L, "decode", "list_instances: instances is not an "
+                                    "array");
+        return 0;
+    }
+    n = acc_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, -1, (int)i);
+        if (!lua_istable(L, -1)) {
+            acc_error_newf(L, "decode", "list_instances: instance %u is not "
+                           "an object", (unsigned)i);
+            return 0;
+        }
+        acc_decode_fix_id(L, lua_gettop(L), "id");
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, data);
+    return 1;
+}
+
+/* list_plans: {plans = data (each plan an object, its id a string),
+ * hasNext, total, pageNumber, pageSize} from beside data at the top level,
+ * whether or not the envelope's fields are there. */
+static int acc_decode_plans(lua_State *L, int json)
+{
+    static const char *const paging[] = {"hasNext", "total", "pageNumber",
+                                         "pageSize", NULL};
+    size_t i, n;
+    int plans, res;
+
+    acc_decode_clean(L, json); /* nulls dropped, integers kept integers */
+    lua_getfield(L, json, "data");
+    plans = lua_gettop(L);
+    if (lua_isnil(L, plans)) {
+        lua_newtable(L);
+        lua_replace(L, plans);
+    }
+    if (!lua_istable(L, plans)) {
+        acc_error_newf(L, "decode", "list_plans: data is not an array");
+        return 0;
+    }
+    n = acc_rawlen(L, plans);
+    for (i = 1; i <= n; i++) {
+        lua_rawgeti(L, plans, (int)i);
+        if (!lua_istable(L, -1)) {
+            acc_error_newf(L, "decode", "list_plans: plan %u is not an object",
+                           (unsigned)i);
+            return 0;
+        }
+        acc_decode_fix_id(L, lua_gettop(L), "id");
+        lua_pop(L, 1);
+    }
+    lua_createtable(L, 0, 5);
+    res = lua_gettop(L);
+    lua_pushvalue(L, plans);
+    lua_setfield(L, res, "plans");
+    for (i = 0; paging[i] != NULL; i++) {
+        lua_getfield(L, json, paging[i]);
+        lua_setfield(L, res, paging[i]);
+    }
+    return 1;
+}
+
+/* A successful JSON answer shaped for its call.  Pushes the result
+ * (returns 1) or the error (returns 0). */
+static int acc_decode_shape(lua_State *L, acc_call call, int json)
+{
+    const char *what = acc_request_call_name(call);
+    int data = json, envelope;
+
+    if (call == ACC_CALL_CREATE && lua_type(L, json) == LUA_TSTRING)
+        return acc_decode_create(L, json);
+    if (!lua_istable(L, json)) {
+        acc_error_newf(L, "decode", "%s: unexpected JSON %s in the answer",
+                       what, luaL_typename(L, json));
+        return 0;
+    }
+    envelope = acc_is_envelope(L, json);
+    if (envelope) {
+        lua_getfield(L, json, "success");
+        if (!lua_toboolean(L, -1)) {
+            acc_decode_refused(L, call, json);
+            return 0;
+        }
+        lua_pop(L, 1);
+    }
+    if (call == ACC_CALL_CREATE)
+        return acc_decode_create(L, json);
+    if (call == ACC_CALL_LIST_PLANS)
+        return acc_decode_plans(L, json);
+    if (envelope) {
+        lua_getfield(L, json, "data");
+        data = lua_gettop(L);
+        if (!lua_istable(L, data)) {
+            int err;
+            acc_error_newf(L, "api", "%s: the answer carries no data", what);
+            err = lua_gettop(L);
+            acc_decode_envelope_fields(L, json, err, 1);
+            return 0;
+        }
+    }
+    if (acc_rawlen(L, data) > 0) {
+        acc_error_newf(L, "decode", "%s: expected a JSON object, got an "
+                       "array", what);
+        return 0;
+    }
+    acc_decode_clean(L, data);
+    if (call == ACC_CALL_LIST)
+        return acc_decode_list(L, data);
+    if (call == ACC_CALL_DETAIL)
+        acc_decode_fix_id(L, data, "taskInstanceId");
+    else
+        acc_decode_fix_id(L, data, "id");
+    lua_pushvalue(L, data);
+    return 1;
+}
+
+/* Leaves exactly one value at base + 1: the result (returns 1) or an error
+ * object (returns 0). */
 static int acc_decode_answer(lua_State *L, acc_call call, long status,
                              const char *body, size_t len, const char *trace,
                              size_t trace_len)
 {
-    int base = lua_gettop(L), json, err, data;
-    const char *what = acc_request_call_name(call);
+    int base = lua_gettop(L), json;
 
     /* 5.1 does not grow a C function's stack beyond LUA_MINSTACK by itself */
     luaL_checkstack(L, 24, "accelerate: decode");
-
     lua_pushnil(L); /* base+1: the slot for the single return value */
     json = base + 2;
     if (len > 0 && !acc_is_html(body, len)) {
@@ -304,174 +560,21 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
         lua_pushnil(L);
         lua_pushliteral(L, "not JSON");
     }
-
     if (status < 200 || status > 299) {
-        const char *s;
-        size_t n;
-        acc_error_newf(L, "http", "HTTP %ld", status);
-        err = lua_gettop(L);
-        acc_error_setint(L, err, "status", status);
-        /* a create answered with a 5xx may still have been carried out */
-        acc_error_setbool(L, err, "retryable",
-                          call == ACC_CALL_CREATE
-                              ? status == 429
-                              : status >= 500 || status == 429 ||
-                                    status == 408);
-        if (lua_istable(L, json)) {
-            /* the envelope's errorMsg, else a Spring error's message or
-             * error (what a gateway in front of the API answers) */
-            lua_getfield(L, json, "errorMsg");
-            if (lua_type(L, -1) != LUA_TSTRING) {
-                lua_pop(L, 1);
-                lua_getfield(L, json, "message");
-            }
-            if (lua_type(L, -1) != LUA_TSTRING) {
-                lua_pop(L, 1);
-                lua_getfield(L, json, "error");
-            }
-            acc_decode_envelope_fields(L, json, err, 0);
-            if (lua_type(L, -1) == LUA_TSTRING) {
-                lua_pushfstring(L, "HTTP %d: %s", (int)status,
-                                lua_tostring(L, -1));
-                s = lua_tolstring(L, -1, &n);
-                acc_error_setstr(L, err, "message", s, n);
-                lua_pop(L, 1);
-            }
-            lua_pop(L, 1);
-        } else if (len > 0) {
-            char msg[200];
-            int m;
-            acc_decode_snippet(body, len, &s, &n);
-            m = snprintf(msg, sizeof msg, "HTTP %ld: %.*s", status, (int)n, s);
-            acc_error_setstr(L, err, "message", msg,
-                             (size_t)(m < (int)sizeof msg ? m : (int)sizeof msg - 1));
-        }
-        if (status >= 300 && status < 400) {
-            acc_error_newf(L, "http", "HTTP %ld: redirects are not followed; "
-                           "check the url option", status);
-            lua_getfield(L, -1, "message");
-            lua_setfield(L, err, "message");
-            lua_pop(L, 1);
-        }
-        return acc_decode_fail(L, base, status, err, trace, trace_len);
+        acc_decode_http_error(L, call, status, json, body, len);
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace,
+                               trace_len);
     }
-
-    if (len == 0) {
-        acc_error_newf(L, "decode", "%s: empty response body (HTTP %ld)", what,
-                       status);
-        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
+    if (len == 0 || lua_isnil(L, json)) {
+        acc_decode_unreadable(L, acc_request_call_name(call), status, json,
+                              body, len);
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace,
+                               trace_len);
     }
-    if (lua_isnil(L, json)) {
-        if (acc_is_html(body, len)) {
-            const char *s;
-            size_t n;
-            acc_decode_snippet(body, len, &s, &n);
-            acc_error_newf(L, "decode", "%s: the answer is an HTML page, not "
-                           "JSON: %.*s", what, (int)n, s);
-        } else {
-            acc_error_newf(L, "decode", "%s: the answer is not valid JSON: %s",
-                           what, lua_isstring(L, json + 1)
-                                     ? lua_tostring(L, json + 1)
-                                     : "?");
-        }
-        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
-    }
-
-    if (lua_type(L, json) == LUA_TSTRING && call == ACC_CALL_CREATE) {
-        size_t n;
-        const char *s = lua_tolstring(L, json, &n);
-        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0)
-            return acc_decode_ok(L, base, json);
-    }
-    if (!lua_istable(L, json)) {
-        acc_error_newf(L, "decode", "%s: unexpected JSON %s in the answer",
-                       what, luaL_typename(L, json));
-        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
-    }
-
-    data = json;
-    if (acc_is_envelope(L, json)) {
-        lua_getfield(L, json, "success");
-        if (!lua_toboolean(L, -1)) {
-            acc_error_newf(L, "api", "%s failed", what);
-            err = lua_gettop(L);
-            acc_decode_envelope_fields(L, json, err, 1);
-            lua_getfield(L, err, "code");
-            if (lua_type(L, -1) == LUA_TSTRING) {
-                const char *c = lua_tostring(L, -1);
-                acc_error_setbool(L, err, "retryable",
-                                  strcmp(c, "429") == 0 ||
-                                      (c[0] == '5' && call != ACC_CALL_CREATE));
-            }
-            lua_pop(L, 1);
-            return acc_decode_fail(L, base, status, err, trace, trace_len);
-        }
-        lua_getfield(L, json, "data");
-        data = lua_gettop(L);
-        if (call == ACC_CALL_CREATE) {
-            size_t n = 0;
-            const char *s = lua_type(L, data) == LUA_TSTRING
-                                ? lua_tolstring(L, data, &n)
-                                : NULL;
-            if (s != NULL && acc_request_check_value(s, n, ACC_MAX_ID) == 0)
-                return acc_decode_ok(L, base, data);
-            /* Older servers answered success with data=true or data=null
-             * and an errorMsg: no dagName means no backfill to follow. */
-            acc_error_newf(L, "api", "create_task: the answer carries no "
-                                     "dagName");
-            err = lua_gettop(L);
-            acc_decode_envelope_fields(L, json, err, 1);
-            return acc_decode_fail(L, base, status, err, trace, trace_len);
-        }
-        if (!lua_istable(L, data)) {
-            acc_error_newf(L, "api", "%s: the answer carries no data", what);
-            err = lua_gettop(L);
-            acc_decode_envelope_fields(L, json, err, 1);
-            return acc_decode_fail(L, base, status, err, trace, trace_len);
-        }
-    } else if (call == ACC_CALL_CREATE) {
-        acc_error_newf(L, "decode", "create_task: the answer is neither an "
-                                    "envelope nor a dagName");
-        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
-    }
-
-    if (acc_rawlen(L, data) > 0) {
-        acc_error_newf(L, "decode", "%s: expected a JSON object, got an "
-                       "array", what);
-        return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
-    }
-    acc_decode_clean(L, data);
-    if (call == ACC_CALL_LIST) {
-        size_t i, n;
-        lua_getfield(L, data, "instances");
-        if (lua_isnil(L, -1)) {
-            lua_pop(L, 1);
-            lua_newtable(L);
-            lua_pushvalue(L, -1);
-            lua_setfield(L, data, "instances");
-        }
-        if (!lua_istable(L, -1)) {
-            acc_error_newf(L, "decode", "list_instances: instances is not an "
-                                        "array");
-            return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
-        }
-        n = acc_rawlen(L, -1);
-        for (i = 1; i <= n; i++) {
-            lua_rawgeti(L, -1, (int)i);
-            if (!lua_istable(L, -1)) {
-                acc_error_newf(L, "decode", "list_instances: instance %u is "
-                               "not an object", (unsigned)i);
-                return acc_decode_fail(L, base, status, lua_gettop(L), trace,
-                                       trace_len);
-            }
-            acc_decode_fix_id(L, lua_gettop(L), "id");
-            lua_pop(L, 1);
-        }
-        lua_pop(L, 1);
-    } else {
-        acc_decode_fix_id(L, data, "taskInstanceId");
-    }
-    return acc_decode_ok(L, base, data);
+    if (!acc_decode_shape(L, call, json))
+        return acc_decode_fail(L, base, status, lua_gettop(L), trace,
+                               trace_len);
+    return acc_decode_ok(L, base, lua_gettop(L));
 }
 
 /* Leaves exactly one value on the stack: the result (returns 1) or an
@@ -480,10 +583,23 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
  * own word that it did not, and a 429 was turned away before any work). */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace,
-                        size_t trace_len)
+                        size_t trace_len, const char *secret,
+                        size_t secret_len)
 {
+    int copies;
     if (acc_decode_answer(L, call, status, body, len, trace, trace_len))
-        return 1;
+        return 1; /* data is the server's, ids included: never redacted */
+    /* An error is built from what the server sent: when that holds the
+     * secret, it is built again from copies the secret has left, so that
+     * no cut made on the way can keep a fragment of it. */
+    copies = acc_redact_push(L, &body, &len, secret, secret_len);
+    copies += acc_redact_push(L, &trace, &trace_len, secret, secret_len);
+    if (copies > 0) {
+        lua_remove(L, -1 - copies); /* the first error, below the copies */
+        acc_decode_answer(L, call, status, body, len, trace, trace_len);
+        lua_insert(L, -1 - copies); /* the new error below the copies */
+        lua_pop(L, copies);
+    }
     if (call == ACC_CALL_CREATE) {
         int unreadable;
         lua_getfield(L, -1, "kind");
@@ -550,7 +666,8 @@ static int acc_decode_lua(lua_State *L)
         lua_pop(L, 1);
     }
     trace = acc_decode_header(L, 3, "x-trace-id", &trace_len);
-    if (acc_decode_response(L, call, status, body, len, trace, trace_len))
+    if (acc_decode_response(L, call, status, body, len, trace, trace_len,
+                            secret, secret_len))
         return 1;
     acc_error_redact(L, -1, secret, secret_len);
     lua_pushnil(L);

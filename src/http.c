@@ -31,8 +31,11 @@ static void acc_http_copy_value(const char *p, size_t n, char *dst,
     while (n > 0 && (p[n - 1] == '\r' || p[n - 1] == '\n' ||
                      p[n - 1] == ' ' || p[n - 1] == '\t'))
         n--;
+    /* a value too long for dst is dropped, never cut: a cut could keep a
+     * fragment of a secret the server echoed, which redaction (later, on
+     * the whole value) could no longer recognise */
     if (n >= cap)
-        n = cap - 1;
+        n = 0;
     memcpy(dst, p, n);
     dst[n] = '\0';
     *len = n;

@@ -13,7 +13,7 @@ typedef struct acc_xfer {
     size_t max_body;
     int too_big;
     int oom;
-    char trace_id[128];
+    char trace_id[ACC_MAX_HEADER_VALUE + 1]; /* cut only after redaction */
     size_t trace_len;
     double retry_after; /* the first readable Retry-After, or -1 */
     char errbuf[CURL_ERROR_SIZE];

@@ -148,7 +148,8 @@ static void acc_multi_done(lua_State *L, acc_multi *m, CURLMsg *msg,
     x->item = -1;
     if (msg->data.result == CURLE_OK) {
         ok = acc_decode_response(L, call, acc_http_status(x), x->body.data,
-                                 x->body.len, x->trace_id, x->trace_len);
+                                 x->body.len, x->trace_id, x->trace_len,
+                                 cfg->auth_value, cfg->auth_value_len);
     } else {
         ok = 0;
         acc_http_error(L, x, msg->data.result, call, cfg->timeout);

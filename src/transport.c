@@ -246,7 +246,8 @@ static int acc_transport_request(lua_State *L)
     if (rc == CURLE_OK) {
         int ok = acc_decode_response(L, call, acc_http_status(&t->main),
                                      t->main.body.data, t->main.body.len,
-                                     t->main.trace_id, t->main.trace_len);
+                                     t->main.trace_id, t->main.trace_len,
+                                     t->auth_value, t->auth_value_len);
         acc_buf_reset(&t->main.body);
         if (ok)
             return 1;

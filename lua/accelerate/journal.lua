@@ -186,8 +186,9 @@ function _M.open(path, owner)
   if not exists(path) then
     local ok, err = create_private(path)
     if not ok then
-      -- the core's message already names the path
-      return nil, new_error("invalid", "journal: " .. tostring(err))
+      -- the core's message names the path too: keep only its reason
+      local reason = tostring(err):match(".*: (.-)$") or tostring(err)
+      return nil, new_error("invalid", "cannot create journal " .. path .. ": " .. reason)
     end
   end
   local f, err = io_open(path, "ab")

@@ -65,6 +65,7 @@ build = {
       ["accelerate.journal"] = "lua/accelerate/journal.lua",
       ["accelerate.ngx"] = "lua/accelerate/ngx.lua",
       ["accelerate.periods"] = "lua/accelerate/periods.lua",
+      ["accelerate.plans"] = "lua/accelerate/plans.lua",
       ["accelerate.report"] = "lua/accelerate/report.lua",
       ["accelerate.util"] = "lua/accelerate/util.lua",
       ["accelerate.workflow"] = "lua/accelerate/workflow.lua",

@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# `make demo`: a month of backfill against the simulator's demo scenario,
-# with live progress, the calendar and the failure report, then a repair of
-# the failed dates watched to success, and at the end the first backfill's
-# failures grouped by cause with its HTML report in build/demo-report.html.
-# The simulator is started on loopback and stopped by pid whatever happens;
-# nothing is left running.
+# `make demo`: the demo tenant's acceleration plans, then a month of
+# backfill against the simulator's demo scenario, with live progress, the
+# calendar and the failure report, then a repair of the failed dates
+# watched to success, and at the end the first backfill's failures grouped
+# by cause with its HTML report in build/demo-report.html.  The simulator is
+# started on loopback and stopped by pid whatever happens; nothing is left
+# running.
 #
 #   ACCELERATE_SIM_PORT   port for the simulator (default 8083)
 set -euo pipefail
@@ -34,6 +35,9 @@ trap 'exit 130' INT TERM
 eval "$(sim/simctl start)"
 
 say() { printf '\n\033[1m== %s\033[0m\n\n' "$*"; }
+
+say "accelerate plans   (the tenant's acceleration plans: type, granularity, id)"
+bin/accelerate plans
 
 say "accelerate lots 2025-01-01 2025-01-31 1   (what the create will make, nothing sent)"
 bin/accelerate lots 2025-01-01 2025-01-31 1 | sed -n '1,3p;$p'

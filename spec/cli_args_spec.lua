@@ -79,6 +79,27 @@ describe("args.check", function()
   end)
 end)
 
+describe("args.check: the plan options", function()
+  it("takes --plan where a plan is named, and the plan commands' own options only there", function()
+    local ok = {
+      { "create", "--plan", "p" }, { "backfill", "--plan", "p", "--dry-run", "--force" },
+      { "repair", "d", "--plan", "p" }, { "lots", "a", "b", "--plan", "p" }, { "create", "--force" },
+      { "plans", "--type", "RESULT", "--no-details" }, { "plan", "sales_daily", "--json" },
+    }
+    for _, argv in ipairs(ok) do assert.is_nil(usage_error(args.check, args.parse(argv)), table.concat(argv, " ")) end
+    local refused = {
+      { { "--dry-run", "create" }, "option --dry-run does not apply to create" },
+      { { "--type", "RESULT", "plan", "x" }, "option --type does not apply to plan" },
+      { { "--plan", "p", "wait", "d" }, "option --plan does not apply to wait" },
+      { { "plans", "x" }, "wrong number of arguments for plans" },
+      { { "plan" }, "wrong number of arguments for plan" },
+    }
+    for _, c in ipairs(refused) do
+      assert.equal(c[2], usage_error(args.check, args.parse(c[1])).message)
+    end
+  end)
+end)
+
 describe("args.number", function()
   local function o(v) return { command = "wait", values = { interval = v } } end
 

@@ -20,6 +20,8 @@ local NoMulti = {
 
 -- o.instances: { {id, mtGuid, startPartition, endPartition,
 --                 timeline = { {t, status}, ... }, detail = {...}} }
+-- o.plans: { {id, name, displayName, materializeType, metricTimeGranularity}, ... }
+-- for find_plan, matched by accelerate.plans as the real client does.
 -- o.dag: the dagName create answers; o.total_delay: seconds during which
 -- the list answers total = 0 (the server has not split the range yet).
 function F.new(o)
@@ -30,7 +32,9 @@ function F.new(o)
     instances = o.instances or {},
     total_delay = o.total_delay or 0,
     max_page_size = o.max_page_size,
-    calls = { create = 0, list = 0, detail = 0, details = 0 },
+    calls = { create = 0, list = 0, detail = 0, details = 0, find_plan = 0 },
+    plan_list = o.plans or {},
+    finds = {},
     creates = {},
     lists = {},
     sleeps = {},
@@ -138,6 +142,18 @@ function Client:task_details(ids, opts)
     if d then out[tostring(id)] = d else errs[tostring(id)] = e end
   end
   return out, errs
+end
+
+-- The real client's matching (exact id, name, display name; near names on
+-- a miss) over o.plans; the plan's detail is a copy of its entry.
+function Client:find_plan(key)
+  self.calls.find_plan = self.calls.find_plan + 1
+  self.finds[#self.finds + 1] = key
+  local id, err = require("accelerate.plans").resolve(self.plan_list, key, util.new_error)
+  if not id then return nil, err end
+  for _, p in ipairs(self.plan_list) do
+    if p.id == id then return util.deep_copy(p) end
+  end
 end
 
 function F.err(kind, message, fields)

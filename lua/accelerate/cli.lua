@@ -16,6 +16,7 @@
 --   cli/backfill_commands.lua  lots, create, backfill, wait, report, repair
 --   cli/inspect_commands.lua   instances, detail
 --   cli/html_command.lua       report --html: every detail, then the page
+--   cli/plan_commands.lua      plans, plan, and the --plan lookup and checks
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -25,6 +26,7 @@ local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local backfill_commands = require "accelerate.cli.backfill_commands"
 local inspect_commands = require "accelerate.cli.inspect_commands"
+local plan_commands = require "accelerate.cli.plan_commands"
 
 local type = type
 local pcall = pcall
@@ -46,6 +48,8 @@ local COMMANDS = {
   repair = backfill_commands.repair,
   instances = inspect_commands.instances,
   detail = inspect_commands.detail,
+  plans = plan_commands.plans,
+  plan = plan_commands.plan,
 }
 
 local function version()

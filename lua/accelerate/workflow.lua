@@ -1,7 +1,7 @@
 -- Workflows over the three backfill calls: create -> wait -> inspect -> repair.
 --
 -- Depends only on the client interface (create_task, list_instances,
--- task_detail, task_details), so the same code runs on the blocking C
+-- task_detail, task_details, and find_plan for params.plan), so the same code runs on the blocking C
 -- client, on an nginx cosocket client and on a fake in the specs.  Time is
 -- injected (opts.sleep, opts.clock) for the same reason.
 --
@@ -13,6 +13,7 @@
 --   status    statuses, FAILED_STATUSES, STATUS_ORDER, counting, summary
 --   checks    raising, the public edge, argument checks, opening the journal
 --   params    validating params, the lots split, comparing and describing
+--   plan      params.plan: a plan's name or id, looked up once (find_plan)
 --   create    the journaled create, resuming from a journal, lost answers
 --   watch     wait: the polling loop and its report
 --   inspect   details of failed instances
@@ -26,6 +27,7 @@ local watch = require "accelerate.workflow.watch"
 local inspect = require "accelerate.workflow.inspect"
 local backfill = require "accelerate.workflow.backfill"
 local repair = require "accelerate.workflow.repair"
+local plan = require "accelerate.workflow.plan"
 
 local _M = { _VERSION = "0.1.0" }
 
@@ -38,6 +40,7 @@ _M.is_failed = status.is_failed
 _M.summary = status.summary
 
 _M.lots = params.lots
+_M.resolve_plan = plan.resolve_plan
 _M.create = create.create
 _M.create_maybe_happened = create.create_maybe_happened
 _M.wait = watch.wait

@@ -29,7 +29,7 @@ local GLOBAL_FLAGS = {
 }
 local SHORT = { h = "help", v = "verbose", q = "quiet" }
 
-local PLAN_VALUES = { "plan-id", "plan-name", "start", "end", "lot" }
+local PLAN_VALUES = { "plan", "plan-id", "plan-name", "start", "end", "lot" }
 local WATCH_VALUES = { "interval", "max-interval", "timeout" }
 
 local function list(...)
@@ -44,16 +44,18 @@ end
 -- how many positional arguments it takes.
 local COMMANDS = {
   backfill = { values = list(PLAN_VALUES, WATCH_VALUES, { "journal" }),
-               flags = list({ "force-create", "no-calendar" }), min = 0, max = 0 },
-  create = { values = list(PLAN_VALUES, { "journal" }), flags = list({ "force-create" }), min = 0, max = 0 },
+               flags = list({ "force-create", "force", "dry-run", "no-calendar" }), min = 0, max = 0 },
+  create = { values = list(PLAN_VALUES, { "journal" }), flags = list({ "force-create", "force" }), min = 0, max = 0 },
   wait = { values = list(WATCH_VALUES, { "journal" }), flags = list({ "no-calendar" }), min = 0, max = 1 },
   report = { values = list({ "html" }), flags = list({ "no-calendar" }), min = 1, max = 1 },
-  repair = { values = list(WATCH_VALUES, { "plan-id", "plan-name", "lot", "journal" }),
+  repair = { values = list(WATCH_VALUES, { "plan", "plan-id", "plan-name", "lot", "journal" }),
              flags = list({ "dry-run", "wait", "force-create", "force", "no-calendar", "again" }),
              min = 1, max = 1 },
   instances = { values = list({ "page", "page-size" }), flags = list({ "all" }), min = 1, max = 1 },
   detail = { values = {}, flags = {}, min = 1, max = 1 },
-  lots = { values = list({ "lot" }), flags = {}, min = 2, max = 3 },
+  lots = { values = list({ "lot", "plan" }), flags = {}, min = 2, max = 3 },
+  plans = { values = list({ "type" }), flags = list({ "no-details" }), min = 0, max = 0 },
+  plan = { values = {}, flags = {}, min = 1, max = 1 },
 }
 
 local usage_mt = { __tostring = function(e) return e.message end }

@@ -1,7 +1,9 @@
 -- The commands about one backfill, from plan to repair: lots (the split a
--- create will make), create, backfill (create and watch), wait, report and
--- repair.  Each is fn(o, ctx) -> exit code, o from args.parse; failures are
--- raised (error objects) and printed by cli.main.
+-- create will make), create, backfill (create and watch; --dry-run: what
+-- a create would make), wait, report and repair.  A plan named with
+-- --plan is looked up (cli/plan_commands.lua) before anything is created.
+-- Each is fn(o, ctx) -> exit code, o from args.parse; failures are raised
+-- (error objects) and printed by cli.main.
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -12,6 +14,7 @@ local output = require "accelerate.cli.output"
 local repairs = require "accelerate.cli.repairs"
 local context = require "accelerate.cli.context"
 local html_command = require "accelerate.cli.html_command"
+local plan_commands = require "accelerate.cli.plan_commands"
 
 local type = type
 local ipairs = ipairs
@@ -41,6 +44,11 @@ local CHECK_CFG = { url = "http://127.0.0.1", tenant_id = "t", auth_type = "UID"
 local function check_create(params, command)
   local core = context.core()
   if not core or not core.prepare then return end
+  if params.plan ~= nil then
+    -- --plan is looked up later; the core checks the rest with a stand-in id
+    params = util.shallow_copy(params)
+    params.plan, params.planId = nil, "p"
+  end
   local req, err = core.prepare(CHECK_CFG, "create_task", params)
   if not req then
     local msg = type(err) == "table" and err.message or tostring(err)
@@ -49,18 +57,53 @@ local function check_create(params, command)
 end
 _M.check_create = check_create
 
--- The create parameters from --plan-id/--plan-name, --start, --end, --lot.
+-- --plan beside --plan-id or --plan-name: a usage error.
+local function one_plan(o)
+  local v = o.values
+  if v.plan and (v["plan-id"] or v["plan-name"]) then
+    usage("give --plan or --plan-id/--plan-name, not both", o.command)
+  end
+end
+
+-- The create parameters from --plan (params.plan, looked up later),
+-- --plan-id/--plan-name (sent as given), --start, --end, --lot.
 local function plan_params(o)
   local v = o.values
-  if not v["plan-id"] and not v["plan-name"] then usage("--plan-id or --plan-name is required", o.command) end
+  one_plan(o)
+  if not v.plan and not v["plan-id"] and not v["plan-name"] then
+    usage("--plan, --plan-id or --plan-name is required", o.command)
+  end
   if v["plan-id"] and v["plan-name"] then usage("give --plan-id or --plan-name, not both", o.command) end
   if not v.start or not v["end"] then usage("--start and --end are required", o.command) end
   local params = {
-    planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
+    plan = v.plan, planId = v["plan-id"], planName = v["plan-name"], startTime = v.start, endTime = v["end"],
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
   }
   check_create(params, o.command)
   return params
+end
+
+-- The client, and params with --plan looked up and checked before any
+-- create: warnings for a range that cuts the plan's periods, and an
+-- EXTERNAL plan refused without --force (unless nothing will be created).
+-- Returns client (nil when nothing is to be sent: a dry run without
+-- --plan), params (planId resolved), the plan's detail (nil for
+-- --plan-id/--plan-name, which are sent as given) and the warnings.
+local function resolved_params(o, ctx, params, creates)
+  local client = (creates or params.plan) and config.client(o, ctx) or nil
+  local detail
+  if params.plan then params, detail = plan_commands.resolve(client, params) end
+  local warnings = plan_commands.check(ctx, detail, params.startTime, params.endTime,
+    { create = creates, force = o.flags.force })
+  return client, params, detail, warnings
+end
+
+-- "2025-01-01 .. 2025-01-07  7 days" lines, numbered.
+local function print_lots(ctx, lots)
+  for i, lot in ipairs(lots) do
+    ctx.out(str_format("%4d  %s .. %s  %d day%s\n", i, lot.startPartition, lot.endPartition,
+      lot.days, lot.days == 1 and "" or "s"))
+  end
 end
 
 -- workflow.wait options from --interval, --max-interval, --timeout, with the
@@ -105,6 +148,8 @@ end
 
 -- Commands ------------------------------------------------------------------------
 
+-- Without --plan calls nothing; with it, looks the plan up (after the
+-- dates are checked) to show its granularity and warn as a create would.
 function _M.lots(o, ctx)
   local n = o.args[3]
   if n then n = args.read_number(n, "N (days per lot)", 1, true, false, "lots")
@@ -112,20 +157,25 @@ function _M.lots(o, ctx)
   check_create({ planId = "p", startTime = o.args[1], endTime = o.args[2], dateIntervalOfLot = n }, "lots")
   local lots, err = workflow.lots(o.args[1], o.args[2], n)
   if not lots then usage(err.message, "lots") end
+  local detail
+  if o.values.plan then
+    local client = config.client(o, ctx)
+    local _
+    _, detail = plan_commands.resolve(client, { plan = o.values.plan })
+    plan_commands.check(ctx, detail, o.args[1], o.args[2])
+  end
   if o.flags.json then
+    -- the array of lots, as without --plan; the plan is `accelerate plan NAME --json`
     ctx.out(json_encode(lots) .. "\n")
   else
-    for i, lot in ipairs(lots) do
-      ctx.out(str_format("%4d  %s .. %s  %d day%s\n", i, lot.startPartition, lot.endPartition,
-        lot.days, lot.days == 1 and "" or "s"))
-    end
+    if detail then ctx.out(plan_commands.describe(detail) .. "\n") end
+    print_lots(ctx, lots)
   end
   return EXIT.OK
 end
 
 function _M.create(o, ctx)
-  local params = plan_params(o)
-  local client = config.client(o, ctx)
+  local client, params = resolved_params(o, ctx, plan_params(o), true)
   local printed = false
   local function print_dag(dag, resumed)
     printed = true
@@ -148,9 +198,30 @@ function _M.create(o, ctx)
   return EXIT.OK
 end
 
+-- backfill --dry-run: the plan, the range and the lots a create would make;
+-- nothing created, nothing journaled.
+local function dry_run(o, ctx, params, detail, warnings)
+  local lots = assert(workflow.lots(params.startTime, params.endTime, params.dateIntervalOfLot))
+  if o.flags.json then
+    ctx.out(json_encode { dryRun = true, params = params, lots = lots, warnings = warnings,
+      plan = detail and { id = util.id_string(detail.id), name = detail.name, displayName = detail.displayName,
+        materializeType = detail.materializeType, metricTimeGranularity = detail.metricTimeGranularity },
+      exit = EXIT.OK } .. "\n")
+    return EXIT.OK
+  end
+  ctx.out((detail and plan_commands.describe(detail)
+    or (params.planId and ("plan id " .. params.planId) or ("plan name " .. tostring(params.planName)))
+      .. " (sent as given, not looked up)") .. "\n")
+  ctx.out(str_format("would create: %s .. %s, %d lot%s of %s day(s); nothing sent\n", params.startTime,
+    params.endTime, #lots, #lots == 1 and "" or "s", util.number_string(params.dateIntervalOfLot or 1)))
+  print_lots(ctx, lots)
+  return EXIT.OK
+end
+
 function _M.backfill(o, ctx)
-  local params = plan_params(o)
-  local client = config.client(o, ctx)
+  local dry = o.flags["dry-run"]
+  local client, params, detail, warnings = resolved_params(o, ctx, plan_params(o), not dry)
+  if dry then return dry_run(o, ctx, params, detail, warnings) end
   local p = progress.new(ctx, o)
   local announced = false
   local opts = watch_opts(o, ctx, p, function(r)
@@ -250,7 +321,18 @@ end
 
 function _M.repair(o, ctx)
   local dag = o.args[1]
+  one_plan(o)
   local client = config.client(o, ctx)
+  -- --plan: looked up before anything else, an EXTERNAL plan refused
+  -- without --force (the same flag as for a backfill still running)
+  local plan_id = o.values["plan-id"]
+  if o.values.plan then
+    local rp, detail = plan_commands.resolve(client, { plan = o.values.plan })
+    plan_id = rp.planId
+    if detail.materializeType == "EXTERNAL" then
+      plan_commands.check(ctx, detail, nil, nil, { create = not o.flags["dry-run"], force = o.flags.force })
+    end
+  end
   local r = snapshot(client, dag, ctx)
   if not r.done and not o.flags.force then
     usage(dag .. " has unfinished instances (" .. workflow.summary(r) .. "); wait for it first "
@@ -267,7 +349,7 @@ function _M.repair(o, ctx)
   r = with_details(client, r)
   local record = o.values.journal or (not o.flags["dry-run"] and record_of(ctx, client, dag))
   local dags, err = workflow.repair(client, r, {
-    planId = o.values["plan-id"], planName = o.values["plan-name"],
+    planId = plan_id, planName = o.values["plan-name"],
     dateIntervalOfLot = number_opt(o, "lot", 1, true),
     journal = record or nil, force_create = o.flags["force-create"], dry_run = o.flags["dry-run"],
     again = o.flags.again,

@@ -23,7 +23,7 @@ Output:
   --json                  machine-readable JSON on stdout (progress still goes to stderr):
                           one object with an "exit" field, failures included as
                           {"error": {kind, message, status, code, trace_id, detail}, "exit": N}
-                          (lots --json: the array of lots)
+                          (lots --json and plans --json: an array)
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output
@@ -56,7 +56,9 @@ Commands:
   repair     re-run only the failed date ranges of a backfill
   instances  list a backfill's instances
   detail     show one instance's detail (error stack, SQL)
-  lots       show the split a create will make, without calling anything
+  lots       show the split a create will make (and, with --plan, check the range)
+  plans      list the tenant's acceleration plans, with their type and granularity
+  plan       show one plan: type, granularity, table, metrics, dimensions, refresh
 
 `accelerate <command> --help` describes each command.
 
@@ -69,28 +71,50 @@ local WATCH_OPTS = [[
 ]]
 
 local PLAN_OPTS = [[
-  --plan-id ID            the acceleration plan (or --plan-name NAME)
+  --plan NAME|ID          the acceleration plan by name, display name or id, looked up before
+                          anything is created: a name that names no plan is refused with the
+                          names near it (exit 2); the plan's id is what is created and journaled
+  --plan-id ID            the plan's id, sent as given, not looked up (or --plan-name NAME)
   --start YYYY-MM-DD      first partition date
   --end YYYY-MM-DD        last partition date (inclusive)
   --lot N                 days per instance (dateIntervalOfLot, default 1)
 ]]
 
+-- What --plan checks before a create.
+local PLAN_CHECKS = [[
+With --plan the plan's granularity is checked: for a WEEK (ISO weeks, Monday to
+Sunday), MONTH, QUARTER or YEAR plan, a range whose start or end cuts a period gets
+a warning that names the aligned range.  An EXTERNAL plan's data is scheduled by its
+owner's scheduler, not by AnyMetrics: it is refused (exit 2) unless --force.
+]]
+
 HELP.backfill = [[
-usage: accelerate backfill --plan-id ID --start DATE --end DATE [--lot N] [--journal FILE] [options]
+usage: accelerate backfill --plan NAME|ID --start DATE --end DATE [--lot N] [--journal FILE] [options]
+       accelerate backfill ... --dry-run
 
 Creates a backfill, shows its progress until every instance has finished,
-then draws the calendar and the failure report.
+then draws the calendar and the failure report.  --dry-run shows the plan
+and the lots a create would make, and creates nothing (exit 0).
 
 ]] .. PLAN_OPTS .. [[
+  --dry-run               print the plan (with --plan), the range and its lots; send no create,
+                          write no journal
+  --force                 create even though the plan is EXTERNAL
   --journal FILE          record the dagName and every state change in FILE (mode 0600);
                           running the same command again resumes the watch instead of
                           creating a second backfill
   --force-create          create even though the journal shows a create whose answer was lost
   --no-calendar           do not draw the calendar
-]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+]] .. WATCH_OPTS .. "\n" .. PLAN_CHECKS .. "\n" .. EXIT_HELP .. [[
+
+Examples:
+  accelerate backfill --plan sales_daily --start 2025-01-01 --end 2025-01-31 --journal jan.journal
+  accelerate backfill --plan gmv_monthly --start 2025-01-01 --end 2025-03-31 --dry-run
+  accelerate backfill --plan-id 5468b0c0462e40e08e44108d8164c7c3 --start 2025-01-01 --end 2025-01-07 --lot 7
+]]
 
 HELP.create = [[
-usage: accelerate create --plan-id ID --start DATE --end DATE [--lot N] [--journal FILE]
+usage: accelerate create --plan NAME|ID --start DATE --end DATE [--lot N] [--journal FILE]
 
 Creates a backfill and prints its dagName.  Never retried automatically: a
 duplicate backfill costs real compute.
@@ -98,9 +122,16 @@ duplicate backfill costs real compute.
 ]] .. PLAN_OPTS .. [[
   --journal FILE          record intent and dagName (then `accelerate wait --journal FILE`)
   --force-create          create even though the journal shows a create whose answer was lost
+  --force                 create even though the plan is EXTERNAL
+
+]] .. PLAN_CHECKS .. [[
 
 Exit codes: 0 created, 2 usage or config error, 4 API or network error,
 5 created but the dagName could not be written (it is printed on stderr).
+
+Examples:
+  accelerate create --plan sales_daily --start 2025-01-01 --end 2025-01-14 --lot 7
+  accelerate create --plan ledger_external --start 2025-01-01 --end 2025-01-31 --force --json
 ]]
 
 HELP.wait = [[
@@ -142,7 +173,8 @@ and overlapping failed partitions (of any table) merge into as few ranges as
 possible, each created with the original lot size and plan.  The plan and
 lot size come from the failed instances; override with:
 
-  --plan-id ID | --plan-name NAME
+  --plan NAME|ID          looked up before anything is created (as for backfill)
+  --plan-id ID | --plan-name NAME   sent as given
   --lot N
   --dry-run               print the ranges, create nothing
   --journal FILE          record each repair create (and which DAG it repairs); rerunning
@@ -151,7 +183,8 @@ lot size come from the failed instances; override with:
                           ~/.local/state/...), so that rerunning never creates it twice
   --again                 create the repairs once more, though they were created before
   --force-create          create even though the journal shows a create whose answer was lost
-  --force                 repair even though DAG still has unfinished instances
+  --force                 repair even though DAG still has unfinished instances, or though
+                          the plan given with --plan is EXTERNAL
   --wait                  watch the repairs to the end (exit code as for wait)
 ]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
 
@@ -179,13 +212,68 @@ could not be written.
 ]]
 
 HELP.lots = [[
-usage: accelerate lots START END [N]
+usage: accelerate lots START END [N] [--plan NAME|ID]
 
 Prints the lots a create over START..END with N days per lot (default 1)
-will make: inclusive dates, the last lot shorter.  Calls nothing.
+will make: inclusive dates, the last lot shorter.  Calls nothing, unless
+--plan is given: the plan is looked up (connection settings needed), its
+type and granularity printed above the lots, and a range that cuts its
+weeks, months, quarters or years warned about on stderr, with the aligned
+range; an EXTERNAL plan is warned about too.  --json stays the array of
+lots (warnings on stderr).
 
-Exit codes: 0, 2 for dates that do not exist (or that a create would refuse) or
-START after END, 5 output could not be written.
+Exit codes: 0, 2 for dates that do not exist (or that a create would refuse),
+START after END, or a plan that --plan does not name; 4 API or network error
+(--plan), 5 output could not be written.
+
+Examples:
+  accelerate lots 2025-01-01 2025-03-31 7
+  accelerate lots 2025-01-15 2025-02-10 --plan gmv_monthly
+]]
+
+HELP.plans = [[
+usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--json]
+
+Lists every acceleration plan of the tenant, page after page: NAME, DISPLAY
+NAME, TYPE (materializeType), GRANULARITY (metricTimeGranularity) and ID.
+The list does not carry the granularity: it is read from each plan's detail,
+one call per plan, for the first 50 plans; the others (and every plan with
+--no-details) show "-".
+
+  --type TYPE             only the plans of this materializeType
+  --no-details            one call per page of plans, no detail calls; no granularity
+  --json                  an array of {id, name, displayName, materializeType,
+                          metricTimeGranularity}
+
+A plan's detail that cannot be read leaves its granularity "-" with a
+warning on stderr; the listing still exits 0.
+
+Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output
+could not be written.
+
+Examples:
+  accelerate plans
+  accelerate plans --type EXTERNAL
+  accelerate plans --no-details --json
+]]
+
+HELP.plan = [[
+usage: accelerate plan NAME|ID [--json]
+
+Shows one acceleration plan, found by id, then name, then display name: its
+name, display name, id, type, granularity, table (catalog.schema.table),
+metrics and dimensions (how many, and their names), time constraint,
+dimension filters and refresh settings.  A name that names no plan is
+refused with the names near it; one that several plans share, with their ids.
+
+  --json                  the plan's detail as the API returns it, with "exit"
+
+Exit codes: 0 shown, 2 usage or config error or no such plan, 4 API or network
+error, 5 output could not be written.
+
+Examples:
+  accelerate plan sales_daily
+  accelerate plan 9c41f2a7d6e84b0f8a1d3e5c7b9f0a12 --json
 ]]
 
 -- syntax: text = help.page(topic)

@@ -6,6 +6,7 @@ local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
 local create = require "accelerate.workflow.create"
+local plan = require "accelerate.workflow.plan"
 local watch = require "accelerate.workflow.watch"
 local inspect = require "accelerate.workflow.inspect"
 
@@ -47,6 +48,8 @@ local function add_failures(client, dag, report, opts, stats, j)
 end
 
 -- syntax: report, err, partial = workflow.backfill(client, params, opts)
+-- params.plan (a name or id) is looked up once, before the journal is
+-- opened; from there on the backfill is its planId.
 function _M.backfill(client, p, opts)
   opts = opts or {}
   local j
@@ -54,6 +57,7 @@ function _M.backfill(client, p, opts)
   local function run()
     checks.check_client(client, { "create_task", "list_instances", "task_detail" })
     params.validate(p)
+    p = plan.resolve(client, p)
     local stats = checks.new_stats()
     local ctx = { stats = stats, params = clean_params(p) }
     local dag

@@ -8,6 +8,7 @@ local util = require "accelerate.util"
 local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
+local plan = require "accelerate.workflow.plan"
 
 local type = type
 local pcall = pcall
@@ -169,13 +170,15 @@ end
 -- syntax: dagName, err, resumed = workflow.create(client, params, opts)
 -- A create_task that honours opts.journal: intent before, dagName after.
 -- With a journal that already records this backfill, returns its dagName
--- (third value true) instead of creating again.
+-- (third value true) instead of creating again.  params.plan (a name or
+-- id) is looked up once through client:find_plan and created as planId.
 function _M.create(client, p, opts)
   opts = opts or {}
   local j
   local dag, err = checks.protect(function()
     checks.check_client(client, { "create_task" })
     params.validate(p)
+    p = plan.resolve(client, p)
     if opts.journal then
       j = checks.open_journal(opts.journal, checks.owner(client, { params = clean_params(p) }))
     end

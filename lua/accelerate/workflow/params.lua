@@ -1,4 +1,5 @@
--- A backfill's parameters (planId or planName, startTime, endTime,
+-- A backfill's parameters (planId or planName, or plan: a name or id that
+-- workflow.plan resolves to a planId; startTime, endTime,
 -- dateIntervalOfLot): the one validation every entry point runs, the split
 -- into lots the server makes, comparing two parameter sets, and describing
 -- one in a message.
@@ -62,9 +63,18 @@ end
 -- (the same date rules as lots, so lots never accepts what create refuses).
 function _M.validate(params)
   if type(params) ~= "table" then raise("invalid", "params must be a table") end
-  local plan = params.planId or params.planName
-  if type(plan) ~= "string" or plan == "" then
-    raise("invalid", "params.planId or params.planName is required")
+  if params.plan ~= nil then
+    if params.planId ~= nil or params.planName ~= nil then
+      raise("invalid", "give params.plan or params.planId/params.planName, not both")
+    end
+    if type(params.plan) ~= "string" or params.plan == "" then
+      raise("invalid", "params.plan must be a plan's name or id (a non-empty string)")
+    end
+  else
+    local plan = params.planId or params.planName
+    if type(plan) ~= "string" or plan == "" then
+      raise("invalid", "params.plan, params.planId or params.planName is required")
+    end
   end
   split(params.startTime, params.endTime, params.dateIntervalOfLot)
 end
@@ -76,7 +86,11 @@ _M.equal = journal.same_params
 -- "plan X, start .. end, lots of n day(s)" for messages.
 function _M.describe(p)
   if type(p) ~= "table" then return "unknown parameters" end
-  return (p.planId and ("plan " .. tostring(p.planId)) or ("plan name " .. tostring(p.planName)))
+  local plan
+  if p.planId then plan = "plan " .. tostring(p.planId)
+  elseif p.plan then plan = "plan '" .. tostring(p.plan) .. "'"
+  else plan = "plan name " .. tostring(p.planName) end
+  return plan
     .. ", " .. tostring(p.startTime) .. " .. " .. tostring(p.endTime)
     .. ", lots of " .. util.number_string(p.dateIntervalOfLot or 1) .. " day(s)"
 end

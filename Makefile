@@ -10,6 +10,7 @@
 # the ones Debian's libnginx-mod-http-lua and lua-resty-core are built on; the
 # plain luajit packages conflict with them.  chromium (headless) and a font
 # open the HTML report in spec/html_report_spec.lua and take its screenshot.
+# libyajl-dev (yajl 2.1) is the streaming JSON parser of src/reduce.c.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
@@ -17,7 +18,7 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
 	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
-	chromium fonts-dejavu-core
+	chromium fonts-dejavu-core libyajl-dev
 
 SHELL = /bin/bash
 
@@ -96,6 +97,9 @@ endif
 CORE_VERSIONS = 5.1 5.2 5.3 5.4 jit
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl)
+# yajl 2.1 (libyajl-dev): the streaming parser that reduces list answers
+# for a watch (src/reduce.c).
+YAJL_LIBS ?= $(shell pkg-config --libs yajl 2>/dev/null || echo -lyajl)
 CFLAGS ?= -O2 -g
 LIBFLAG ?= -shared
 CORE_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
@@ -120,7 +124,7 @@ build: $(CORE_DIR)/accelerate/core.so
 $(CORE_DIR)/accelerate/core.so: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(CORE_DIR)/accelerate
 	$(CC) $(CORE_CFLAGS) $(CFLAGS) -I$(LUA_INCDIR) $(CURL_CFLAGS) $(LIBFLAG) \
-		-o $@ $(CORE_SRC) $(CURL_LIBS)
+		-o $@ $(CORE_SRC) $(CURL_LIBS) $(YAJL_LIBS)
 
 build-all:
 	@for v in $(CORE_VERSIONS); do $(MAKE) --no-print-directory build LUA_VERSION=$$v || exit 1; done
@@ -156,7 +160,7 @@ asan-core:
 	@mkdir -p $(ASAN_DIR)/accelerate
 	clang -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
 	  $(ASAN_FLAGS) -Wall -Wextra -I/usr/include/lua5.4 $(CURL_CFLAGS) -shared \
-	  -o $(ASAN_DIR)/accelerate/core.so $(CORE_SRC) $(CURL_LIBS)
+	  -o $(ASAN_DIR)/accelerate/core.so $(CORE_SRC) $(CURL_LIBS) $(YAJL_LIBS)
 	clang $(ASAN_FLAGS) -I/usr/include/lua5.4 -o $(ASAN_DIR)/lua_asan \
 	  src/tools/lua_asan.c -llua5.4
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
@@ -222,7 +226,7 @@ fuzz-build: deps $(foreach t,$(FUZZ_TARGETS),$(FUZZ_DIR)/$(t)_fuzz)
 
 $(FUZZ_DIR)/%_fuzz: fuzz/%_fuzz.c fuzz/fuzz_common.h $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(FUZZ_DIR)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(CURL_LIBS) -llua5.4 -lm
+	clang $(FUZZ_CFLAGS) -o $@ $< $(FUZZ_SRC_$*) $(CURL_LIBS) $(YAJL_LIBS) -llua5.4 -lm
 
 # Each target gets FUZZ_SECONDS / (number of targets), at least 5 s.
 # -detect_leaks=0: the Lua state lives across inputs, so libFuzzer's

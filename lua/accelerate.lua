@@ -20,7 +20,7 @@ local _M = {
 
 -- The sans-I/O functions and helpers of the core, for transports written
 -- elsewhere, the workflows and the REPL.
-for _, name in ipairs { "config", "prepare", "decode", "error", "retry_delay", "retry_after",
+for _, name in ipairs { "config", "prepare", "decode", "reduce", "store", "error", "retry_delay", "retry_after",
   "id_key", "sleep", "now", "create_private", "fsync", "lock", "mkdirs", "defer_signals", "allow_signals",
   "term_width" } do
   _M[name] = core[name]

@@ -120,6 +120,7 @@ int acc_decode_response(lua_State *L, acc_call call, long status,
                         size_t trace_len, const char *secret,
                         size_t secret_len);
 void acc_decode_push_id(lua_State *L, int idx);
+void acc_decode_instance(lua_State *L, const char *s, size_t n);
 extern const luaL_Reg acc_decode_lib[];
 
 /* clock.c */

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "acc.h"
+#include "store.h"
 
 /* libcurl's global init is not thread-safe and must happen once per
  * process; an embedder that already did it can opt out. */
@@ -53,7 +54,7 @@ static void acc_push_decoder(lua_State *L)
 static const luaL_Reg *const acc_libs[] = {
     acc_config_lib, acc_request_lib,   acc_decode_lib, acc_error_lib,
     acc_retry_lib,  acc_clock_lib,     acc_file_lib,   acc_process_lib,
-    acc_transport_lib, NULL};
+    acc_transport_lib, acc_store_lib, acc_reduce_lib, NULL};
 
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L)
 {
@@ -66,6 +67,7 @@ ACC_EXPORT int luaopen_accelerate_core(lua_State *L)
     lua_pushvalue(L, -2);
     lua_pushvalue(L, -2);
     acc_transport_create_meta(L); /* consumes the two upvalue copies */
+    acc_store_create_meta(L);
     lua_pushvalue(L, -2);
     lua_setfield(L, -4, "error_mt");
     for (i = 0; acc_libs[i] != NULL; i++) {

@@ -12,7 +12,11 @@
 #define acc_absindex(L, i) lua_absindex((L), (i))
 #define acc_setfuncs(L, r, n) luaL_setfuncs((L), (r), (n))
 #define acc_testudata(L, i, t) luaL_testudata((L), (i), (t))
+#define acc_setuservalue(L, i) lua_setuservalue((L), (i))
+#define acc_getuservalue(L, i) ((void)lua_getuservalue((L), (i)))
 #else
+#define acc_setuservalue(L, i) lua_setfenv((L), (i))
+#define acc_getuservalue(L, i) lua_getfenv((L), (i))
 #define acc_rawlen(L, i) lua_objlen((L), (i))
 #define acc_absindex(L, i) \
     (((i) > 0 || (i) <= LUA_REGISTRYINDEX) ? (i) : lua_gettop(L) + (i) + 1)

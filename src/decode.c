@@ -180,6 +180,26 @@ static void acc_decode_fix_id(lua_State *L, int t, const char *field)
     lua_pop(L, 1);
 }
 
+/* One instance object of a list answer, from its own text (the reducer
+ * keeps the failed ones whole): decoded as acc_decode_list would give it,
+ * nulls dropped and its id a string.  Pushes the table, or nil. */
+void acc_decode_instance(lua_State *L, const char *s, size_t n)
+{
+    luaL_checkstack(L, 8, "accelerate: decode");
+    lua_pushvalue(L, ACC_UV_DECODE);
+    if (!acc_decode_quote_ids(L, s, n))
+        lua_pushlstring(L, s, n);
+    lua_call(L, 1, 2);
+    lua_pop(L, 1);
+    if (!lua_istable(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return;
+    }
+    acc_decode_clean(L, -1);
+    acc_decode_fix_id(L, lua_gettop(L), "id");
+}
+
 /* A non-JSON body (a proxy's HTML page) is summarised: its <title> if it
  * has one, otherwise its first bytes.  The constructor caps and cleans. */
 static void acc_decode_snippet(const char *body, size_t len, const char **s,

@@ -4,7 +4,7 @@
  * what is retried, the whole-call deadline and paging are the call policy's
  * (lua/accelerate/client.lua), the same for every transport.
  *
- *   t:request(call, args, budget) -> result | nil, err, retry_after
+ *   t:request(call, args, budget [, store]) -> result | nil, err, retry_after
  *   t:request_many(call, items, concurrency, budget)
  *   t:check(call, args)           -> true | nil, err     (nothing sent)
  *   t:close()
@@ -15,6 +15,7 @@
 
 #include "http.h"
 #include "multi.h"
+#include "store.h"
 
 typedef struct acc_transport {
     acc_xfer main;
@@ -213,20 +214,44 @@ static void acc_transport_no_time(lua_State *L, acc_call call, double timeout)
                    acc_request_call_name(call), timeout);
 }
 
-/* t:request(call, args, budget) -> result | nil, err, retry_after.  One
- * exchange within budget seconds: prepare, perform, decode. */
+/* The answer of one exchange: decoded, or reduced into the store at sidx
+ * (0: none).  Pushes the result (1) or an error (0). */
+static int acc_transport_answer(lua_State *L, acc_transport *t, acc_call call,
+                                int sidx)
+{
+    long status = acc_http_status(&t->main);
+    if (sidx != 0)
+        return acc_reduce_response(L, sidx, status, t->main.body.data,
+                                   t->main.body.len, t->main.trace_id,
+                                   t->main.trace_len, t->auth_value,
+                                   t->auth_value_len);
+    return acc_decode_response(L, call, status, t->main.body.data,
+                               t->main.body.len, t->main.trace_id,
+                               t->main.trace_len, t->auth_value,
+                               t->auth_value_len);
+}
+
+/* t:request(call, args, budget [, store]) -> result | nil, err,
+ * retry_after.  One exchange within budget seconds: prepare, perform,
+ * decode; a list_instances answer given a store is reduced into it
+ * instead (reduce.c), and the result is the commit's. */
 static int acc_transport_request(lua_State *L)
 {
     acc_transport *t = acc_transport_check(L, 1);
     acc_call call = (acc_call)acc_request_call_check(L, 2);
     double budget = (double)luaL_checknumber(L, 4);
+    int sidx = lua_isnoneornil(L, 5) ? 0 : 5;
     acc_config cfg;
     const char *url, *body = NULL;
     size_t body_len = 0;
     CURLcode rc;
     int top;
 
-    lua_settop(L, 4);
+    luaL_argcheck(L, sidx == 0 || call == ACC_CALL_LIST, 5,
+                  "only list_instances answers reduce into a store");
+    if (sidx != 0)
+        acc_store_check(L, sidx);
+    lua_settop(L, 5);
     luaL_checkstack(L, 16, "accelerate: request");
     acc_transport_warn_in_nginx(L);
     acc_transport_config(t, &cfg);
@@ -244,10 +269,7 @@ static int acc_transport_request(lua_State *L)
                    call == ACC_CALL_CREATE, budget, t->connect_timeout);
     rc = curl_easy_perform(t->main.easy);
     if (rc == CURLE_OK) {
-        int ok = acc_decode_response(L, call, acc_http_status(&t->main),
-                                     t->main.body.data, t->main.body.len,
-                                     t->main.trace_id, t->main.trace_len,
-                                     t->auth_value, t->auth_value_len);
+        int ok = acc_transport_answer(L, t, call, sidx);
         acc_buf_reset(&t->main.body);
         if (ok)
             return 1;

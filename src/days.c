@@ -1,0 +1,85 @@
+/* Dates and times as numbers, computed exactly as lua/accelerate/dates.lua
+ * does (day numbers since 1970-01-01 on the proleptic Gregorian calendar,
+ * era/day-of-era), so that a time kept as seconds by the store gives the
+ * insight reports the same figures as the string it came from. */
+#include <stdio.h>
+
+#include "store.h"
+
+static int64_t acc_floordiv(int64_t a, int64_t b)
+{
+    int64_t q = a / b;
+    if ((a % b != 0) && ((a < 0) != (b < 0)))
+        q--;
+    return q;
+}
+
+int64_t acc_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    int64_t era, yoe, mp, doy, doe;
+    if (m <= 2)
+        y--;
+    era = acc_floordiv(y, 400);
+    yoe = y - era * 400;
+    mp = ((m + 9) % 12 + 12) % 12;
+    doy = acc_floordiv(153 * mp + 2, 5) + d - 1;
+    doe = yoe * 365 + acc_floordiv(yoe, 4) - acc_floordiv(yoe, 100) + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void acc_civil_from_days(int64_t z, int64_t *y, int *m, int *d)
+{
+    int64_t era, doe, yoe, doy, mp;
+    z += 719468;
+    era = acc_floordiv(z, 146097);
+    doe = z - era * 146097;
+    yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int acc_digits(const char *s, size_t n, int64_t *v)
+{
+    size_t i;
+    *v = 0;
+    for (i = 0; i < n; i++) {
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+        *v = *v * 10 + (s[i] - '0');
+    }
+    return 1;
+}
+
+/* dates.parse_timestamp: "YYYY-MM-DD[T ]hh:mm:ss..." (the rest ignored) or
+ * "YYYY-MM-DD..." at midnight, as seconds; ACC_NO_TIME otherwise. */
+int64_t acc_time_parse(const char *s, size_t len)
+{
+    int64_t y, mo, d, hh = 0, mi = 0, ss = 0;
+    if (len < 10 || s[4] != '-' || s[7] != '-' || !acc_digits(s, 4, &y) ||
+        !acc_digits(s + 5, 2, &mo) || !acc_digits(s + 8, 2, &d))
+        return ACC_NO_TIME;
+    if (len >= 19 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':' &&
+        s[16] == ':' && acc_digits(s + 11, 2, &hh) &&
+        acc_digits(s + 14, 2, &mi) && acc_digits(s + 17, 2, &ss)) {
+        /* a full time */
+    } else {
+        hh = mi = ss = 0;
+    }
+    return acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+}
+
+/* Seconds back to "YYYY-MM-DDThh:mm:ss" (buf of at least 32 bytes); its
+ * length.  acc_time_parse of the result gives the same seconds. */
+int acc_time_format(int64_t t, char *buf, size_t size)
+{
+    int64_t day = acc_floordiv(t, 86400), sec = t - day * 86400, y;
+    int m, d, n;
+    acc_civil_from_days(day, &y, &m, &d);
+    n = snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y,
+                 m, d, (int)(sec / 3600), (int)(sec % 3600 / 60),
+                 (int)(sec % 60));
+    return n < 0 ? 0 : (n >= (int)size ? (int)size - 1 : n);
+}

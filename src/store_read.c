@@ -1,0 +1,170 @@
+/* Reading a store in report order: each instance as a table, its whole
+ * table when the store keeps one, else built from the record (id, status,
+ * mtGuid, startPartition, endPartition, resourceGroup and the times
+ * createTime, startTime and endTime written YYYY-MM-DDThh:mm:ss).
+ *
+ *   store:get(i)      the i-th instance, or nil
+ *   store:each()      an iterator over every instance
+ *   store:failures()  the failed instances, whole
+ *   store:list()      every instance, as an array */
+#include <string.h>
+
+#include "store.h"
+
+static const char *const acc_read_names[ACC_NF] = {
+    "mtGuid", "startPartition", "endPartition", "resourceGroup"};
+static const char *const acc_read_times[ACC_NT] = {"createTime", "startTime",
+                                                   "endTime"};
+
+/* Pushes name i as a Lua string, cached in the table at `names`. */
+static void acc_read_name(lua_State *L, const acc_store *s, int names,
+                          uint32_t i)
+{
+    lua_rawgeti(L, names, (int)i);
+    if (lua_isnil(L, -1)) {
+        size_t len;
+        const char *str = acc_names_get(s->names, i, &len);
+        lua_pop(L, 1);
+        lua_pushlstring(L, str, len);
+        lua_pushvalue(L, -1);
+        lua_rawseti(L, names, (int)i);
+    }
+}
+
+static void acc_read_build(lua_State *L, const acc_store *s, int names,
+                           uint32_t page, uint32_t index)
+{
+    const acc_page *p = s->pages[page];
+    const acc_rec *r = &p->rec[index];
+    size_t len;
+    const char *id = acc_page_id(p, index, &len);
+    int f;
+    lua_createtable(L, 0, 9);
+    if (id != NULL) {
+        lua_pushlstring(L, id, len);
+        lua_setfield(L, -2, "id");
+    }
+    if (r->status != ACC_ST_UNKNOWN) {
+        acc_read_name(L, s, names, r->status);
+        lua_setfield(L, -2, "status");
+    }
+    for (f = 0; f < ACC_NF; f++) {
+        if (r->name[f] == 0)
+            continue;
+        acc_read_name(L, s, names, r->name[f]);
+        lua_setfield(L, -2, acc_read_names[f]);
+    }
+    for (f = 0; f < ACC_NT; f++) {
+        char buf[48];
+        int n;
+        if (r->time[f] == ACC_NO_TIME)
+            continue;
+        n = acc_time_format(r->time[f], buf, sizeof buf);
+        lua_pushlstring(L, buf, (size_t)n);
+        lua_setfield(L, -2, acc_read_times[f]);
+    }
+}
+
+/* Pushes record g (page order) as a table: the whole one if kept. */
+static void acc_read_push(lua_State *L, const acc_store *s, int whole,
+                          int names, uint32_t g)
+{
+    uint32_t page, index;
+    acc_store_rec(s, g, &page, &index);
+    lua_rawgeti(L, whole, (int)page + 1);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, (int)index + 1);
+        lua_remove(L, -2);
+        if (!lua_isnil(L, -1))
+            return;
+    }
+    lua_pop(L, 1);
+    acc_read_build(L, s, names, page, index);
+}
+
+/* The store at 1 in report order; pushes its whole and names tables. */
+static acc_store *acc_read_open(lua_State *L)
+{
+    acc_store *s = acc_store_check(L, 1);
+    luaL_checkstack(L, 8, "accelerate: store");
+    if (acc_order_build(s) != 0)
+        luaL_error(L, "accelerate: out of memory");
+    acc_getuservalue(L, 1);
+    lua_getfield(L, -1, "whole");
+    lua_getfield(L, -2, "names");
+    lua_remove(L, -3);
+    return s;
+}
+
+int acc_store_lua_get(lua_State *L)
+{
+    lua_Number i = luaL_checknumber(L, 2);
+    acc_store *s;
+    int top;
+    lua_settop(L, 2);
+    s = acc_read_open(L);
+    top = lua_gettop(L);
+    if (!(i >= 1 && i <= (lua_Number)s->count) || i != (lua_Number)(long)i) {
+        lua_pushnil(L);
+        return 1;
+    }
+    acc_read_push(L, s, top - 1, top, s->order[(uint32_t)i - 1]);
+    return 1;
+}
+
+/* The iterator of store:each(): upvalues store, whole, names, position. */
+static int acc_store_each_next(lua_State *L)
+{
+    acc_store *s = acc_store_check(L, lua_upvalueindex(1));
+    lua_Number at = lua_tonumber(L, lua_upvalueindex(4));
+    uint32_t i = (uint32_t)at;
+    luaL_checkstack(L, 8, "accelerate: store");
+    if (acc_order_build(s) != 0)
+        return luaL_error(L, "accelerate: out of memory");
+    if (i >= s->count)
+        return 0;
+    lua_pushnumber(L, at + 1);
+    lua_replace(L, lua_upvalueindex(4));
+    acc_read_push(L, s, lua_upvalueindex(2), lua_upvalueindex(3),
+                  s->order[i]);
+    return 1;
+}
+
+int acc_store_lua_each(lua_State *L)
+{
+    lua_settop(L, 1);
+    acc_read_open(L);
+    lua_pushnumber(L, 0);
+    lua_pushcclosure(L, acc_store_each_next, 4);
+    return 1;
+}
+
+/* store:failures() and store:list(): an array in report order. */
+static int acc_read_array(lua_State *L, int failed_only)
+{
+    acc_store *s;
+    uint32_t g, page, index;
+    int top, n = 0;
+    lua_settop(L, 1);
+    s = acc_read_open(L);
+    top = lua_gettop(L);
+    lua_createtable(L, failed_only ? 0 : (int)s->count, 0);
+    for (g = 0; g < s->count; g++) {
+        const acc_rec *r = acc_store_rec(s, s->order[g], &page, &index);
+        if (failed_only && s->names->kind[r->status] != ACC_KIND_FAILED)
+            continue;
+        acc_read_push(L, s, top - 1, top, s->order[g]);
+        lua_rawseti(L, -2, ++n);
+    }
+    return 1;
+}
+
+int acc_store_lua_failures(lua_State *L)
+{
+    return acc_read_array(L, 1);
+}
+
+int acc_store_lua_list(lua_State *L)
+{
+    return acc_read_array(L, 0);
+}

@@ -14,7 +14,8 @@
 --   * task_details: each id once, keyed by its exact wire string.
 --
 -- The transport interface (both transports implement it):
---   t:request(call, args, budget)  -> result | nil, err, retry_after
+--   t:request(call, args, budget [, store])  -> result | nil, err, retry_after
+--       store: a list_instances answer is reduced into it (accelerate.store)
 --   t:request_many(call, items, concurrency, budget)
 --       items[i] = {args =, deadline = nil|abs}; sets result, or err and
 --       retry_after; an item without a deadline gets now + budget on start
@@ -92,13 +93,14 @@ local function next_delay(self, call, err, attempt, retry_after, deadline)
 end
 
 -- One call: attempts within one deadline, `timeout` from now or, when the
--- caller has less time left (a watch's own timeout), `budget`.
-local function call(self, name, args, budget)
+-- caller has less time left (a watch's own timeout), `budget`.  `store`:
+-- a list_instances answer is reduced into it (client:list_into).
+local function call(self, name, args, budget, store)
   local t, now = self.transport, self.now
   local deadline = now() + ((budget and budget < self.timeout) and budget or self.timeout)
   local attempt = 0
   while true do
-    local res, err, retry_after = t:request(name, args, deadline - now())
+    local res, err, retry_after = t:request(name, args, deadline - now(), store)
     if res ~= nil then return res end
     if err == nil then return nil, new_error("decode", name .. ": no answer") end
     local delay = next_delay(self, name, err, attempt, retry_after, deadline)
@@ -121,6 +123,16 @@ function Client:list_instances(args)
   return call(self, "list_instances", args)
 end
 
+-- syntax: result, err = client:list_into(args, store [, budget])
+-- One list_instances call (retried as any) whose answer is reduced into
+-- store (accelerate.store, after store:expect(pageIndex, mode)) instead
+-- of decoded into tables: the commit's result {count, total, fresh | same}.
+-- budget: seconds the call may take at most (a watch's timeout).
+function Client:list_into(args, store, budget)
+  check_open(self, "list_into")
+  return call(self, "list_instances", args, budget, store)
+end
+
 -- syntax: detail, err = client:task_detail(id)
 function Client:task_detail(id)
   check_open(self, "task_detail")
@@ -129,44 +141,71 @@ end
 
 -- Paging --------------------------------------------------------------------
 
--- The stop rules of every listing, in one place.  fetch(index) returns the
--- page's items, its total (or nil) and, when the server says so, whether
--- more pages follow (hasNext); or nil and an error.  Yields each item
--- whose id was not seen before; state = {total, requests, pages} is kept
--- up to date for callers that need the total (the watch).
-local function pager(fetch, size, id_of, what)
+-- The stop rules of every listing, in one place: the pager of tables below
+-- and the sweep into a watch's store both follow them.  rules.next() gives
+-- the index of the page to fetch next, or nil when the listing is over;
+-- rules.page(n, fresh, total, more) takes what a page held (n items, of
+-- which `fresh` had an id not seen before, the page's total and, when the
+-- server says so, whether more pages follow) and raises when the server
+-- repeated a page.  rules.state = {total, requests, pages}.
+local function rules(size, what)
   local state = { requests = 0, pages = 0 }
-  local seen, nseen, page, i, index, done, last_n, partial, more = {}, 0, nil, 0, 0, false, 0, false, nil
-  local function stop_before_next()
-    if index == 0 then return false end
-    if last_n == 0 or partial or more == false then return true end
-    if state.total then return nseen >= state.total end
-    return last_n < size
+  local nseen, index, last_n, partial, more = 0, 0, 0, false, nil
+  local r = { state = state }
+  function r.next()
+    if index > 0 then
+      if last_n == 0 or partial or more == false then return nil end
+      if state.total then
+        if nseen >= state.total then return nil end
+      elseif last_n < size then
+        return nil
+      end
+    end
+    if index >= MAX_PAGES then
+      error(new_error("api", ("%s: more than %d pages; refusing to go on"):format(what, MAX_PAGES)), 0)
+    end
+    index = index + 1
+    state.requests, state.pages = state.requests + 1, index
+    return index
   end
+  function r.page(n, fresh, total, has_next)
+    state.total, more = tonumber(total) or nil, has_next
+    nseen, last_n = nseen + fresh, n
+    if n > 0 and fresh == 0 and state.total and nseen < state.total then
+      error(new_error("api", ("%s: the server repeated page %d (instances already seen, %d of %d)"
+        .. "; it may ignore the page index"):format(what, index, nseen, state.total)), 0)
+    end
+    partial = fresh < n
+  end
+  return r
+end
+_M.rules = rules
+
+-- fetch(index) returns the page's items, its total (or nil) and, when the
+-- server says so, whether more pages follow (hasNext); or nil and an error.
+-- Yields each item whose id was not seen before; state = {total, requests,
+-- pages} is kept up to date for callers that need the total.
+local function pager(fetch, size, id_of, what)
+  local r = rules(size, what)
+  local seen, page, i, done = {}, nil, 0, false
   local function iterate()
     while true do
       if page and i < #page then
         i = i + 1
-        return page[i], state
+        return page[i], r.state
       end
       if done then return nil end
-      if stop_before_next() then
+      local ok, index = pcall(r.next)
+      if not ok or not index then
         done = true
+        if not ok then error(index, 2) end
         return nil
       end
-      if index >= MAX_PAGES then
-        done = true
-        error(new_error("api", ("%s: more than %d pages; refusing to go on"):format(what, MAX_PAGES)), 2)
-      end
-      index = index + 1
-      state.requests, state.pages = state.requests + 1, index
-      local items, total_or_err
-      items, total_or_err, more = fetch(index)
+      local items, total_or_err, more = fetch(index)
       if not items then
         done = true
         error(total_or_err, 2)
       end
-      state.total = tonumber(total_or_err) or nil
       local fresh = {}
       for _, item in ipairs(items) do
         local id = id_of(item)
@@ -175,19 +214,36 @@ local function pager(fetch, size, id_of, what)
           fresh[#fresh + 1] = item
         end
       end
-      nseen, last_n = nseen + #fresh, #items
-      if last_n > 0 and #fresh == 0 and state.total and nseen < state.total then
+      local pok, perr = pcall(r.page, #items, #fresh, total_or_err, more)
+      if not pok then
         done = true
-        error(new_error("api", ("%s: the server repeated page %d (instances already seen, %d of %d)"
-          .. "; it may ignore the page index"):format(what, index, nseen, state.total)), 2)
+        error(perr, 2)
       end
-      partial = #fresh < last_n
       page, i = fresh, 0
     end
   end
-  return iterate, state
+  return iterate, r.state
 end
 _M.pager = pager
+
+-- syntax: state, err = client.sweep(fetch, size, what)
+-- Every page of a listing into a store, by the rules of the pager: fetch(k)
+-- commits page k and returns the commit's result ({count, fresh, total})
+-- or nil, err.  Returns the rules' state, or nil, err, state.
+function _M.sweep(fetch, size, what)
+  local r = rules(size, what)
+  local ok, err = pcall(function()
+    while true do
+      local index = r.next()
+      if not index then return end
+      local res, ferr = fetch(index)
+      if not res then error(ferr, 0) end
+      r.page(res.count, res.fresh, res.total, nil)
+    end
+  end)
+  if not ok then return nil, err, r.state end
+  return r.state
+end
 
 local function instance_id(inst)
   if type(inst) ~= "table" then return nil end

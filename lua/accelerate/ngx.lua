@@ -25,7 +25,8 @@ local type, tostring, tonumber, pairs, setmetatable, error, pcall =
 local concat, floor, min = table.concat, math.floor, math.min
 local lower, sub, find = string.lower, string.sub, string.find
 
-local prepare, decode, new_error, retry_after = core.prepare, core.decode, core.error, core.retry_after
+local prepare, decode, reduce, new_error, retry_after = core.prepare, core.decode, core.reduce, core.error,
+  core.retry_after
 
 local _M = {
   VERSION = core.VERSION,
@@ -303,7 +304,9 @@ end
 
 -- The transport interface (accelerate.client) ---------------------------------
 
-function Transport:request(call, args, budget)
+-- store: a list_instances answer is reduced into it by the core's reducer
+-- (accelerate.store), as the blocking transport does.
+function Transport:request(call, args, budget, store)
   local req, err = prepare(self.cfg, call, args)
   if not req then return nil, err end
   if budget <= 0 then
@@ -312,7 +315,11 @@ function Transport:request(call, args, budget)
   local status, headers, body = exchange(self, req, now() + budget)
   if not status then return nil, headers end
   local res
-  res, err = decode(call, status, headers, body, self.cfg)
+  if store ~= nil and call == "list_instances" then
+    res, err = reduce(store, status, headers, body, self.cfg)
+  else
+    res, err = decode(call, status, headers, body, self.cfg)
+  end
   if res ~= nil then return res end
   return nil, err, retry_after(headers["retry-after"])
 end

@@ -1,0 +1,360 @@
+-- The reducer and the compact store (src/reduce.c, src/store*.c): list
+-- answers reduced to records without a Lua table per instance, on crafted
+-- bodies, against the full decoder, and through both paths of the client.
+-- Runs on Lua 5.1-5.4 and LuaJIT (make test-core).
+local accelerate = require "accelerate"
+local client = require "accelerate.client"
+local helpers = require "spec.helpers"
+
+local FAILED = { FAILED = true, KILLED = true, TIMEOUT = true }
+
+local function store(opts)
+  opts = opts or {}
+  if opts.failed == nil then opts.failed = FAILED end
+  return accelerate.store(opts)
+end
+
+-- The body through the reducer as page k of a sweep: result, store.
+local function reduce(body, s, k, status)
+  s = s or store()
+  s:expect(k or 1, "append")
+  local res, err = accelerate.reduce(s, status or 200, {}, body)
+  return res, err, s
+end
+
+-- The same body through the full decoder, then the store.
+local function decoded(body, s, k)
+  s = s or store()
+  local page, err = accelerate.decode("list_instances", 200, {}, body)
+  if not page then return nil, err, s end
+  s:expect(k or 1, "append")
+  return s:add(page), nil, s
+end
+
+local function all(s)
+  local out = {}
+  for inst in s:each() do out[#out + 1] = inst end
+  return out
+end
+
+local function sorted_pairs(t)
+  local keys = {}
+  for k in pairs(t) do keys[#keys + 1] = tostring(k) end
+  table.sort(keys)
+  return keys
+end
+
+local function same_store(a, b)
+  assert.equal(#a, #b)
+  local ca, ta, fa, sa = a:counts()
+  local cb, tb, fb, sb = b:counts()
+  assert.same(ca, cb)
+  assert.same({ ta, fa, sa }, { tb, fb, sb })
+  assert.same(all(a), all(b))
+  assert.same(a:failures(), b:failures())
+end
+
+local function list_body(instances, extra)
+  local parts = {}
+  for i, inst in ipairs(instances) do parts[i] = inst end
+  return '{"dagName":"d","pageIndex":1,"pageSize":500,"total":' .. (extra or #instances)
+    .. ',"instances":[' .. table.concat(parts, ",") .. "]}"
+end
+
+local function envelope(body)
+  return '{"success":true,"code":"200","errorMsg":null,"traceId":"t-1","data":' .. body .. "}"
+end
+
+local ROWS = {
+  '{"id":12876561,"status":"SUCCESS","mtGuid":"dw.s.a","startPartition":"2025-01-02","endPartition":"2025-01-02",'
+    .. '"createTime":"2025-03-25T10:00:00","startTime":"2025-03-25 10:01:02.5","endTime":null,"priority":1}',
+  '{"id":"12876562","status":"FAILED","mtGuid":"dw.s.b","startPartition":"2025-01-01","endPartition":"2025-01-01",'
+    .. '"resourceGroup":"default","extra":{"x":[1,null,{"y":"\\u00e9"}]},"endTime":"2025-03-25T11:00:00"}',
+  '{"id":"12876563","status":"RUNNING","mtGuid":"dw.s.a","startPartition":"2025-01-01","endPartition":"2025-01-03"}',
+}
+
+describe("accelerate.reduce", function()
+  it("reduces the bare list and the envelope to the same store", function()
+    local res, err, bare = reduce(list_body(ROWS))
+    assert.is_nil(err)
+    assert.same({ count = 3, fresh = 3, total = 3 }, res)
+    local res2, err2, env = reduce(envelope(list_body(ROWS)))
+    assert.is_nil(err2)
+    assert.same(res, res2)
+    same_store(bare, env)
+    local counts, terminal, failed, seen = bare:counts()
+    assert.same({ SUCCESS = 1, FAILED = 1, RUNNING = 1, WAITING = 0 }, counts)
+    assert.same({ 2, 1, 3 }, { terminal, failed, seen })
+  end)
+
+  it("gives what the full decoder gives, instance by instance", function()
+    local _, _, r = reduce(list_body(ROWS))
+    local _, _, d = decoded(list_body(ROWS), store { full = false })
+    same_store(r, d)
+    local insts = all(r)
+    -- report order: startPartition, then mtGuid, then id
+    assert.same({ "12876563", "12876562", "12876561" }, { insts[1].id, insts[2].id, insts[3].id })
+    -- a compact instance: the fields a watch reads, times as the server's clock reads them
+    assert.same({ "createTime", "endPartition", "id", "mtGuid", "startPartition", "startTime", "status" },
+      sorted_pairs(insts[3]))
+    assert.equal("2025-03-25T10:01:02", insts[3].startTime)
+    -- a failed instance is kept whole, as the decoder gives it
+    local whole = assert(accelerate.decode("list_instances", 200, {}, list_body(ROWS))).instances[2]
+    assert.same(whole, insts[2])
+    assert.same(whole, r:failures()[1])
+    assert.equal("\195\169", insts[2].extra.x[3].y)
+  end)
+
+  it("keeps ids beyond 2^53 exactly, and writes other numbers as the decoder does", function()
+    local body = list_body {
+      '{"id":123456789012345678901,"status":"SUCCESS"}', '{"id":"9007199254740993","status":"SUCCESS"}',
+      '{"id":-17,"status":"SUCCESS"}', '{"id":1e3,"status":"SUCCESS"}', '{"id":1.5,"status":"SUCCESS"}',
+      '{"id":9007199254740995,"status":"FAILED"}', '{"id":9007199254740993,"status":"FAILED"}',
+    }
+    local res, _, r = reduce(body)
+    -- the two 9007199254740993 are one id: the second one is not fresh
+    assert.same({ 7, 6 }, { res.count, res.fresh })
+    local ids = {}
+    for inst in r:each() do ids[#ids + 1] = inst.id end
+    table.sort(ids)
+    assert.same({ "-17", "1.5", "1000", "123456789012345678901", "9007199254740993", "9007199254740995" }, ids)
+    local page = assert(accelerate.decode("list_instances", 200, {}, body))
+    for _, inst in ipairs(page.instances) do assert.is_string(inst.id) end
+    assert.same({ page.instances[6] }, r:failures())
+  end)
+
+  it("counts a missing or null status as UNKNOWN and an odd one as OTHER", function()
+    local body = list_body {
+      '{"id":"1"}', '{"id":"2","status":null}', '{"id":"3","status":{"code":"SUCCESS"}}',
+      '{"id":"4","status":true}', '{"id":"5","status":7}', '{"id":"6","status":""}',
+      '{"id":"7","status":"' .. ("A"):rep(65) .. '"}', '{"id":"8","status":"NOT DONE"}',
+      '{"id":"9","status":["SUCCESS"]}', '{"id":"10","status":"KILLED"}', '{"id":"11","status":"PAUSED"}',
+    }
+    local _, _, r = reduce(body)
+    local counts, terminal, failed = r:counts()
+    assert.same({ WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0, UNKNOWN = 2, OTHER = 7, KILLED = 1,
+      PAUSED = 1 }, counts)
+    assert.same({ 1, 1 }, { terminal, failed })
+    local _, _, d = decoded(body)
+    same_store(r, d)
+    -- status.lua's rule, the one the watch used to apply to tables
+    local status = require "accelerate.workflow.status"
+    local page = assert(accelerate.decode("list_instances", 200, {}, body))
+    assert.same(counts, (status.count(page.instances)))
+  end)
+
+  it("drops nulls: null fields, a null id, null instances", function()
+    local _, _, r = reduce(list_body { '{"id":null,"status":"SUCCESS","mtGuid":null,"startPartition":null}' })
+    local inst = all(r)[1]
+    assert.same({ status = "SUCCESS" }, inst)
+    local res, err = reduce('{"total":0,"instances":null}')
+    assert.is_nil(err)
+    assert.same({ count = 0, fresh = 0, total = 0 }, res)
+    res = reduce('{"total":null}')
+    assert.same({ count = 0, fresh = 0 }, res)
+  end)
+
+  it("takes the last of a repeated field, as the decoder does", function()
+    local body = list_body { '{"id":"1","status":"RUNNING","status":"FAILED","mtGuid":"a","mtGuid":null}' }
+    local _, _, r = reduce(body)
+    local _, _, d = decoded(body)
+    same_store(r, d)
+    assert.same({ FAILED = 1 }, { FAILED = (r:counts()).FAILED })
+  end)
+
+  it("reads a total given as a string or missing, as the pager does", function()
+    assert.equal("7", (reduce('{"total":"7","instances":[]}')).total)
+    assert.is_nil((reduce('{"instances":[]}')).total)
+    assert.equal(12, (reduce('{"total":12.0,"instances":[]}')).total)
+  end)
+
+  it("leaves every other shape to the full decoder, with its errors", function()
+    for _, case in ipairs {
+      { 200, '{"success":false,"code":"404","errorMsg":"Backfill task x does not exist","data":null}', "api" },
+      { 200, '{"success":true,"data":null}', "api" },
+      { 200, '{"instances":[1,2]}', "decode" },
+      { 200, '[{"id":"1"}]', "decode" },
+      { 200, '{"instances":[{"id":"1"}', "decode" },
+      { 200, "<html><title>Bad gateway</title></html>", "decode" },
+      { 200, "", "decode" },
+      { 503, '{"success":false,"code":"503","errorMsg":"busy"}', "http" },
+      { 200, ("["):rep(200) .. ("]"):rep(200), "decode" },
+    } do
+      local s = store()
+      local res, err = reduce(case[2], s, 1, case[1])
+      assert.is_nil(res, case[2])
+      local _, derr = accelerate.decode("list_instances", case[1], {}, case[2])
+      assert.equal(case[3], err.kind, case[2])
+      assert.equal(derr.message, err.message)
+      assert.equal(0, #s)
+    end
+  end)
+
+  it("reads through the decoder what it would not, when the decoder can", function()
+    -- a repeated "instances": the decoder keeps the last
+    local body = '{"total":2,"instances":[{"id":"1","status":"FAILED"}],"instances":[{"id":"2","status":"SUCCESS"},'
+      .. '{"id":"3","status":"FAILED"}]}'
+    local res, err, r = reduce(body)
+    assert.is_nil(err)
+    assert.same({ count = 2, fresh = 2, total = 2 }, res)
+    local _, _, d = decoded(body)
+    same_store(r, d)
+    -- instances as an object: an empty page to the decoder
+    res, err = reduce('{"total":0,"instances":{"a":1}}')
+    assert.is_nil(err)
+    assert.same({ count = 0, fresh = 0, total = 0 }, res)
+  end)
+
+  it("drops ids already seen in the sweep, as the pager does", function()
+    local s = store()
+    local res = reduce(list_body({ '{"id":"1","status":"SUCCESS"}', '{"id":"2"}', '{"id":"1"}', '{"status":"X"}' },
+      6), s, 1)
+    assert.same({ count = 4, fresh = 3, total = 6 }, res)
+    res = reduce(list_body({ '{"id":"2"}', '{"id":"3"}', '{}' }, 6), s, 2)
+    assert.same({ count = 3, fresh = 2, total = 6 }, res)
+    assert.equal(5, #s)
+    assert.has_error(function() s:expect(2, "append") end)
+  end)
+
+  it("replaces a page holding the same ids, and refuses one that does not", function()
+    local s = store()
+    reduce(list_body { '{"id":"1","status":"RUNNING"}', '{"id":"2","status":"WAITING"}' }, s, 1)
+    reduce(list_body { '{"id":"3","status":"SUCCESS"}' }, s, 2)
+    s:seal()
+    assert.same({ 1 }, s:stale_pages())
+    local f = s:fork()
+    f:expect(1, "replace")
+    local res = accelerate.reduce(f, 200, {}, list_body { '{"id":"1","status":"SUCCESS"}', '{"id":"2","status":"FAILED"}' })
+    assert.is_true(res.same)
+    assert.same({ SUCCESS = 2, FAILED = 1, RUNNING = 0, WAITING = 0 }, (f:counts()))
+    -- the store it was forked from keeps what its poll saw
+    assert.same({ SUCCESS = 1, FAILED = 0, RUNNING = 1, WAITING = 1 }, (s:counts()))
+    assert.equal("2", f:failures()[1].id)
+    assert.same({}, s:failures())
+    for _, other in ipairs {
+      { '{"id":"2","status":"SUCCESS"}', '{"id":"1","status":"SUCCESS"}' },
+      { '{"id":"1","status":"SUCCESS"}' },
+      { '{"id":"1","status":"SUCCESS"}', '{"status":"SUCCESS"}' },
+    } do
+      local g = s:fork()
+      g:expect(1, "replace")
+      res = accelerate.reduce(g, 200, {}, list_body(other))
+      assert.is_false(res.same)
+      assert.same((s:counts()), (g:counts()))
+    end
+  end)
+
+  it("keeps every instance whole in full mode, and only failed ones after", function()
+    local s = store { full = true }
+    reduce(list_body(ROWS), s)
+    assert.is_true(s:is_full())
+    local page = assert(accelerate.decode("list_instances", 200, {}, list_body(ROWS)))
+    assert.same({ page.instances[3], page.instances[2], page.instances[1] }, s:list())
+    s:set_full(false)
+    assert.is_false(s:is_full())
+    assert.is_nil(s:list()[3].priority)
+    assert.same(page.instances[2], s:list()[2])
+  end)
+
+  it("answers get, each and # in report order", function()
+    local _, _, s = reduce(list_body(ROWS))
+    assert.equal(3, #s)
+    assert.equal("12876563", s:get(1).id)
+    assert.is_nil(s:get(4))
+    assert.is_nil(s:get(0))
+    local n = 0
+    for _ in s:each() do n = n + 1 end
+    assert.equal(3, n)
+    assert.matches("accelerate.store", tostring(s))
+  end)
+
+  it("reduces decoded tables as the store's own items", function()
+    local s = store()
+    s:expect(1, "append")
+    local res = s:add { total = 3, instances = {
+      { id = 5, status = "SUCCESS" }, { id = "5" }, { id = -1, status = "FAILED" }, "not a table",
+    } }
+    assert.same({ count = 4, fresh = 3, total = 3 }, res)
+    local counts = s:counts()
+    assert.equal(1, counts.UNKNOWN)
+  end)
+end)
+
+describe("the client's paging rules over a store", function()
+  local function fetcher(pages)
+    local calls = 0
+    return function(k)
+      calls = calls + 1
+      local s = pages.store
+      s:expect(k, "append")
+      return s:add(pages[k] or { total = pages.total, instances = {} })
+    end, function() return calls end
+  end
+
+  it("stops at total, at a short page and at an empty one", function()
+    local s = store()
+    local fetch, calls = fetcher { store = s, total = 3,
+      { total = 3, instances = { { id = "1" }, { id = "2" } } }, { total = 3, instances = { { id = "3" } } } }
+    local state = assert(client.sweep(fetch, 2, "instances"))
+    assert.same({ 3, 2, 2 }, { state.total, state.requests, calls() })
+    assert.equal(3, #s)
+  end)
+
+  it("calls a repeated page an error", function()
+    local s = store()
+    local page = { total = 4, instances = { { id = "1" }, { id = "2" } } }
+    local fetch = fetcher { store = s, page, page }
+    local state, err, partial = client.sweep(fetch, 2, "instances")
+    assert.is_nil(state)
+    assert.matches("repeated page 2", err.message)
+    assert.equal(2, partial.requests)
+  end)
+end)
+
+describe("client:list_into against the simulator", function()
+  local sim, c, dag
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    c = assert(accelerate.new(sim:client_options()))
+  end)
+  -- the simulator's clock stands still between the two listings
+  local function new_dag(overrides)
+    sim:scenario(helpers.scenario(overrides))
+    dag = assert(c:create_task { planId = "5468b0c0462e40e08e44108d8164c7c3", startTime = "2025-01-01",
+      endTime = "2025-01-20" })
+    sim:advance(400)
+  end
+  teardown(function()
+    if c then c:close() end
+    if sim then sim:stop() end
+  end)
+
+  for _, env in ipairs { false, true } do
+    it("reduces each page as the decoded one" .. (env and " (envelope)" or ""), function()
+      new_dag { speed = 0, envelope = { list = env } }
+      local r, d = store(), store { full = false }
+      local state = assert(client.sweep(function(k)
+        r:expect(k, "append")
+        return c:list_into({ dagName = dag, pageIndex = k, pageSize = 7 }, r)
+      end, 7, "instances"))
+      assert.same({ 40, 6 }, { state.total, state.requests })
+      local n = 0
+      for inst in c:instances(dag, { pageSize = 7 }) do
+        n = n + 1
+        d:expect(n, "append")
+        d:add { total = 40, instances = { inst } }
+      end
+      same_store(r, d)
+    end)
+  end
+
+  it("answers an error as list_instances does, and leaves the store as it was", function()
+    local s = store()
+    s:expect(1, "append")
+    local res, err = c:list_into({ dagName = "no-such-dag", pageIndex = 1, pageSize = 5 }, s)
+    assert.is_nil(res)
+    assert.equal("api", err.kind)
+    assert.equal("404", err.code)
+    assert.equal(0, #s)
+  end)
+end)

@@ -96,6 +96,7 @@ build = {
       ["accelerate.workflow.plan"] = "lua/accelerate/workflow/plan.lua",
       ["accelerate.workflow.repair"] = "lua/accelerate/workflow/repair.lua",
       ["accelerate.workflow.status"] = "lua/accelerate/workflow/status.lua",
+      ["accelerate.workflow.sweep"] = "lua/accelerate/workflow/sweep.lua",
       ["accelerate.workflow.watch"] = "lua/accelerate/workflow/watch.lua",
    },
    install = {

@@ -1,26 +1,23 @@
--- Watching a backfill: poll every instance of a dag through the client's
--- pager, back off while nothing changes, ride out transient failures, and
--- stop when every instance is final or the deadline passes.  The report
--- it returns is the one workflow.wait and workflow.backfill hand back.
+-- Watching a backfill: poll every instance of a dag (accelerate.workflow.sweep:
+-- a compact store, and only the pages that can still change), back off
+-- while nothing changes, ride out transient failures, and stop when every
+-- instance is final or the deadline passes.  The report it returns is the
+-- one workflow.wait and workflow.backfill hand back.
 
 local util = require "accelerate.util"
 local journal = require "accelerate.journal"
-local policy = require "accelerate.client"
-local status = require "accelerate.workflow.status"
+local sweep = require "accelerate.workflow.sweep"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
-local pcall = pcall
 local error = error
 local tonumber = tonumber
 local tostring = tostring
 local min = math.min
 local max = math.max
-local tbl_sort = table.sort
-local id_string = util.id_string
 local array = util.array
 local raise = checks.raise
 local check_number = checks.check_number
@@ -35,25 +32,6 @@ local DEFAULT_PAGE_SIZE = 500     -- instances per list call when fetching them 
 -- before a watch gives up: a gateway restart must not end a six-hour watch
 local DEFAULT_MAX_POLL_ERRORS = 10
 _M.DEFAULT_PAGE_SIZE = DEFAULT_PAGE_SIZE
-
--- Every instance of a dag, through the client's own pager (ids unique, one
--- set of stop rules for every listing); a client that offers only
--- list_instances gets the same pager over it.  `left`: seconds left of the
--- watch's own timeout, which no request may outlive.
-local function fetch_all(client, dag, page_size, stats, left)
-  local list, it, state = {}
-  if type(client.instances) == "function" then
-    it, state = client:instances(dag, { pageSize = page_size, timeout = left })
-  else
-    it, state = policy.instances_of(function(args) return client:list_instances(args) end, dag, page_size)
-  end
-  local ok, err = pcall(function()
-    for inst in it do list[#list + 1] = inst end
-  end)
-  stats.requests = stats.requests + state.requests
-  if not ok then return nil, err end
-  return list, state.total or #list
-end
 
 local function same_counts(a, b)
   if not a or not b then return false end
@@ -73,22 +51,6 @@ local function transient(err)
     return st == nil or st >= 500 or st == 429
   end
   return false
-end
-
-local function failures_of(list)
-  local out = array()
-  for _, inst in ipairs(status.failed_of(list)) do out[#out + 1] = { instance = inst } end
-  return out
-end
-
-local function sort_instances(list)
-  tbl_sort(list, function(a, b)
-    local sa, sb = tostring(a.startPartition or ""), tostring(b.startPartition or "")
-    if sa ~= sb then return sa < sb end
-    local ma, mb = tostring(a.mtGuid or ""), tostring(b.mtGuid or "")
-    if ma ~= mb then return ma < mb end
-    return (id_string(a.id) or "") < (id_string(b.id) or "")
-  end)
 end
 
 -- Appends a state line; a failure is noted in the report (and ctx), not raised.
@@ -130,42 +92,37 @@ local function settings(opts)
   return cfg
 end
 
--- The report of one answered poll, and whether the backfill is finished.
-local function poll_report(w, dag, list, total, now, ctx)
-  local counts, terminal, failed = status.count(list)
-  sort_instances(list)
-  -- Finished only when every instance seen is terminal AND at least
-  -- `total` distinct instances were seen: a stale total must never end
-  -- a watch while one is WAITING or RUNNING.  Total 0 right after a
-  -- create means the server has not split the range yet: a backfill
-  -- always has at least one instance.
-  local seen = #list
-  local done = seen > 0 and total > 0 and terminal == seen and seen >= total
+-- The report of one answered poll (sweep's facts), and whether the
+-- backfill is finished.
+local function poll_report(w, dag, f, now, ctx)
+  local failures = array()
+  for i, inst in ipairs(f.store:failures()) do failures[i] = { instance = inst } end
   return {
     dagName = dag,
-    ok = done and failed == 0 and counts.SUCCESS >= total,
-    done = done,
+    ok = f.done and f.failed == 0 and f.counts.SUCCESS >= f.total,
+    done = f.done,
     timed_out = false,
-    total = total,
-    counts = counts,
-    instances = array(list),
-    failures = failures_of(list),
+    total = f.total,
+    counts = f.counts,
+    instances = sweep.instances(f.store),
+    failures = failures,
     elapsed = now - w.start,
     polls = w.polls,
     requests = ctx.stats.requests,
     params = ctx.params and util.deep_copy(ctx.params) or nil,
     resumed = ctx.resumed or nil,
     journal_error = ctx.journal_error,
-  }, done
+  }, f.done
 end
 
 -- One answered poll: a new report, a state line when something changed,
 -- the next interval (back to the start on a change, longer otherwise).
 -- Returns true when the backfill is finished.
-local function on_answer(w, cfg, dag, list, total, now, ctx)
+local function on_answer(w, cfg, dag, f, now, ctx)
+  local total = f.total
   w.errors_in_row = 0
   w.polls = w.polls + 1
-  local report, done = poll_report(w, dag, list, total, now, ctx)
+  local report, done = poll_report(w, dag, f, now, ctx)
   w.report = report
   local counts = report.counts
   if not same_counts(counts, w.last_counts) or total ~= w.last_total then
@@ -222,21 +179,22 @@ local function run(client, dag, opts, ctx)
   local w = {
     start = start, deadline = cfg.timeout and start + cfg.timeout,
     current = cfg.interval, polls = 0, errors_in_row = 0,
+    sweeper = sweep.new(client, dag, cfg.page_size, cfg.clock),
   }
   while true do
     -- no poll is started once the watch's time is up (the last real error,
     -- not a request with no time left, is what a timeout reports)
     if w.polls + w.errors_in_row > 0 and past_deadline(w, cfg, dag, cfg.clock()) then break end
-    local list, total_or_err = fetch_all(client, dag, cfg.page_size, stats, time_left(w, cfg))
+    local f, err = w.sweeper:poll(stats, time_left(w, cfg))
     local now = cfg.clock()
-    if not list then
-      on_error(w, cfg, total_or_err)
-    elseif on_answer(w, cfg, dag, list, total_or_err, now, ctx) then
+    if not f then
+      on_error(w, cfg, err)
+    elseif on_answer(w, cfg, dag, f, now, ctx) then
       break
     end
     now = cfg.clock()
     if past_deadline(w, cfg, dag, now) then break end
-    if not list then w.current = min(w.current * cfg.backoff, cfg.max_interval) end
+    if not f then w.current = min(w.current * cfg.backoff, cfg.max_interval) end
     local nap = w.current
     if w.deadline then nap = min(nap, w.deadline - now) end
     if nap > 0 then cfg.sleep(nap) end

@@ -148,40 +148,43 @@ void acc_decode_push_id(lua_State *L, int idx)
     lua_pushvalue(L, idx);
 }
 
-static int acc_isnull(lua_State *L, int idx)
-{
-    return lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
-           lua_touserdata(L, idx) == NULL;
-}
-
 /* JSON null (cjson.null) becomes nil everywhere, and on 5.3+ integral
  * floats become integers so that pageIndex prints as 1, not 1.0.  Depth is
- * bounded by the decoder's own nesting limit. */
+ * bounded by the decoder's own nesting limit.  One lua_type per value:
+ * this walk visits every value of every answer. */
 static void acc_decode_clean(lua_State *L, int t)
 {
-    t = acc_absindex(L, t);
     luaL_checkstack(L, 4, "JSON nested too deeply");
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-        if (acc_isnull(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushvalue(L, -1);
-            lua_pushnil(L);
-            lua_rawset(L, t); /* clearing an existing field is allowed */
-            continue;
-        }
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            acc_decode_clean(L, -1);
-#if ACC_HAS_INTEGERS
-        } else if (lua_type(L, -1) == LUA_TNUMBER && !acc_isinteger(L, -1)) {
-            lua_Number d = lua_tonumber(L, -1);
-            lua_Integer i;
-            if (d == floor(d) && lua_numbertointeger(d, &i)) {
-                lua_pushvalue(L, -2);
-                lua_pushinteger(L, i);
-                lua_rawset(L, t);
+        switch (lua_type(L, -1)) {
+        case LUA_TLIGHTUSERDATA:
+            if (lua_touserdata(L, -1) == NULL) { /* cjson.null */
+                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, t); /* clearing an existing field is allowed */
+                continue;
             }
+            break;
+        case LUA_TTABLE:
+            acc_decode_clean(L, lua_gettop(L));
+            break;
+#if ACC_HAS_INTEGERS
+        case LUA_TNUMBER:
+            if (!acc_isinteger(L, -1)) {
+                lua_Number d = lua_tonumber(L, -1);
+                lua_Integer i;
+                if (d == floor(d) && lua_numbertointeger(d, &i)) {
+                    lua_pushvalue(L, -2);
+                    lua_pushinteger(L, i);
+                    lua_rawset(L, t);
+                }
+            }
+            break;
 #endif
+        default:
+            break;
         }
         lua_pop(L, 1);
     }
@@ -457,7 +460,7 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
                        "array", what);
         return acc_decode_fail(L, base, status, lua_gettop(L), trace, trace_len);
     }
-    acc_decode_clean(L, data);
+    acc_decode_clean(L, acc_absindex(L, data));
     if (call == ACC_CALL_LIST) {
         size_t i, n;
         lua_getfield(L, data, "instances");

@@ -38,10 +38,15 @@ static void acc_http_copy_value(const char *p, size_t n, char *dst,
     *len = n;
 }
 
+/* Called for every header line of every answer: the first byte rules out
+ * most lines (Server, Date, Content-Type, ...) before any comparison. */
 static size_t acc_http_on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     acc_xfer *x = ud;
     size_t n = size * nmemb;
+    int c = n > 0 ? (unsigned char)p[0] | 0x20 : 0;
+    if (c != 'h' && c != 'x' && c != 'r')
+        return n;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new response (after a 100 Continue): forget the previous one */
         x->trace_len = 0;

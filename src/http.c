@@ -72,6 +72,7 @@ int acc_http_open(acc_xfer *x, const acc_config *cfg)
     memset(x, 0, sizeof *x);
     x->item = -1;
     x->retry_after = -1;
+    x->set_connect_ms = -1;
     x->max_body = cfg->max_body;
     e = curl_easy_init();
     if (e == NULL)
@@ -124,19 +125,26 @@ static long acc_ms(double s)
 }
 
 /* The body is borrowed (POSTFIELDS does not copy): the caller keeps the
- * Lua string on its stack until the transfer ends. */
+ * Lua string on its stack until the transfer ends.  libcurl keeps options
+ * across transfers, so what equals the last transfer's is not set again
+ * (nothing else sets these on the handle). */
 void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
                     const char *body, size_t body_len, double timeout,
                     double connect_timeout)
 {
     CURL *e = x->easy;
+    long connect_ms = acc_ms(connect_timeout < timeout ? connect_timeout
+                                                       : timeout);
     acc_buf_reset(&x->body);
     x->too_big = x->oom = 0;
     x->trace_len = 0;
     x->retry_after = -1;
     x->trace_id[0] = x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    if (headers != x->set_headers) {
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        x->set_headers = headers;
+    }
     if (body != NULL) {
         /* libcurl silently re-sends a request whose reused connection
          * closed without an answer; for a create that could be a second
@@ -145,14 +153,17 @@ void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    } else {
+        x->set_get = 0;
+    } else if (!x->set_get) {
         curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, 0L);
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        x->set_get = 1;
     }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, acc_ms(timeout));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     acc_ms(connect_timeout < timeout ? connect_timeout
-                                                      : timeout));
+    if (connect_ms != x->set_connect_ms) {
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+        x->set_connect_ms = connect_ms;
+    }
 }
 
 long acc_http_status(acc_xfer *x)

@@ -216,7 +216,7 @@ void acc_decode_instance(lua_State *L, const char *s, size_t n)
         lua_pushnil(L);
         return;
     }
-    acc_decode_clean(L, -1);
+    acc_decode_clean(L, lua_gettop(L));
     acc_decode_fix_id(L, lua_gettop(L), "id");
 }
 

@@ -37,12 +37,24 @@ local function class_of(status)
   return "OTHER"
 end
 
--- day number -> class, and the first and last day seen.
+-- day number -> class, and the first and last day seen.  instances: an
+-- array of instance tables or a compact store (status.each_of).  A
+-- backfill has few distinct partitions: each is parsed once.
 function _M.day_status(instances)
   local days, first, last = {}, nil, nil
-  for _, inst in ipairs(instances or {}) do
-    local s = dates.parse_partition(inst.startPartition)
-    local e = dates.parse_partition(inst.endPartition) or s
+  local parsed = {}
+  local function day(p)
+    if p == nil then return nil end
+    local d = parsed[p]
+    if d == nil then
+      d = dates.parse_partition(p) or false
+      parsed[p] = d
+    end
+    return d or nil
+  end
+  for inst in statuses.each_of(instances) do
+    local s = day(inst.startPartition)
+    local e = day(inst.endPartition) or s
     if s and e then
       if e < s then s, e = e, s end
       local cls = class_of(statuses.of(inst))
@@ -79,6 +91,7 @@ local function header()
 end
 
 -- syntax: text = calendar.render(instances, {color = bool})
+-- instances: a report's (an array, or a compact store).
 -- Returns the picture and a legend, ending with a newline; "" for no
 -- instance with a usable partition.
 function _M.render(instances, opts)

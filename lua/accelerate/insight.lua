@@ -7,6 +7,7 @@
 --   insight.transient(msg [, rules])  whether running it again may get through
 --   insight.failures(failures [, opts])   groups, by count
 --   insight.timing(entries)           queue and run percentiles, throughput...
+--   insight.each_entry(report)        a report's instances with their details
 --   insight.eta(report, history)      seconds left, or nil
 --   insight.compress_dates(days)      "2025-01-09..01-10, 01-21"
 
@@ -256,10 +257,12 @@ function _M.compress_dates(list)
   return tbl_concat(out, ", ")
 end
 
--- syntax: entries = insight.entries(report [, details])
--- Each instance of the report with the detail known for it (from the
--- report's failures, or details: {[id] = detail}), for insight.timing.
-function _M.entries(report, details)
+-- syntax: for e in insight.each_entry(report [, details]) do ... end
+-- Each instance of the report (status.each_instance: a plain array or a
+-- compact store) with the detail known for it (from the report's
+-- failures, or details: {[id] = detail}), one at a time: what
+-- insight.timing reads for a report of any size.
+function _M.each_entry(report, details)
   local known = {}
   for _, f in ipairs(report and report.failures or {}) do
     if type(f) == "table" and type(f.detail) == "table" and type(f.instance) == "table" then
@@ -267,10 +270,20 @@ function _M.entries(report, details)
     end
   end
   for id, d in pairs(details or {}) do known[id] = d end
-  local out = {}
-  for i, inst in ipairs(report and report.instances or {}) do
-    out[i] = { instance = inst, detail = known[util.id_string(inst.id) or ""] }
+  local it = status.each_instance(report)
+  return function()
+    local inst = it()
+    if inst == nil then return nil end
+    return { instance = inst, detail = known[util.id_string(inst.id) or ""] }
   end
+end
+
+-- syntax: entries = insight.entries(report [, details])
+-- insight.each_entry's entries as an array (the HTML report's timeline
+-- draws them all).
+function _M.entries(report, details)
+  local out = {}
+  for e in _M.each_entry(report, details) do out[#out + 1] = e end
   return out
 end
 

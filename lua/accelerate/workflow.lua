@@ -10,7 +10,9 @@
 --
 -- This module is the public face only; the work is done, one concern a
 -- module, under accelerate.workflow.*, none of which requires this one:
---   status    statuses, FAILED_STATUSES, STATUS_ORDER, counting, summary
+--   status    statuses, FAILED_STATUSES, STATUS_ORDER, counting, summary,
+--             reading a report's instances (each_instance)
+--   sweep     what a poll fetches: the compact store, partial sweeps
 --   checks    raising, the public edge, argument checks, opening the journal
 --   params    validating params, the lots split, comparing and describing
 --   plan      params.plan: a plan's name or id, looked up once (find_plan)
@@ -38,6 +40,9 @@ _M.DEFAULT_PAGE_SIZE = watch.DEFAULT_PAGE_SIZE
 _M.is_terminal = status.is_terminal
 _M.is_failed = status.is_failed
 _M.summary = status.summary
+_M.each_instance = status.each_instance
+_M.instance_list = status.instance_list
+_M.has_instances = status.has_instances
 
 _M.lots = params.lots
 _M.resolve_plan = plan.resolve_plan

@@ -26,7 +26,7 @@ local _M = {}
 -- details ({[id] = detail}), errors, seconds, requests
 local function all_details(ctx, client, r)
   local ids = {}
-  for _, inst in ipairs(r.instances) do
+  for inst in status.each_instance(r) do
     local id = id_string(inst.id)
     if id then ids[#ids + 1] = id end
   end

@@ -206,14 +206,14 @@ function _M.print_report(ctx, o, r, what)
   out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)
     .. "  (" .. format_duration(r.elapsed or 0) .. ", " .. tostring(r.polls or 0) .. " polls, "
     .. tostring(r.requests or 0) .. " requests)\n")
-  local drawn = not o.flags["no-calendar"] and #r.instances > 0
+  local drawn = not o.flags["no-calendar"] and #(r.instances or {}) > 0
   if drawn then out("\n" .. calendar.render(r.instances, { color = color }) .. "\n") end
   -- failures by cause; --verbose: each failed instance with its whole stack
   local groups = insight.failures(r.failures)
   local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
     or failreport.groups(groups, { dag = r.dagName, color = color })
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
-  local timing = failreport.timing_line(insight.timing(insight.entries(r, r.details)))
+  local timing = failreport.timing_line(insight.timing(insight.each_entry(r, r.details)))
   if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")
@@ -243,7 +243,8 @@ function _M.report(ctx, o, r)
   if o.flags.json then
     local out = util.shallow_copy(redact_report(ctx, r))
     out.groups = insight.failures(out.failures)
-    out.timing = insight.timing(insight.entries(out, r.details))
+    out.timing = insight.timing(insight.each_entry(out, r.details))
+    out.instances = util.array(workflow.instance_list(out))   -- a compact store too
     out.details = nil
     out.exit = code
     ctx.out(json_encode(out) .. "\n")

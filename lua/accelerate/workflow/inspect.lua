@@ -46,7 +46,7 @@ _M.fetch_details = fetch_details
 
 -- failures, first_err for the report's failed instances; raises on a bad report.
 local function run(client, report, opts, stats)
-  if type(report) ~= "table" or type(report.instances) ~= "table" then
+  if not status.has_instances(report) then
     raise("invalid", "a report with instances is required")
   end
   local known = {}

@@ -54,7 +54,7 @@ _M.failed_ranges = failed_ranges
 -- may be shorter; a single-lot backfill is reproduced by any size >= it).
 local function infer_lot(instances)
   local widest
-  for _, inst in ipairs(instances) do
+  for inst in status.each_of(instances) do
     local s = dates.parse_partition(inst.startPartition)
     local e = dates.parse_partition(inst.endPartition) or s
     if s and e then
@@ -78,7 +78,7 @@ end
 
 -- The creates a repair would send, without sending anything; raises.
 local function plan(report, opts)
-  if type(report) ~= "table" or type(report.instances) ~= "table" then
+  if not status.has_instances(report) then
     raise("invalid", "a report with instances is required (workflow.wait or workflow.backfill)")
   end
   local rp = type(report.params) == "table" and report.params or {}

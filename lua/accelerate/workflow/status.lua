@@ -1,7 +1,10 @@
 -- Instance statuses: which ones are final, which ones failed, the order
 -- summaries show them in, and counting a list of instances by status.
 -- The one home of these rules: the workflows, the calendar and the
--- command's progress line all read them from here.
+-- command's progress line all read them from here (the compact store of
+-- src/store*.c is given FAILED_STATUSES and applies status.of's rule).
+-- Also the one way to read a report's instances (each_instance), which
+-- are a plain array or a compact store.
 
 local pairs = pairs
 local ipairs = ipairs
@@ -50,10 +53,60 @@ function _M.of(inst)
 end
 local status_of = _M.of
 
+-- Reading a report's instances --------------------------------------------
+-- report.instances is a plain array of instance tables for a backfill of up
+-- to accelerate.workflow.sweep.WHOLE_MAX (10,000) instances, and beyond
+-- that the watch's compact store (accelerate.store, a userdata): `#`,
+-- store:get(i) and store:each() work on it, ipairs does not.  Code that
+-- reads instances goes through these, which take either.
+
+local function is_store(list)
+  return list ~= nil and type(list) ~= "table"
+end
+
+-- syntax: for inst in status.each_of(instances) do ... end
+-- instances: an array of tables or a store; nil reads as empty.
+function _M.each_of(list)
+  if is_store(list) then return list:each() end
+  local i = 0
+  list = list or {}
+  return function()
+    i = i + 1
+    return list[i]
+  end
+end
+local each_of = _M.each_of
+
+-- syntax: for inst in status.each_instance(report) do ... end
+-- Every instance of a report, in its order (partition, table, id).
+function _M.each_instance(report)
+  return each_of(type(report) == "table" and report.instances or nil)
+end
+
+-- syntax: bool = status.has_instances(report)
+-- Whether report.instances is there in either form.
+function _M.has_instances(report)
+  local list = type(report) == "table" and report.instances or nil
+  return type(list) == "table" or is_store(list)
+end
+
+-- syntax: list = status.instance_list(report)
+-- report.instances as a plain array whatever its form (a store's instances
+-- built as tables: the memory a compact report saves, spent once).
+function _M.instance_list(report)
+  local list = type(report) == "table" and report.instances or nil
+  if is_store(list) then return list:list() end
+  return list or {}
+end
+
 -- counts, terminal, failed = status.count(instances)
 -- counts always holds the four documented statuses (0 when absent) and any
--- other status seen (status.of).
+-- other status seen (status.of).  instances: an array or a store.
 function _M.count(list)
+  if is_store(list) then
+    local counts, terminal, failed = list:counts()
+    return counts, terminal, failed
+  end
   local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
   local terminal, failed = 0, 0
   for _, inst in ipairs(list) do
@@ -65,8 +118,9 @@ function _M.count(list)
   return counts, terminal, failed
 end
 
--- The failed instances of a list, in its order.
+-- The failed instances of a list (an array or a store), in its order.
 function _M.failed_of(list)
+  if is_store(list) then return list:failures() end
   local out = {}
   for _, inst in ipairs(list) do
     if FAILED_STATUSES[status_of(inst)] then out[#out + 1] = inst end

@@ -11,7 +11,6 @@ local status = require "accelerate.workflow.status"
 local pairs = pairs
 local ipairs = ipairs
 local ceil = math.ceil
-local min = math.min
 local tbl_sort = table.sort
 local array = util.array
 local is_failed = status.is_failed
@@ -23,12 +22,16 @@ local SLOWEST = 10
 
 -- syntax: s = timing.stats(values)
 -- {count, p50, p95, max} of a list of seconds (nearest rank), or
--- {count = 0} for an empty one.  Sorts a copy.
-local function stats(values)
+-- {count = 0} for an empty one.  Sorts a copy (the list itself when
+-- in_place: a list of its own).
+local function stats(values, in_place)
   local n = #values
   if n == 0 then return { count = 0 } end
-  local v = {}
-  for i = 1, n do v[i] = values[i] end
+  local v = values
+  if not in_place then
+    v = {}
+    for i = 1, n do v[i] = values[i] end
+  end
   tbl_sort(v)
   local function rank(p) return v[ceil(p * n)] or v[1] end
   return { count = n, p50 = rank(0.50), p95 = rank(0.95), max = v[n] }
@@ -49,48 +52,51 @@ local function summarise(map)
   local out = array()
   for _, b in pairs(map) do
     out[#out + 1] = { name = b.name, count = b.count, failed = b.failed,
-      queue = stats(b.queue), run = stats(b.run) }
+      queue = stats(b.queue, true), run = stats(b.run, true) }
   end
   tbl_sort(out, function(a, b) return a.name < b.name end)
   return out
 end
 
--- The most instances RUNNING at one moment.  One still running runs until
--- `now` (one that has finished at a time nobody knows is left out); an
--- end and a start at the same second do not overlap.
-local function max_concurrency(spans, now)
-  local ev = {}
-  for _, e in ipairs(spans) do
-    if e.running then
-      local stop = e.ended or (not is_terminal(e.status) and now)
-      if stop and stop >= e.running then
-        ev[#ev + 1] = { e.running, 1 }
-        ev[#ev + 1] = { stop, -1 }
-      end
-    end
-  end
-  tbl_sort(ev, function(a, b)
-    if a[1] ~= b[1] then return a[1] < b[1] end
-    return a[2] < b[2]
-  end)
+-- The most instances RUNNING at one moment, from `events`: each start as
+-- 2t + 1, each end as 2t (sorted as plain numbers, an end and a start at
+-- the same second do not overlap), and `open` instances still running at
+-- the last moment.  The times are whole seconds (dates.parse_timestamp).
+local function max_concurrency(events)
+  tbl_sort(events)
   local cur, best = 0, 0
-  for _, x in ipairs(ev) do
-    cur = cur + x[2]
-    if cur > best then best = cur end
+  for i = 1, #events do
+    if events[i] % 2 == 1 then
+      cur = cur + 1
+      if cur > best then best = cur end
+    else
+      cur = cur - 1
+    end
   end
   return best
 end
 
-local function slowest(spans)
-  local ran = {}
-  for _, e in ipairs(spans) do if e.run then ran[#ran + 1] = e end end
-  tbl_sort(ran, function(a, b)
-    if a.run ~= b.run then return a.run > b.run end
-    return a.id < b.id
-  end)
+-- Whether span a ran longer than b (then the smaller id first).
+local function slower(a, b)
+  if a.run ~= b.run then return a.run > b.run end
+  return a.id < b.id
+end
+
+-- Keeps the SLOWEST slowest spans in `top`, slowest first.
+local function keep_slowest(top, e)
+  local n = #top
+  if n >= SLOWEST and not slower(e, top[n]) then return end
+  local i = n >= SLOWEST and n or n + 1
+  while i > 1 and slower(e, top[i - 1]) do
+    top[i] = top[i - 1]
+    i = i - 1
+  end
+  top[i] = e
+end
+
+local function slowest(top)
   local out = array()
-  for i = 1, min(SLOWEST, #ran) do
-    local e = ran[i]
+  for i, e in ipairs(top) do
     out[i] = { id = e.id, table = e.table, group = e.group, status = e.status, run = e.run,
       queue = e.queue, first = entry.day_string(e.first), last = entry.day_string(e.last) }
   end
@@ -110,45 +116,80 @@ function _M.spans(entries)
   return out
 end
 
+-- An iterator over entries: an array, or an iterator function already.
+local function each(entries)
+  if type(entries) == "function" then return entries end
+  local i = 0
+  entries = entries or {}
+  return function()
+    i = i + 1
+    return entries[i]
+  end
+end
+
+-- The figures of one span, added to the running totals in acc.
+local function add(acc, e)
+  local bt, bg = bucket(acc.by_table, e.table), bucket(acc.by_group, e.group)
+  bt.count, bg.count = bt.count + 1, bg.count + 1
+  if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
+  if e.waiting and e.running then
+    local q = e.running - e.waiting
+    e.queue = q
+    acc.queue[#acc.queue + 1], bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = q, q, q
+  end
+  if e.running and e.ended then
+    local r = e.ended - e.running
+    e.run = r
+    acc.run[#acc.run + 1], bt.run[#bt.run + 1], bg.run[#bg.run + 1] = r, r, r
+    keep_slowest(acc.top, e)
+  end
+  if not e.running then acc.never_ran = acc.never_ran + 1 end
+  local start = e.waiting or e.running
+  if start or e.ended then acc.timed = acc.timed + 1 end
+  if start and (not acc.first or start < acc.first) then acc.first = start end
+  local latest = e.ended or e.running or e.waiting
+  if latest and (not acc.last or latest > acc.last) then acc.last = latest end
+  if e.ended then acc.finished = acc.finished + 1 end
+  if e.running then
+    -- one still running runs until the last moment; one that has finished
+    -- at a time nobody knows is left out
+    if e.ended then
+      local ev = acc.events
+      ev[#ev + 1], ev[#ev + 2] = 2 * e.running + 1, 2 * e.ended
+    elseif not is_terminal(e.status) then
+      acc.open[#acc.open + 1] = e.running
+    end
+  end
+end
+
 -- syntax: t = timing.timing(entries)
--- entries: details, list rows or {instance =, detail =}.  t = {instances,
--- timed, never_ran, queue, run (stats), by_table, by_group (arrays of
--- {name, count, failed, queue, run}), slowest (up to 10), throughput
--- (instances finished per hour, or nil), concurrency, first, last (server
--- times of the first state and the last end seen)}.
+-- entries: details, list rows or {instance =, detail =}, as an array or an
+-- iterator (insight.each_entry: a report of any size, one entry at a time;
+-- only numbers are kept per instance).  t = {instances, timed, never_ran,
+-- queue, run (stats), by_table, by_group (arrays of {name, count, failed,
+-- queue, run}), slowest (up to 10), throughput (instances finished per
+-- hour, or nil), concurrency, first, last (server times of the first state
+-- and the last end seen)}.
 function _M.timing(entries)
-  local spans = _M.spans(entries)
-  local queue, run, by_table, by_group = {}, {}, {}, {}
-  local first, last, finished, timed, never_ran = nil, nil, 0, 0, 0
-  for _, e in ipairs(spans) do
-    local bt, bg = bucket(by_table, e.table), bucket(by_group, e.group)
-    bt.count, bg.count = bt.count + 1, bg.count + 1
-    if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
-    if e.queue then
-      queue[#queue + 1] = e.queue
-      bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = e.queue, e.queue
-    end
-    if e.run then
-      run[#run + 1] = e.run
-      bt.run[#bt.run + 1], bg.run[#bg.run + 1] = e.run, e.run
-    end
-    if not e.running then never_ran = never_ran + 1 end
-    local start = e.waiting or e.running
-    if start or e.ended then timed = timed + 1 end
-    if start and (not first or start < first) then first = start end
-    local latest = e.ended or e.running or e.waiting
-    if latest and (not last or latest > last) then last = latest end
-    if e.ended then finished = finished + 1 end
+  local acc = { by_table = {}, by_group = {}, queue = {}, run = {}, top = {}, events = {}, open = {},
+    n = 0, timed = 0, never_ran = 0, finished = 0 }
+  for x in each(entries) do
+    acc.n = acc.n + 1
+    add(acc, entry.of(x))
+  end
+  local first, last, ev = acc.first, acc.last, acc.events
+  for _, running in ipairs(acc.open) do
+    if last >= running then ev[#ev + 1], ev[#ev + 2] = 2 * running + 1, 2 * last end
   end
   local t = {
-    instances = #spans, timed = timed, never_ran = never_ran, finished = finished,
-    queue = stats(queue), run = stats(run),
-    by_table = summarise(by_table), by_group = summarise(by_group),
-    slowest = slowest(spans), concurrency = max_concurrency(spans, last),
+    instances = acc.n, timed = acc.timed, never_ran = acc.never_ran, finished = acc.finished,
+    queue = stats(acc.queue, true), run = stats(acc.run, true),
+    by_table = summarise(acc.by_table), by_group = summarise(acc.by_group),
+    slowest = slowest(acc.top), concurrency = max_concurrency(ev),
     first = entry.clock_string(first), last = entry.clock_string(last),
   }
-  if first and last and last > first and finished > 0 then
-    t.throughput = finished * 3600 / (last - first)
+  if first and last and last > first and acc.finished > 0 then
+    t.throughput = acc.finished * 3600 / (last - first)
   end
   return t
 end

@@ -105,6 +105,19 @@ describe("accelerate.reduce", function()
     assert.equal("\195\169", insts[2].extra.x[3].y)
   end)
 
+  it("keeps times as seconds that read back as dates.parse_timestamp reads the server's text", function()
+    local dates = require "accelerate.dates"
+    local times = { "2025-03-25T10:00:00", "2025-03-25 10:00:00.123+08:00", "2025-03-25", "2025-03-25T1",
+      "2024-02-29T23:59:59Z", "2025-13-40T25:61:61", "0001-01-01T00:00:00", "1969-12-31T23:59:59", "garbage", "" }
+    local rows = {}
+    for i, t in ipairs(times) do rows[i] = '{"id":"' .. i .. '","status":"SUCCESS","createTime":"' .. t .. '"}' end
+    local _, _, r = reduce(list_body(rows))
+    for inst in r:each() do
+      local given = times[tonumber(inst.id)]
+      assert.equal(dates.parse_timestamp(given), dates.parse_timestamp(inst.createTime), given)
+    end
+  end)
+
   it("keeps ids beyond 2^53 exactly, and writes other numbers as the decoder does", function()
     local body = list_body {
       '{"id":123456789012345678901,"status":"SUCCESS"}', '{"id":"9007199254740993","status":"SUCCESS"}',

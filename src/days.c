@@ -71,15 +71,38 @@ int64_t acc_time_parse(const char *s, size_t len)
     return acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
 }
 
+static void acc_two(char *p, int v)
+{
+    p[0] = (char)('0' + v / 10);
+    p[1] = (char)('0' + v % 10);
+}
+
 /* Seconds back to "YYYY-MM-DDThh:mm:ss" (buf of at least 32 bytes); its
- * length.  acc_time_parse of the result gives the same seconds. */
+ * length.  acc_time_parse of the result gives the same seconds.  Written
+ * by hand: a report of 200,000 instances writes 600,000 of them. */
 int acc_time_format(int64_t t, char *buf, size_t size)
 {
     int64_t day = acc_floordiv(t, 86400), sec = t - day * 86400, y;
     int m, d, n;
     acc_civil_from_days(day, &y, &m, &d);
-    n = snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d", (long long)y,
-                 m, d, (int)(sec / 3600), (int)(sec % 3600 / 60),
-                 (int)(sec % 60));
-    return n < 0 ? 0 : (n >= (int)size ? (int)size - 1 : n);
+    if (y < 0 || y > 9999 || size < 20) {
+        n = snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d",
+                     (long long)y, m, d, (int)(sec / 3600),
+                     (int)(sec % 3600 / 60), (int)(sec % 60));
+        return n < 0 ? 0 : (n >= (int)size ? (int)size - 1 : n);
+    }
+    acc_two(buf, (int)(y / 100));
+    acc_two(buf + 2, (int)(y % 100));
+    buf[4] = '-';
+    acc_two(buf + 5, m);
+    buf[7] = '-';
+    acc_two(buf + 8, d);
+    buf[10] = 'T';
+    acc_two(buf + 11, (int)(sec / 3600));
+    buf[13] = ':';
+    acc_two(buf + 14, (int)(sec % 3600 / 60));
+    buf[16] = ':';
+    acc_two(buf + 17, (int)(sec % 60));
+    buf[19] = '\0';
+    return 19;
 }

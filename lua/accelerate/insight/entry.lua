@@ -19,6 +19,8 @@ local FAILED_STATUSES = status.FAILED_STATUSES
 
 local _M = {}
 
+local NO_TIMES = {}
+
 -- syntax: name = entry.table_name(instance, detail)
 -- The list's mtGuid, else the detail's catalog.schema.table (joined when
 -- it names several), else "(unknown table)".
@@ -37,10 +39,26 @@ function _M.table_name(inst, detail)
   return "(unknown table)"
 end
 
+-- A backfill has few distinct partitions and many instances: each one's
+-- day number is kept (up to PARTITIONS of them, then the memo starts over).
+local PARTITIONS = 20000
+local memo, memo_n = {}, 0
+
+local function partition_day(p)
+  if type(p) ~= "string" then return nil end
+  local d = memo[p]
+  if d == nil then
+    d = dates.parse_partition(p) or false
+    if memo_n >= PARTITIONS then memo, memo_n = {}, 0 end
+    memo[p], memo_n = d, memo_n + 1
+  end
+  return d or nil
+end
+
 -- first, last day numbers of the partitions, or nil
 local function days(inst, detail)
-  local s = dates.parse_partition(inst and inst.startPartition or detail and detail.startPartitionTime)
-  local e = dates.parse_partition(inst and inst.endPartition or detail and detail.endPartitionTime) or s
+  local s = partition_day(inst and inst.startPartition or detail and detail.startPartitionTime)
+  local e = partition_day(inst and inst.endPartition or detail and detail.endPartitionTime) or s
   if not s or not e then return nil end
   if e < s then s, e = e, s end
   return s, e
@@ -48,6 +66,7 @@ end
 
 -- The end of the run: the time of SUCCESS or of a failed status.
 local function end_time(st)
+  if st == NO_TIMES then return nil end
   if st.SUCCESS then return st.SUCCESS end
   if st.FAILED then return st.FAILED end
   for k in pairs(FAILED_STATUSES) do
@@ -74,7 +93,7 @@ function _M.of(x)
   end
   inst = type(inst) == "table" and inst or nil
   detail = type(detail) == "table" and detail or nil
-  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or {}
+  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
   local e = {
     instance = inst, detail = detail,
     id = id_string(inst and inst.id or detail and detail.taskInstanceId) or "?",

@@ -13,6 +13,7 @@ local ipairs = ipairs
 local ceil = math.ceil
 local tbl_sort = table.sort
 local array = util.array
+local shallow_copy = util.shallow_copy
 local is_failed = status.is_failed
 local is_terminal = status.is_terminal
 
@@ -48,11 +49,15 @@ local function bucket(map, key)
 end
 
 -- map of buckets -> array sorted by name, with stats instead of lists
-local function summarise(map)
+-- `all`: the overall {queue, run} stats, which a bucket holding every
+-- instance (one resource group, one table) shares instead of sorting again.
+local function summarise(map, n, all)
   local out = array()
   for _, b in pairs(map) do
+    local whole = b.count == n
     out[#out + 1] = { name = b.name, count = b.count, failed = b.failed,
-      queue = stats(b.queue, true), run = stats(b.run, true) }
+      queue = whole and shallow_copy(all.queue) or stats(b.queue, true),
+      run = whole and shallow_copy(all.run) or stats(b.run, true) }
   end
   tbl_sort(out, function(a, b) return a.name < b.name end)
   return out
@@ -181,10 +186,11 @@ function _M.timing(entries)
   for _, running in ipairs(acc.open) do
     if last >= running then ev[#ev + 1], ev[#ev + 2] = 2 * running + 1, 2 * last end
   end
+  local all = { queue = stats(acc.queue, true), run = stats(acc.run, true) }
   local t = {
     instances = acc.n, timed = acc.timed, never_ran = acc.never_ran, finished = acc.finished,
-    queue = stats(acc.queue, true), run = stats(acc.run, true),
-    by_table = summarise(acc.by_table), by_group = summarise(acc.by_group),
+    queue = all.queue, run = all.run,
+    by_table = summarise(acc.by_table, acc.n, all), by_group = summarise(acc.by_group, acc.n, all),
     slowest = slowest(acc.top), concurrency = max_concurrency(ev),
     first = entry.clock_string(first), last = entry.clock_string(last),
   }

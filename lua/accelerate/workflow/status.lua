@@ -45,11 +45,18 @@ _M.is_terminal = is_terminal
 -- when it is one, UNKNOWN when there is none, OTHER for anything else (a
 -- table, a boolean, a number, an overlong string): a malformed answer must
 -- never crash a summary, a calendar or a report.
+local plain, nplain = {}, 0   -- status strings already judged (a few, read 200,000 times)
 function _M.of(inst)
   local st = type(inst) == "table" and inst.status or nil
   if st == nil then return "UNKNOWN" end
-  if type(st) ~= "string" or st == "" or #st > 64 or str_find(st, "[^%w_%-]") then return "OTHER" end
-  return st
+  if type(st) ~= "string" then return "OTHER" end
+  local name = plain[st]
+  if name then return name end
+  name = st
+  if st == "" or #st > 64 or str_find(st, "[^%w_%-]") then name = "OTHER" end
+  if nplain >= 256 then plain, nplain = {}, 0 end
+  plain[st], nplain = name, nplain + 1
+  return name
 end
 local status_of = _M.of
 

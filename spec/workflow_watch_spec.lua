@@ -1,6 +1,7 @@
 -- The watch (lua/accelerate/workflow/watch.lua) against the simulator, and
 -- through the command: malformed statuses, a watch's --timeout clipping
--- every request, Ctrl-C on a pipe, and what a timeout says.
+-- every request, Ctrl-C on a pipe, and what a timeout says; what each poll
+-- fetches (workflow/sweep.lua) and the compact report of a large backfill.
 local helpers = require "spec.helpers"
 helpers.paths()
 
@@ -85,5 +86,214 @@ describe("the watch", function()
     assert.is_true(helpers.eventually(function() return not helpers.alive(child) end, 5))
     assert.is_true(helpers.now() - t0 < 1 * SLACK, "took " .. (helpers.now() - t0))
     os.remove(fifo)
+  end)
+end)
+
+-- What a poll fetches (workflow/sweep.lua): after a full sweep, only the
+-- pages that can still change, a full sweep again when total or a page's
+-- ids change, and a full sweep before a backfill is declared finished.
+-- The simulator's clock stands still (speed 0) and each of the watch's
+-- sleeps moves it a minute: 40 instances on pages of 4.
+describe("the watch's sweeps", function()
+  local accelerate, workflow, sim
+  local SIZE, N = 4, 40
+  local PAGES = N / SIZE
+
+  local function range(a, b)
+    local out = {}
+    for i = a, b do out[#out + 1] = i end
+    return out
+  end
+  local function concat(a, b)
+    local out = {}
+    for _, x in ipairs(a) do out[#out + 1] = x end
+    for _, x in ipairs(b) do out[#out + 1] = x end
+    return out
+  end
+
+  setup(function()
+    accelerate = helpers.core()
+    workflow = require "accelerate.workflow"
+    sim = helpers.start_sim { scenario = "test" }
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+  end)
+  before_each(function() sim:scenario(helpers.scenario { speed = 0 }) end)
+
+  local function new_dag(advance)
+    local c = assert(accelerate.new(sim:client_options()))
+    local dag = assert(c:create_task { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-20" })
+    c:close()
+    if advance then sim:advance(advance) end
+    return dag
+  end
+
+  -- Watches dag; returns the report and, per poll, the pages the watch
+  -- asked for and the pages all SUCCESS once it answered.  The spec's own
+  -- listing (one page of N) is told from the watch's by its page size.
+  local function watch(dag, after_poll)
+    local c = assert(accelerate.new(sim:client_options()))
+    local polls, seen = {}, 0
+    local function asked()
+      local out, reqs = {}, sim:requests { route = "list" }
+      for i = seen + 1, #reqs do
+        if reqs[i].args.pageSize == tostring(SIZE) then out[#out + 1] = tonumber(reqs[i].args.pageIndex) end
+      end
+      seen = #reqs
+      return out
+    end
+    local function success_pages()
+      local page = assert(c:list_instances { dagName = dag, pageIndex = 1, pageSize = N })
+      local done = {}
+      for k = 1, PAGES do
+        done[k] = true
+        for i = (k - 1) * SIZE + 1, k * SIZE do
+          if page.instances[i].status ~= "SUCCESS" then done[k] = false end
+        end
+      end
+      return done
+    end
+    local report = assert(workflow.wait(c, dag, {
+      interval = 1, page_size = SIZE, sleep = function() sim:advance(60) end,
+      on_progress = function()
+        polls[#polls + 1] = { pages = asked(), success = success_pages() }
+        if after_poll then after_poll(#polls) end
+      end,
+    }))
+    c:close()
+    return report, polls
+  end
+
+  local function stale(poll)
+    local out = {}
+    for k = 1, PAGES do if not poll.success[k] then out[#out + 1] = k end end
+    return out
+  end
+
+  it("fetches again only the pages not all SUCCESS, and ends on a full sweep", function()
+    local dag = new_dag()
+    local report, polls = watch(dag)
+    assert.is_true(report.ok)
+    assert.equal(N, report.total)
+    assert.is_true(#polls >= 5, #polls)
+    assert.same(range(1, PAGES), polls[1].pages)
+    local requests = PAGES
+    for n = 2, #polls do
+      local before = stale(polls[n - 1])
+      if n < #polls then
+        assert.same(before, polls[n].pages, "poll " .. n)
+      elseif #before < PAGES then
+        -- the pages fetched said it was done: a full sweep confirms it
+        assert.same(concat(before, range(1, PAGES)), polls[n].pages)
+      else
+        assert.same(range(1, PAGES), polls[n].pages)
+      end
+      requests = requests + #polls[n].pages
+    end
+    assert.equal(requests, report.requests)
+    assert.is_true(requests < #polls * PAGES * 0.75, requests .. " requests in " .. #polls .. " polls")
+    -- the report is the one a listing of every page gives
+    local c = assert(accelerate.new(sim:client_options()))
+    local all = {}
+    for inst in c:instances(dag, { pageSize = 7 }) do all[#all + 1] = inst end
+    c:close()
+    table.sort(all, function(a, b)
+      if a.startPartition ~= b.startPartition then return a.startPartition < b.startPartition end
+      if a.mtGuid ~= b.mtGuid then return a.mtGuid < b.mtGuid end
+      return a.id < b.id
+    end)
+    assert.same(all, report.instances)
+  end)
+
+  it("sweeps every page again at once when total changes", function()
+    local report, polls = watch(new_dag(250), function(n)
+      if n == 1 then sim:fault { route = "list", kind = "paging", total = N + 1, times = 1 } end
+    end)
+    assert.is_true(report.ok)
+    assert.same(concat({ stale(polls[1])[1] }, range(1, PAGES)), polls[2].pages)
+  end)
+
+  it("sweeps every page again at once when a page holds other ids", function()
+    local report, polls = watch(new_dag(250), function(n)
+      -- the next list call answers page 1, whatever it asked for
+      if n == 1 then sim:fault { route = "list", kind = "paging", page = 1, times = 1 } end
+    end)
+    assert.is_true(report.ok)
+    assert.is_true(polls[1].success[1])
+    assert.same(concat({ stale(polls[1])[1] }, range(1, PAGES)), polls[2].pages)
+  end)
+end)
+
+describe("the watch's confirming sweep (fake client)", function()
+  local fake = require "spec.fake_client"
+  local workflow = require "accelerate.workflow"
+
+  local function done_at(t) return { { 0, "RUNNING" }, { t, "SUCCESS" } } end
+
+  it("is not finished when the full sweep finds an instance the pages fetched did not", function()
+    -- pages of 2: the first page is done at t=1, the second at t=5; at the
+    -- confirming sweep the server has split one more lot (a third page)
+    local c = fake.new { instances = {
+      { id = 1, startPartition = "2025-01-01", endPartition = "2025-01-01", timeline = done_at(1) },
+      { id = 2, startPartition = "2025-01-01", endPartition = "2025-01-01", timeline = done_at(1) },
+      { id = 3, startPartition = "2025-01-02", endPartition = "2025-01-02", timeline = done_at(5) },
+      { id = 4, startPartition = "2025-01-02", endPartition = "2025-01-02", timeline = done_at(5) },
+    } }
+    local added = false
+    c.on_list = function(self, q)
+      if not added and self.now >= 5 and q.pageIndex == 1 then
+        added = true
+        self.instances[5] = { id = 5, startPartition = "2025-01-03", endPartition = "2025-01-03",
+          timeline = done_at(20) }
+      end
+    end
+    local polls = {}
+    local report = assert(workflow.wait(c, "dag-1", { sleep = c.sleep, clock = c.clock, interval = 2,
+      max_interval = 2, page_size = 2, on_progress = function(r)
+        polls[#polls + 1] = { done = r.done, total = r.total, lists = #c.lists }
+      end }))
+    assert.is_true(report.ok)
+    assert.equal(5, report.total)
+    assert.equal(5, #report.instances)
+    -- the poll whose pages said 4 of 4 done swept again and found a fifth
+    local confirm
+    for _, p in ipairs(polls) do if p.total == 5 and not confirm then confirm = p end end
+    assert.is_false(confirm.done)
+    assert.is_true(c.now >= 20)
+  end)
+
+  it("reads a report of more instances than it keeps whole through the compact store", function()
+    local sweep = require "accelerate.workflow.sweep"
+    local status = require "accelerate.workflow.status"
+    local calendar = require "accelerate.calendar"
+    local insight = require "accelerate.insight"
+    local saved = sweep.WHOLE_MAX
+    local function run()
+      local c = fake.new { instances = fake.plan("2025-01-01", "2025-01-10", 1, 3, function(li, _, ti)
+        if li == 4 and ti == 2 then return { { 0, "RUNNING" }, { 5, "FAILED" } } end
+        return done_at(li)
+      end) }
+      return assert(workflow.wait(c, "dag-1", { sleep = c.sleep, clock = c.clock, interval = 1, page_size = 7 }))
+    end
+    local whole = run()
+    sweep.WHOLE_MAX = 5
+    local ok, compact = pcall(run)
+    sweep.WHOLE_MAX = saved
+    assert(ok, compact)
+    assert.is_table(whole.instances)
+    assert.is_userdata(compact.instances)
+    assert.equal(30, #compact.instances)
+    assert.same(whole.counts, compact.counts)
+    assert.same(whole.failures, compact.failures)
+    assert.equal(calendar.render(whole.instances), calendar.render(compact.instances))
+    assert.same(insight.timing(insight.each_entry(whole)), insight.timing(insight.each_entry(compact)))
+    local ids = {}
+    for inst in status.each_instance(compact) do ids[#ids + 1] = inst.id end
+    local want = {}
+    for inst in status.each_instance(whole) do want[#want + 1] = tostring(inst.id) end
+    assert.same(want, ids)
+    assert.same(assert(workflow.repair_plan(whole, { planId = "p" })),
+      assert(workflow.repair_plan(compact, { planId = "p" })))
   end)
 end)

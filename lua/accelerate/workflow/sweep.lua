@@ -41,7 +41,7 @@ function _M.new(client, dag, page_size, clock)
     client = client, dag = dag, size = page_size, clock = clock,
     store = nil,   -- the store of the last answered poll
     total = nil,   -- the total its full sweep read (nil: the server gave none)
-    whole_max = WHOLE_MAX,
+    whole_max = _M.WHOLE_MAX,   -- read here: a spec may lower it
   }, Sweeper)
 end
 

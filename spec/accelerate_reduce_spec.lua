@@ -108,7 +108,8 @@ describe("accelerate.reduce", function()
   it("keeps times as seconds that read back as dates.parse_timestamp reads the server's text", function()
     local dates = require "accelerate.dates"
     local times = { "2025-03-25T10:00:00", "2025-03-25 10:00:00.123+08:00", "2025-03-25", "2025-03-25T1",
-      "2024-02-29T23:59:59Z", "2025-13-40T25:61:61", "0001-01-01T00:00:00", "1969-12-31T23:59:59", "garbage", "" }
+      "2024-02-29T23:59:59Z", "2025-13-40T25:61:61", "1931-12-13T20:45:53", "2068-01-19T03:14:07",
+      "1969-12-31T23:59:59", "garbage", "" }
     local rows = {}
     for i, t in ipairs(times) do rows[i] = '{"id":"' .. i .. '","status":"SUCCESS","createTime":"' .. t .. '"}' end
     local _, _, r = reduce(list_body(rows))
@@ -116,6 +117,10 @@ describe("accelerate.reduce", function()
       local given = times[tonumber(inst.id)]
       assert.equal(dates.parse_timestamp(given), dates.parse_timestamp(inst.createTime), given)
     end
+    -- further from 2000 than 32-bit seconds go: no time, as for a time that does not parse
+    _, _, r = reduce(list_body { '{"id":"1","createTime":"1931-12-13T20:45:52"}', '{"id":"2","createTime":"2068-01-19T03:14:08"}',
+      '{"id":"3","createTime":"0001-01-01T00:00:00"}' })
+    for inst in r:each() do assert.is_nil(inst.createTime) end
   end)
 
   it("keeps ids beyond 2^53 exactly, and writes other numbers as the decoder does", function()

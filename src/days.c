@@ -2,8 +2,6 @@
  * does (day numbers since 1970-01-01 on the proleptic Gregorian calendar,
  * era/day-of-era), so that a time kept as seconds by the store gives the
  * insight reports the same figures as the string it came from. */
-#include <stdio.h>
-
 #include "store.h"
 
 static int64_t acc_floordiv(int64_t a, int64_t b)
@@ -54,10 +52,11 @@ static int acc_digits(const char *s, size_t n, int64_t *v)
 }
 
 /* dates.parse_timestamp: "YYYY-MM-DD[T ]hh:mm:ss..." (the rest ignored) or
- * "YYYY-MM-DD..." at midnight, as seconds; ACC_NO_TIME otherwise. */
-int64_t acc_time_parse(const char *s, size_t len)
+ * "YYYY-MM-DD..." at midnight, as seconds from ACC_TIME_EPOCH; ACC_NO_TIME
+ * otherwise, or when it is too far from it. */
+int32_t acc_time_parse(const char *s, size_t len)
 {
-    int64_t y, mo, d, hh = 0, mi = 0, ss = 0;
+    int64_t y, mo, d, hh = 0, mi = 0, ss = 0, t;
     if (len < 10 || s[4] != '-' || s[7] != '-' || !acc_digits(s, 4, &y) ||
         !acc_digits(s + 5, 2, &mo) || !acc_digits(s + 8, 2, &d))
         return ACC_NO_TIME;
@@ -68,7 +67,11 @@ int64_t acc_time_parse(const char *s, size_t len)
     } else {
         hh = mi = ss = 0;
     }
-    return acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    t = acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss -
+        ACC_TIME_EPOCH;
+    if (t <= INT32_MIN || t > INT32_MAX)
+        return ACC_NO_TIME;
+    return (int32_t)t;
 }
 
 static void acc_two(char *p, int v)
@@ -77,20 +80,18 @@ static void acc_two(char *p, int v)
     p[1] = (char)('0' + v % 10);
 }
 
-/* Seconds back to "YYYY-MM-DDThh:mm:ss" (buf of at least 32 bytes); its
+/* Seconds back to "YYYY-MM-DDThh:mm:ss" (buf of at least 20 bytes); its
  * length.  acc_time_parse of the result gives the same seconds.  Written
- * by hand: a report of 200,000 instances writes 600,000 of them. */
-int acc_time_format(int64_t t, char *buf, size_t size)
+ * by hand: a report of 200,000 instances writes 600,000 of them.  Every
+ * year of the range is four digits. */
+int acc_time_format(int32_t when, char *buf, size_t size)
 {
+    int64_t t = (int64_t)when + ACC_TIME_EPOCH;
     int64_t day = acc_floordiv(t, 86400), sec = t - day * 86400, y;
-    int m, d, n;
+    int m, d;
+    if (size < 20)
+        return 0;
     acc_civil_from_days(day, &y, &m, &d);
-    if (y < 0 || y > 9999 || size < 20) {
-        n = snprintf(buf, size, "%04lld-%02d-%02dT%02d:%02d:%02d",
-                     (long long)y, m, d, (int)(sec / 3600),
-                     (int)(sec % 3600 / 60), (int)(sec % 60));
-        return n < 0 ? 0 : (n >= (int)size ? (int)size - 1 : n);
-    }
     acc_two(buf, (int)(y / 100));
     acc_two(buf + 2, (int)(y % 100));
     buf[4] = '-';

@@ -101,8 +101,7 @@ int acc_items_reduce(lua_State *L, acc_store *s, int items, int pending)
 {
     size_t i, n = acc_rawlen(L, items);
     luaL_checkstack(L, 4, "accelerate: store");
-    if (acc_store_pending_reset(s) != 0)
-        return -1;
+    acc_page_clear(&s->pending);
     for (i = 1; i <= n; i++) {
         acc_rec r;
         char buf[64];
@@ -119,11 +118,11 @@ int acc_items_reduce(lua_State *L, acc_store *s, int items, int pending)
                 return -1;
             id = acc_item_id(L, t, buf, sizeof buf, &len);
         }
-        if (acc_page_push(s->pending, &r, id, len) != 0)
+        if (acc_page_push(&s->pending, &r, id, len) != 0)
             return -1;
         if (lua_istable(L, t) && acc_store_wants_whole(s, &r)) {
             lua_pushvalue(L, t);
-            lua_rawseti(L, pending, (int)s->pending->n);
+            lua_rawseti(L, pending, (int)s->pending.n);
         }
         lua_pop(L, 1);
     }

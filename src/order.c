@@ -73,22 +73,17 @@ static uint32_t *acc_order_ranks(const acc_names *n)
     return rank;
 }
 
-/* Sets s->order (and s->base); 0, or -1 when out of memory. */
-int acc_order_build(acc_store *s)
+/* Fills order (s->count entries, memory of the caller's) and points
+ * s->order at it (s->base too); 0, or -1 when out of memory. */
+int acc_order_build(acc_store *s, uint32_t *order)
 {
     uint32_t *rank, g, page, index;
     acc_key *keys;
-    if (s->order != NULL)
-        return 0;
     if (acc_store_base(s) != 0 || (rank = acc_order_ranks(s->names)) == NULL)
         return -1;
     keys = malloc((s->count ? s->count : 1) * sizeof *keys);
-    s->order = malloc((s->count ? s->count : 1) * sizeof *s->order);
-    if (keys == NULL || s->order == NULL) {
-        free(keys);
+    if (keys == NULL) {
         free(rank);
-        free(s->order);
-        s->order = NULL;
         return -1;
     }
     for (g = 0; g < s->count; g++) {
@@ -102,8 +97,9 @@ int acc_order_build(acc_store *s)
     }
     qsort(keys, s->count, sizeof *keys, acc_key_cmp);
     for (g = 0; g < s->count; g++)
-        s->order[g] = keys[g].global;
+        order[g] = keys[g].global;
     free(keys);
     free(rank);
+    s->order = order;
     return 0;
 }

@@ -269,7 +269,7 @@ static int acc_rd_start_array(void *ctx)
 static int acc_rd_end_instance(acc_rd *rd)
 {
     acc_store *s = rd->s;
-    uint32_t n = s->pending->n;
+    uint32_t n = s->pending.n;
     if (acc_store_spans(s, n + 1) != 0)
         return (rd->oom = 1, 0);
     if (n + 1 > rd->tags_cap) {
@@ -280,7 +280,7 @@ static int acc_rd_end_instance(acc_rd *rd)
         rd->tags = t;
         rd->tags_cap = cap;
     }
-    if (acc_page_push(s->pending, &rd->rec, rd->has_id ? rd->id.data : NULL,
+    if (acc_page_push(&s->pending, &rd->rec, rd->has_id ? rd->id.data : NULL,
                       rd->has_id ? rd->id.len : 0) != 0)
         return (rd->oom = 1, 0);
     s->spans[n].start = rd->start;
@@ -318,7 +318,7 @@ static void acc_rd_free(acc_rd *rd)
 /* Keeps the pending records of list `src` (and their spans), in order. */
 static void acc_rd_keep(acc_rd *rd, int src)
 {
-    acc_page *p = rd->s->pending;
+    acc_page *p = &rd->s->pending;
     uint32_t i, n = 0;
     size_t ids = 0;
     for (i = 0; i < p->n; i++) {
@@ -346,8 +346,8 @@ static int acc_rd_parse(lua_State *L, acc_rd *rd, const char *body,
     yajl_status st;
     int src;
     rd->success = -1;
-    if (acc_store_pending_reset(rd->s) != 0 ||
-        (rd->h = yajl_alloc(&acc_rd_callbacks, NULL, rd)) == NULL) {
+    acc_page_clear(&rd->s->pending);
+    if ((rd->h = yajl_alloc(&acc_rd_callbacks, NULL, rd)) == NULL) {
         acc_rd_free(rd);
         luaL_error(L, "accelerate: out of memory");
         return 0;
@@ -369,7 +369,7 @@ static int acc_rd_parse(lua_State *L, acc_rd *rd, const char *body,
     src = rd->success >= 0;
     if (src && (rd->success == 0 || !rd->data_map))
         return 0; /* an error envelope, or one without data */
-    if (rd->s->pending->n > 0)
+    if (rd->s->pending.n > 0)
         acc_rd_keep(rd, src);
     rd->src = src;
     return 1;
@@ -401,8 +401,8 @@ static void acc_rd_whole(lua_State *L, acc_store *s, int pending,
                          const char *body)
 {
     uint32_t i;
-    for (i = 0; i < s->pending->n; i++) {
-        if (!acc_store_wants_whole(s, &s->pending->rec[i]))
+    for (i = 0; i < s->pending.n; i++) {
+        if (!acc_store_wants_whole(s, &s->pending.rec[i]))
             continue;
         acc_decode_instance(L, body + s->spans[i].start,
                             s->spans[i].end - s->spans[i].start);

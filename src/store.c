@@ -2,30 +2,29 @@
  * are reduced into the pending page (reduce.c, items.c), then committed:
  * appended as page k of a sweep (ids seen earlier in the sweep dropped, as
  * the pager drops them), or put in place of page k when it holds exactly
- * the ids it held before (a partial sweep).  Functions returning int give
- * 0, or -1 when out of memory. */
+ * the ids it held before (a partial sweep).  The page blocks themselves are
+ * Lua userdata made by store_lua.c; here they are only pointed at.
+ * Functions returning int give 0, or -1 when out of memory. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "store.h"
 
-acc_page *acc_page_new(void)
+/* A store is a userdata without a finalizer holding a pointer to its
+ * acc_store, which lives in another userdata (its C memory's owner, with
+ * the __gc) referenced from the store's user value.  The pages hang off the
+ * store, not off the object with the finalizer, so the collector frees
+ * them in the cycle that finds the store unreachable: an object with a
+ * finalizer keeps what it references for one cycle more at least. */
+acc_store *acc_store_check(lua_State *L, int idx)
 {
-    acc_page *p = calloc(1, sizeof *p);
-    if (p != NULL)
-        p->refs = 1;
-    return p;
+    acc_store **p = luaL_checkudata(L, idx, ACC_STORE_MT);
+    if (*p == NULL || (*p)->names == NULL)
+        luaL_error(L, "accelerate: attempt to use a released store");
+    return *p;
 }
 
-void acc_page_release(acc_page *p)
-{
-    if (p == NULL || --p->refs > 0)
-        return;
-    free(p->rec);
-    free(p->ids);
-    free(p);
-}
-
+/* Appends a record to a page in C memory (pending, scratch). */
 int acc_page_push(acc_page *p, const acc_rec *r, const char *id, size_t len)
 {
     acc_rec *slot;
@@ -64,6 +63,43 @@ int acc_page_push(acc_page *p, const acc_rec *r, const char *id, size_t len)
     return 0;
 }
 
+void acc_page_clear(acc_page *p)
+{
+    p->n = 0;
+    p->ids_len = 0;
+    p->nsuccess = p->listed = 0;
+}
+
+/* Frees a page in C memory. */
+void acc_page_free(acc_page *p)
+{
+    free(p->rec);
+    free(p->ids);
+    memset(p, 0, sizeof *p);
+}
+
+/* The bytes of one block holding p, header included. */
+size_t acc_page_size(const acc_page *p)
+{
+    return sizeof(acc_page) + (size_t)p->n * sizeof(acc_rec) + p->ids_len;
+}
+
+/* src copied into block (acc_page_size(src) bytes): header, records, ids. */
+acc_page *acc_page_copy(void *block, const acc_page *src)
+{
+    acc_page *p = block;
+    *p = *src;
+    p->cap = src->n;
+    p->ids_cap = src->ids_len;
+    p->rec = (acc_rec *)(p + 1);
+    p->ids = (char *)(p->rec + src->n);
+    if (src->n > 0)
+        memcpy(p->rec, src->rec, (size_t)src->n * sizeof(acc_rec));
+    if (src->ids_len > 0)
+        memcpy(p->ids, src->ids, src->ids_len);
+    return p;
+}
+
 /* The id of record i, or NULL when it has none. */
 const char *acc_page_id(const acc_page *p, uint32_t i, size_t *len)
 {
@@ -77,49 +113,28 @@ const char *acc_page_id(const acc_page *p, uint32_t i, size_t *len)
 
 static void acc_store_unorder(acc_store *s)
 {
-    free(s->order);
     free(s->base);
-    s->order = NULL;
+    s->order = NULL; /* its block is the user value's, left to the collector */
     s->base = NULL;
-}
-
-void acc_store_seal(acc_store *s)
-{
-    free(s->seen);
-    s->seen = NULL;
-    s->seen_cap = s->seen_n = 0;
 }
 
 void acc_store_free(acc_store *s)
 {
-    uint32_t k;
-    for (k = 0; k < s->npages; k++)
-        acc_page_release(s->pages[k]);
     free(s->pages);
     s->pages = NULL;
     s->npages = s->cap = s->count = 0;
-    acc_page_release(s->pending);
-    s->pending = NULL;
+    acc_page_free(&s->pending);
+    acc_page_free(&s->scratch);
     free(s->spans);
     s->spans = NULL;
     s->spans_cap = 0;
-    acc_store_seal(s);
+    s->seen = NULL;
     acc_store_unorder(s);
     acc_names_release(s->names);
     s->names = NULL;
 }
 
-int acc_store_pending_reset(acc_store *s)
-{
-    if (s->pending == NULL && (s->pending = acc_page_new()) == NULL)
-        return -1;
-    s->pending->n = 0;
-    s->pending->ids_len = 0;
-    s->pending->nsuccess = 0;
-    return 0;
-}
-
-/* Room for n spans (reduce.c) and n entries of the commit's map. */
+/* Room for n spans (reduce.c). */
 int acc_store_spans(acc_store *s, uint32_t n)
 {
     if (n > s->spans_cap) {
@@ -152,53 +167,59 @@ static uint32_t acc_id_hash(const char *id, size_t len)
     return h;
 }
 
-/* The slot of id in the sweep's set: its entry, or an empty one. */
-static uint64_t *acc_seen_slot(acc_store *s, const char *id, size_t len)
+static const char *acc_seen_id(const acc_store *s, uint64_t e, size_t *len)
+{
+    return acc_page_id(s->pages[(e - 1) >> 32],
+                       (uint32_t)((e - 1) & 0xffffffffu), len);
+}
+
+/* The slot of id in the set (mem, cap): its entry, or an empty one. */
+static uint64_t *acc_seen_slot(const acc_store *s, uint64_t *mem,
+                               uint32_t cap, const char *id, size_t len)
 {
     uint32_t h = acc_id_hash(id, len);
     for (;; h++) {
-        uint64_t *e = &s->seen[h & (s->seen_cap - 1)];
+        uint64_t *e = &mem[h & (cap - 1)];
         const char *other;
         size_t olen;
         if (*e == 0)
             return e;
-        other = acc_page_id(s->pages[(*e - 1) >> 32],
-                            (uint32_t)((*e - 1) & 0xffffffffu), &olen);
+        other = acc_seen_id(s, *e, &olen);
         if (olen == len && memcmp(other, id, len) == 0)
             return e;
     }
 }
 
-static int acc_seen_grow(acc_store *s)
+/* The capacity the id set needs for `more` ids (a power of two, at most
+ * half full), or 0 when the one it has will do. */
+uint32_t acc_store_seen_wanted(const acc_store *s, uint32_t more)
 {
-    uint32_t old = s->seen_cap, i;
-    uint64_t *prev = s->seen;
-    if (s->seen != NULL && (s->seen_n + 1) * 2 <= s->seen_cap)
+    uint32_t need = s->seen_n + more, cap = 1024;
+    if (s->seen != NULL && need * 2 <= s->seen_cap)
         return 0;
-    s->seen_cap = old ? old * 2 : 1024;
-    s->seen = calloc(s->seen_cap, sizeof *s->seen);
-    if (s->seen == NULL) {
-        s->seen = prev;
-        s->seen_cap = old;
-        return -1;
-    }
-    for (i = 0; i < old; i++) {
-        if (prev[i] != 0) {
-            const acc_page *p = s->pages[(prev[i] - 1) >> 32];
+    while (cap < need * 2)
+        cap *= 2;
+    return cap;
+}
+
+/* The id set moved to mem (cap zeroed slots). */
+void acc_store_seen_move(acc_store *s, uint64_t *mem, uint32_t cap)
+{
+    uint32_t i;
+    for (i = 0; s->seen != NULL && i < s->seen_cap; i++) {
+        if (s->seen[i] != 0) {
             size_t len;
-            const char *id = acc_page_id(
-                p, (uint32_t)((prev[i] - 1) & 0xffffffffu), &len);
-            *acc_seen_slot(s, id, len) = prev[i];
+            const char *id = acc_seen_id(s, s->seen[i], &len);
+            *acc_seen_slot(s, mem, cap, id, len) = s->seen[i];
         }
     }
-    free(prev);
-    return 0;
+    s->seen = mem;
+    s->seen_cap = cap;
 }
 
 /* Page k (1-based) in place, the array grown with empty pages as needed. */
-static int acc_store_put(acc_store *s, uint32_t k, acc_page *p)
+int acc_store_put(acc_store *s, uint32_t k, acc_page *p)
 {
-    acc_page *old;
     if (k > s->cap) {
         uint32_t cap = s->cap ? s->cap : 16;
         acc_page **pages;
@@ -212,12 +233,11 @@ static int acc_store_put(acc_store *s, uint32_t k, acc_page *p)
     }
     if (k > s->npages)
         s->npages = k;
-    old = s->pages[k - 1];
-    if (old != NULL)
-        s->count -= old->n;
+    if (s->pages[k - 1] != NULL)
+        s->count -= s->pages[k - 1]->n;
     s->pages[k - 1] = p;
-    s->count += p->n;
-    acc_page_release(old);
+    if (p != NULL)
+        s->count += p->n;
     acc_store_unorder(s);
     return 0;
 }
@@ -230,34 +250,33 @@ static void acc_page_tally(acc_page *p)
         p->nsuccess += p->rec[i].status == ACC_ST_SUCCESS;
 }
 
-/* Appends the pending page as page `expect` of the sweep: the records whose
- * id the sweep has not seen (and those without an id).  keep[i] is the new
- * index + 1 of pending record i, or 0 when it was dropped.  The page is put
- * in place first, so that the id set can name its records. */
+/* Builds page `expect` of the sweep in s->scratch: the pending records
+ * whose id the sweep has not seen (and those without an id).  The id set
+ * has room for them (acc_store_seen_wanted).  keep[i] is the new index + 1
+ * of pending record i, or 0 when it was dropped.  The scratch page is in
+ * place while it is built, so that the set can name its records; the
+ * caller then puts a block of it in its place. */
 int acc_store_commit_append(acc_store *s, uint32_t *keep, uint32_t *fresh)
 {
-    acc_page *src = s->pending, *dst = acc_page_new();
+    acc_page *src = &s->pending, *dst = &s->scratch;
     uint32_t i, k = s->expect;
-    if (dst == NULL)
+    acc_page_clear(dst);
+    if (acc_store_put(s, k, dst) != 0)
         return -1;
-    if (acc_store_put(s, k, dst) != 0) {
-        acc_page_release(dst);
-        return -1;
-    }
     for (i = 0; i < src->n; i++) {
         size_t len;
         const char *id = acc_page_id(src, i, &len);
         uint64_t *slot = NULL;
         keep[i] = 0;
         if (id != NULL) {
-            if (acc_seen_grow(s) != 0)
-                return -1;
-            slot = acc_seen_slot(s, id, len);
+            slot = acc_seen_slot(s, s->seen, s->seen_cap, id, len);
             if (*slot != 0)
                 continue; /* seen earlier in this sweep */
         }
-        if (acc_page_push(dst, &src->rec[i], id, len) != 0)
+        if (acc_page_push(dst, &src->rec[i], id, len) != 0) {
+            acc_store_put(s, k, NULL);
             return -1;
+        }
         s->count++;
         if (slot != NULL) {
             *slot = (((uint64_t)(k - 1) << 32) | (dst->n - 1)) + 1;
@@ -271,11 +290,11 @@ int acc_store_commit_append(acc_store *s, uint32_t *keep, uint32_t *fresh)
     return 0;
 }
 
-/* Puts the pending page in place of page `expect` when both hold the same
- * ids in the same order (*same = 1); otherwise changes nothing. */
+/* Whether the pending page holds the ids page `expect` holds, in the same
+ * order (then the caller puts a block of it in place). */
 int acc_store_commit_replace(acc_store *s, int *same)
 {
-    acc_page *src = s->pending, *old;
+    acc_page *src = &s->pending, *old;
     uint32_t i, k = s->expect;
     *same = 0;
     old = k >= 1 && k <= s->npages ? s->pages[k - 1] : NULL;
@@ -289,27 +308,21 @@ int acc_store_commit_replace(acc_store *s, int *same)
     }
     acc_page_tally(src);
     src->listed = src->n;
-    s->pending = NULL; /* the page now */
     *same = 1;
-    return acc_store_put(s, k, src);
+    return 0;
 }
 
-/* A version of src sharing its names and pages (a partial sweep forks the
+/* A version of src with its names and pages (a partial sweep forks the
  * store and replaces the pages it fetches again). */
 int acc_store_fork(acc_store *dst, const acc_store *src)
 {
-    uint32_t k;
     if (src->npages > 0) {
-        dst->pages = calloc(src->npages, sizeof *dst->pages);
+        dst->pages = malloc(src->npages * sizeof *dst->pages);
         if (dst->pages == NULL)
             return -1;
+        memcpy(dst->pages, src->pages, src->npages * sizeof *dst->pages);
     }
     dst->cap = dst->npages = src->npages;
-    for (k = 0; k < src->npages; k++) {
-        dst->pages[k] = src->pages[k];
-        if (dst->pages[k] != NULL)
-            dst->pages[k]->refs++;
-    }
     dst->count = src->count;
     dst->names = src->names;
     dst->names->refs++;

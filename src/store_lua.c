@@ -25,14 +25,6 @@
 
 #include "store.h"
 
-acc_store *acc_store_check(lua_State *L, int idx)
-{
-    acc_store *s = luaL_checkudata(L, idx, ACC_STORE_MT);
-    if (s->names == NULL)
-        luaL_error(L, "accelerate: attempt to use a released store");
-    return s;
-}
-
 static void acc_store_oom(lua_State *L)
 {
     luaL_error(L, "accelerate: out of memory");
@@ -54,19 +46,42 @@ void acc_store_push_pending(lua_State *L, int sidx)
 /* A new userdata with its user value; s->names is set by the caller. */
 static acc_store *acc_store_push(lua_State *L)
 {
-    acc_store *s = lua_newuserdata(L, sizeof *s);
-    memset(s, 0, sizeof *s);
+    static const char *const fields[] = {"names", "pages", "whole", "pending",
+                                         NULL};
+    acc_store **p = lua_newuserdata(L, sizeof *p), *s;
+    int i;
+    *p = NULL;
     luaL_getmetatable(L, ACC_STORE_MT);
     lua_setmetatable(L, -2);
-    lua_createtable(L, 0, 3);
-    lua_newtable(L);
-    lua_setfield(L, -2, "names");
-    lua_newtable(L);
-    lua_setfield(L, -2, "whole");
-    lua_newtable(L);
-    lua_setfield(L, -2, "pending");
+    lua_createtable(L, 0, 7);
+    for (i = 0; fields[i] != NULL; i++) {
+        lua_newtable(L);
+        lua_setfield(L, -2, fields[i]);
+    }
+    s = lua_newuserdata(L, sizeof *s); /* the C memory's owner */
+    memset(s, 0, sizeof *s);
+    luaL_getmetatable(L, ACC_STORE_MEM_MT);
+    lua_setmetatable(L, -2);
+    lua_setfield(L, -2, "memory");
     acc_setuservalue(L, -2);
+    *p = s;
     return s;
+}
+
+/* Copies the table field `name` of the user value at src into the one at
+ * dst (the tables of pages are shared by reference). */
+static void acc_store_copy_uv(lua_State *L, int src, int dst,
+                              const char *name)
+{
+    acc_store_uv(L, src, name);
+    acc_store_uv(L, dst, name);
+    lua_pushnil(L);
+    while (lua_next(L, -3) != 0) {
+        lua_pushvalue(L, -2);
+        lua_insert(L, -2);
+        lua_rawset(L, -4);
+    }
+    lua_pop(L, 2);
 }
 
 /* accelerate.store{failed = names (array or set), full = bool} */
@@ -121,17 +136,11 @@ static int acc_store_lua_fork(lua_State *L)
 {
     acc_store *s = acc_store_check(L, 1), *f = acc_store_push(L);
     int dst = lua_gettop(L);
+    luaL_checkstack(L, 8, "accelerate: store");
     if (acc_store_fork(f, s) != 0)
         acc_store_oom(L);
-    acc_store_uv(L, 1, "whole");
-    acc_store_uv(L, dst, "whole");
-    lua_pushnil(L);
-    while (lua_next(L, -3) != 0) { /* the page tables are shared */
-        lua_pushvalue(L, -2);
-        lua_insert(L, -2);
-        lua_rawset(L, -4);
-    }
-    lua_settop(L, dst);
+    acc_store_copy_uv(L, 1, dst, "pages");
+    acc_store_copy_uv(L, 1, dst, "whole");
     return 1;
 }
 
@@ -174,15 +183,59 @@ static void acc_store_move_whole(lua_State *L, int sidx, const uint32_t *keep,
     lua_pop(L, 2);
 }
 
+/* A block for page k (room for src, or for the whole pending page before
+ * duplicates are dropped) and its user value entry; pushes nothing. */
+static void *acc_store_block(lua_State *L, int sidx, uint32_t k, size_t size)
+{
+    void *block = lua_newuserdata(L, size);
+    acc_store_uv(L, sidx, "pages");
+    lua_insert(L, -2);
+    lua_rawseti(L, -2, (int)k);
+    lua_pop(L, 1);
+    return block;
+}
+
+/* The id set grown to take the pending page's ids (a new block). */
+static void acc_store_seen_reserve(lua_State *L, int sidx, acc_store *s)
+{
+    uint32_t cap = acc_store_seen_wanted(s, s->pending.n);
+    uint64_t *mem;
+    if (cap == 0)
+        return;
+    mem = lua_newuserdata(L, cap * sizeof *mem);
+    memset(mem, 0, cap * sizeof *mem);
+    acc_store_seen_move(s, mem, cap);
+    acc_getuservalue(L, sidx);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "seen");
+    lua_pop(L, 1);
+}
+
+/* Appends the pending page as page k: the result's fresh. */
+static uint32_t acc_store_append(lua_State *L, int sidx, acc_store *s,
+                                 uint32_t k)
+{
+    uint32_t n = s->pending.n, fresh = 0;
+    uint32_t *keep = lua_newuserdata(L, (n ? n : 1) * sizeof *keep);
+    void *block = acc_store_block(L, sidx, k, acc_page_size(&s->pending));
+    acc_store_seen_reserve(L, sidx, s);
+    if (acc_store_commit_append(s, keep, &fresh) != 0 ||
+        acc_store_put(s, k, acc_page_copy(block, &s->scratch)) != 0)
+        acc_store_oom(L);
+    acc_store_move_whole(L, sidx, keep, n, k);
+    lua_pop(L, 1); /* keep */
+    return fresh;
+}
+
 /* Commits the pending page as store:expect said; pushes the result.  The
  * value at `total` is the page's total (any Lua value). */
 int acc_store_commit_lua(lua_State *L, int sidx, int total)
 {
     acc_store *s = acc_store_check(L, sidx);
-    uint32_t n = s->pending ? s->pending->n : 0, k = s->expect, fresh = 0;
+    uint32_t n = s->pending.n, k = s->expect;
     int same = 0;
     luaL_checkstack(L, 8, "accelerate: store");
-    if (k == 0 || s->pending == NULL)
+    if (k == 0)
         return luaL_error(L, "accelerate: store: no page expected");
     lua_createtable(L, 0, 3);
     lua_pushvalue(L, total);
@@ -190,24 +243,24 @@ int acc_store_commit_lua(lua_State *L, int sidx, int total)
     lua_pushinteger(L, (lua_Integer)n);
     lua_setfield(L, -2, "count");
     if (s->mode == ACC_MODE_APPEND) {
-        uint32_t *keep = lua_newuserdata(L, (n ? n : 1) * sizeof *keep);
-        if (acc_store_commit_append(s, keep, &fresh) != 0)
-            acc_store_oom(L);
-        acc_store_move_whole(L, sidx, keep, n, k);
-        lua_pop(L, 1);
-        lua_pushinteger(L, (lua_Integer)fresh);
+        lua_pushinteger(L, (lua_Integer)acc_store_append(L, sidx, s, k));
         lua_setfield(L, -2, "fresh");
     } else {
-        if (acc_store_commit_replace(s, &same) != 0)
-            acc_store_oom(L);
-        if (same)
+        acc_store_commit_replace(s, &same);
+        if (same) {
+            void *block = acc_store_block(L, sidx, k, acc_page_size(&s->pending));
+            if (acc_store_put(s, k, acc_page_copy(block, &s->pending)) != 0)
+                acc_store_oom(L);
             acc_store_move_whole(L, sidx, NULL, n, k);
+        }
         lua_pushboolean(L, same);
         lua_setfield(L, -2, "same");
     }
     acc_getuservalue(L, sidx);
     lua_newtable(L);
     lua_setfield(L, -2, "pending");
+    lua_pushnil(L);
+    lua_setfield(L, -2, "order");
     lua_pop(L, 1);
     s->expect = 0;
     return 1;
@@ -234,9 +287,15 @@ static int acc_store_lua_add(lua_State *L)
     return acc_store_commit_lua(L, 1, 5);
 }
 
+/* store:seal(): the sweep is over, its id set is dropped */
 static int acc_store_lua_seal(lua_State *L)
 {
-    acc_store_seal(acc_store_check(L, 1));
+    acc_store *s = acc_store_check(L, 1);
+    s->seen = NULL;
+    s->seen_cap = s->seen_n = 0;
+    acc_getuservalue(L, 1);
+    lua_pushnil(L);
+    lua_setfield(L, -2, "seen");
     return 0;
 }
 
@@ -350,14 +409,14 @@ static int acc_store_lua_len(lua_State *L)
 
 static int acc_store_gc(lua_State *L)
 {
-    acc_store *s = luaL_checkudata(L, 1, ACC_STORE_MT);
+    acc_store *s = luaL_checkudata(L, 1, ACC_STORE_MEM_MT);
     acc_store_free(s);
     return 0;
 }
 
 static int acc_store_tostring(lua_State *L)
 {
-    acc_store *s = luaL_checkudata(L, 1, ACC_STORE_MT);
+    acc_store *s = acc_store_check(L, 1);
     lua_pushfstring(L, "accelerate.store (%d instances): %p", (int)s->count,
                     (void *)s);
     return 1;
@@ -381,13 +440,16 @@ static const luaL_Reg acc_store_methods[] = {
     {NULL, NULL}};
 
 static const luaL_Reg acc_store_meta[] = {
-    {"__gc", acc_store_gc},
     {"__len", acc_store_lua_len},
     {"__tostring", acc_store_tostring},
     {NULL, NULL}};
 
 void acc_store_create_meta(lua_State *L)
 {
+    luaL_newmetatable(L, ACC_STORE_MEM_MT);
+    lua_pushcfunction(L, acc_store_gc);
+    lua_setfield(L, -2, "__gc");
+    lua_pop(L, 1);
     luaL_newmetatable(L, ACC_STORE_MT);
     acc_setfuncs(L, acc_store_meta, 0);
     lua_newtable(L);

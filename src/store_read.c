@@ -82,13 +82,28 @@ static void acc_read_push(lua_State *L, const acc_store *s, int whole,
     acc_read_build(L, s, names, page, index);
 }
 
+/* The report order of the store at sidx, built once (a block of the user
+ * value) until a page changes. */
+static void acc_read_order(lua_State *L, int sidx, acc_store *s)
+{
+    uint32_t *order;
+    if (s->order != NULL)
+        return;
+    order = lua_newuserdata(L, (s->count ? s->count : 1) * sizeof *order);
+    if (acc_order_build(s, order) != 0)
+        luaL_error(L, "accelerate: out of memory");
+    acc_getuservalue(L, sidx);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "order");
+    lua_pop(L, 1);
+}
+
 /* The store at 1 in report order; pushes its whole and names tables. */
 static acc_store *acc_read_open(lua_State *L)
 {
     acc_store *s = acc_store_check(L, 1);
     luaL_checkstack(L, 8, "accelerate: store");
-    if (acc_order_build(s) != 0)
-        luaL_error(L, "accelerate: out of memory");
+    acc_read_order(L, 1, s);
     acc_getuservalue(L, 1);
     lua_getfield(L, -1, "whole");
     lua_getfield(L, -2, "names");
@@ -119,8 +134,7 @@ static int acc_store_each_next(lua_State *L)
     lua_Number at = lua_tonumber(L, lua_upvalueindex(4));
     uint32_t i = (uint32_t)at;
     luaL_checkstack(L, 8, "accelerate: store");
-    if (acc_order_build(s) != 0)
-        return luaL_error(L, "accelerate: out of memory");
+    acc_read_order(L, lua_upvalueindex(1), s);
     if (i >= s->count)
         return 0;
     lua_pushnumber(L, at + 1);

@@ -213,7 +213,7 @@ function _M.print_report(ctx, o, r, what)
   local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
     or failreport.groups(groups, { dag = r.dagName, color = color })
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
-  local timing = failreport.timing_line(insight.timing(insight.each_entry(r, r.details)))
+  local timing = failreport.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
   if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")

@@ -132,21 +132,31 @@ local function each(entries)
   end
 end
 
--- The figures of one span, added to the running totals in acc.
+-- The figures of one span, added to the running totals in acc (by table
+-- and group, and the slowest, unless acc.overall_only).
+local NO_BUCKET = { queue = {}, run = {} }
+
 local function add(acc, e)
-  local bt, bg = bucket(acc.by_table, e.table), bucket(acc.by_group, e.group)
-  bt.count, bg.count = bt.count + 1, bg.count + 1
-  if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
+  local bt, bg = NO_BUCKET, NO_BUCKET
+  if not acc.overall_only then
+    bt, bg = bucket(acc.by_table, e.table), bucket(acc.by_group, e.group)
+    bt.count, bg.count = bt.count + 1, bg.count + 1
+    if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
+  end
   if e.waiting and e.running then
     local q = e.running - e.waiting
     e.queue = q
-    acc.queue[#acc.queue + 1], bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = q, q, q
+    acc.queue[#acc.queue + 1] = q
+    if bt ~= NO_BUCKET then bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = q, q end
   end
   if e.running and e.ended then
     local r = e.ended - e.running
     e.run = r
-    acc.run[#acc.run + 1], bt.run[#bt.run + 1], bg.run[#bg.run + 1] = r, r, r
-    keep_slowest(acc.top, e)
+    acc.run[#acc.run + 1] = r
+    if bt ~= NO_BUCKET then
+      bt.run[#bt.run + 1], bg.run[#bg.run + 1] = r, r
+      keep_slowest(acc.top, e)
+    end
   end
   if not e.running then acc.never_ran = acc.never_ran + 1 end
   local start = e.waiting or e.running
@@ -167,17 +177,19 @@ local function add(acc, e)
   end
 end
 
--- syntax: t = timing.timing(entries)
+-- syntax: t = timing.timing(entries [, opts])
 -- entries: details, list rows or {instance =, detail =}, as an array or an
 -- iterator (insight.each_entry: a report of any size, one entry at a time;
 -- only numbers are kept per instance).  t = {instances, timed, never_ran,
 -- queue, run (stats), by_table, by_group (arrays of {name, count, failed,
 -- queue, run}), slowest (up to 10), throughput (instances finished per
 -- hour, or nil), concurrency, first, last (server times of the first state
--- and the last end seen)}.
-function _M.timing(entries)
+-- and the last end seen)}.  opts.overall_only: by_table, by_group and
+-- slowest left empty (the timing line needs none of them, and they keep
+-- every time twice more).
+function _M.timing(entries, opts)
   local acc = { by_table = {}, by_group = {}, queue = {}, run = {}, top = {}, events = {}, open = {},
-    n = 0, timed = 0, never_ran = 0, finished = 0 }
+    n = 0, timed = 0, never_ran = 0, finished = 0, overall_only = opts and opts.overall_only }
   for x in each(entries) do
     acc.n = acc.n + 1
     add(acc, entry.of(x))

@@ -59,6 +59,19 @@ function RUN.instances(c, args)
   return { items = #ids, duplicates = dups }
 end
 
+-- The sweep of a watch: every page reduced into a compact store through
+-- client:list_into, by the pager's rules (accelerate.client.sweep); the
+-- store keeps each id once, so there are no duplicates to count.
+function RUN.sweep(c, args)
+  local store = require("accelerate.core").store {}
+  local state, err = require("accelerate.client").sweep(function(k)
+    store:expect(k, "append")
+    return c:list_into({ dagName = args.dagName, pageIndex = k, pageSize = args.pageSize }, store)
+  end, args.pageSize, "instances")
+  if not state then return nil, err, { items = #store, duplicates = 0 } end
+  return { items = #store, duplicates = 0 }
+end
+
 function RUN.task_details(c, args)
   local details, errors = c:task_details(args)
   if not details then return nil, errors end

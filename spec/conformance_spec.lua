@@ -81,6 +81,20 @@ local CASES = {
     ok = true, requests = 1, items = 20, duplicates = 0 },
   { name = "paging through every instance", call = "instances", args = { pageSize = 7 },
     ok = true, requests = 3, items = 20, duplicates = 0 },
+  -- the same rules for a watch's sweep, its pages reduced into a store
+  { name = "sweep: a server ignoring pageIndex", call = "sweep",
+    fault = { route = "list", kind = "paging", page = 1, total = 1000000, times = -1 },
+    kind = "api", requests_max = 3, message = "repeated page" },
+  { name = "sweep: a stale total smaller than the list", call = "sweep",
+    fault = { route = "list", kind = "paging", total = 2, times = -1 },
+    ok = true, requests = 1, items = 20 },
+  { name = "sweep: every page into the store", call = "sweep", args = { pageSize = 7 },
+    ok = true, requests = 3, items = 20 },
+  { name = "sweep: a 503 then the page", call = "sweep", args = { pageSize = 7 },
+    fault = { route = "list", kind = "status", status = 503, times = 1 },
+    ok = true, requests = 4, items = 20 },
+  { name = "sweep: a malformed page", call = "sweep", fault = { route = "list", kind = "malformed", times = -1 },
+    kind = "decode", retryable = false, requests = 1 },
   -- the plan calls: list_plans is a read sent as a POST, retried all the same
   { name = "list_plans", call = "list_plans", ok = true, requests = 1, items = 4 },
   { name = "list_plans: 503 then success", call = "list_plans", fault = { kind = "status", status = 503, times = 1 },
@@ -143,12 +157,12 @@ describe("one call policy, two transports", function()
   end)
 
   local function args_for(case)
-    if case.args ~= nil and case.call ~= "instances" then return case.args end
+    if case.args ~= nil and case.call ~= "instances" and case.call ~= "sweep" then return case.args end
     if case.call == "plan_detail" then return "result_34bfe9036e2e65328e9849430f54cdf5" end -- gmv_monthly
     if case.call == "list_plans" or case.call == "plans" then return {} end
     if case.call == "create_task" then
       return { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }
-    elseif case.call == "instances" then
+    elseif case.call == "instances" or case.call == "sweep" then
       return { dagName = dag, pageSize = case.args and case.args.pageSize or 100 }
     elseif case.call == "task_details" then
       -- the same id as a string and as a number, and two refused ones (a
@@ -161,7 +175,7 @@ describe("one call policy, two transports", function()
   local function route_of(case)
     if case.fault and case.fault.route then return case.fault.route end
     if case.call == "create_task" then return "create" end
-    if case.call == "instances" then return "list" end
+    if case.call == "instances" or case.call == "sweep" then return "list" end
     if case.call == "list_plans" or case.call == "plans" then return "plans" end
     if case.call == "plan_detail" or case.call == "find_plan" then return "plan" end
     return "detail"

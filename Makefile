@@ -10,7 +10,8 @@
 # the ones Debian's libnginx-mod-http-lua and lua-resty-core are built on; the
 # plain luajit packages conflict with them.  chromium (headless) and a font
 # open the HTML report in spec/html_report_spec.lua and take its screenshot.
-# libyajl-dev (yajl 2.1) is the streaming JSON parser of src/reduce.c.
+# libyajl-dev (yajl 2.1) is the streaming JSON parser of src/reduce.c; time
+# (GNU time) measures bench/watch's peak RSS.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
@@ -18,7 +19,7 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
 	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
-	chromium fonts-dejavu-core libyajl-dev
+	chromium fonts-dejavu-core libyajl-dev time
 
 SHELL = /bin/bash
 
@@ -67,6 +68,16 @@ bench-sim: deps
 bench-html: deps
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
 	bench/html-report
+
+# Watching a 200,915-instance backfill on the simulator with the command:
+# peak RSS, CPU and requests per poll beside a cjson reference measured in
+# the same run (~2 minutes; a benchmark, not a test).  BENCH_TREE=DIR
+# watches with another checkout's bin/accelerate (the figures before a
+# change; its core built with `make -C DIR build`).
+.PHONY: bench-watch
+bench-watch: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	bench/watch $(if $(BENCH_TREE),--tree $(BENCH_TREE))
 
 # 100,000 calls on one client, then 1,000 clients created and collected:
 # resident memory and descriptors sampled, a verdict printed (~1-2 min).

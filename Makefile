@@ -211,7 +211,7 @@ demo: deps
 # Fuzzing (fuzz/): libFuzzer targets over the parts of the C core that read
 # untrusted input, built with clang together with the module's sources (not
 # the .so) under ASan + UBSan, on a Lua 5.4 state each.
-#   make fuzz-build                 build/fuzz/decode_fuzz, build/fuzz/prepare_fuzz
+#   make fuzz-build                 build/fuzz/decode_fuzz, prepare_fuzz, reduce_fuzz
 #   make fuzz FUZZ_SECONDS=60       run each target for its share of the time
 # Runs work on a copy of the seed corpora (build/fuzz/corpus/), so they never
 # grow the repository.  A crash, sanitizer report, leak, broken invariant or
@@ -219,7 +219,7 @@ demo: deps
 # with the path of the input (build/fuzz/crashes/), which then belongs in
 # fuzz/corpus/ and spec/accelerate_fuzz_regressions_spec.lua (fuzz/README.md).
 FUZZ_SECONDS ?= 60
-FUZZ_TARGETS = decode prepare
+FUZZ_TARGETS = decode prepare reduce
 FUZZ_DIR = build/fuzz
 FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -227,10 +227,13 @@ FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer 
 # decode_fuzz includes src/http.c to reach its static header callback
 FUZZ_SRC_decode = $(filter-out src/http.c,$(CORE_SRC))
 FUZZ_SRC_prepare = $(CORE_SRC)
+FUZZ_SRC_reduce = $(CORE_SRC)
 FUZZ_MAXLEN_decode = 65536
 FUZZ_MAXLEN_prepare = 4096
+FUZZ_MAXLEN_reduce = 65536
 FUZZ_DICT_decode = fuzz/json.dict
 FUZZ_DICT_prepare = fuzz/prepare.dict
+FUZZ_DICT_reduce = fuzz/json.dict
 
 .PHONY: fuzz fuzz-build
 
@@ -251,6 +254,7 @@ fuzz: fuzz-build
 	  mkdir -p $(FUZZ_DIR)/corpus/$$t $(FUZZ_DIR)/crashes; \
 	  cp -n fuzz/corpus/$$t/* $(FUZZ_DIR)/corpus/$$t/; \
 	  case $$t in decode) len=$(FUZZ_MAXLEN_decode); dict=$(FUZZ_DICT_decode);; \
+	              reduce) len=$(FUZZ_MAXLEN_reduce); dict=$(FUZZ_DICT_reduce);; \
 	              *) len=$(FUZZ_MAXLEN_prepare); dict=$(FUZZ_DICT_prepare);; esac; \
 	  echo "== fuzz $$t for $$secs s (corpus $(FUZZ_DIR)/corpus/$$t)"; \
 	  ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1 \

@@ -66,7 +66,7 @@ static lua_State *fuzz_lua(void)
 }
 
 /* Pushes accelerate[name]. */
-static void fuzz_getfunc(lua_State *L, const char *name)
+static inline void fuzz_getfunc(lua_State *L, const char *name)
 {
     lua_getglobal(L, "accelerate");
     lua_getfield(L, -1, name);
@@ -165,7 +165,7 @@ static inline void fuzz_push_unescaped(lua_State *L, const char *s, size_t len)
 }
 
 /* 1 when the string at idx has a byte below 0x20 or 0x7f. */
-static int fuzz_has_ctl(lua_State *L, int idx)
+static inline int fuzz_has_ctl(lua_State *L, int idx)
 {
     size_t n, i;
     const char *s = lua_tolstring(L, idx, &n);
@@ -177,7 +177,7 @@ static int fuzz_has_ctl(lua_State *L, int idx)
 
 /* A call selector: the first byte of the first line, by letter when it is
  * one of c/l/d (create, list, detail), otherwise by value. */
-static acc_call fuzz_call(const char *line, size_t len)
+static inline acc_call fuzz_call(const char *line, size_t len)
 {
     unsigned char c = len > 0 ? (unsigned char)line[0] : 0;
     if (c == 'c' || c == 'C')

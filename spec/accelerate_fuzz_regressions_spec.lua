@@ -1,4 +1,5 @@
--- Inputs found by the fuzzers (fuzz/decode_fuzz.c, fuzz/prepare_fuzz.c)
+-- Inputs found by the fuzzers (fuzz/decode_fuzz.c, fuzz/prepare_fuzz.c,
+-- fuzz/reduce_fuzz.c)
 -- that crashed, hung or broke a documented promise, replayed through the
 -- Lua interface on every interpreter.  Each input is also kept in
 -- fuzz/corpus/ under a regress-* name.  Runs on Lua 5.1-5.4 and LuaJIT.
@@ -78,6 +79,62 @@ describe("accelerate fuzz regressions", function()
             is_error(res, err, "http")
             assert.equal("HTTP 500: bad auth-value [REDACTED]", err.message)
             assert.equal("[REDACTED]\nat x", err.detail)
+        end)
+    end)
+
+    -- fuzz/reduce_fuzz.c: the reducer (yajl) read what lua-cjson refuses,
+    -- or read it otherwise.  Each input replayed as the fuzzer does: the
+    -- reducer and the full decoder (then the store's own reduction of the
+    -- tables) must agree.
+    describe("the reducer against the decoder", function()
+        local FAILED = { FAILED = true, KILLED = true, TIMEOUT = true }
+        local function all(store)
+            local out = {}
+            for inst in store:each() do out[#out + 1] = inst end
+            return out
+        end
+        local function replay(name)
+            local f = assert(io.open("fuzz/corpus/reduce/" .. name, "rb"))
+            local text = f:read("*a")
+            f:close()
+            local first, body = text:match("^([^\n]*)\n(.*)$")
+            local status, full = tonumber(first:match("^%d+")), first:find("full", 1, true) ~= nil
+            local r = accelerate.store { failed = FAILED, full = full }
+            r:expect(1, "append")
+            local res, err = accelerate.reduce(r, status, {}, body)
+            local page, derr = accelerate.decode("list_instances", status, {}, body)
+            if not page then
+                is_error(res, err, derr.kind)
+                assert.equal(derr.message, err.message)
+                assert.equal(0, #r)
+                return
+            end
+            assert.is_table(res, tostring(err))
+            local d = accelerate.store { failed = FAILED, full = full }
+            d:expect(1, "append")
+            local dres = d:add(page)
+            assert.same({ dres.count, dres.fresh, tonumber(dres.total) }, { res.count, res.fresh, tonumber(res.total) })
+            assert.same({ d:counts() }, { r:counts() })
+            assert.same(all(d), all(r))
+            assert.same(d:failures(), r:failures())
+        end
+
+        -- yajl takes a vertical tab for a blank
+        it("refuses a \\v between members", function() replay("regress-vertical-tab") end)
+        -- yajl takes an unfinished string after the top-level value for more to come
+        it("refuses a lone quote after the object", function() replay("regress-trailing-quote") end)
+        -- an empty id is an id (it was read as none)
+        it("keeps an empty id", function()
+            replay("regress-empty-id")
+            replay("regress-empty-id-envelope")
+        end)
+        -- a number id longer than 63 digits was cut before strtod
+        it("reads a number id of any length as the decoder does", function() replay("regress-long-number-id") end)
+        it("agrees on the seeds", function()
+            for _, name in ipairs { "bare", "envelope_full", "escapes", "http503", "not_objects", "nulls", "refused",
+                "repeated_key" } do
+                replay(name)
+            end
         end)
     end)
 

@@ -46,6 +46,10 @@ typedef struct acc_rd_total {
 typedef struct acc_rd {
     yajl_handle h;
     acc_store *s;
+    const char *body;          /* the text parsed, to tell an escaped key */
+    size_t len;
+    int key_raw;               /* the last key is as written (no escape) */
+    size_t top_end;            /* where the top-level object ended */
     int depth;
     unsigned char ctx[ACC_JSON_MAX_DEPTH + 2];
     int key;                   /* the key of the value to come */
@@ -79,6 +83,8 @@ static int acc_rd_key(void *ctx, const unsigned char *k, size_t n)
     int c = rd->ctx[rd->depth], i;
     unsigned *seen = c == RD_TOP ? &rd->top_seen : &rd->data_seen;
     rd->key = K_OTHER;
+    rd->key_raw = (const char *)k >= rd->body &&
+                  (const char *)k + n <= rd->body + rd->len;
     if (c == RD_INST) {
         for (i = K_ID; i < K_END; i++)
             if (acc_rd_is(k, n, acc_rd_inst_keys[i]))
@@ -104,26 +110,26 @@ static int acc_rd_key(void *ctx, const unsigned char *k, size_t n)
 }
 
 /* An instance's id from a JSON number: a plain integer as written (the
- * decoder quotes those), any other number as the decoder writes it. */
+ * decoder quotes those: its key written "id", not escaped), any other
+ * number as the decoder writes it. */
 static int acc_rd_number_id(acc_rd *rd, const char *s, size_t n)
 {
     size_t i = (n > 0 && s[0] == '-');
-    char buf[64], num[64];
+    char buf[64];
     double d;
     for (; i < n && s[i] >= '0' && s[i] <= '9'; i++)
         ;
     rd->id.len = 0;
-    if (i == n)
-        return acc_buf_append(&rd->id, s, n) == 0 || (rd->oom = 1, 0);
-    if (n >= sizeof num)
-        n = sizeof num - 1;
-    memcpy(num, s, n);
-    num[n] = '\0';
-    d = strtod(num, NULL);
+    if (acc_buf_append(&rd->id, s, n) != 0)
+        return (rd->oom = 1, 0);
+    if (i == n && rd->key_raw)
+        return 1;
+    d = strtod(rd->id.data, NULL); /* the buffer ends with a NUL */
     if (d == floor(d) && fabs(d) < 1e60)
         snprintf(buf, sizeof buf, "%.0f", d);
     else
         snprintf(buf, sizeof buf, "%.17g", d);
+    rd->id.len = 0;
     return acc_buf_append(&rd->id, buf, strlen(buf)) == 0 || (rd->oom = 1, 0);
 }
 
@@ -280,7 +286,9 @@ static int acc_rd_end_instance(acc_rd *rd)
         rd->tags = t;
         rd->tags_cap = cap;
     }
-    if (acc_page_push(&s->pending, &rd->rec, rd->has_id ? rd->id.data : NULL,
+    /* an empty id is an id: its buffer may not even be allocated */
+    if (acc_page_push(&s->pending, &rd->rec,
+                      !rd->has_id ? NULL : rd->id.data ? rd->id.data : "",
                       rd->has_id ? rd->id.len : 0) != 0)
         return (rd->oom = 1, 0);
     s->spans[n].start = rd->start;
@@ -294,7 +302,8 @@ static int acc_rd_close(void *ctx)
     acc_rd *rd = ctx;
     if (rd->ctx[rd->depth] == RD_INST && !acc_rd_end_instance(rd))
         return 0;
-    rd->depth--;
+    if (--rd->depth == 0)
+        rd->top_end = yajl_get_bytes_consumed(rd->h);
     return 1;
 }
 
@@ -325,7 +334,7 @@ static void acc_rd_keep(acc_rd *rd, int src)
         acc_rec r = p->rec[i];
         if (rd->tags[i] != src)
             continue;
-        if (r.id_len != ACC_NO_ID) { /* ids move down in step */
+        if (r.id_len != ACC_NO_ID && r.id_len > 0) { /* ids move down */
             memmove(p->ids + ids, p->ids + r.id_off, r.id_len);
             r.id_off = (uint32_t)ids;
             ids += r.id_len;
@@ -338,6 +347,39 @@ static void acc_rd_keep(acc_rd *rd, int src)
     p->ids_len = ids;
 }
 
+/* Whether yajl would read the text otherwise than lua-cjson: yajl takes \v
+ * and \f for blanks and turns a lone UTF-16 surrogate escape into '?',
+ * where lua-cjson refuses the answer.  Such a body is left to the full
+ * decoder (a false alarm, say a \f inside a string, costs only the slower
+ * path). */
+static int acc_rd_unlike_cjson(const char *s, size_t n)
+{
+    const char *end = s + n, *p = s;
+    if (memchr(s, '\v', n) != NULL || memchr(s, '\f', n) != NULL)
+        return 1;
+    while ((p = memchr(p, '\\', (size_t)(end - p))) != NULL) {
+        if (end - p >= 4 && p[1] == 'u' && (p[2] == 'd' || p[2] == 'D') &&
+            p[3] != '\0' && strchr("89abcdefABCDEF", p[3]) != NULL)
+            return 1;
+        if (++p >= end)
+            break;
+    }
+    return 0;
+}
+
+/* Whether s[from, n) is JSON blanks only: yajl takes an unfinished token
+ * after the top-level value (a lone quote) for more to come, and accepts. */
+static int acc_rd_blank(const char *s, size_t from, size_t n)
+{
+    size_t i;
+    if (from == 0)
+        return 0;
+    for (i = from; i < n; i++)
+        if (s[i] != ' ' && s[i] != '\t' && s[i] != '\n' && s[i] != '\r')
+            return 0;
+    return 1;
+}
+
 /* Parses the body into the pending page.  1: read (the list chosen, the
  * total in rd); 0: left to the full decoder.  Frees the parser. */
 static int acc_rd_parse(lua_State *L, acc_rd *rd, const char *body,
@@ -346,6 +388,10 @@ static int acc_rd_parse(lua_State *L, acc_rd *rd, const char *body,
     yajl_status st;
     int src;
     rd->success = -1;
+    rd->body = body;
+    rd->len = len;
+    if (len > 0 && acc_rd_unlike_cjson(body, len))
+        return 0;
     acc_page_clear(&rd->s->pending);
     if ((rd->h = yajl_alloc(&acc_rd_callbacks, NULL, rd)) == NULL) {
         acc_rd_free(rd);
@@ -364,7 +410,8 @@ static int acc_rd_parse(lua_State *L, acc_rd *rd, const char *body,
         luaL_error(L, "accelerate: out of memory");
         return 0;
     }
-    if (st != yajl_status_ok || rd->bad || rd->depth != 0)
+    if (st != yajl_status_ok || rd->bad || rd->depth != 0 ||
+        !acc_rd_blank(body, rd->top_end, len))
         return 0;
     src = rd->success >= 0;
     if (src && (rd->success == 0 || !rd->data_map))

@@ -108,6 +108,8 @@ const char *acc_page_id(const acc_page *p, uint32_t i, size_t *len)
     if (r->id_len == ACC_NO_ID)
         return NULL;
     *len = r->id_len;
+    if (r->id_len == 0)
+        return ""; /* an empty id: a page may have no id bytes at all */
     return p->ids + r->id_off;
 }
 

@@ -104,9 +104,7 @@ int acc_items_reduce(lua_State *L, acc_store *s, int items, int pending)
     acc_page_clear(&s->pending);
     for (i = 1; i <= n; i++) {
         acc_rec r;
-        char buf[64];
         size_t len = 0;
-        const char *id = NULL;
         int t;
         lua_rawgeti(L, items, (int)i);
         t = lua_gettop(L);
@@ -114,12 +112,16 @@ int acc_items_reduce(lua_State *L, acc_store *s, int items, int pending)
         r.status = ACC_ST_UNKNOWN;
         r.time[0] = r.time[1] = r.time[2] = ACC_NO_TIME;
         if (lua_istable(L, t)) {
+            char buf[64];
+            const char *id;
             if (acc_item_record(L, t, s->names, &r) != 0)
                 return -1;
             id = acc_item_id(L, t, buf, sizeof buf, &len);
-        }
-        if (acc_page_push(&s->pending, &r, id, len) != 0)
+            if (acc_page_push(&s->pending, &r, id, len) != 0)
+                return -1;
+        } else if (acc_page_push(&s->pending, &r, NULL, 0) != 0) {
             return -1;
+        }
         if (lua_istable(L, t) && acc_store_wants_whole(s, &r)) {
             lua_pushvalue(L, t);
             lua_rawseti(L, pending, (int)s->pending.n);

@@ -72,6 +72,20 @@ static const char *const acc_rd_inst_keys[K_END] = {
     "mtGuid", "startPartition", "endPartition", "resourceGroup",
     "createTime", "startTime", "endTime"};
 
+/* Out of memory: the parse stops (0), and the caller raises. */
+static int acc_rd_oom(acc_rd *rd)
+{
+    rd->oom = 1;
+    return 0;
+}
+
+/* A shape left to the full decoder: the parse stops (0). */
+static int acc_rd_bad(acc_rd *rd)
+{
+    rd->bad = 1;
+    return 0;
+}
+
 static int acc_rd_is(const unsigned char *k, size_t n, const char *name)
 {
     return n == strlen(name) && memcmp(k, name, n) == 0;
@@ -80,12 +94,13 @@ static int acc_rd_is(const unsigned char *k, size_t n, const char *name)
 static int acc_rd_key(void *ctx, const unsigned char *k, size_t n)
 {
     acc_rd *rd = ctx;
-    int c = rd->ctx[rd->depth], i;
+    int c = rd->ctx[rd->depth];
     unsigned *seen = c == RD_TOP ? &rd->top_seen : &rd->data_seen;
     rd->key = K_OTHER;
     rd->key_raw = (const char *)k >= rd->body &&
                   (const char *)k + n <= rd->body + rd->len;
     if (c == RD_INST) {
+        int i;
         for (i = K_ID; i < K_END; i++)
             if (acc_rd_is(k, n, acc_rd_inst_keys[i]))
                 rd->key = i;
@@ -121,7 +136,7 @@ static int acc_rd_number_id(acc_rd *rd, const char *s, size_t n)
         ;
     rd->id.len = 0;
     if (acc_buf_append(&rd->id, s, n) != 0)
-        return (rd->oom = 1, 0);
+        return acc_rd_oom(rd);
     if (i == n && rd->key_raw)
         return 1;
     d = strtod(rd->id.data, NULL); /* the buffer ends with a NUL */
@@ -130,7 +145,7 @@ static int acc_rd_number_id(acc_rd *rd, const char *s, size_t n)
     else
         snprintf(buf, sizeof buf, "%.17g", d);
     rd->id.len = 0;
-    return acc_buf_append(&rd->id, buf, strlen(buf)) == 0 || (rd->oom = 1, 0);
+    return acc_buf_append(&rd->id, buf, strlen(buf)) == 0 ? 1 : acc_rd_oom(rd);
 }
 
 /* A scalar value of an instance's field: type is LUA_TSTRING,
@@ -145,7 +160,7 @@ static int acc_rd_field(acc_rd *rd, int type, const char *s, size_t n)
         if (type == LUA_TNUMBER)
             return acc_rd_number_id(rd, s, n);
         if (type == LUA_TSTRING && acc_buf_append(&rd->id, s, n) != 0)
-            return (rd->oom = 1, 0);
+            return acc_rd_oom(rd);
     } else if (k == K_STATUS) {
         r->status = type == LUA_TSTRING ? acc_names_status(rd->s->names, s, n)
                     : type == LUA_TNIL  ? ACC_ST_UNKNOWN
@@ -154,13 +169,13 @@ static int acc_rd_field(acc_rd *rd, int type, const char *s, size_t n)
         r->name[k - K_NAME] =
             type == LUA_TSTRING ? acc_names_intern(rd->s->names, s, n) : 0;
         if (type == LUA_TSTRING && r->name[k - K_NAME] == 0)
-            return (rd->oom = 1, 0);
+            return acc_rd_oom(rd);
     } else if (k >= K_TIME && k < K_END) {
         r->time[k - K_TIME] =
             type == LUA_TSTRING ? acc_time_parse(s, n) : ACC_NO_TIME;
     }
     if (r->status == 0)
-        return (rd->oom = 1, 0);
+        return acc_rd_oom(rd);
     return 1;
 }
 
@@ -179,11 +194,11 @@ static int acc_rd_scalar(acc_rd *rd, int type, const char *s, size_t n)
 {
     int c = rd->depth == 0 ? RD_SKIP : rd->ctx[rd->depth];
     if (rd->depth == 0)
-        return (rd->bad = 1, 0); /* not an object */
+        return acc_rd_bad(rd); /* not an object */
     if (c == RD_INST)
         return acc_rd_field(rd, type, s, n);
     if (c == RD_LIST)
-        return (rd->bad = 1, 0); /* an instance that is not an object */
+        return acc_rd_bad(rd); /* an instance that is not an object */
     if (c != RD_TOP && c != RD_DATA)
         return 1;
     if (rd->key == K_TOTAL)
@@ -256,7 +271,7 @@ static int acc_rd_open(acc_rd *rd, int map)
     if (rd->bad || rd->oom)
         return 0;
     if (rd->depth >= ACC_JSON_MAX_DEPTH)
-        return (rd->bad = 1, 0); /* the decoder refuses it too */
+        return acc_rd_bad(rd); /* the decoder refuses it too */
     rd->ctx[++rd->depth] = (unsigned char)child;
     return 1;
 }
@@ -277,12 +292,12 @@ static int acc_rd_end_instance(acc_rd *rd)
     acc_store *s = rd->s;
     uint32_t n = s->pending.n;
     if (acc_store_spans(s, n + 1) != 0)
-        return (rd->oom = 1, 0);
+        return acc_rd_oom(rd);
     if (n + 1 > rd->tags_cap) {
         uint32_t cap = rd->tags_cap ? rd->tags_cap * 2 : 256;
         unsigned char *t = realloc(rd->tags, cap);
         if (t == NULL)
-            return (rd->oom = 1, 0);
+            return acc_rd_oom(rd);
         rd->tags = t;
         rd->tags_cap = cap;
     }
@@ -290,7 +305,7 @@ static int acc_rd_end_instance(acc_rd *rd)
     if (acc_page_push(&s->pending, &rd->rec,
                       !rd->has_id ? NULL : rd->id.data ? rd->id.data : "",
                       rd->has_id ? rd->id.len : 0) != 0)
-        return (rd->oom = 1, 0);
+        return acc_rd_oom(rd);
     s->spans[n].start = rd->start;
     s->spans[n].end = yajl_get_bytes_consumed(rd->h);
     rd->tags[n] = (unsigned char)rd->src;

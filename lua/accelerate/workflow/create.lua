@@ -126,23 +126,30 @@ local function create_and_record(client, clean, j, op, extra, window)
   return dag
 end
 
--- One journaled create.  Returns dagName or raises; the journal ends with
--- created / create_failed / create_unknown for this op.  With
--- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives while
--- the create is in flight is held until the dagName is journaled and
--- window.on_created has run: a backfill that exists is never forgotten
--- because of a signal.  The wait is at most the create's own timeout.
-local function journaled_create(client, p, j, stats, extra, window)
-  local clean = clean_params(p)
+-- The intent line, then the create and what must follow it.
+local function intent_and_create(client, clean, j, stats, extra, window)
   local op
   if j then
     op = journal.summarize(j.events).next_op
     append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
   end
   stats.requests = stats.requests + 1
+  return create_and_record(client, clean, j, op, extra, window)
+end
+
+-- One journaled create.  Returns dagName or raises; the journal ends with
+-- created / create_failed / create_unknown for this op.  With
+-- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives from
+-- the intent line on is held until the dagName is journaled and
+-- window.on_created has run: a backfill that exists is never forgotten
+-- because of a signal, and a signal never leaves an intent line without
+-- its outcome (which the next run would have to treat as a lost answer).
+-- The wait is at most the create's own timeout.
+local function journaled_create(client, p, j, stats, extra, window)
+  local clean = clean_params(p)
   local defer = window and window.defer_signals
   if defer then core.defer_signals() end
-  local ok, res = pcall(create_and_record, client, clean, j, op, extra, window)
+  local ok, res = pcall(intent_and_create, client, clean, j, stats, extra, window)
   if defer then core.allow_signals() end
   if not ok then error(res, 0) end
   return res

@@ -17,6 +17,7 @@
 --   cli/inspect_commands.lua   instances, detail
 --   cli/html_command.lua       report --html: every detail, then the page
 --   cli/plan_commands.lua      plans, plan, and the --plan lookup and checks
+--   cli/campaign_commands.lua  campaign plan|run|status (cli/campaign_view.lua)
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -27,6 +28,7 @@ local output = require "accelerate.cli.output"
 local backfill_commands = require "accelerate.cli.backfill_commands"
 local inspect_commands = require "accelerate.cli.inspect_commands"
 local plan_commands = require "accelerate.cli.plan_commands"
+local campaign_commands = require "accelerate.cli.campaign_commands"
 
 local type = type
 local pcall = pcall
@@ -50,6 +52,7 @@ local COMMANDS = {
   detail = inspect_commands.detail,
   plans = plan_commands.plans,
   plan = plan_commands.plan,
+  campaign = campaign_commands.campaign,
 }
 
 local function version()
@@ -91,7 +94,8 @@ function _M.main(argv, env)
   if output.interrupted(res) then
     -- Ctrl-C: the server keeps working; say how to pick the watch up again
     ctx.err("\naccelerate: interrupted" .. (ctx.current_dag and ("; backfill " .. ctx.current_dag
-      .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "") .. "\n")
+      .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "")
+      .. (ctx.resume and ("; resume with `" .. ctx.resume .. "`") or "") .. "\n")
     if ctx.json and not ctx.json_done then
       ctx.out(util.json_encode { error = { kind = "interrupted", message = "interrupted" },
         exit = EXIT.INTERRUPTED, dagName = ctx.current_dag } .. "\n")

@@ -59,6 +59,7 @@ Commands:
   lots       show the split a create will make (and, with --plan, check the range)
   plans      list the tenant's acceleration plans, with their type and granularity
   plan       show one plan: type, granularity, table, metrics, dimensions, refresh
+  campaign   many backfills as one resumable job: plan, run, status (docs/campaign.md)
 
 `accelerate <command> --help` describes each command.
 
@@ -274,6 +275,47 @@ error, 5 output could not be written.
 Examples:
   accelerate plan sales_daily
   accelerate plan 9c41f2a7d6e84b0f8a1d3e5c7b9f0a12 --json
+]]
+
+HELP.campaign = [[
+usage: accelerate campaign plan SPEC.json [--json]
+       accelerate campaign run SPEC.json --journal FILE [--json] [options]
+       accelerate campaign status FILE [--json]
+
+Many backfills over many plans and dates as one job.  SPEC.json (format in
+docs/campaign.md) lists backfills, or selects plans by type and names over
+one range; each range is cut into tasks (chunk: "month" or N days), created
+oldest or newest dates first, never more than max_in_flight unfinished at
+once.  Failures judged transient are repaired automatically (repair_rounds);
+once more than failure_budget instances have FAILED, no new task is created.
+
+  plan                    the tasks in order and their instances (lots; each plan's tables
+                          multiply them); nothing sent but plan lookups.  A misspelt plan is
+                          refused with the names near it (exit 2)
+  run                     the campaign: a line per task event and an overall line (counts,
+                          ETA) on stderr; at the end a plan x month grid and the failures
+                          by cause.  Ctrl-C or SIGTERM: no more creates, the journal written,
+                          exit 130 with the command that resumes; created backfills go on
+  status                  what the journal says; nothing sent
+  --journal FILE          required by run: the campaign's memory.  The same command again
+                          resumes: nothing created twice, running backfills watched again;
+                          a journal made for another spec is refused
+  --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
+                          backfill it made (found in AnyMetrics): take it and go on
+  --force-create          the same, but no backfill was made: create it again
+  --no-calendar           no plan x month grid
+]] .. WATCH_OPTS .. [[
+  (--timeout bounds the whole run: exit 3, the backfills keep running)
+
+Exit codes as for backfill: 0 every task SUCCESS, 1 some FAILED (or the failure budget
+stopped the campaign), 2 usage, 3 timed out, 4 API or network error (a create whose
+answer was lost included), 130 interrupted.  --json: one object with ok, stopped
+(failure_budget, timeout, interrupted or null), tasks, counts, groups and exit.
+
+Examples:
+  accelerate campaign plan q1.json
+  accelerate campaign run q1.json --journal q1.journal --interval 5
+  accelerate campaign status q1.journal --json
 ]]
 
 -- syntax: text = help.page(topic)

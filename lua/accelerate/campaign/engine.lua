@@ -61,7 +61,9 @@ function _M.interrupted(err)
   return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
 end
 
+-- ev.of: how many tasks the campaign has.
 local function emit(ctx, ev)
+  ev.of = #ctx.st.tasks
   if ctx.opts.on_event then ctx.opts.on_event(ev) end
 end
 

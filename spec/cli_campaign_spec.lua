@@ -9,20 +9,14 @@ local json = helpers.json
 
 local sim, tmp, jpath, spec_path
 
-local function env()
-  return table.concat({
-    "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
-    "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-    "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
-  }, " ")
-end
+local function env() return helpers.command_env(sim, { "NO_COLOR=1" }) end
 
 local function bin() return helpers.quote(helpers.root .. "/bin/accelerate") end
 
 -- code, stdout, stderr
 local function cmd(argv)
-  local code, out = helpers.sh("env " .. env() .. " " .. bin() .. " " .. argv .. " 2>" .. tmp .. ".err")
-  return code, out, helpers.read_file(tmp .. ".err") or ""
+  local code, out, err = helpers.command(sim, argv, { "NO_COLOR=1" })
+  return code, out, err
 end
 
 local function write(path, tbl)
@@ -142,7 +136,7 @@ describe("accelerate campaign", function()
   it("on SIGINT stops submitting, journals the stop, exits 130 with the resume command; the resume creates nothing twice", function()
     sim:scenario(helpers.scenario { speed = 1000 })
     local argv = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.05"
-    local sh = ("env %s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; echo $? >%s.rc"):format(
+    local sh = ("%s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; echo $? >%s.rc"):format(
       env(), bin(), argv, tmp, tmp, tmp, tmp)
     os.remove(tmp .. ".rc")
     assert(helpers.run("bash -c " .. helpers.quote(sh) .. " >/dev/null 2>&1 &"))

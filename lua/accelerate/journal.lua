@@ -153,7 +153,8 @@ function _M.owner_mismatch(rec, want, summary)
     return "this command watches " .. want.dagName
   end
   if (want.campaign or rec.campaign) and want.campaign ~= rec.campaign then
-    return want.campaign and "this command is for another campaign spec" or "this command is not a campaign"
+    if not want.campaign then return "this command is not a campaign" end
+    return rec.campaign and "this command is for another campaign spec" or "this command is a campaign"
   end
   if want.repairs and rec.repairs ~= want.repairs and rec.dagName ~= want.repairs
     and (summary == nil or summary.dagName ~= want.repairs) then

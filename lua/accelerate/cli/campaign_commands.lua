@@ -192,6 +192,7 @@ local function run(o, ctx, path)
   ctx.facts = "campaign " .. jpath .. ": " .. view.counts(report.counts, report.total) .. " (exit " .. code .. ")"
   if o.flags.json then print_json(ctx, report, code, s.rules)
   else print_text(ctx, o, report, "campaign", resume, s.rules) end
+  if report.journal_error then ctx.err("accelerate: warning: " .. report.journal_error .. "\n") end
   if report.stopped == "interrupted" then
     ctx.err("\naccelerate: interrupted; the created backfills keep running on the server: resume with `"
       .. resume .. "`\n")

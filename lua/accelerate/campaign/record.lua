@@ -77,7 +77,7 @@ local HANDLERS = {
     if D and not D.done then state.settled(st, D, ev) end
   end,
   stopped = function(st, ev) st.last_stop = ev.reason end,
-  ended = function(st, ev) st.ended = ev end,
+  ended = function(st, ev) st.ended, st.last_stop = ev, nil end,
 }
 
 -- syntax: record.replay(events, st)

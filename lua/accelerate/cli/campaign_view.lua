@@ -83,14 +83,17 @@ local function eta(r)
   return r.elapsed / settled * (n - settled)
 end
 
--- The overall line, and the part of it that changes only with progress.
+-- The overall line (time and ETA before the counts, which a narrow
+-- terminal cuts), and the part of it that changes only with progress.
 function _M.overall(r)
   local s = r.states
-  local key = str_format("campaign %d/%d tasks settled (%d succeeded, %d failed), %d running, %d pending  |  %s",
+  local head = str_format("campaign %d/%d tasks settled (%d succeeded, %d failed), %d running, %d pending",
     (s.succeeded or 0) + (s.failed or 0), #r.tasks, s.succeeded or 0, s.failed or 0, s.running or 0,
-    s.pending or 0, _M.counts(r.counts))
+    s.pending or 0)
   local e = eta(r)
-  return key .. "  |  " .. format_duration(r.elapsed or 0) .. " eta " .. (e and format_duration(e) or "?"), key
+  local counts = _M.counts(r.counts)
+  return head .. "  |  " .. format_duration(r.elapsed or 0) .. " eta " .. (e and format_duration(e) or "?")
+    .. "  |  " .. counts, head .. counts
 end
 
 local QUIET = { event = function() end, progress = function() end, finish = function() end }

@@ -133,26 +133,40 @@ describe("accelerate campaign", function()
     assert.equal(1, #creates())
   end)
 
-  it("on SIGINT stops submitting, journals the stop, exits 130 with the resume command; the resume creates nothing twice", function()
-    sim:scenario(helpers.scenario { speed = 1000 })
-    local argv = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.05"
+  -- Starts argv in the background, sends `signal` once the journal has
+  -- more state lines than `after`; returns its exit code and stderr.
+  local function interrupted(argv, signal, after)
     local sh = ("%s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; echo $? >%s.rc"):format(
       env(), bin(), argv, tmp, tmp, tmp, tmp)
     os.remove(tmp .. ".rc")
+    os.remove(tmp .. ".pid")
     assert(helpers.run("bash -c " .. helpers.quote(sh) .. " >/dev/null 2>&1 &"))
-    assert.is_true(helpers.eventually(function() return #journal_events("state") > 0 end, 10))
+    assert.is_true(helpers.eventually(function() return #journal_events("state") > after end, 10))
     local pid = assert(tonumber(helpers.read_file(tmp .. ".pid"):match("%d+")))
-    os.execute("kill -INT " .. pid)
+    os.execute("kill -" .. signal .. " " .. pid)
     assert.truthy(helpers.eventually(function() return helpers.read_file(tmp .. ".rc") end, 15))
-    assert.equal("130", helpers.read_file(tmp .. ".rc"):match("%d+"))
-    local err = helpers.read_file(tmp .. ".err")
+    return tonumber(helpers.read_file(tmp .. ".rc"):match("%d+")), helpers.read_file(tmp .. ".err")
+  end
+
+  it("on SIGINT or SIGTERM stops submitting, journals the stop, exits 130 with the resume command; "
+    .. "the resume creates nothing twice", function()
+    sim:scenario(helpers.scenario { speed = 1000 })
+    local argv = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.05"
+    local code, err = interrupted(argv, "INT", 0)
+    assert.equal(130, code, err)
     assert.matches("resume with `accelerate campaign run " .. spec_path .. " --journal " .. jpath .. "`", err, 1, true)
     assert.equal("interrupted", journal_events("stopped")[1].reason)
     -- every create the server received has its dagName in the journal
     local sent = #creates()
     assert.is_true(sent >= 2 and sent < 6, tostring(sent))
     assert.equal(sent, #journal_events("created"))
-    local code, _, err2 = cmd(argv)
+    -- the resume, stopped in turn by SIGTERM
+    code, err = interrupted(argv, "TERM", #journal_events("state"))
+    assert.equal(130, code, err)
+    assert.equal(2, #journal_events("stopped"))
+    assert.equal(#creates(), #journal_events("created"))
+    local _, err2
+    code, _, err2 = cmd(argv)
     assert.equal(0, code, err2)
     local seen = {}
     for _, k in ipairs(creates()) do

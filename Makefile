@@ -21,7 +21,7 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 
 SHELL = /bin/bash
 
-.PHONY: all deps test check lint test-sim test-ngx sim-start sim-stop sim-status bench-sim soak clean
+.PHONY: all deps test check lint test-sim test-ngx test-pkg sim-start sim-stop sim-status bench-sim soak clean
 
 all: deps
 
@@ -258,7 +258,7 @@ fuzz: fuzz-build
 # in teardown; `test` then stops any that a crashed run left behind.  Every
 # suite runs even when an earlier one fails; the last line sums them up.
 BUSTED = busted --lua=lua5.4 --output=utfTerminal
-TEST_SUITES = test-sim test-core test-workflow test-ngx
+TEST_SUITES = test-sim test-core test-workflow test-ngx test-pkg
 
 test: deps
 	@$(MAKE) --no-print-directory build-all
@@ -274,6 +274,15 @@ test: deps
 
 test-sim:
 	@$(BUSTED) spec/sim_spec.lua
+
+# Packaging and documentation: the version and CHANGELOG, the rockspec
+# and a LuaRocks install, make install/uninstall, the man page and the
+# bash completion, and the documentation's runnable examples.
+PKG_SPECS = spec/packaging_spec.lua
+
+test-pkg:
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	@$(BUSTED) $(PKG_SPECS)
 
 # accelerate.ngx inside Debian's nginx (the module built for LuaJIT), and
 # the conformance table run against both transports.

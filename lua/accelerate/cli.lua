@@ -28,7 +28,6 @@ local backfill_commands = require "accelerate.cli.backfill_commands"
 local inspect_commands = require "accelerate.cli.inspect_commands"
 local plan_commands = require "accelerate.cli.plan_commands"
 
-local type = type
 local pcall = pcall
 local usage = args.usage
 local EXIT = output.EXIT
@@ -52,10 +51,9 @@ local COMMANDS = {
   plan = plan_commands.plan,
 }
 
+-- One version (ACC_VERSION in src/acc.h), which the workflow carries too.
 local function version()
-  local ok, core = pcall(require, "accelerate")
-  return "accelerate " .. workflow._VERSION .. (ok and type(core) == "table" and core.VERSION
-    and (" (core " .. core.VERSION .. ")") or "") .. "\n"
+  return "accelerate " .. workflow._VERSION .. "\n"
 end
 
 local function run(argv, ctx)

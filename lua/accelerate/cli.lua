@@ -68,7 +68,10 @@ local function run(argv, ctx)
     return EXIT.USAGE
   end
   if o.command == "help" then
-    ctx.out(help.page(o.args[1]))
+    -- `accelerate help COMMAND` is `accelerate COMMAND --help`
+    local topic = o.args[1]
+    if topic ~= nil and not args.is_command(topic) then usage("unknown command " .. topic) end
+    ctx.out(help.page(topic))
     return EXIT.OK
   end
   if not args.is_command(o.command) then usage("unknown command " .. o.command) end

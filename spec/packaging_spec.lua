@@ -100,3 +100,54 @@ describe("the rockspec", function()
   end)
 end)
 
+describe("make install", function()
+  it("installs under LuaRocks' layout and uninstall removes exactly that", function()
+    local dir = tmpdir()
+    local code, out = helpers.sh("make -C " .. quote(root) .. " --no-print-directory install DESTDIR=" .. quote(dir)
+      .. " PREFIX=/usr/local LUA_VERSION=5.4 2>&1")
+    assert.equal(0, code, out)
+    local want = {
+      "usr/local/bin/accelerate",
+      "usr/local/lib/lua/5.4/accelerate/core.so",
+      "usr/local/share/bash-completion/completions/accelerate",
+      "usr/local/share/man/man1/accelerate.1",
+    }
+    for _, m in ipairs(lua_modules()) do want[#want + 1] = "usr/local/share/lua/5.4/" .. m.path:gsub("^lua/", "") end
+    table.sort(want)
+    assert.same(want, files_below(dir))
+    local bin = dir .. "/usr/local/bin/accelerate"
+    assert.equal("#!/usr/bin/env lua5.4", (helpers.read_file(bin):match("^[^\n]*")))
+    -- the installed command runs from elsewhere, on the installed modules
+    local vcode, vout = helpers.sh("cd /tmp && " .. quote(bin) .. " --version 2>&1")
+    assert.equal(0, vcode, vout)
+    assert.equal("accelerate " .. helpers.core().VERSION .. "\n", vout)
+    local rcode, rout = helpers.sh("cd /tmp && LUA_PATH_5_4=" .. quote(dir .. "/usr/local/share/lua/5.4/?.lua;;")
+      .. " LUA_CPATH_5_4=" .. quote(dir .. "/usr/local/lib/lua/5.4/?.so;;")
+      .. " lua5.4 -e 'local a = require \"accelerate\"; print(package.searchpath(\"accelerate.core\", package.cpath))' 2>&1")
+    assert.equal(0, rcode, rout)
+    assert.equal(dir .. "/usr/local/lib/lua/5.4/accelerate/core.so\n", rout)
+
+    code, out = helpers.sh("make -C " .. quote(root) .. " --no-print-directory uninstall DESTDIR=" .. quote(dir)
+      .. " PREFIX=/usr/local LUA_VERSION=5.4 2>&1")
+    assert.equal(0, code, out)
+    local left = files_below(dir)
+    local _, dirs = helpers.sh("find " .. quote(dir) .. " -type d -name accelerate")
+    helpers.run("rm -rf " .. quote(dir))
+    assert.same({}, left)
+    assert.equal("", dirs)
+  end)
+
+  it("for LuaJIT: the 5.1 folders and a luajit interpreter line", function()
+    local dir = tmpdir()
+    local code, out = helpers.sh("make -C " .. quote(root) .. " --no-print-directory install DESTDIR=" .. quote(dir)
+      .. " PREFIX=/opt/acc LUA_VERSION=jit 2>&1 && cd /tmp && " .. quote(dir .. "/opt/acc/bin/accelerate")
+      .. " --version 2>&1")
+    local bin = helpers.read_file(dir .. "/opt/acc/bin/accelerate") or ""
+    local so = helpers.read_file(dir .. "/opt/acc/lib/lua/5.1/accelerate/core.so")
+    helpers.run("rm -rf " .. quote(dir))
+    assert.equal(0, code, out)
+    assert.equal("#!/usr/bin/env luajit", bin:match("^[^\n]*"))
+    assert.is_string(so)
+    assert.matches("accelerate %d", out)
+  end)
+end)

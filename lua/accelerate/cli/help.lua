@@ -43,7 +43,7 @@ Exit codes:
   4  API or network error (including a create whose answer was lost)
   5  output could not be written (stdout closed, disk full): the dagName or the
      outcome is printed on stderr instead
-  130 interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
+  130  interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
 ]]
 
 local HELP = {}
@@ -68,13 +68,7 @@ Commands:
 `accelerate <command> --help` (or `accelerate help <command>`) describes each command;
 `man accelerate` has them all.
 
-]] .. CONNECTION_HELP .. "\n" .. EXIT_HELP .. [[
-
-Examples:
-  accelerate plans
-  accelerate backfill --plan sales_daily --start 2025-01-01 --end 2025-01-31 --journal jan.journal
-  accelerate help report
-]]
+]] .. CONNECTION_HELP .. "\n" .. EXIT_HELP
 
 local WATCH_OPTS = [[
   --interval S            first polling interval (default 2); backs off while nothing changes

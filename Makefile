@@ -82,7 +82,8 @@ soak: deps
 	bench/soak
 
 # The C core against a plain libcurl C loop, luasocket + cjson and wrk, on
-# the simulator's detail route (about 2 minutes; a benchmark, not a test).
+# the simulator's detail route and on a static nginx answer of the same
+# bytes (about 3 minutes; a benchmark, not a test).
 .PHONY: bench-core
 bench-core: deps
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4

@@ -14,6 +14,9 @@
 --   socket_http   socket.http.request as shipped: a new connection per call, cjson
 --   luasocket_raw the least a Lua client can do over luasocket: a hand-written
 --                 keep-alive HTTP/1.1 GET on one TCP connection, cjson
+--   cjson_decode  no network: decodes the body in BENCH_BODY_FILE with a
+--                 private cjson.safe instance set up as the C core sets up its
+--                 own (what decoding alone costs the client per call)
 --
 -- Connection settings come from ACCELERATE_URL, ACCELERATE_TENANT_ID,
 -- ACCELERATE_AUTH_TYPE, ACCELERATE_AUTH_VALUE.  Every contender sends the
@@ -51,6 +54,23 @@ local function run(one, clock, warmup)
   end
   local cpu = (os.clock() - c0) * 1e6 / calls
   print(string.format("calls=%d seconds=%.4f rps=%.1f cpu_us=%.2f", calls, t1 - t0, calls / (t1 - t0), cpu))
+end
+
+if contender == "cjson_decode" then
+  local f = assert(io.open(env("BENCH_BODY_FILE"), "rb"))
+  local body = f:read("a")
+  f:close()
+  local cj = require("cjson.safe").new()
+  cj.decode_max_depth(100)
+  cj.decode_invalid_numbers(false)
+  local decode = cj.decode
+  assert(type(decode(body)) == "table", "core-driver: the body is not a JSON object")
+  run(function()
+    local det = decode(body)
+    if det == nil then error("core-driver: decode failed") end
+    return 1
+  end, os.clock)
+  return
 end
 
 if contender == "accelerate" or contender == "task_details" then

@@ -1,7 +1,7 @@
 -- The three calls of the backfill API through the C core.
 --
 --   eval "$(sim/simctl start)"                       # or export ACCELERATE_* yourself
---   lua5.4 -e 'package.cpath="build/lua5.4/?.so;"..package.cpath; package.path="lua/?.lua;"..package.path' examples/basic.lua [planId] [start] [end]
+--   LUA_PATH='lua/?.lua;;' LUA_CPATH='build/lua5.4/?.so;;' lua5.4 examples/basic.lua [planId] [start] [end]
 --
 -- Connection settings come from ACCELERATE_URL, ACCELERATE_TENANT_ID,
 -- ACCELERATE_AUTH_TYPE and ACCELERATE_AUTH_VALUE.  Errors are tables: print

@@ -508,7 +508,9 @@ describe("accelerate.lock, defer_signals and term_width", function()
         os.remove(script)
         assert.matches("survived the window", out)
         assert.is_nil(out:find("not interrupted", 1, true))
-        assert.matches("interrupted", out)
+        -- the interpreter's hook raises "interrupted!"; a host without one
+        -- (the ASan host) dies of the signal: either way, right after
+        assert.is_true(out:find("interrupted", 1, true) ~= nil or code == 130, out)
         assert.are_not.equal(0, code)
     end)
 

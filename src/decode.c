@@ -50,11 +50,16 @@ static size_t acc_string_end(const char *s, size_t i, size_t n)
     return n;
 }
 
+/* The rewrite is built in C memory, on the C stack when it fits here, else
+ * in a userdata sized once, and copied once into the Lua string handed to
+ * cjson: no luaL_Buffer growing, copying and freeing its box per answer. */
+#define ACC_QUOTE_STACK 8192
+
 static int acc_decode_quote_ids(lua_State *L, const char *s, size_t n)
 {
-    luaL_Buffer b;
-    size_t i = 0, last = 0;
-    int started = 0;
+    char stackbuf[ACC_QUOTE_STACK];
+    char *d = NULL;
+    size_t i = 0, last = 0, dl = 0;
 
     while (i < n) {
         size_t ks, kl, j, k;
@@ -86,20 +91,32 @@ static int acc_decode_quote_ids(lua_State *L, const char *s, size_t n)
             k++;
         if (k < n && (s[k] == '.' || s[k] == 'e' || s[k] == 'E'))
             continue; /* not a plain integer: left to the number path */
-        if (!started) {
-            luaL_buffinit(L, &b);
-            started = 1;
+        if (d == NULL) {
+            /* Each rewrite adds 2 bytes and needs at least 6 ("id":0),
+             * so the result is at most n + n/3 bytes. */
+            size_t cap = n + n / 3 + 1;
+            if (cap < n)
+                cap = (size_t)-1; /* cannot be allocated: a memory error */
+            if (cap <= ACC_QUOTE_STACK)
+                d = stackbuf;
+            else
+                d = lua_newuserdata(L, cap);
         }
-        luaL_addlstring(&b, s + last, j - last);
-        luaL_addchar(&b, '"');
-        luaL_addlstring(&b, s + j, k - j);
-        luaL_addchar(&b, '"');
+        memcpy(d + dl, s + last, j - last);
+        dl += j - last;
+        d[dl++] = '"';
+        memcpy(d + dl, s + j, k - j);
+        dl += k - j;
+        d[dl++] = '"';
         last = i = k;
     }
-    if (!started)
+    if (d == NULL)
         return 0;
-    luaL_addlstring(&b, s + last, n - last);
-    luaL_pushresult(&b);
+    memcpy(d + dl, s + last, n - last);
+    dl += n - last;
+    lua_pushlstring(L, d, dl);
+    if (d != stackbuf)
+        lua_remove(L, -2); /* the userdata */
     return 1;
 }
 
@@ -131,40 +148,43 @@ void acc_decode_push_id(lua_State *L, int idx)
     lua_pushvalue(L, idx);
 }
 
-static int acc_isnull(lua_State *L, int idx)
-{
-    return lua_type(L, idx) == LUA_TLIGHTUSERDATA &&
-           lua_touserdata(L, idx) == NULL;
-}
-
 /* JSON null (cjson.null) becomes nil everywhere, and on 5.3+ integral
  * floats become integers so that pageIndex prints as 1, not 1.0.  Depth is
- * bounded by the decoder's own nesting limit. */
+ * bounded by the decoder's own nesting limit.  One lua_type per value:
+ * this walk visits every value of every answer. */
 static void acc_decode_clean(lua_State *L, int t)
 {
-    t = acc_absindex(L, t);
     luaL_checkstack(L, 4, "JSON nested too deeply");
     lua_pushnil(L);
     while (lua_next(L, t) != 0) {
-        if (acc_isnull(L, -1)) {
-            lua_pop(L, 1);
-            lua_pushvalue(L, -1);
-            lua_pushnil(L);
-            lua_rawset(L, t); /* clearing an existing field is allowed */
-            continue;
-        }
-        if (lua_type(L, -1) == LUA_TTABLE) {
-            acc_decode_clean(L, -1);
-#if ACC_HAS_INTEGERS
-        } else if (lua_type(L, -1) == LUA_TNUMBER && !acc_isinteger(L, -1)) {
-            lua_Number d = lua_tonumber(L, -1);
-            lua_Integer i;
-            if (d == floor(d) && lua_numbertointeger(d, &i)) {
-                lua_pushvalue(L, -2);
-                lua_pushinteger(L, i);
-                lua_rawset(L, t);
+        switch (lua_type(L, -1)) {
+        case LUA_TLIGHTUSERDATA:
+            if (lua_touserdata(L, -1) == NULL) { /* cjson.null */
+                lua_pop(L, 1);
+                lua_pushvalue(L, -1);
+                lua_pushnil(L);
+                lua_rawset(L, t); /* clearing an existing field is allowed */
+                continue;
             }
+            break;
+        case LUA_TTABLE:
+            acc_decode_clean(L, lua_gettop(L));
+            break;
+#if ACC_HAS_INTEGERS
+        case LUA_TNUMBER:
+            if (!acc_isinteger(L, -1)) {
+                lua_Number d = lua_tonumber(L, -1);
+                lua_Integer i;
+                if (d == floor(d) && lua_numbertointeger(d, &i)) {
+                    lua_pushvalue(L, -2);
+                    lua_pushinteger(L, i);
+                    lua_rawset(L, t);
+                }
+            }
+            break;
 #endif
+        default:
+            break;
         }
         lua_pop(L, 1);
     }

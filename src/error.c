@@ -225,12 +225,12 @@ static int acc_error_lua_new(lua_State *L)
     int k = luaL_checkoption(L, 1, NULL, kinds);
     const char *msg = luaL_checklstring(L, 2, &len);
     const char *kind = kinds[k];
-    int i;
 
     if (!lua_isnoneornil(L, 3))
         luaL_checktype(L, 3, LUA_TTABLE);
     acc_error_new(L, kind, msg, len);
     if (lua_istable(L, 3)) {
+        int i;
         for (i = 0; fields[i] != NULL; i++) {
             lua_getfield(L, 3, fields[i]);
             lua_setfield(L, -2, fields[i]);

@@ -41,10 +41,15 @@ static void acc_http_copy_value(const char *p, size_t n, char *dst,
     *len = n;
 }
 
+/* Called for every header line of every answer: the first byte rules out
+ * most lines (Server, Date, Content-Type, ...) before any comparison. */
 static size_t acc_http_on_header(char *p, size_t size, size_t nmemb, void *ud)
 {
     acc_xfer *x = ud;
     size_t n = size * nmemb;
+    int c = n > 0 ? (unsigned char)p[0] | 0x20 : 0;
+    if (c != 'h' && c != 'x' && c != 'r')
+        return n;
     if (n >= 5 && memcmp(p, "HTTP/", 5) == 0) {
         /* a new response (after a 100 Continue): forget the previous one */
         x->trace_len = 0;
@@ -70,6 +75,7 @@ int acc_http_open(acc_xfer *x, const acc_config *cfg)
     memset(x, 0, sizeof *x);
     x->item = -1;
     x->retry_after = -1;
+    x->set_connect_ms = -1;
     x->max_body = cfg->max_body;
     e = curl_easy_init();
     if (e == NULL)
@@ -122,34 +128,47 @@ static long acc_ms(double s)
 }
 
 /* The body is borrowed (POSTFIELDS does not copy): the caller keeps the
- * Lua string on its stack until the transfer ends. */
+ * Lua string on its stack until the transfer ends.  libcurl keeps options
+ * across transfers, so what equals the last transfer's is not set again
+ * (nothing else sets these on the handle). */
 void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
                     const char *body, size_t body_len, int fresh,
                     double timeout, double connect_timeout)
 {
     CURL *e = x->easy;
+    long connect_ms = acc_ms(connect_timeout < timeout ? connect_timeout
+                                                       : timeout);
     acc_buf_reset(&x->body);
     x->too_big = x->oom = 0;
     x->trace_len = 0;
     x->retry_after = -1;
     x->trace_id[0] = x->errbuf[0] = '\0';
     curl_easy_setopt(e, CURLOPT_URL, url);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+    if (headers != x->set_headers) {
+        curl_easy_setopt(e, CURLOPT_HTTPHEADER, headers);
+        x->set_headers = headers;
+    }
     /* libcurl silently re-sends a request whose reused connection closed
      * without an answer; for a create that could be a second backfill, so
      * a create (fresh) always gets a connection of its own. */
-    curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+    if (fresh != x->set_fresh) {
+        curl_easy_setopt(e, CURLOPT_FRESH_CONNECT, fresh ? 1L : 0L);
+        x->set_fresh = fresh;
+    }
     if (body != NULL) {
         curl_easy_setopt(e, CURLOPT_POST, 1L);
         curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
         curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)body_len);
-    } else {
+        x->set_get = 0;
+    } else if (!x->set_get) {
         curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+        x->set_get = 1;
     }
     curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, acc_ms(timeout));
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS,
-                     acc_ms(connect_timeout < timeout ? connect_timeout
-                                                      : timeout));
+    if (connect_ms != x->set_connect_ms) {
+        curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, connect_ms);
+        x->set_connect_ms = connect_ms;
+    }
 }
 
 long acc_http_status(acc_xfer *x)

@@ -18,6 +18,12 @@ typedef struct acc_xfer {
     double retry_after; /* the first readable Retry-After, or -1 */
     char errbuf[CURL_ERROR_SIZE];
     int item; /* request_many: index of the item in flight, or -1 */
+    /* what acc_http_setup last set on the handle, so that a request like
+     * the one before costs no setopt for it */
+    struct curl_slist *set_headers;
+    long set_connect_ms;
+    int set_get; /* 1: GET set; 0: POST or not yet */
+    int set_fresh; /* CURLOPT_FRESH_CONNECT as last set (libcurl: 0) */
 } acc_xfer;
 
 int acc_http_open(acc_xfer *x, const acc_config *cfg);

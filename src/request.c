@@ -401,7 +401,6 @@ static int acc_prepare_plans(lua_State *L, int a)
     long page = 1, size = ACC_DEFAULT_PAGE_SIZE;
     luaL_Buffer b;
     char num[96];
-    int i;
 
     if (!lua_isnoneornil(L, a)) {
         luaL_checktype(L, a, LUA_TTABLE);
@@ -416,6 +415,7 @@ static int acc_prepare_plans(lua_State *L, int a)
             return 0;
     }
     if (type != NULL) {
+        int i;
         for (i = 0; acc_materialize_types[i] != NULL; i++)
             if (strcmp(type, acc_materialize_types[i]) == 0)
                 break;

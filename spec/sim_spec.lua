@@ -189,6 +189,46 @@ describe("simctl", function()
         assert.are.equal(pid, helpers.read_file(sim.dir .. "/nginx.pid"))
     end)
 
+    it("says which scenario runs, and switches to another one asked for through the admin API", function()
+        local other = helpers.start_sim { scenario = "test", workers = 1 }
+        local pid = helpers.read_file(other.dir .. "/nginx.pid")
+        local function health() return select(2, helpers.api(other, "GET", "/__sim/health")) end
+        -- a backfill of the test scenario, forgotten by the switch
+        local _, created = other:call("POST", "/anymetrics/api/v1/accelerate/task/create",
+            { planName = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-02" })
+        local dag = assert(created.data)
+        local out, rc = capture(other:env() .. " " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.matches("already running .*scenario test", out)
+        assert.matches("ACCELERATE_SIM_SCENARIO=NAME sim/simctl start switches", out, 1, true)
+        assert.are.equal("test", health().scenario)
+
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=demo " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.matches("switched from scenario test to demo", out, 1, true)
+        assert.matches("export ACCELERATE_URL=http://127.0.0.1:" .. other.port, out, 1, true)
+        assert.are.equal("demo", health().scenario)
+        assert.are.equal(pid, helpers.read_file(other.dir .. "/nginx.pid"))
+        local _, listed = other:call("GET", "/anymetrics/api/v1/accelerate/task/instance/list?dagName=" .. dag)
+        assert.matches("does not exist", listed.errorMsg)
+
+        -- the same scenario again: nothing switched, nothing forgotten
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=demo " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.is_nil(out:match("switched"))
+        assert.matches("scenario demo", out)
+        out, rc = capture(other:env() .. " " .. simctl .. " status")
+        assert.are.equal(0, rc, out)
+        assert.matches("scenario demo", out)
+
+        -- an unknown one is refused, and the running one keeps running
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=nope " .. simctl .. " start")
+        assert.are.equal(2, rc, out)
+        assert.matches("no such scenario: nope.*scenario demo keeps running", out)
+        assert.are.equal("demo", health().scenario)
+        other:stop()
+    end)
+
     it("prints only export lines on stdout, for eval", function()
         local p = io.popen(sim:env() .. " " .. simctl .. " env 2>/dev/null")
         local out = p:read("*a")

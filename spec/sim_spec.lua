@@ -993,6 +993,31 @@ describe("simulated time", function()
         assert.are.equal(cjson.null, d.serverInfo)
     end)
 
+    it("starts its clock behind the wall clock, so that no time it reports is in the future", function()
+        -- the demo's pace: 150 simulated seconds a real one, 75 days behind at the start
+        sim:scenario(helpers.scenario { speed = 150 })
+        local wall = os.time()
+        local _, health = helpers.api(sim, "GET", "/__sim/health")
+        assert.is_true(math.abs((wall - 150 * 12 * 3600) - health.now) < 300, tostring(health.now))
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+        sim:advance(3 * 86400)   -- every instance finished: three days of simulated time
+        local stamps = 0
+        for _, inst in ipairs(all_instances(dag)) do
+            assert.are.equal("SUCCESS", inst.status)
+            local _, d = detail(inst.id)
+            for _, t in ipairs { inst.createTime, inst.scheduleTime, inst.startTime, inst.endTime,
+                d.startTime, d.endTime, d.statusTime.WAITING, d.statusTime.RUNNING, d.statusTime.SUCCESS } do
+                assert.is_true(epoch(t) <= os.time(), t .. " is later than the wall clock")
+                stamps = stamps + 1
+            end
+        end
+        assert.are.equal(20 * 9, stamps)
+        -- at the test scenario's pace the start is capped at ten years behind
+        sim:scenario(helpers.scenario())
+        _, health = helpers.api(sim, "GET", "/__sim/health")
+        assert.is_true(math.abs((os.time() - 10 * 365 * 86400) - health.now) < 300, tostring(health.now))
+    end)
+
     it("finishes a test-scenario backfill in well under a second of real time", function()
         local t0 = helpers.now()
         local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-31" }

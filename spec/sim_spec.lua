@@ -1,5 +1,5 @@
 -- The simulator, driven over real HTTP on loopback, checked point by point
--- against ../shared/api/backfill-api.txt.  Run with `busted --lua=lua5.4`.
+-- against docs/api.md.  Run with `busted --lua=lua5.4`.
 local helpers = require "spec.helpers"
 local cjson = helpers.json
 

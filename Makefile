@@ -357,7 +357,7 @@ test-sim:
 # Packaging and documentation: the version and CHANGELOG, the rockspec
 # and a LuaRocks install, make install/uninstall, the man page and the
 # bash completion, and the documentation's runnable examples.
-PKG_SPECS = spec/packaging_spec.lua spec/completion_spec.lua
+PKG_SPECS = spec/packaging_spec.lua spec/completion_spec.lua spec/docs_spec.lua
 
 test-pkg:
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4

@@ -7,29 +7,19 @@ local helpers = require "spec.helpers"
 
 describe("accelerate repair, recorded", function()
   local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
-  local sim, tmp, state
+  local sim, state
 
   local function cmd(argv)
-    local env = table.concat({
-      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
-      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "XDG_STATE_HOME=" .. helpers.quote(state),
-    }, " ")
-    local code, out = helpers.sh("env " .. env .. " " .. helpers.quote(helpers.root .. "/bin/accelerate") .. " "
-      .. argv .. " 2>" .. tmp .. ".err")
-    return code, out, helpers.read_file(tmp .. ".err") or ""
+    return helpers.command(sim, argv, { "XDG_STATE_HOME=" .. helpers.quote(state) })
   end
 
   setup(function()
     sim = helpers.start_sim { scenario = "test" }
-    tmp = os.tmpname()
     local _, d = helpers.sh("mktemp -d")
     state = d:match("%S+")
   end)
   teardown(function()
     if sim then sim:stop() end
-    os.remove(tmp)
-    os.remove(tmp .. ".err")
     if state then helpers.run("rm -rf " .. helpers.quote(state)) end
   end)
 

@@ -86,6 +86,32 @@ function helpers.sh(cmd)
     return code, (out:gsub("rc=%d+%s*$", ""))
 end
 
+-- The environment that points bin/accelerate at sim: its connection, and
+-- HOME and XDG_CONFIG_HOME nowhere, so that no user config is read.
+-- extra: more "NAME=value" words.
+function helpers.command_env(sim, extra)
+    local env = {
+        "ACCELERATE_URL=" .. quote(sim.url), "ACCELERATE_TENANT_ID=" .. quote(sim.tenant_id),
+        "ACCELERATE_AUTH_TYPE=" .. quote(sim.auth_type), "ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value),
+        "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+    }
+    for _, e in ipairs(extra or {}) do env[#env + 1] = e end
+    return "env " .. table.concat(env, " ")
+end
+
+-- Runs bin/accelerate against sim; returns exit code, stdout, stderr and
+-- the seconds it took.  extra: as for command_env.
+function helpers.command(sim, argv, extra)
+    local errf = os.tmpname()
+    local t0 = socket.gettime()
+    local code, out = helpers.sh(helpers.command_env(sim, extra) .. " " .. quote(helpers.root .. "/bin/accelerate")
+        .. " " .. argv .. " 2>" .. errf)
+    local elapsed = socket.gettime() - t0
+    local err = helpers.read_file(errf) or ""
+    os.remove(errf)
+    return code, out, err, elapsed
+end
+
 -- Closes and forgets every client a spec collected (in after_each).
 function helpers.close_all(clients)
     for i = #clients, 1, -1 do

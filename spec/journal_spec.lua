@@ -332,22 +332,12 @@ describe("journal, through the command", function()
   local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
   local sim, jpath, tmp
 
-  local function env(s)
-    s = s or sim
-    return table.concat({
-      "ACCELERATE_URL=" .. helpers.quote(s.url), "ACCELERATE_TENANT_ID=" .. s.tenant_id,
-      "ACCELERATE_AUTH_TYPE=" .. s.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(s.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
-    }, " ")
-  end
   local function cmd(argv, s)
-    local code, out = helpers.sh("env " .. env(s) .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
-      .. " " .. argv .. " 2>" .. tmp .. ".err")
-    return code, out, helpers.read_file(tmp .. ".err") or ""
+    return helpers.command(s or sim, argv)
   end
   -- starts the command in the background; returns its pid
   local function spawn(argv, out)
-    local code, pid = helpers.sh("env " .. env() .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
+    local code, pid = helpers.sh(helpers.command_env(sim) .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
       .. " " .. argv .. " >" .. out .. " 2>" .. out .. ".err & echo $!")
     assert.equal(0, code)
     return assert(tonumber(pid:match("%d+")))

@@ -10,18 +10,8 @@ local SLACK = tonumber(os.getenv("ACCELERATE_SPEC_SLACK")) or 1
 describe("the watch", function()
   local accelerate, workflow, sim, tmp
 
-  local function env(extra)
-    return table.concat({
-      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
-      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", extra or "",
-    }, " ")
-  end
   local function cmd(argv, extra)
-    local t0 = helpers.now()
-    local code, out = helpers.sh("env " .. env(extra) .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
-      .. " " .. argv .. " 2>" .. tmp .. ".err")
-    return code, out, helpers.read_file(tmp .. ".err") or "", helpers.now() - t0
+    return helpers.command(sim, argv, { extra })
   end
   local function new_dag()
     local c = assert(accelerate.new(sim:client_options()))
@@ -39,7 +29,6 @@ describe("the watch", function()
   teardown(function()
     if sim then sim:stop() end
     os.remove(tmp)
-    os.remove(tmp .. ".err")
   end)
   before_each(function() sim:reset() end)
 
@@ -85,7 +74,7 @@ describe("the watch", function()
     sim:fault { route = "list", kind = "status", status = 503, times = -1 }
     local fifo = tmp .. ".fifo"
     os.execute("rm -f " .. fifo .. "; mkfifo " .. fifo .. "; (cat " .. fifo .. " >/dev/null &)")
-    local code, pid = helpers.sh("env " .. env() .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
+    local code, pid = helpers.sh(helpers.command_env(sim) .. " " .. helpers.quote(helpers.root .. "/bin/accelerate")
       .. " wait " .. dag .. " --interval 10 --max-interval 10 >" .. fifo .. " 2>&1 & echo $!")
     assert.equal(0, code)
     local child = tonumber(pid:match("%d+"))

@@ -101,6 +101,7 @@ extern const luaL_Reg acc_error_lib[];
 /* config.c */
 int acc_config_read(lua_State *L, int idx, acc_config *cfg);
 void acc_config_push(lua_State *L, const acc_config *cfg);
+int acc_config_check_value(const char *s, size_t len, size_t max);
 extern const luaL_Reg acc_config_lib[];
 
 /* request.c */
@@ -108,7 +109,6 @@ int acc_request_call_check(lua_State *L, int idx);
 int acc_request_prepare(lua_State *L, const acc_config *cfg, acc_call call,
                         int args);
 int acc_request_id(lua_State *L, int idx);
-int acc_request_check_value(const char *s, size_t len, size_t max);
 const char *acc_request_call_name(acc_call call);
 extern const luaL_Reg acc_request_lib[];
 

@@ -13,6 +13,20 @@
 static const char *const acc_auth_types[] = {"UID", "TOKEN", "ACCOUNT",
                                              "APIKEY", NULL};
 
+/* 0 when s is acceptable as a header value, id or name: not empty, not too
+ * long, no control byte (CR/LF/NUL would split or end a header line). */
+int acc_config_check_value(const char *s, size_t len, size_t max)
+{
+    size_t i;
+    if (len == 0 || len > max)
+        return -1;
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c < 0x20 || c == 0x7f)
+            return -1;
+    }
+    return 0;
+}
 
 /* The string pointer stays valid after the pop because the options table
  * (or the environment) still holds it. */
@@ -138,7 +152,7 @@ static int acc_config_identity(lua_State *L, int t, acc_config *cfg)
                                      "tenant_id or ACCELERATE_TENANT_ID)");
         return 0;
     }
-    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
+    if (acc_config_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
         acc_error_newf(L, "invalid", "tenant_id must be 1-%d printable "
                        "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);
         return 0;
@@ -171,7 +185,7 @@ static int acc_config_identity(lua_State *L, int t, acc_config *cfg)
                                      "auth_value or ACCELERATE_AUTH_VALUE)");
         return 0;
     }
-    if (acc_request_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
+    if (acc_config_check_value(s, len, ACC_MAX_HEADER_VALUE) != 0) {
         /* never echo the value itself */
         acc_error_newf(L, "invalid", "auth_value must be 1-%d printable "
                        "characters (no CR, LF or NUL)", ACC_MAX_HEADER_VALUE);

@@ -405,7 +405,7 @@ static int acc_decode_create(lua_State *L, int json)
 
     if (lua_type(L, json) == LUA_TSTRING) {
         s = lua_tolstring(L, json, &n);
-        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0) {
+        if (acc_config_check_value(s, n, ACC_MAX_ID) == 0) {
             lua_pushvalue(L, json);
             return 1;
         }
@@ -418,7 +418,7 @@ static int acc_decode_create(lua_State *L, int json)
     lua_getfield(L, json, "data");
     if (lua_type(L, -1) == LUA_TSTRING) {
         s = lua_tolstring(L, -1, &n);
-        if (acc_request_check_value(s, n, ACC_MAX_ID) == 0)
+        if (acc_config_check_value(s, n, ACC_MAX_ID) == 0)
             return 1;
     }
     /* Older servers answered success with data=true or data=null and an

@@ -31,21 +31,6 @@ int acc_request_call_check(lua_State *L, int idx)
     return luaL_checkoption(L, idx, NULL, acc_call_names);
 }
 
-/* 0 when s is acceptable as a header value, id or name: not empty, not too
- * long, no control byte (CR/LF/NUL would split or end a header line). */
-int acc_request_check_value(const char *s, size_t len, size_t max)
-{
-    size_t i;
-    if (len == 0 || len > max)
-        return -1;
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c < 0x20 || c == 0x7f)
-            return -1;
-    }
-    return 0;
-}
-
 /* ---- values ----------------------------------------------------------- */
 
 static int acc_is_leap(int y)
@@ -89,7 +74,7 @@ int acc_request_id(lua_State *L, int idx)
     switch (lua_type(L, idx)) {
     case LUA_TSTRING:
         s = lua_tolstring(L, idx, &len);
-        if (acc_request_check_value(s, len, ACC_MAX_ID) != 0) {
+        if (acc_config_check_value(s, len, ACC_MAX_ID) != 0) {
             acc_error_newf(L, "invalid", "id must be 1-%d printable "
                            "characters (no CR, LF or NUL)", ACC_MAX_ID);
             return 0;
@@ -262,8 +247,8 @@ static int acc_prepare_create(lua_State *L, int t)
                                      "required");
         return 0;
     }
-    if ((plan && acc_request_check_value(plan, plan_len, ACC_MAX_ID) != 0) ||
-        (name && acc_request_check_value(name, name_len, ACC_MAX_ID) != 0)) {
+    if ((plan && acc_config_check_value(plan, plan_len, ACC_MAX_ID) != 0) ||
+        (name && acc_config_check_value(name, name_len, ACC_MAX_ID) != 0)) {
         acc_error_newf(L, "invalid", "create_task: planId and planName must "
                        "be 1-%d printable characters", ACC_MAX_ID);
         return 0;
@@ -349,7 +334,7 @@ static int acc_prepare_list(lua_State *L, int a)
         acc_error_newf(L, "invalid", "list_instances: dagName is required");
         return 0;
     }
-    if (acc_request_check_value(dag, dag_len, ACC_MAX_ID) != 0) {
+    if (acc_config_check_value(dag, dag_len, ACC_MAX_ID) != 0) {
         acc_error_newf(L, "invalid", "list_instances: dagName must be 1-%d "
                        "printable characters (no CR, LF or NUL)", ACC_MAX_ID);
         return 0;
@@ -452,7 +437,7 @@ static int acc_prepare_plan(lua_State *L, int a)
         return luaL_error(L, "accelerate: plan_detail: expected a plan id "
                              "string, got %s", luaL_typename(L, a));
     id = lua_tolstring(L, a, &len);
-    if (acc_request_check_value(id, len, ACC_MAX_ID) != 0) {
+    if (acc_config_check_value(id, len, ACC_MAX_ID) != 0) {
         acc_error_newf(L, "invalid", "plan_detail: a plan id must be 1-%d "
                        "printable characters (no CR, LF or NUL)", ACC_MAX_ID);
         return 0;

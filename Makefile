@@ -347,7 +347,7 @@ test: deps
 	  [ "$${PIPESTATUS[0]}" = 0 ] || status=1; \
 	done; \
 	sim/simctl stop-all "$(CURDIR)/build/test-sim" >/dev/null 2>&1; \
-	awk '/successes \/ .* failures \/ .* errors/ { p += $$1; f += $$4 + $$7 } \
+	awk '/ success(es)? \/ [0-9]+ failures? \/ [0-9]+ errors? / { p += $$1; f += $$4 + $$7 } \
 	  END { printf "make test: %d passed, %d failed\n", p, f }' build/test.log; \
 	exit $$status
 

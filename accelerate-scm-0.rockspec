@@ -1,11 +1,14 @@
 rockspec_format = "3.0"
 package = "accelerate"
 version = "scm-0"
+-- Built from a checkout with `luarocks make` (README, "Install"), which
+-- builds the folder it runs in and fetches nothing: the url only has to be
+-- valid, and names no machine's path.
 source = {
-   url = "git+file:///work/main",
+   url = "./",
 }
 description = {
-   summary = "Client for the AnyMetrics backfill (acceleration) API: C core over libcurl",
+   summary = "Client for the backfill API of Aloudata CAN (AnyMetrics): C core over libcurl",
    detailed = [[
       require "accelerate": create a backfill, page through its task instances
       and read their details, with typed errors, GET retries, real timeouts
@@ -71,6 +74,7 @@ build = {
       ["accelerate.cli.output"] = "lua/accelerate/cli/output.lua",
       ["accelerate.cli.plan_commands"] = "lua/accelerate/cli/plan_commands.lua",
       ["accelerate.cli.progress"] = "lua/accelerate/cli/progress.lua",
+      ["accelerate.cli.repairs"] = "lua/accelerate/cli/repairs.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.html_charts"] = "lua/accelerate/html_charts.lua",
       ["accelerate.html_report"] = "lua/accelerate/html_report.lua",
@@ -98,5 +102,5 @@ build = {
    install = {
       bin = { accelerate = "bin/accelerate" },
    },
-   copy_directories = { "docs", "examples" },
+   copy_directories = { "docs", "examples", "completion" },
 }

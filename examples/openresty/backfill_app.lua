@@ -6,6 +6,7 @@
 local acc = require "accelerate.ngx"
 local workflow = require "accelerate.workflow"
 local campaign = require "accelerate.campaign"
+local util = require "accelerate.util"
 local cjson = require "cjson.safe"
 
 local ngx = ngx
@@ -22,17 +23,43 @@ local function client()
     return acc.new { timeout = tonumber(os.getenv("ACCELERATE_TIMEOUT")) or 10 }
 end
 
+-- JSON through accelerate.util: arrays built with util.array stay arrays
+-- when empty (Debian's cjson 2.1.0 would write {}).
 local function reply(status, tbl)
     ngx.status = status
     ngx.header["Content-Type"] = "application/json"
-    ngx.say(cjson.encode(tbl))
+    ngx.say(util.json_encode(tbl))
     return ngx.exit(ngx.HTTP_OK)
 end
 
--- The HTTP status to answer for an accelerate error: ours is a gateway.
+-- The HTTP status to answer for an accelerate error: ours is a gateway,
+-- except for what the API says does not exist (a backfill, an instance, a
+-- plan: code 404), which does not exist here either.
 local function fail(err)
-    local status = err.kind == "invalid" and 400 or (err.kind == "timeout" and 504 or 502)
+    local status = 502
+    if err.kind == "invalid" then
+        status = 400
+    elseif err.kind == "timeout" then
+        status = 504
+    elseif err.kind == "api" and (err.code == "404" or err.status == 404) then
+        status = 404
+    end
     return reply(status, { error = tostring(err), kind = err.kind, code = err.code, trace_id = err.trace_id })
+end
+
+-- A handler that raised (a bug, a malformed answer nobody foresaw): the
+-- error and its traceback go to the log under the request's id, and the
+-- answer is a generic 500 with that id, never the message (it names files
+-- of this server).
+local function guarded(handler)
+    return function(...)
+        local ok, err = xpcall(handler, debug.traceback, ...)
+        if ok then return end
+        local id = ngx.var.request_id
+        ngx.log(ngx.ERR, "trace ", id, ": ", tostring(err))
+        return reply(500, { error = "internal error; the server's log has its cause under this trace_id",
+            kind = "internal", trace_id = id })
+    end
 end
 
 -- POST /backfills with create_task's parameters as JSON.
@@ -48,7 +75,12 @@ function _M.create()
     if not c then return fail(err) end
     local ok, dag
     ok, dag, err = pcall(c.create_task, c, params)
-    if not ok then return reply(400, { error = tostring(dag) }) end   -- a wrong Lua type raised
+    if not ok then
+        -- a field of the wrong JSON type raised; the message may name our files
+        ngx.log(ngx.INFO, "create_task refused the body: ", tostring(dag))
+        return reply(400, { error = "a field of the body has the wrong type (planId, startTime and endTime "
+            .. "are strings, dateIntervalOfLot a number)", kind = "invalid" })
+    end
     if not dag then return fail(err) end
     shared:set(dag, cjson.encode { state = "running" })
     return reply(201, { dagName = dag })
@@ -68,17 +100,20 @@ function _M.status(dag)
             if inst.status == "FAILED" then failed[#failed + 1] = inst end
         end
     end)
-    if not ok then return fail(type(perr) == "table" and perr or { kind = "error", message = tostring(perr) }) end
+    if not ok then
+        if type(perr) ~= "table" then error(perr, 0) end   -- not the client's error object: a bug (guarded)
+        return fail(perr)
+    end
     local ids = {}
     for i, inst in ipairs(failed) do ids[i] = inst.id end
     local details = #ids > 0 and c:task_details(ids, { concurrency = 8 }) or {}
-    local failures = {}
+    local failures = util.array()   -- [] when none failed
     for i, inst in ipairs(failed) do
         local d = details and details[inst.id]
         failures[i] = {
             id = inst.id, mtGuid = inst.mtGuid, startPartition = inst.startPartition,
             endPartition = inst.endPartition,
-            error = d and d.msg and d.msg:match("^[^\n]*") or nil,
+            error = d and type(d.msg) == "string" and d.msg:match("^[^\n]*") or nil,
         }
     end
     local done = instances > 0 and (counts.WAITING or 0) + (counts.RUNNING or 0) == 0
@@ -86,6 +121,16 @@ function _M.status(dag)
         dagName = dag, total = instances, counts = counts, done = done, failures = failures,
         watcher = cjson.decode(shared:get(dag) or "null"),
     })
+end
+
+-- GET /plans/ID: a plan's detail (the API's plan detail call).
+function _M.plan(id)
+    local c, err = client()
+    if not c then return fail(err) end
+    local d
+    d, err = c:plan_detail(id)
+    if not d then return fail(err) end
+    return reply(200, d)
 end
 
 -- GET /instances/ID through cosockets.
@@ -214,6 +259,11 @@ function _M.start_watcher()
         end
     end)
     if not ok then ngx.log(ngx.ERR, "cannot start the backfill watcher: ", err) end
+end
+
+-- Every request handler answers a generic 500 rather than raise.
+for _, name in ipairs { "create", "status", "plan", "detail", "blocking_detail" } do
+    _M[name] = guarded(_M[name])
 end
 
 return _M

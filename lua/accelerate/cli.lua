@@ -30,7 +30,6 @@ local inspect_commands = require "accelerate.cli.inspect_commands"
 local plan_commands = require "accelerate.cli.plan_commands"
 local campaign_commands = require "accelerate.cli.campaign_commands"
 
-local type = type
 local pcall = pcall
 local usage = args.usage
 local EXIT = output.EXIT
@@ -55,10 +54,9 @@ local COMMANDS = {
   campaign = campaign_commands.campaign,
 }
 
+-- One version (ACC_VERSION in src/acc.h), which the workflow carries too.
 local function version()
-  local ok, core = pcall(require, "accelerate")
-  return "accelerate " .. workflow._VERSION .. (ok and type(core) == "table" and core.VERSION
-    and (" (core " .. core.VERSION .. ")") or "") .. "\n"
+  return "accelerate " .. workflow._VERSION .. "\n"
 end
 
 local function run(argv, ctx)
@@ -73,7 +71,10 @@ local function run(argv, ctx)
     return EXIT.USAGE
   end
   if o.command == "help" then
-    ctx.out(help.page(o.args[1]))
+    -- `accelerate help COMMAND` is `accelerate COMMAND --help`
+    local topic = o.args[1]
+    if topic ~= nil and not args.is_command(topic) then usage("unknown command " .. topic) end
+    ctx.out(help.page(topic))
     return EXIT.OK
   end
   if not args.is_command(o.command) then usage("unknown command " .. o.command) end

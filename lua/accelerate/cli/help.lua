@@ -27,6 +27,11 @@ Output:
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output
+
+Other:
+  --help, -h              this page; `accelerate <command> --help` (or `accelerate help
+                          <command>`) for a command's
+  --version               print the version and exit
 ]]
 
 local EXIT_HELP = [[
@@ -38,7 +43,7 @@ Exit codes:
   4  API or network error (including a create whose answer was lost)
   5  output could not be written (stdout closed, disk full): the dagName or the
      outcome is printed on stderr instead
-  130 interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
+  130  interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
 ]]
 
 local HELP = {}
@@ -61,7 +66,8 @@ Commands:
   plan       show one plan: type, granularity, table, metrics, dimensions, refresh
   campaign   many backfills as one resumable job: plan, run, status (docs/campaign.md)
 
-`accelerate <command> --help` describes each command.
+`accelerate <command> --help` (or `accelerate help <command>`) describes each command;
+`man accelerate` has them all.
 
 ]] .. CONNECTION_HELP .. "\n" .. EXIT_HELP
 
@@ -145,7 +151,13 @@ With --journal and no DAG, resumes the watch recorded in FILE.
 
   --journal FILE          resume from / record into FILE
   --no-calendar           do not draw the calendar
-]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP .. [[
+
+Examples:
+  accelerate wait fba27ddf-1aac-451b-ba5f-3d8af4660999 --timeout 3600
+  accelerate wait --journal jan.journal
+  accelerate wait fba27ddf-1aac-451b-ba5f-3d8af4660999 --json --quiet
+]]
 
 HELP.report = [[
 usage: accelerate report DAG [--html FILE] [--verbose]
@@ -164,6 +176,11 @@ throughput).
 
 Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
 5 output could not be written.
+
+Examples:
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999 --verbose --no-color
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999 --html report.html
 ]]
 
 HELP.repair = [[
@@ -187,19 +204,36 @@ lot size come from the failed instances; override with:
   --force                 repair even though DAG still has unfinished instances, or though
                           the plan given with --plan is EXTERNAL
   --wait                  watch the repairs to the end (exit code as for wait)
-]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP .. [[
+
+Examples:
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --dry-run
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --wait
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --lot 1 --journal repair.journal
+]]
 
 HELP.instances = [[
-usage: accelerate instances DAG [--page N] [--page-size N] [--all]
+usage: accelerate instances DAG [--page N] [--page-size N] [--all] [--status STATUS]...
+                                [--format table|json|csv]
 
 Lists a backfill's instances: id, status, table, partitions, times.
 
   --page N                page number (default 1)
   --page-size N           instances per page (default 20)
   --all                   every page
+  --status STATUS         only the instances of this status (WAITING, RUNNING, SUCCESS,
+                          FAILED, or any other the server reports); repeat it, or give
+                          FAILED,RUNNING, for several; pages through every instance
+  --format FORMAT         table (default), json (the same as --json), or csv (a header line,
+                          then id,status,mtGuid,startPartition,endPartition,startTime,endTime)
 
 Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output
 could not be written.
+
+Examples:
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --status FAILED --status RUNNING
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --all --format csv >instances.csv
 ]]
 
 HELP.detail = [[
@@ -210,6 +244,10 @@ times, server, the full error message and the SQL.
 
 Exit codes: 0 shown, 2 usage or config error, 4 API or network error, 5 output
 could not be written.
+
+Examples:
+  accelerate detail 12876562
+  accelerate detail 12876562 --json
 ]]
 
 HELP.lots = [[
@@ -233,7 +271,7 @@ Examples:
 ]]
 
 HELP.plans = [[
-usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--json]
+usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--format table|json|csv]
 
 Lists every acceleration plan of the tenant, page after page: NAME, DISPLAY
 NAME, TYPE (materializeType), GRANULARITY (metricTimeGranularity) and ID.
@@ -243,8 +281,10 @@ one call per plan, for the first 50 plans; the others (and every plan with
 
   --type TYPE             only the plans of this materializeType
   --no-details            one call per page of plans, no detail calls; no granularity
-  --json                  an array of {id, name, displayName, materializeType,
-                          metricTimeGranularity}
+  --format FORMAT         table (default); json (the same as --json): an array of
+                          {id, name, displayName, materializeType, metricTimeGranularity};
+                          csv: a header line, then those fields in the order
+                          name,displayName,materializeType,metricTimeGranularity,id
 
 A plan's detail that cannot be read leaves its granularity "-" with a
 warning on stderr; the listing still exits 0.
@@ -254,8 +294,8 @@ could not be written.
 
 Examples:
   accelerate plans
-  accelerate plans --type EXTERNAL
   accelerate plans --no-details --json
+  accelerate plans --format csv >plans.csv
 ]]
 
 HELP.plan = [[

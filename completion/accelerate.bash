@@ -14,7 +14,7 @@
 # ACCELERATE_COMPLETION_TIMEOUT seconds (default 3), and are kept for a
 # minute.
 
-_accelerate_commands="backfill create detail instances lots plan plans repair report wait help"
+_accelerate_commands="backfill campaign create detail instances lots plan plans repair report wait help"
 
 _accelerate_global_options="--auth-type --auth-value --auth-value-file --color --config --help --json
   --no-color --quiet --request-timeout --retries --tenant-id --url --verbose --version"
@@ -24,6 +24,7 @@ _accelerate_command_options() {
   case $1 in
     backfill) echo "--dry-run --end --force --force-create --interval --journal --lot --max-interval
       --no-calendar --plan --plan-id --plan-name --start --timeout" ;;
+    campaign) echo "--adopt --force-create --interval --journal --max-interval --no-calendar --timeout" ;;
     create) echo "--end --force --force-create --journal --lot --plan --plan-id --plan-name --start" ;;
     detail) echo "" ;;
     instances) echo "--all --format --page --page-size --status" ;;

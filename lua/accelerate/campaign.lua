@@ -38,7 +38,7 @@ local tostring = tostring
 local new_error = util.new_error
 local raise = checks.raise
 
-local _M = { _VERSION = "0.1.0" }
+local _M = { _VERSION = require("accelerate.core").VERSION } -- one home: src/acc.h
 
 local ADVICE = "If it exists, resume the campaign with its dagName: the same `accelerate campaign run` "
   .. "command with --adopt DAG (opts.adopt = DAG); if it does not, with --force-create "

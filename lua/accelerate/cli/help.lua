@@ -17,7 +17,7 @@ Connection (flags, then environment, then the config file):
                           (key = value lines, # comments on lines of their own; unknown
                           keys and bad values are refused; ~/ is the home folder)
   --request-timeout S     seconds per HTTP call (default 30)
-  --retries N             retries of reads (list, detail, plans) on network errors, 5xx, 429 (default 2)
+  --retries N             retries of reads (never of a create) on network errors, 5xx, 429 (default 2)
 
 Output:
   --json                  machine-readable JSON on stdout (progress still goes to stderr):

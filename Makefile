@@ -1,5 +1,8 @@
-# accelerate — build, test and demo.
+# accelerate — build, install, test and demo.
 #
+# `make` builds the C module for one Lua (LUA_VERSION, default 5.4) and
+# installs nothing; `make install` puts it, the Lua modules, the command,
+# its man page and its bash completion under PREFIX (see "Install").
 # `make demo` and `make test` are the two commands a new user runs; each
 # installs the Debian packages it needs first (see `deps`), so both work on a
 # fresh Debian 12 machine as root.  Every interpreter is named explicitly:
@@ -10,8 +13,10 @@
 # the ones Debian's libnginx-mod-http-lua and lua-resty-core are built on; the
 # plain luajit packages conflict with them.  chromium (headless) and a font
 # open the HTML report in spec/html_report_spec.lua and take its screenshot.
-# libyajl-dev (yajl 2.1) is the streaming JSON parser of src/reduce.c; time
-# (GNU time) measures bench/watch's peak RSS.
+# help2man builds the man page from the command's own --help; man-db reads
+# it back in spec/completion_spec.lua.  libyajl-dev (yajl 2.1) is the
+# streaming JSON parser of src/reduce.c; time (GNU time) measures
+# bench/watch's peak RSS.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
@@ -19,13 +24,16 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
 	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
-	chromium fonts-dejavu-core libyajl-dev time
+	chromium fonts-dejavu-core help2man man-db libyajl-dev time
 
 SHELL = /bin/bash
 
-.PHONY: all deps test check lint test-sim test-ngx sim-start sim-stop sim-status bench-sim soak clean
+.PHONY: all deps test check lint test-sim test-ngx test-pkg sim-start sim-stop sim-status bench-sim soak clean \
+	install uninstall man
 
-all: deps
+# The default target: the C module for LUA_VERSION (build/lua5.4/... by
+# default).  No apt-get here: `make deps` (or demo, test) installs packages.
+all: build
 
 # Idempotent: asks dpkg first and calls apt-get only for what is missing.
 # nginx is wanted as a program (the simulator runs its own, on loopback),
@@ -98,14 +106,27 @@ bench-core: deps
 #   make build LUA_VERSION=5.1|5.2|5.3|5.4|jit    -> build/lua5.x/ or build/luajit/
 #   make build-all | test-core | valgrind-core | asan-core      (DEV=1: -Werror)
 # Never linked against liblua: the host interpreter (or nginx) provides it.
+# The Lua headers: LUA_INCDIR when given, else pkg-config's flags for that
+# Lua (lua5.4.pc, luajit.pc); LUA_ABI is the folder name LuaRocks uses.
 LUA_VERSION ?= 5.4
 ifeq ($(LUA_VERSION),jit)
-LUA_INCDIR ?= /usr/include/luajit-2.1
+LUA_PC = luajit
+LUA_ABI = 5.1
+LUA_INTERP = luajit
 CORE_DIR = build/luajit
 else
-LUA_INCDIR ?= /usr/include/lua$(LUA_VERSION)
+LUA_PC = lua$(LUA_VERSION)
+LUA_ABI = $(LUA_VERSION)
+LUA_INTERP = lua$(LUA_VERSION)
 CORE_DIR = build/lua$(LUA_VERSION)
 endif
+ifdef LUA_INCDIR
+LUA_CFLAGS = -I$(LUA_INCDIR)
+else
+LUA_CFLAGS = $(shell pkg-config --cflags $(LUA_PC))
+endif
+# Lua 5.4's headers for the sanitizer, fuzzing and cppcheck builds.
+LUA54_CFLAGS = $(shell pkg-config --cflags lua5.4)
 CORE_VERSIONS = 5.1 5.2 5.3 5.4 jit
 CURL_CFLAGS ?= $(shell pkg-config --cflags libcurl)
 CURL_LIBS ?= $(shell pkg-config --libs libcurl)
@@ -135,7 +156,8 @@ build: $(CORE_DIR)/accelerate/core.so
 
 $(CORE_DIR)/accelerate/core.so: $(CORE_SRC) $(CORE_HDR)
 	@mkdir -p $(CORE_DIR)/accelerate
-	$(CC) $(CORE_CFLAGS) $(CFLAGS) -I$(LUA_INCDIR) $(CURL_CFLAGS) $(LIBFLAG) \
+	@[ -n "$(LUA_CFLAGS)" ] || { echo "make: no Lua headers for $(LUA_PC): set LUA_INCDIR, or make deps" >&2; exit 2; }
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) $(LUA_CFLAGS) $(CURL_CFLAGS) $(LIBFLAG) \
 		-o $@ $(CORE_SRC) $(CURL_LIBS) $(YAJL_LIBS)
 
 build-all:
@@ -171,13 +193,68 @@ asan-core: export ACCELERATE_SPEC_SLACK = 3
 asan-core:
 	@mkdir -p $(ASAN_DIR)/accelerate
 	clang -std=c99 -D_POSIX_C_SOURCE=200809L -fPIC -fvisibility=hidden \
-	  $(ASAN_FLAGS) -Wall -Wextra -I/usr/include/lua5.4 $(CURL_CFLAGS) -shared \
+	  $(ASAN_FLAGS) -Wall -Wextra $(LUA54_CFLAGS) $(CURL_CFLAGS) -shared \
 	  -o $(ASAN_DIR)/accelerate/core.so $(CORE_SRC) $(CURL_LIBS) $(YAJL_LIBS)
-	clang $(ASAN_FLAGS) -I/usr/include/lua5.4 -o $(ASAN_DIR)/lua_asan \
+	clang $(ASAN_FLAGS) $(LUA54_CFLAGS) -o $(ASAN_DIR)/lua_asan \
 	  src/tools/lua_asan.c -llua5.4
 	@ASAN_OPTIONS=detect_leaks=1:halt_on_error=1 \
 	UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  $(ASAN_DIR)/lua_asan $(CORE_BUSTED) --cpath="$(ASAN_DIR)/?.so" $(CORE_SPECS)
+
+# ---------------------------------------------------------------------------
+# Install: the C module for one Lua (LUA_VERSION), the Lua modules, the
+# command, its man page and its bash completion, under LuaRocks' layout:
+#   $(PREFIX)/lib/lua/5.4/accelerate/core.so    $(PREFIX)/share/lua/5.4/accelerate.lua, accelerate/...
+#   $(PREFIX)/bin/accelerate                    (#!/usr/bin/env lua5.4, or the LUA_VERSION's interpreter)
+#   $(PREFIX)/share/man/man1/accelerate.1       $(PREFIX)/share/bash-completion/completions/accelerate
+# With PREFIX=/usr/local Debian's Lua finds the modules as they are; the
+# command also finds them under its own prefix (PREFIX/bin/../share/lua).
+#   make install [PREFIX=/usr/local] [DESTDIR=/tmp/stage] [LUA_VERSION=5.4]
+#   make uninstall (the same variables): removes exactly those files
+PREFIX ?= /usr/local
+INST_LIBDIR ?= $(PREFIX)/lib/lua/$(LUA_ABI)
+INST_LUADIR ?= $(PREFIX)/share/lua/$(LUA_ABI)
+INST_BINDIR ?= $(PREFIX)/bin
+INST_MANDIR ?= $(PREFIX)/share/man/man1
+INST_BASHCOMPDIR ?= $(PREFIX)/share/bash-completion/completions
+LUA_MODULES = $(patsubst lua/%,%,$(shell find lua -name '*.lua' | LC_ALL=C sort))
+MAN_PAGE = build/man/accelerate.1
+
+# The man page: help2man over the command's own --help and --version, with
+# the sections of docs/man/accelerate.h2m (name, description, environment,
+# files, examples) and every command's help (docs/man/commands.lua).
+man: $(MAN_PAGE)
+
+$(MAN_PAGE): docs/man/accelerate.h2m docs/man/commands.lua lua/accelerate/cli/help.lua src/acc.h \
+		| $(CORE_DIR)/accelerate/core.so
+	@command -v help2man >/dev/null || { echo "make: help2man is missing (make deps installs it)" >&2; exit 2; }
+	@mkdir -p build/man
+	$(LUA_INTERP) docs/man/commands.lua >build/man/commands.h2m
+	help2man --no-info --no-discard-stderr --section=1 --include=docs/man/accelerate.h2m \
+	  --include=build/man/commands.h2m --output=$@ '$(LUA_INTERP) bin/accelerate'
+
+install: build $(MAN_PAGE)
+	install -d '$(DESTDIR)$(INST_LIBDIR)/accelerate' '$(DESTDIR)$(INST_BINDIR)' \
+	  '$(DESTDIR)$(INST_MANDIR)' '$(DESTDIR)$(INST_BASHCOMPDIR)'
+	install -m 755 $(CORE_DIR)/accelerate/core.so '$(DESTDIR)$(INST_LIBDIR)/accelerate/core.so'
+	@for m in $(LUA_MODULES); do \
+	  install -D -m 644 lua/$$m '$(DESTDIR)$(INST_LUADIR)'/$$m || exit 1; \
+	done; echo "installed $(words $(LUA_MODULES)) Lua modules under $(DESTDIR)$(INST_LUADIR)"
+	sed '1s|.*|#!/usr/bin/env $(LUA_INTERP)|' bin/accelerate >'$(DESTDIR)$(INST_BINDIR)/accelerate'
+	chmod 755 '$(DESTDIR)$(INST_BINDIR)/accelerate'
+	install -m 644 $(MAN_PAGE) '$(DESTDIR)$(INST_MANDIR)/accelerate.1'
+	install -m 644 completion/accelerate.bash '$(DESTDIR)$(INST_BASHCOMPDIR)/accelerate'
+
+# Only what install wrote, then the folders it made that are left empty.
+uninstall:
+	rm -f '$(DESTDIR)$(INST_LIBDIR)/accelerate/core.so' '$(DESTDIR)$(INST_BINDIR)/accelerate' \
+	  '$(DESTDIR)$(INST_MANDIR)/accelerate.1' '$(DESTDIR)$(INST_BASHCOMPDIR)/accelerate'
+	@for m in $(LUA_MODULES); do rm -f '$(DESTDIR)$(INST_LUADIR)'/$$m; done
+	@for d in $$(printf '%s\n' $(filter-out ./,$(sort $(dir $(LUA_MODULES)))) | LC_ALL=C sort -r) \
+	    '$(DESTDIR)$(INST_LIBDIR)/accelerate'; do \
+	  case $$d in /*) ;; *) d='$(DESTDIR)$(INST_LUADIR)'/$$d ;; esac; \
+	  [ ! -d "$$d" ] || rmdir --ignore-fail-on-non-empty "$$d"; \
+	done
 
 # ---------------------------------------------------------------------------
 # Workflows and demo (lua/accelerate/*.lua, bin/accelerate, examples/).
@@ -192,7 +269,9 @@ WORKFLOW_SPECS = spec/util_spec.lua spec/periods_spec.lua spec/workflow_spec.lua
 	spec/workflow_params_spec.lua spec/workflow_plan_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
 	spec/insight_spec.lua spec/html_report_spec.lua \
 	spec/cli_args_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
-	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua
+	spec/cli_listing_spec.lua \
+	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
+	spec/campaign_spec.lua spec/cli_campaign_spec.lua
 
 .PHONY: test-workflow demo
 
@@ -223,7 +302,7 @@ FUZZ_TARGETS = decode prepare reduce
 FUZZ_DIR = build/fuzz
 FUZZ_CFLAGS = -std=c99 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer \
 	-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	-Wall -Wextra -I/usr/include/lua5.4 $(CURL_CFLAGS)
+	-Wall -Wextra $(LUA54_CFLAGS) $(CURL_CFLAGS)
 # decode_fuzz includes src/http.c to reach its static header callback
 FUZZ_SRC_decode = $(filter-out src/http.c,$(CORE_SRC))
 FUZZ_SRC_prepare = $(CORE_SRC)
@@ -278,7 +357,7 @@ fuzz: fuzz-build
 # in teardown; `test` then stops any that a crashed run left behind.  Every
 # suite runs even when an earlier one fails; the last line sums them up.
 BUSTED = busted --lua=lua5.4 --output=utfTerminal
-TEST_SUITES = test-sim test-core test-workflow test-ngx
+TEST_SUITES = test-sim test-core test-workflow test-ngx test-pkg
 
 test: deps
 	@$(MAKE) --no-print-directory build-all
@@ -288,12 +367,23 @@ test: deps
 	  [ "$${PIPESTATUS[0]}" = 0 ] || status=1; \
 	done; \
 	sim/simctl stop-all "$(CURDIR)/build/test-sim" >/dev/null 2>&1; \
-	awk '/successes \/ .* failures \/ .* errors/ { p += $$1; f += $$4 + $$7 } \
+	awk '/ success(es)? \/ [0-9]+ failures? \/ [0-9]+ errors? / { p += $$1; f += $$4 + $$7 } \
 	  END { printf "make test: %d passed, %d failed\n", p, f }' build/test.log; \
 	exit $$status
 
 test-sim:
 	@$(BUSTED) spec/sim_spec.lua
+
+# Packaging and documentation: the version and CHANGELOG, the rockspec
+# and a LuaRocks install, make install/uninstall, the man page and the
+# bash completion, and the documentation's runnable examples.
+PKG_SPECS = spec/packaging_spec.lua spec/completion_spec.lua spec/docs_spec.lua
+
+test-pkg:
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	@$(MAKE) --no-print-directory build LUA_VERSION=jit
+	@$(MAKE) --no-print-directory man
+	@$(BUSTED) $(PKG_SPECS)
 
 # accelerate.ngx inside Debian's nginx (the module built for LuaJIT), and
 # the conformance table run against both transports.
@@ -312,7 +402,7 @@ LUA_FILES = $(shell git ls-files '*.lua' 2>/dev/null || find . -name '*.lua' -no
 lint: deps
 	luacheck -q --no-color $(LUA_FILES)
 	cppcheck --quiet --error-exitcode=1 --enable=warning,style,performance,portability \
-	  --std=c99 --inline-suppr --suppress=toomanyconfigs -I src -I /usr/include/lua5.4 src
+	  --std=c99 --inline-suppr --suppress=toomanyconfigs -I src $(LUA54_CFLAGS) src
 
 clean:
 	-sim/simctl stop-all build >/dev/null 2>&1

@@ -1,11 +1,14 @@
 rockspec_format = "3.0"
 package = "accelerate"
 version = "scm-0"
+-- Built from a checkout with `luarocks make` (README, "Install"), which
+-- builds the folder it runs in and fetches nothing: the url only has to be
+-- valid, and names no machine's path.
 source = {
-   url = "git+file:///work/main",
+   url = "./",
 }
 description = {
-   summary = "Client for the AnyMetrics backfill (acceleration) API: C core over libcurl",
+   summary = "Client for the backfill API of Aloudata CAN (AnyMetrics): C core over libcurl",
    detailed = [[
       require "accelerate": create a backfill, page through its task instances
       and read their details, with typed errors, GET retries, real timeouts
@@ -62,10 +65,19 @@ build = {
          libdirs = { "$(CURL_LIBDIR)", "$(YAJL_LIBDIR)" },
       },
       ["accelerate.calendar"] = "lua/accelerate/calendar.lua",
+      ["accelerate.campaign"] = "lua/accelerate/campaign.lua",
+      ["accelerate.campaign.engine"] = "lua/accelerate/campaign/engine.lua",
+      ["accelerate.campaign.poll"] = "lua/accelerate/campaign/poll.lua",
+      ["accelerate.campaign.record"] = "lua/accelerate/campaign/record.lua",
+      ["accelerate.campaign.spec"] = "lua/accelerate/campaign/spec.lua",
+      ["accelerate.campaign.state"] = "lua/accelerate/campaign/state.lua",
+      ["accelerate.campaign.tasks"] = "lua/accelerate/campaign/tasks.lua",
       ["accelerate.client"] = "lua/accelerate/client.lua",
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
       ["accelerate.cli.args"] = "lua/accelerate/cli/args.lua",
       ["accelerate.cli.backfill_commands"] = "lua/accelerate/cli/backfill_commands.lua",
+      ["accelerate.cli.campaign_commands"] = "lua/accelerate/cli/campaign_commands.lua",
+      ["accelerate.cli.campaign_view"] = "lua/accelerate/cli/campaign_view.lua",
       ["accelerate.cli.config"] = "lua/accelerate/cli/config.lua",
       ["accelerate.cli.context"] = "lua/accelerate/cli/context.lua",
       ["accelerate.cli.help"] = "lua/accelerate/cli/help.lua",
@@ -74,6 +86,7 @@ build = {
       ["accelerate.cli.output"] = "lua/accelerate/cli/output.lua",
       ["accelerate.cli.plan_commands"] = "lua/accelerate/cli/plan_commands.lua",
       ["accelerate.cli.progress"] = "lua/accelerate/cli/progress.lua",
+      ["accelerate.cli.repairs"] = "lua/accelerate/cli/repairs.lua",
       ["accelerate.dates"] = "lua/accelerate/dates.lua",
       ["accelerate.html_charts"] = "lua/accelerate/html_charts.lua",
       ["accelerate.html_report"] = "lua/accelerate/html_report.lua",
@@ -102,5 +115,5 @@ build = {
    install = {
       bin = { accelerate = "bin/accelerate" },
    },
-   copy_directories = { "docs", "examples" },
+   copy_directories = { "docs", "examples", "completion" },
 }

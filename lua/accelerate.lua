@@ -22,7 +22,7 @@ local _M = {
 -- elsewhere, the workflows and the REPL.
 for _, name in ipairs { "config", "prepare", "decode", "reduce", "store", "error", "retry_delay", "retry_after",
   "id_key", "sleep", "now", "create_private", "fsync", "lock", "mkdirs", "defer_signals", "allow_signals",
-  "term_width" } do
+  "term_width", "interrupt_on_sigterm" } do
   _M[name] = core[name]
 end
 

@@ -514,6 +514,25 @@ describe("accelerate.lock, defer_signals and term_width", function()
         assert.are_not.equal(0, code)
     end)
 
+    it("turns SIGTERM into the interrupt Ctrl-C raises, once asked to", function()
+        if not interp then return pending("interpreter unknown") end
+        local script = child([[
+            local a = require "accelerate"
+            assert(a.interrupt_on_sigterm())
+            local ok, err = pcall(function()
+                os.execute("kill -TERM " .. io.open("/proc/self/stat"):read("*l"):match("^(%d+)"))
+                for _ = 1, 1e8 do end
+                return "not interrupted"
+            end)
+            io.write(tostring(ok), " ", tostring(err), "\n")
+            os.exit(7)
+        ]])
+        local code, out = helpers.sh(("'%s' %s 2>&1"):format(interp, script))
+        os.remove(script)
+        assert.matches("^false .*interrupted!", out)
+        assert.equal(7, code)
+    end)
+
     it("gives no width when the output is not a terminal", function()
         assert.is_nil(accelerate.term_width(1000))
     end)

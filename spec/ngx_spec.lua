@@ -134,11 +134,45 @@ describe("the OpenResty example", function()
         assert.are.equal("invalid", json.kind)
         assert.are.equal(0, #sim:requests { route = "create" })
         status, json = get("/instances/99999999")
-        assert.are.equal(502, status)
+        assert.are.equal(404, status)
         assert.are.equal("api", json.kind)
         assert.are.equal("404", json.code)
         assert.is_string(json.trace_id)
         assert.is_nil(json.error:find(sim.auth_value, 1, true))
+        sim:fault { route = "list", kind = "status", status = 503, times = -1 }
+        status = get("/backfills/no-such-dag")
+        assert.are.equal(502, status, "a gateway error stays 502")
+        sim:reset_faults()
+    end)
+
+    it("answers 404 for a backfill, an instance or a plan the API does not know", function()
+        for _, path in ipairs { "/backfills/no-such-dag", "/instances/99999999", "/plans/no_such_plan" } do
+            local status, json, raw = get(path)
+            assert.are.equal(404, status, path .. ": " .. tostring(raw))
+            assert.are.equal("404", json.code, path)
+        end
+        local status, plan = get("/plans/" .. PLAN)
+        assert.are.equal(200, status)
+        assert.are.equal("sales_daily", plan.name)
+    end)
+
+    it("gives failures as an array, [] when none failed", function()
+        sim:scenario(helpers.scenario {})
+        local dag = create()
+        sim:advance(1e6)
+        local status, json, raw = get("/backfills/" .. dag)
+        assert.are.equal(200, status)
+        assert.is_true(json.done)
+        assert.matches('"failures":[]', raw, 1, true)
+    end)
+
+    it("answers a body of the wrong types with 400, naming no file of the server", function()
+        local status, json, raw = helpers.api(app, "POST", "/backfills",
+            { planId = { 1 }, startTime = "2025-01-01", endTime = "2025-01-01" })
+        assert.are.equal(400, status, raw)
+        assert.are.equal("invalid", json.kind)
+        assert.is_nil(raw:find(".lua", 1, true), raw)
+        assert.is_nil(raw:find(helpers.root, 1, true), raw)
     end)
 
     it("never retries a create, and says the backfill may exist when its answer is lost", function()
@@ -148,6 +182,57 @@ describe("the OpenResty example", function()
         assert.are.equal("network", json.kind)
         assert.matches("may have been created", json.error, 1, true)
         assert.are.equal(1, #sim:requests { route = "create" })
+    end)
+end)
+
+describe("a campaign in the OpenResty example", function()
+    local function post(spec) return helpers.api(app, "POST", "/campaigns", spec) end
+
+    it("runs from a timer with the unchanged campaign module: at most max_in_flight at once, every task once", function()
+        sim:clear_requests()
+        local status, json, raw = post { plans = { names = { "sales_daily", "gmv_monthly" } },
+            startTime = "2025-02-01", endTime = "2025-03-31", chunk = "month", max_in_flight = 2 }
+        assert.are.equal(202, status, raw)
+        assert.are.equal(4, json.tasks)
+        local state = helpers.eventually(function()
+            local _, j = get("/campaigns/" .. json.id)
+            return j and j.state ~= "running" and j
+        end, 20)
+        assert.is_table(state, "the campaign did not finish")
+        assert.are.equal("succeeded", state.state)
+        assert.are.equal(4, #state.tasks)
+        local creates = sim:requests { route = "create" }
+        assert.are.equal(4, #creates)
+        local seen = {}
+        for i, t in ipairs(state.tasks) do
+            assert.are.equal("succeeded", t.state)
+            assert.is_nil(seen[t.dagName])
+            seen[t.dagName] = true
+            local body = helpers.json.decode(creates[i].body)
+            assert.are.equal(t.startTime, body.startTime)
+        end
+        -- unfinished from its create to its last list poll: never more than 2 at once
+        local opened, closed = {}, {}
+        for i, t in ipairs(state.tasks) do opened[t.dagName] = creates[i].seq end
+        for _, q in ipairs(sim:requests { route = "list" }) do closed[q.args.dagName] = q.seq end
+        for _, at in pairs(opened) do
+            local n = 0
+            for dag, from in pairs(opened) do
+                if from <= at and closed[dag] >= at then n = n + 1 end
+            end
+            assert.is_true(n <= 2, n .. " unfinished at once")
+        end
+        assert.matches("campaign " .. json.id .. " succeeded", error_log(), 1, true)
+    end)
+
+    it("refuses a misspelt plan with a 400 before any create", function()
+        sim:clear_requests()
+        local status, json = post { plans = { names = { "sales_dialy" } }, startTime = "2025-02-01",
+            endTime = "2025-02-28" }
+        assert.are.equal(400, status)
+        assert.matches("did you mean 'sales_daily'", json.error, 1, true)
+        assert.are.equal(0, #sim:requests { route = "create" })
+        assert.are.equal(404, (get("/campaigns/999")))
     end)
 end)
 
@@ -259,6 +344,91 @@ describe("accelerate.ngx faults", function()
             assert.matches("the backfill may have been created", json.error, 1, true)
             assert.are.equal(1, #sim:requests { route = "create" })
         end
+    end)
+end)
+
+-- The example's handlers when one raises (here: a client stub that raises a
+-- message naming a file, as a Lua error does): a generic 500 with a trace
+-- id, and the message in the log under that id.
+describe("the OpenResty example's handlers", function()
+    local n
+    setup(function()
+        local dir = helpers.root .. "/build/test-sim/ngx-guard-" .. tostring(os.time())
+        os.execute("mkdir -p " .. helpers.quote(dir))
+        n = helpers.start_nginx {
+            dir = dir,
+            locations = {
+                "        location ~ ^/instances/([0-9]+)$ { content_by_lua_block {",
+                "            package.loaded[\"accelerate.ngx\"] = { new = function() return { task_detail = function()",
+                "                error(\"/srv/secret/app/lua/thing.lua:42: attempt to index a nil value\", 0) end } end }",
+                "            package.path = \"" .. helpers.root .. "/examples/openresty/?.lua;\" .. package.path",
+                "            require(\"backfill_app\").detail(ngx.var[1])",
+                "        } }",
+            },
+        }
+        n.dir = dir
+    end)
+    teardown(function()
+        if n then n.stop() helpers.run("rm -rf " .. helpers.quote(n.dir)) end
+    end)
+
+    it("answer a Lua error with a generic 500 and a trace id, and log the message under it", function()
+        local status, json, raw = helpers.api(n, "GET", "/instances/12")
+        assert.are.equal(500, status, raw)
+        assert.are.equal("internal", json.kind)
+        assert.matches("^%x+$", json.trace_id)
+        assert.is_nil(raw:find("/srv/secret", 1, true), raw)
+        assert.is_nil(raw:find(".lua", 1, true), raw)
+        local log = helpers.eventually(function()
+            local text = helpers.read_file(n.prefix .. "/logs/error.log") or ""
+            return text:find("trace " .. json.trace_id, 1, true) and text
+        end, 2)
+        assert.is_string(log, "the error is not in the log")
+        assert.matches("trace " .. json.trace_id .. ": /srv/secret/app/lua/thing.lua:42: attempt to index", log, 1, true)
+    end)
+end)
+
+-- The README's nginx configuration, as it is printed, with this checkout's
+-- paths, a free port and (started as root) a `user` line for a checkout
+-- that only its owner can read: it must start alone and create a backfill.
+describe("the README's nginx configuration", function()
+    it("starts on its own and creates a backfill", function()
+        local readme = assert(helpers.read_file(helpers.root .. "/README.md"))
+        local conf = readme:match("<!%-%- spec/ngx_spec%.lua starts this configuration[^\n]*\n```nginx\n(.-)```")
+        assert.is_string(conf, "README.md has no marked nginx configuration")
+        local server = assert(socket.bind("127.0.0.1", 0))
+        local _, port = server:getsockname()
+        server:close()
+        conf = conf:gsub("/path/to/accelerate", helpers.root):gsub("listen 127%.0%.0%.1:8090;", "listen 127.0.0.1:" .. port .. ";")
+        assert.matches("listen 127.0.0.1:" .. port .. ";", conf, 1, true)
+        local ngxctl = ". " .. helpers.quote(helpers.root .. "/sim/nginxctl.sh") .. "; say() { :; }; "
+        local p = io.popen("bash -c " .. helpers.quote(ngxctl .. "ngx_conf_user " .. helpers.quote(helpers.root)))
+        local user_line = p:read("*a")
+        p:close()
+        local prefix = helpers.root .. "/build/test-sim/readme-nginx-" .. port
+        os.execute("mkdir -p " .. helpers.quote(prefix .. "/conf") .. " " .. helpers.quote(prefix .. "/logs"))
+        local f = assert(io.open(prefix .. "/conf/nginx.conf", "wb"))
+        f:write(user_line, conf)
+        f:close()
+        local env = ("ACCELERATE_URL=%s ACCELERATE_TENANT_ID=%s ACCELERATE_AUTH_TYPE=%s ACCELERATE_AUTH_VALUE=%s "):format(
+            sim.url, sim.tenant_id, sim.auth_type, helpers.quote(sim.auth_value))
+        local started = helpers.run(env .. "bash -c " .. helpers.quote(ngxctl .. "ngx_start " .. helpers.quote(prefix)))
+        local ok, status, raw
+        if started then
+            local n = { url = "http://127.0.0.1:" .. port }
+            helpers.eventually(function()
+                local c = socket.connect("127.0.0.1", port)
+                if c then c:close() return true end
+            end, 5)
+            status, _, raw = helpers.api(n, "POST", "/backfills",
+                { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02" })
+            ok = status == 200 and raw:match("^%x+%-%x+%-%x+%-%x+%-%x+\n$")
+        end
+        local log = helpers.read_file(prefix .. "/logs/start.log") or ""
+        helpers.run("bash -c " .. helpers.quote(ngxctl .. "ngx_stop " .. helpers.quote(prefix)))
+        helpers.run("rm -rf " .. helpers.quote(prefix))
+        assert.is_true(started, "nginx did not start: " .. log)
+        assert.is_truthy(ok, tostring(status) .. " " .. tostring(raw))
     end)
 end)
 

@@ -1,5 +1,5 @@
 -- The simulator, driven over real HTTP on loopback, checked point by point
--- against ../shared/api/backfill-api.txt.  Run with `busted --lua=lua5.4`.
+-- against docs/api.md.  Run with `busted --lua=lua5.4`.
 local helpers = require "spec.helpers"
 local cjson = helpers.json
 
@@ -187,6 +187,46 @@ describe("simctl", function()
         assert.matches("already running", out)
         assert.matches("export ACCELERATE_URL=http://127.0.0.1:" .. sim.port, out, 1, true)
         assert.are.equal(pid, helpers.read_file(sim.dir .. "/nginx.pid"))
+    end)
+
+    it("says which scenario runs, and switches to another one asked for through the admin API", function()
+        local other = helpers.start_sim { scenario = "test", workers = 1 }
+        local pid = helpers.read_file(other.dir .. "/nginx.pid")
+        local function health() return select(2, helpers.api(other, "GET", "/__sim/health")) end
+        -- a backfill of the test scenario, forgotten by the switch
+        local _, created = other:call("POST", "/anymetrics/api/v1/accelerate/task/create",
+            { planName = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-02" })
+        local dag = assert(created.data)
+        local out, rc = capture(other:env() .. " " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.matches("already running .*scenario test", out)
+        assert.matches("ACCELERATE_SIM_SCENARIO=NAME sim/simctl start switches", out, 1, true)
+        assert.are.equal("test", health().scenario)
+
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=demo " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.matches("switched from scenario test to demo", out, 1, true)
+        assert.matches("export ACCELERATE_URL=http://127.0.0.1:" .. other.port, out, 1, true)
+        assert.are.equal("demo", health().scenario)
+        assert.are.equal(pid, helpers.read_file(other.dir .. "/nginx.pid"))
+        local _, listed = other:call("GET", "/anymetrics/api/v1/accelerate/task/instance/list?dagName=" .. dag)
+        assert.matches("does not exist", listed.errorMsg)
+
+        -- the same scenario again: nothing switched, nothing forgotten
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=demo " .. simctl .. " start")
+        assert.are.equal(0, rc, out)
+        assert.is_nil(out:match("switched"))
+        assert.matches("scenario demo", out)
+        out, rc = capture(other:env() .. " " .. simctl .. " status")
+        assert.are.equal(0, rc, out)
+        assert.matches("scenario demo", out)
+
+        -- an unknown one is refused, and the running one keeps running
+        out, rc = capture(other:env() .. " ACCELERATE_SIM_SCENARIO=nope " .. simctl .. " start")
+        assert.are.equal(2, rc, out)
+        assert.matches("no such scenario: nope.*scenario demo keeps running", out)
+        assert.are.equal("demo", health().scenario)
+        other:stop()
     end)
 
     it("prints only export lines on stdout, for eval", function()
@@ -951,6 +991,31 @@ describe("simulated time", function()
         assert.are.equal("WAITING", d.status)
         assert.is_nil(d.statusTime.RUNNING)
         assert.are.equal(cjson.null, d.serverInfo)
+    end)
+
+    it("starts its clock behind the wall clock, so that no time it reports is in the future", function()
+        -- the demo's pace: 150 simulated seconds a real one, 75 days behind at the start
+        sim:scenario(helpers.scenario { speed = 150 })
+        local wall = os.time()
+        local _, health = helpers.api(sim, "GET", "/__sim/health")
+        assert.is_true(math.abs((wall - 150 * 12 * 3600) - health.now) < 300, tostring(health.now))
+        local dag = create_ok { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" }
+        sim:advance(3 * 86400)   -- every instance finished: three days of simulated time
+        local stamps = 0
+        for _, inst in ipairs(all_instances(dag)) do
+            assert.are.equal("SUCCESS", inst.status)
+            local _, d = detail(inst.id)
+            for _, t in ipairs { inst.createTime, inst.scheduleTime, inst.startTime, inst.endTime,
+                d.startTime, d.endTime, d.statusTime.WAITING, d.statusTime.RUNNING, d.statusTime.SUCCESS } do
+                assert.is_true(epoch(t) <= os.time(), t .. " is later than the wall clock")
+                stamps = stamps + 1
+            end
+        end
+        assert.are.equal(20 * 9, stamps)
+        -- at the test scenario's pace the start is capped at ten years behind
+        sim:scenario(helpers.scenario())
+        _, health = helpers.api(sim, "GET", "/__sim/health")
+        assert.is_true(math.abs((os.time() - 10 * 365 * 86400) - health.now) < 300, tostring(health.now))
     end)
 
     it("finishes a test-scenario backfill in well under a second of real time", function()

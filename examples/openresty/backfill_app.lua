@@ -1,13 +1,17 @@
 -- The handlers of examples/openresty/nginx.conf: start a backfill, report
--- its status as JSON, and watch running backfills from a timer.  Every call
--- to the API goes through accelerate.ngx (cosockets), so a slow API never
--- holds up the other requests of the worker.
+-- its status as JSON, and watch running backfills from a timer; start a
+-- campaign (many backfills, accelerate.campaign) run by a timer, and report
+-- where it stands.  Every call to the API goes through accelerate.ngx
+-- (cosockets), so a slow API never holds up the other requests of the worker.
 local acc = require "accelerate.ngx"
 local workflow = require "accelerate.workflow"
+local campaign = require "accelerate.campaign"
+local util = require "accelerate.util"
 local cjson = require "cjson.safe"
 
 local ngx = ngx
 local shared = ngx.shared.backfills
+local campaigns = ngx.shared.campaigns
 
 local _M = {}
 
@@ -19,17 +23,43 @@ local function client()
     return acc.new { timeout = tonumber(os.getenv("ACCELERATE_TIMEOUT")) or 10 }
 end
 
+-- JSON through accelerate.util: arrays built with util.array stay arrays
+-- when empty (Debian's cjson 2.1.0 would write {}).
 local function reply(status, tbl)
     ngx.status = status
     ngx.header["Content-Type"] = "application/json"
-    ngx.say(cjson.encode(tbl))
+    ngx.say(util.json_encode(tbl))
     return ngx.exit(ngx.HTTP_OK)
 end
 
--- The HTTP status to answer for an accelerate error: ours is a gateway.
+-- The HTTP status to answer for an accelerate error: ours is a gateway,
+-- except for what the API says does not exist (a backfill, an instance, a
+-- plan: code 404), which does not exist here either.
 local function fail(err)
-    local status = err.kind == "invalid" and 400 or (err.kind == "timeout" and 504 or 502)
+    local status = 502
+    if err.kind == "invalid" then
+        status = 400
+    elseif err.kind == "timeout" then
+        status = 504
+    elseif err.kind == "api" and (err.code == "404" or err.status == 404) then
+        status = 404
+    end
     return reply(status, { error = tostring(err), kind = err.kind, code = err.code, trace_id = err.trace_id })
+end
+
+-- A handler that raised (a bug, a malformed answer nobody foresaw): the
+-- error and its traceback go to the log under the request's id, and the
+-- answer is a generic 500 with that id, never the message (it names files
+-- of this server).
+local function guarded(handler)
+    return function(...)
+        local ok, err = xpcall(handler, debug.traceback, ...)
+        if ok then return end
+        local id = ngx.var.request_id
+        ngx.log(ngx.ERR, "trace ", id, ": ", tostring(err))
+        return reply(500, { error = "internal error; the server's log has its cause under this trace_id",
+            kind = "internal", trace_id = id })
+    end
 end
 
 -- POST /backfills with create_task's parameters as JSON.
@@ -45,7 +75,12 @@ function _M.create()
     if not c then return fail(err) end
     local ok, dag
     ok, dag, err = pcall(c.create_task, c, params)
-    if not ok then return reply(400, { error = tostring(dag) }) end   -- a wrong Lua type raised
+    if not ok then
+        -- a field of the wrong JSON type raised; the message may name our files
+        ngx.log(ngx.INFO, "create_task refused the body: ", tostring(dag))
+        return reply(400, { error = "a field of the body has the wrong type (planId, startTime and endTime "
+            .. "are strings, dateIntervalOfLot a number)", kind = "invalid" })
+    end
     if not dag then return fail(err) end
     shared:set(dag, cjson.encode { state = "running" })
     return reply(201, { dagName = dag })
@@ -65,17 +100,20 @@ function _M.status(dag)
             if inst.status == "FAILED" then failed[#failed + 1] = inst end
         end
     end)
-    if not ok then return fail(type(perr) == "table" and perr or { kind = "error", message = tostring(perr) }) end
+    if not ok then
+        if type(perr) ~= "table" then error(perr, 0) end   -- not the client's error object: a bug (guarded)
+        return fail(perr)
+    end
     local ids = {}
     for i, inst in ipairs(failed) do ids[i] = inst.id end
     local details = #ids > 0 and c:task_details(ids, { concurrency = 8 }) or {}
-    local failures = {}
+    local failures = util.array()   -- [] when none failed
     for i, inst in ipairs(failed) do
         local d = details and details[inst.id]
         failures[i] = {
             id = inst.id, mtGuid = inst.mtGuid, startPartition = inst.startPartition,
             endPartition = inst.endPartition,
-            error = d and d.msg and d.msg:match("^[^\n]*") or nil,
+            error = d and type(d.msg) == "string" and d.msg:match("^[^\n]*") or nil,
         }
     end
     local done = instances > 0 and (counts.WAITING or 0) + (counts.RUNNING or 0) == 0
@@ -83,6 +121,16 @@ function _M.status(dag)
         dagName = dag, total = instances, counts = counts, done = done, failures = failures,
         watcher = cjson.decode(shared:get(dag) or "null"),
     })
+end
+
+-- GET /plans/ID: a plan's detail (the API's plan detail call).
+function _M.plan(id)
+    local c, err = client()
+    if not c then return fail(err) end
+    local d
+    d, err = c:plan_detail(id)
+    if not d then return fail(err) end
+    return reply(200, d)
 end
 
 -- GET /instances/ID through cosockets.
@@ -128,6 +176,69 @@ local function watch(premature, dag)
     shared:set(dag, cjson.encode { state = state, counts = report.counts, total = report.total })
 end
 
+-- What GET /campaigns/ID answers of a campaign's report.
+local function campaign_summary(r, state)
+    local tasks = {}
+    for i, t in ipairs(r.tasks) do
+        tasks[i] = { task = t.task, plan = t.plan, startTime = t.startTime, endTime = t.endTime,
+            dagName = t.dagName, state = t.state, repairs = t.repairs, counts = t.counts }
+    end
+    return cjson.encode { state = state, ok = r.ok, stopped = r.stopped, counts = r.counts,
+        states = r.states, tasks = tasks, requests = r.requests }
+end
+
+-- Runs a campaign in a timer with the unchanged campaign module on the
+-- cosocket client; where it stands is kept in the shared dict.  No
+-- journal here: a server restart forgets it (the command has --journal).
+local function run_campaign(premature, id, spec)
+    if premature then return end
+    local c, err = client()
+    local report
+    if c then
+        report, err = campaign.run(c, spec, { interval = 0.2, max_interval = 2, timeout = 3600,
+            on_progress = function(r) campaigns:set(id, campaign_summary(r, "running")) end })
+    end
+    if not report then
+        ngx.log(ngx.ERR, "campaign ", id, " failed: ", tostring(err))
+        campaigns:set(id, cjson.encode { state = "error", error = tostring(err) })
+        return
+    end
+    local state = report.ok and "succeeded" or (report.stopped or "failed")
+    ngx.log(report.ok and ngx.NOTICE or ngx.WARN, "campaign ", id, " ", state, ": ",
+        workflow.summary { counts = report.counts, total = report.total })
+    campaigns:set(id, campaign_summary(report, state))
+end
+
+-- POST /campaigns with a campaign spec as JSON (docs/campaign.md): checked
+-- and its plans looked up at once (a misspelt plan is a 400, and nothing
+-- is created), then run by a timer.  Answers 202 {id, tasks}.
+function _M.campaign_create()
+    if ngx.req.get_method() ~= "POST" then
+        ngx.header["Allow"] = "POST"
+        return reply(405, { error = "use POST" })
+    end
+    ngx.req.read_body()
+    local spec = cjson.decode(ngx.req.get_body_data() or "")
+    if type(spec) ~= "table" then return reply(400, { error = "the body must be a JSON object" }) end
+    local c, err = client()
+    if not c then return fail(err) end
+    local tasks
+    tasks, err = campaign.plan(c, spec)
+    if not tasks then return fail(err) end
+    local id = tostring(campaigns:incr("next", 1, 0))
+    campaigns:set(id, cjson.encode { state = "running" })
+    local ok, terr = ngx.timer.at(0, run_campaign, id, spec)
+    if not ok then return reply(503, { error = "cannot start the campaign's timer: " .. tostring(terr) }) end
+    return reply(202, { id = id, tasks = #tasks })
+end
+
+-- GET /campaigns/ID: the campaign's state, counts and tasks.
+function _M.campaign_status(id)
+    local entry = campaigns:get(id)
+    if not entry then return reply(404, { error = "no campaign " .. id }) end
+    return reply(200, cjson.decode(entry))
+end
+
 -- Every WATCH_EVERY seconds, worker 0 starts a watcher for each backfill
 -- still marked running that has none yet.
 function _M.start_watcher()
@@ -148,6 +259,11 @@ function _M.start_watcher()
         end
     end)
     if not ok then ngx.log(ngx.ERR, "cannot start the backfill watcher: ", err) end
+end
+
+-- Every request handler answers a generic 500 rather than raise.
+for _, name in ipairs { "create", "status", "plan", "detail", "blocking_detail" } do
+    _M[name] = guarded(_M[name])
 end
 
 return _M

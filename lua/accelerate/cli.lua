@@ -17,6 +17,7 @@
 --   cli/inspect_commands.lua   instances, detail
 --   cli/html_command.lua       report --html: every detail, then the page
 --   cli/plan_commands.lua      plans, plan, and the --plan lookup and checks
+--   cli/campaign_commands.lua  campaign plan|run|status (cli/campaign_view.lua)
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
@@ -27,8 +28,8 @@ local output = require "accelerate.cli.output"
 local backfill_commands = require "accelerate.cli.backfill_commands"
 local inspect_commands = require "accelerate.cli.inspect_commands"
 local plan_commands = require "accelerate.cli.plan_commands"
+local campaign_commands = require "accelerate.cli.campaign_commands"
 
-local type = type
 local pcall = pcall
 local usage = args.usage
 local EXIT = output.EXIT
@@ -50,12 +51,12 @@ local COMMANDS = {
   detail = inspect_commands.detail,
   plans = plan_commands.plans,
   plan = plan_commands.plan,
+  campaign = campaign_commands.campaign,
 }
 
+-- One version (ACC_VERSION in src/acc.h), which the workflow carries too.
 local function version()
-  local ok, core = pcall(require, "accelerate")
-  return "accelerate " .. workflow._VERSION .. (ok and type(core) == "table" and core.VERSION
-    and (" (core " .. core.VERSION .. ")") or "") .. "\n"
+  return "accelerate " .. workflow._VERSION .. "\n"
 end
 
 local function run(argv, ctx)
@@ -70,7 +71,10 @@ local function run(argv, ctx)
     return EXIT.USAGE
   end
   if o.command == "help" then
-    ctx.out(help.page(o.args[1]))
+    -- `accelerate help COMMAND` is `accelerate COMMAND --help`
+    local topic = o.args[1]
+    if topic ~= nil and not args.is_command(topic) then usage("unknown command " .. topic) end
+    ctx.out(help.page(topic))
     return EXIT.OK
   end
   if not args.is_command(o.command) then usage("unknown command " .. o.command) end
@@ -91,7 +95,8 @@ function _M.main(argv, env)
   if output.interrupted(res) then
     -- Ctrl-C: the server keeps working; say how to pick the watch up again
     ctx.err("\naccelerate: interrupted" .. (ctx.current_dag and ("; backfill " .. ctx.current_dag
-      .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "") .. "\n")
+      .. " keeps running on the server: `accelerate wait " .. ctx.current_dag .. "`") or "")
+      .. (ctx.resume and ("; resume with `" .. ctx.resume .. "`") or "") .. "\n")
     if ctx.json and not ctx.json_done then
       ctx.out(util.json_encode { error = { kind = "interrupted", message = "interrupted" },
         exit = EXIT.INTERRUPTED, dagName = ctx.current_dag } .. "\n")

@@ -19,6 +19,19 @@
 --   state           counts changed: {dagName, total, counts, polls, requests}
 --   done            every instance terminal, or timed out: {dagName, ok, timed_out, counts, total}
 --   failures        failed instance ids after inspect: {dagName, ids}
+-- A campaign's journal (accelerate.campaign; "for" holds campaign, the
+-- spec's identity, instead of params) adds:
+--   campaign        its tasks, planned once, before any create: {tasks = [{task, plan,
+--                   planId, startTime, endTime, dateIntervalOfLot, lots}], order}
+--   intent, created ... as above, with task (its number) and round (0, then
+--                   1, 2 for repairs, which also carry repairs = the dag repaired)
+--   state           as above, with task
+--   settled         a dag of a task has every instance terminal: {task, dagName, round,
+--                   total, counts, failed = [{id, mtGuid, startPartition, endPartition,
+--                   transient}], repair = [ids of the failures its repair re-runs]}
+--   stopped         no more creates this run: {reason = failure_budget | timeout |
+--                   interrupted, failed}
+--   ended           every task created and settled: {ok, counts, failed}
 -- Every event also has "at" (wall-clock seconds).  Auth values are never
 -- written: params are copied through a whitelist.
 
@@ -139,6 +152,10 @@ function _M.owner_mismatch(rec, want, summary)
   if want.dagName and rec.dagName and rec.dagName ~= want.dagName then
     return "this command watches " .. want.dagName
   end
+  if (want.campaign or rec.campaign) and want.campaign ~= rec.campaign then
+    if not want.campaign then return "this command is not a campaign" end
+    return rec.campaign and "this command is for another campaign spec" or "this command is a campaign"
+  end
   if want.repairs and rec.repairs ~= want.repairs and rec.dagName ~= want.repairs
     and (summary == nil or summary.dagName ~= want.repairs) then
     return "this command repairs " .. want.repairs
@@ -160,6 +177,7 @@ function _M.describe_owner(o)
   end
   if o.dagName then parts[#parts + 1] = "watching " .. tostring(o.dagName) end
   if o.repairs then parts[#parts + 1] = "repairing " .. tostring(o.repairs) end
+  if o.campaign then parts[#parts + 1] = "a campaign" end
   if #parts == 0 then return "no recorded purpose" end
   return table.concat(parts, ", ")
 end
@@ -170,6 +188,7 @@ local function clean_owner(o)
   return {
     url = o.url, tenant_id = o.tenant_id, dagName = o.dagName, repairs = o.repairs,
     params = o.params and _M.clean_params(o.params) or nil,
+    campaign = type(o.campaign) == "string" and o.campaign or nil,
   }
 end
 
@@ -276,14 +295,15 @@ function _M.summarize(events)
   for _, ev in ipairs(events) do
     local kind = ev.event
     if kind == "intent" and ev.op then
-      local op = { op = ev.op, params = ev.params, repairs = ev.repairs, status = "intent" }
+      local op = { op = ev.op, params = ev.params, repairs = ev.repairs, status = "intent",
+        task = ev.task, round = ev.round }
       s.ops[ev.op] = op
       s.ops_list[#s.ops_list + 1] = op
       if type(ev.op) == "number" and ev.op >= s.next_op then s.next_op = ev.op + 1 end
     elseif (kind == "created" or kind == "create_failed" or kind == "create_unknown") and ev.op then
       local op = s.ops[ev.op]
       if not op then
-        op = { op = ev.op, params = ev.params, repairs = ev.repairs }
+        op = { op = ev.op, params = ev.params, repairs = ev.repairs, task = ev.task, round = ev.round }
         s.ops[ev.op] = op
         s.ops_list[#s.ops_list + 1] = op
       end

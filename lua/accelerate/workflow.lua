@@ -30,8 +30,10 @@ local inspect = require "accelerate.workflow.inspect"
 local backfill = require "accelerate.workflow.backfill"
 local repair = require "accelerate.workflow.repair"
 local plan = require "accelerate.workflow.plan"
+local core = require "accelerate.core"
 
-local _M = { _VERSION = "0.1.0" }
+-- The version has one home, ACC_VERSION in src/acc.h (CHANGELOG.md's top entry).
+local _M = { _VERSION = core.VERSION }
 
 _M.FAILED_STATUSES = status.FAILED_STATUSES
 _M.STATUS_ORDER = status.STATUS_ORDER

@@ -29,6 +29,12 @@ local GLOBAL_FLAGS = {
 }
 local SHORT = { h = "help", v = "verbose", q = "quiet" }
 
+-- Options that may be given more than once: every value is kept in
+-- o.lists[name] (o.values[name] is the last one).
+local REPEATABLE = { status = true }
+-- --format of the listing commands; --json is --format json.
+local FORMATS = { table = true, json = true, csv = true }
+
 local PLAN_VALUES = { "plan", "plan-id", "plan-name", "start", "end", "lot" }
 local WATCH_VALUES = { "interval", "max-interval", "timeout" }
 
@@ -51,11 +57,13 @@ local COMMANDS = {
   repair = { values = list(WATCH_VALUES, { "plan", "plan-id", "plan-name", "lot", "journal" }),
              flags = list({ "dry-run", "wait", "force-create", "force", "no-calendar", "again" }),
              min = 1, max = 1 },
-  instances = { values = list({ "page", "page-size" }), flags = list({ "all" }), min = 1, max = 1 },
+  instances = { values = list({ "page", "page-size", "status", "format" }), flags = list({ "all" }), min = 1, max = 1 },
   detail = { values = {}, flags = {}, min = 1, max = 1 },
   lots = { values = list({ "lot", "plan" }), flags = {}, min = 2, max = 3 },
-  plans = { values = list({ "type" }), flags = list({ "no-details" }), min = 0, max = 0 },
+  plans = { values = list({ "type", "format" }), flags = list({ "no-details" }), min = 0, max = 0 },
   plan = { values = {}, flags = {}, min = 1, max = 1 },
+  campaign = { values = list(WATCH_VALUES, { "journal", "adopt" }), flags = list({ "force-create", "no-calendar" }),
+               min = 2, max = 2 },
 }
 
 local usage_mt = { __tostring = function(e) return e.message end }
@@ -102,10 +110,12 @@ local function option_kind(name, command)
 end
 
 -- syntax: o = args.parse(argv)
--- o = {command, args = {...}, values = {name = string}, flags = {name = true}};
--- raises a usage error for an unknown option or a missing value.
+-- o = {command, args = {...}, values = {name = string}, flags = {name = true},
+-- lists = {name = {string, ...}} (repeatable options)}; --format json sets
+-- flags.json as --json does.  Raises a usage error for an unknown option or
+-- a missing value.
 function _M.parse(argv)
-  local o = { values = {}, flags = {}, args = {} }
+  local o = { values = {}, flags = {}, args = {}, lists = {} }
   local i, n = 1, #argv
   local only_args = false
   while i <= n do
@@ -124,6 +134,11 @@ function _M.parse(argv)
           if value == nil then usage("option --" .. name .. " needs a value", o.command) end
         end
         o.values[name] = value
+        if REPEATABLE[name] then
+          local l = o.lists[name] or {}
+          l[#l + 1] = value
+          o.lists[name] = l
+        end
       elseif is_flag then
         if value ~= nil then usage("option --" .. name .. " takes no value", o.command) end
         o.flags[name] = true
@@ -133,6 +148,7 @@ function _M.parse(argv)
     end
     i = i + 1
   end
+  if o.values.format == "json" then o.flags.json = true end
   return o
 end
 
@@ -153,6 +169,11 @@ function _M.check(o)
   end
   if #o.args < spec.min or #o.args > spec.max then
     usage("wrong number of arguments for " .. o.command, o.command)
+  end
+  local format = o.values.format
+  if format and not FORMATS[format] then usage("--format must be table, json or csv", o.command) end
+  if format and format ~= "json" and o.flags.json then
+    usage("--json is --format json: give one of them", o.command)
   end
 end
 
@@ -202,14 +223,37 @@ function _M.positive(o, name)
 end
 
 -- syntax: bool = args.wants_json(argv)
--- Whether --json is among the options (before any `--`), known even when
--- the command line does not parse: every outcome is JSON then.
+-- Whether --json (or --format json) is among the options (before any
+-- `--`), known even when the command line does not parse: every outcome
+-- is JSON then.
 function _M.wants_json(argv)
-  for _, a in ipairs(argv) do
+  for i, a in ipairs(argv) do
     if a == "--" then return false end
-    if a == "--json" then return true end
+    if a == "--json" or a == "--format=json" or (a == "--format" and argv[i + 1] == "json") then return true end
   end
   return false
+end
+
+-- syntax: names = args.options(command)
+-- The options a command takes (its own and the global ones), sorted, as
+-- "--name": what the bash completion offers (spec/completion_spec.lua).
+function _M.options(command)
+  local spec = COMMANDS[command]
+  local names = {}
+  for _, set in ipairs { GLOBAL_VALUES, GLOBAL_FLAGS, spec and spec.values or {}, spec and spec.flags or {} } do
+    for name in pairs(set) do names[#names + 1] = "--" .. name end
+  end
+  table.sort(names)
+  return names
+end
+
+-- syntax: words = args.commands()
+-- Every command word, sorted.
+function _M.commands()
+  local words = {}
+  for name in pairs(COMMANDS) do words[#words + 1] = name end
+  table.sort(words)
+  return words
 end
 
 -- syntax: command = args.command_of(argv)

@@ -17,7 +17,7 @@ Connection (flags, then environment, then the config file):
                           (key = value lines, # comments on lines of their own; unknown
                           keys and bad values are refused; ~/ is the home folder)
   --request-timeout S     seconds per HTTP call (default 30)
-  --retries N             retries of GET calls on network errors, 5xx and 429 (default 2)
+  --retries N             retries of reads (never of a create) on network errors, 5xx, 429 (default 2)
 
 Output:
   --json                  machine-readable JSON on stdout (progress still goes to stderr):
@@ -27,6 +27,11 @@ Output:
   --no-color              no colour (also when NO_COLOR is set or stdout is not a terminal)
   --verbose, -v           full error stacks and SQL in failure reports
   --quiet, -q             no progress output
+
+Other:
+  --help, -h              this page; `accelerate <command> --help` (or `accelerate help
+                          <command>`) for a command's
+  --version               print the version and exit
 ]]
 
 local EXIT_HELP = [[
@@ -38,7 +43,7 @@ Exit codes:
   4  API or network error (including a create whose answer was lost)
   5  output could not be written (stdout closed, disk full): the dagName or the
      outcome is printed on stderr instead
-  130 interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
+  130  interrupted (Ctrl-C): the backfill keeps running; the message says how to resume
 ]]
 
 local HELP = {}
@@ -59,8 +64,10 @@ Commands:
   lots       show the split a create will make (and, with --plan, check the range)
   plans      list the tenant's acceleration plans, with their type and granularity
   plan       show one plan: type, granularity, table, metrics, dimensions, refresh
+  campaign   many backfills as one resumable job: plan, run, status (docs/campaign.md)
 
-`accelerate <command> --help` describes each command.
+`accelerate <command> --help` (or `accelerate help <command>`) describes each command;
+`man accelerate` has them all.
 
 ]] .. CONNECTION_HELP .. "\n" .. EXIT_HELP
 
@@ -144,7 +151,13 @@ With --journal and no DAG, resumes the watch recorded in FILE.
 
   --journal FILE          resume from / record into FILE
   --no-calendar           do not draw the calendar
-]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP .. [[
+
+Examples:
+  accelerate wait fba27ddf-1aac-451b-ba5f-3d8af4660999 --timeout 3600
+  accelerate wait --journal jan.journal
+  accelerate wait fba27ddf-1aac-451b-ba5f-3d8af4660999 --json --quiet
+]]
 
 HELP.report = [[
 usage: accelerate report DAG [--html FILE] [--verbose]
@@ -163,6 +176,11 @@ throughput).
 
 Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
 5 output could not be written.
+
+Examples:
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999 --verbose --no-color
+  accelerate report fba27ddf-1aac-451b-ba5f-3d8af4660999 --html report.html
 ]]
 
 HELP.repair = [[
@@ -186,19 +204,36 @@ lot size come from the failed instances; override with:
   --force                 repair even though DAG still has unfinished instances, or though
                           the plan given with --plan is EXTERNAL
   --wait                  watch the repairs to the end (exit code as for wait)
-]] .. WATCH_OPTS .. "\n" .. EXIT_HELP
+]] .. WATCH_OPTS .. "\n" .. EXIT_HELP .. [[
+
+Examples:
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --dry-run
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --wait
+  accelerate repair fba27ddf-1aac-451b-ba5f-3d8af4660999 --lot 1 --journal repair.journal
+]]
 
 HELP.instances = [[
-usage: accelerate instances DAG [--page N] [--page-size N] [--all]
+usage: accelerate instances DAG [--page N] [--page-size N] [--all] [--status STATUS]...
+                                [--format table|json|csv]
 
 Lists a backfill's instances: id, status, table, partitions, times.
 
   --page N                page number (default 1)
   --page-size N           instances per page (default 20)
   --all                   every page
+  --status STATUS         only the instances of this status (WAITING, RUNNING, SUCCESS,
+                          FAILED, or any other the server reports); repeat it, or give
+                          FAILED,RUNNING, for several; pages through every instance
+  --format FORMAT         table (default), json (the same as --json), or csv (a header line,
+                          then id,status,mtGuid,startPartition,endPartition,startTime,endTime)
 
 Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output
 could not be written.
+
+Examples:
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --status FAILED --status RUNNING
+  accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --all --format csv >instances.csv
 ]]
 
 HELP.detail = [[
@@ -209,6 +244,10 @@ times, server, the full error message and the SQL.
 
 Exit codes: 0 shown, 2 usage or config error, 4 API or network error, 5 output
 could not be written.
+
+Examples:
+  accelerate detail 12876562
+  accelerate detail 12876562 --json
 ]]
 
 HELP.lots = [[
@@ -232,7 +271,7 @@ Examples:
 ]]
 
 HELP.plans = [[
-usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--json]
+usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--format table|json|csv]
 
 Lists every acceleration plan of the tenant, page after page: NAME, DISPLAY
 NAME, TYPE (materializeType), GRANULARITY (metricTimeGranularity) and ID.
@@ -242,8 +281,10 @@ one call per plan, for the first 50 plans; the others (and every plan with
 
   --type TYPE             only the plans of this materializeType
   --no-details            one call per page of plans, no detail calls; no granularity
-  --json                  an array of {id, name, displayName, materializeType,
-                          metricTimeGranularity}
+  --format FORMAT         table (default); json (the same as --json): an array of
+                          {id, name, displayName, materializeType, metricTimeGranularity};
+                          csv: a header line, then those fields in the order
+                          name,displayName,materializeType,metricTimeGranularity,id
 
 A plan's detail that cannot be read leaves its granularity "-" with a
 warning on stderr; the listing still exits 0.
@@ -253,8 +294,8 @@ could not be written.
 
 Examples:
   accelerate plans
-  accelerate plans --type EXTERNAL
   accelerate plans --no-details --json
+  accelerate plans --format csv >plans.csv
 ]]
 
 HELP.plan = [[
@@ -274,6 +315,47 @@ error, 5 output could not be written.
 Examples:
   accelerate plan sales_daily
   accelerate plan 9c41f2a7d6e84b0f8a1d3e5c7b9f0a12 --json
+]]
+
+HELP.campaign = [[
+usage: accelerate campaign plan SPEC.json [--json]
+       accelerate campaign run SPEC.json --journal FILE [--json] [options]
+       accelerate campaign status FILE [--json]
+
+Many backfills over many plans and dates as one job.  SPEC.json (format in
+docs/campaign.md) lists backfills, or selects plans by type and names over
+one range; each range is cut into tasks (chunk: "month" or N days), created
+oldest or newest dates first, never more than max_in_flight unfinished at
+once.  Failures judged transient are repaired automatically (repair_rounds);
+once more than failure_budget instances have FAILED, no new task is created.
+
+  plan                    the tasks in order and their instances (lots; each plan's tables
+                          multiply them); nothing sent but plan lookups.  A misspelt plan is
+                          refused with the names near it (exit 2)
+  run                     the campaign: a line per task event and an overall line (counts,
+                          ETA) on stderr; at the end a plan x month grid and the failures
+                          by cause.  Ctrl-C or SIGTERM: no more creates, the journal written,
+                          exit 130 with the command that resumes; created backfills go on
+  status                  what the journal says; nothing sent
+  --journal FILE          required by run: the campaign's memory.  The same command again
+                          resumes: nothing created twice, running backfills watched again;
+                          a journal made for another spec is refused
+  --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
+                          backfill it made (found in AnyMetrics): take it and go on
+  --force-create          the same, but no backfill was made: create it again
+  --no-calendar           no plan x month grid
+]] .. WATCH_OPTS .. [[
+  (--timeout bounds the whole run: exit 3, the backfills keep running)
+
+Exit codes as for backfill: 0 every task SUCCESS, 1 some FAILED (or the failure budget
+stopped the campaign), 2 usage, 3 timed out, 4 API or network error (a create whose
+answer was lost included), 130 interrupted.  --json: one object with ok, stopped
+(failure_budget, timeout, interrupted or null), tasks, counts, groups and exit.
+
+Examples:
+  accelerate campaign plan q1.json
+  accelerate campaign run q1.json --journal q1.journal --interval 5
+  accelerate campaign status q1.journal --json
 ]]
 
 -- syntax: text = help.page(topic)

@@ -37,7 +37,18 @@ local function fmt(v) if v == nil then return "-" end return tostring(v) end
 
 -- instances -----------------------------------------------------------------------
 
-local function print_instances(ctx, items)
+local CSV_HEADER = { "id", "status", "mtGuid", "startPartition", "endPartition", "startTime", "endTime" }
+
+local function print_instances(ctx, o, items)
+  if o.values.format == "csv" then
+    local rows = {}
+    for i, inst in ipairs(items) do
+      rows[i] = { id_string(inst.id), status.of(inst), inst.mtGuid, inst.startPartition, inst.endPartition,
+        inst.startTime, inst.endTime }
+    end
+    output.csv(ctx, CSV_HEADER, rows)
+    return
+  end
   -- START and END are the server's times, which carry no zone
   ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START (server time)", "END (server time)"))
   for _, inst in ipairs(items) do
@@ -50,25 +61,50 @@ local function print_instances(ctx, items)
   end
 end
 
--- --all: every instance, through the client's own iterator (which pages,
--- keeps ids unique and decides when to stop); it raises its error object
--- on failure.  Its second result carries the server's total.
-local function list_all(o, ctx, client, dag)
+-- --status S (repeatable, or S1,S2): the statuses to keep, upper-cased, as
+-- a set and as a sorted list; nil without --status.
+local function wanted_statuses(o)
+  if not o.lists.status then return nil end
+  local set, names = {}, {}
+  for _, v in ipairs(o.lists.status) do
+    for word in v:gmatch("[^,]+") do
+      local st = word:upper()
+      if not st:match("^[%w_%-]+$") then usage("--status takes a status such as FAILED or RUNNING", "instances") end
+      if not set[st] then set[st] = true names[#names + 1] = st end
+    end
+  end
+  if #names == 0 then usage("--status takes a status such as FAILED or RUNNING", "instances") end
+  table.sort(names)
+  return set, names
+end
+
+-- --all or --status: every instance, through the client's own iterator
+-- (which pages, keeps ids unique and decides when to stop; it raises its
+-- error object on failure), those of the wanted statuses kept.  Its
+-- second result carries the server's total.
+local function list_all(o, ctx, client, dag, wanted, names)
   local page_size = number_opt(o, "page-size", 1, true) or workflow.DEFAULT_PAGE_SIZE
   local all = util.array()
-  local total
+  local total, seen = nil, 0
   local ok, err = pcall(function()
     local it, state = client:instances(dag, { pageSize = page_size })
-    for inst in it do all[#all + 1] = inst end
+    for inst in it do
+      seen = seen + 1
+      if not wanted or wanted[status.of(inst)] then all[#all + 1] = inst end
+    end
     total = state and state.total
   end)
   if not ok then error(err, 0) end
-  total = total or #all
+  total = total or seen
   if o.flags.json then
-    ctx.out(json_encode { dagName = dag, total = total, instances = all, exit = EXIT.OK } .. "\n")
+    ctx.out(json_encode { dagName = dag, total = total, statuses = names and util.array(names), instances = all,
+      exit = EXIT.OK } .. "\n")
   else
-    print_instances(ctx, all)
-    ctx.out(tostring(#all) .. " of " .. tostring(total) .. " instances\n")
+    print_instances(ctx, o, all)
+    if o.values.format ~= "csv" then
+      ctx.out(tostring(#all) .. " of " .. tostring(total) .. " instances"
+        .. (names and (" (" .. tbl_concat(names, ", ") .. ")") or "") .. "\n")
+    end
   end
   return EXIT.OK
 end
@@ -85,7 +121,8 @@ local function list_page(o, ctx, client, dag)
     out.exit = EXIT.OK
     ctx.out(json_encode(out) .. "\n")
   else
-    print_instances(ctx, page.instances or {})
+    print_instances(ctx, o, page.instances or {})
+    if o.values.format == "csv" then return EXIT.OK end
     local total = tonumber(page.total) or 0
     -- a server may serve fewer per page than asked: count with its size
     local served = tonumber(page.pageSize)
@@ -97,8 +134,12 @@ local function list_page(o, ctx, client, dag)
 end
 
 function _M.instances(o, ctx)
+  if o.lists.status and o.values.page then
+    usage("--status pages through every instance: --page does not go with it", "instances")
+  end
+  local wanted, names = wanted_statuses(o)   -- checked before any setting is read
   local client = config.client(o, ctx)
-  if o.flags.all then return list_all(o, ctx, client, o.args[1]) end
+  if o.flags.all or wanted then return list_all(o, ctx, client, o.args[1], wanted, names) end
   return list_page(o, ctx, client, o.args[1])
 end
 

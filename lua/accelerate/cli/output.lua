@@ -175,6 +175,25 @@ local function use_color(o, ctx)
   return ctx.isatty(1)
 end
 
+-- syntax: output.csv(ctx, header, rows)
+-- --format csv: a header line, then one line per row (arrays of strings
+-- or nil, shown empty), quoted as RFC 4180 says: a field holding a comma,
+-- a quote or a line break between quotes, its quotes doubled; lines end
+-- in CRLF.
+function _M.csv(ctx, header, rows)
+  local function line(cells, n)
+    local parts = {}
+    for i = 1, n do
+      local v = cells[i] == nil and "" or tostring(cells[i])
+      if str_find(v, '[,"\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
+      parts[i] = v
+    end
+    ctx.out(tbl_concat(parts, ",") .. "\r\n")
+  end
+  line(header, #header)
+  for _, r in ipairs(rows) do line(r, #header) end
+end
+
 -- syntax: code = output.exit_for_report(report)
 function _M.exit_for_report(r)
   if r.ok then return EXIT.OK end

@@ -125,6 +125,12 @@ function _M.plans(o, ctx)
   end
   if o.flags.json then
     ctx.out(json_encode(out) .. "\n")
+  elseif o.values.format == "csv" then
+    local rows = {}
+    for i, p in ipairs(out) do
+      rows[i] = { p.name, p.displayName, p.materializeType, p.metricTimeGranularity, p.id }
+    end
+    output.csv(ctx, { "name", "displayName", "materializeType", "metricTimeGranularity", "id" }, rows)
   else
     local rows = {}
     for i, p in ipairs(out) do

@@ -44,16 +44,18 @@ _M.create_maybe_happened = create_maybe_happened
 
 -- The error for a journal whose last create may have happened unseen: what
 -- to check in AnyMetrics and how to go on either way.
-local function unknown_create_error(path, op)
+-- `advice` replaces the last sentence (how to go on) for callers other than
+-- a single backfill (a campaign).
+local function unknown_create_error(path, op, advice)
   local when = op.at and os_date("!%Y-%m-%d %H:%M:%S UTC", op.at) or "an unknown time"
   return new_error("create_unknown",
     "the journal " .. path .. " records a create (" .. params.describe(op.params)
       .. ") sent at " .. when .. " whose answer never arrived: the backfill may exist on "
       .. "the server, and its dagName is unknown. The API cannot list backfills, so check "
       .. "in AnyMetrics (the acceleration plan's backfill tasks) for one created at that "
-      .. "time. If it exists, watch it with `accelerate wait DAG --journal " .. path
+      .. "time. " .. (advice or ("If it exists, watch it with `accelerate wait DAG --journal " .. path
       .. "` (workflow.wait(client, DAG, {journal=...})); if it does not, create again with "
-      .. "--force-create (opts.force_create = true).",
+      .. "--force-create (opts.force_create = true).")),
     { journal = path, params = op.params })
 end
 
@@ -66,9 +68,9 @@ local function mark_intent_time(j, op)
 end
 
 -- Raises create_unknown for op, a create the journal at path holds no
--- outcome for.
-local function raise_unknown(j, path, op)
-  error(unknown_create_error(path, mark_intent_time(j, op)), 0)
+-- outcome for (advice: as for unknown_create_error).
+local function raise_unknown(j, path, op, advice)
+  error(unknown_create_error(path, mark_intent_time(j, op), advice), 0)
 end
 _M.raise_unknown = raise_unknown
 
@@ -126,23 +128,30 @@ local function create_and_record(client, clean, j, op, extra, window)
   return dag
 end
 
--- One journaled create.  Returns dagName or raises; the journal ends with
--- created / create_failed / create_unknown for this op.  With
--- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives while
--- the create is in flight is held until the dagName is journaled and
--- window.on_created has run: a backfill that exists is never forgotten
--- because of a signal.  The wait is at most the create's own timeout.
-local function journaled_create(client, p, j, stats, extra, window)
-  local clean = clean_params(p)
+-- The intent line, then the create and what must follow it.
+local function intent_and_create(client, clean, j, stats, extra, window)
   local op
   if j then
     op = journal.summarize(j.events).next_op
     append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
   end
   stats.requests = stats.requests + 1
+  return create_and_record(client, clean, j, op, extra, window)
+end
+
+-- One journaled create.  Returns dagName or raises; the journal ends with
+-- created / create_failed / create_unknown for this op.  With
+-- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives from
+-- the intent line on is held until the dagName is journaled and
+-- window.on_created has run: a backfill that exists is never forgotten
+-- because of a signal, and a signal never leaves an intent line without
+-- its outcome (which the next run would have to treat as a lost answer).
+-- The wait is at most the create's own timeout.
+local function journaled_create(client, p, j, stats, extra, window)
+  local clean = clean_params(p)
   local defer = window and window.defer_signals
   if defer then core.defer_signals() end
-  local ok, res = pcall(create_and_record, client, clean, j, op, extra, window)
+  local ok, res = pcall(intent_and_create, client, clean, j, stats, extra, window)
   if defer then core.allow_signals() end
   if not ok then error(res, 0) end
   return res

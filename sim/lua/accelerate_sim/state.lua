@@ -40,11 +40,22 @@ function _M.advance(seconds)
     dict:incr("clock:sim", seconds)
 end
 
+-- The simulated clock starts this many real seconds' worth of simulated
+-- time behind the wall clock (speed x 12 hours, at most 10 years): it runs
+-- `speed` times as fast, so that is how long it takes to catch up, and
+-- until then no time the simulator reports is later than the wall clock
+-- (docs/sim-contract.md, "Simulated time").  The admin API's advance can
+-- still move it past.
+local CATCH_UP = 12 * 3600
+local MAX_BEHIND = 10 * 365 * 86400
+_M.CATCH_UP, _M.MAX_BEHIND = CATCH_UP, MAX_BEHIND
+
 local function start_clock(speed)
     ngx.update_time()
     local now = ngx.now()
+    local behind = math.min(speed * CATCH_UP, MAX_BEHIND)
     -- A whole second, so that a seed's timeline prints the same stamps.
-    dict:set("clock:sim", math.floor(now))
+    dict:set("clock:sim", math.floor(now - behind))
     dict:set("clock:real", now)
     dict:set("clock:speed", speed)
 end

@@ -1,0 +1,189 @@
+-- Campaigns: many backfills over many plans and dates, run as one job.
+-- A spec (docs/campaign.md) names the backfills, or a selection of plans
+-- over one range, cut into tasks (chunk) and created in an order, never
+-- more than max_in_flight at once; transient failures are repaired
+-- automatically, a failure budget stops the submitting, and the journal
+-- lets a killed run resume without creating anything twice.
+--
+--   local campaign = require "accelerate.campaign"
+--   local report, err = campaign.run(client, spec, opts)
+--   local tasks, err = campaign.plan(client, spec)      -- the dry run
+--   local status, err = campaign.status(journal_path)   -- nothing sent
+--
+-- Depends only on the client interface and opts.sleep/opts.clock (whose
+-- defaults are nginx's inside nginx), like the workflows: the same code
+-- runs in the command and in an OpenResty timer.  The work is done under
+-- accelerate.campaign.*:
+--   spec    the spec checked, its defaults, its identity
+--   tasks   plan lookups, chunks, order: the task list
+--   state   tasks, backfills, repairs and failures in memory
+--   record  the journal: opening, the planned tasks, reading it back
+--   poll    one look at a backfill; settling it (details, transient)
+--   engine  the run's loop: slots, polls, repairs, stops
+
+local util = require "accelerate.util"
+local checks = require "accelerate.workflow.checks"
+local create = require "accelerate.workflow.create"
+local spec_mod = require "accelerate.campaign.spec"
+local tasks_mod = require "accelerate.campaign.tasks"
+local state = require "accelerate.campaign.state"
+local record = require "accelerate.campaign.record"
+local engine = require "accelerate.campaign.engine"
+
+local type = type
+local pcall = pcall
+local ipairs = ipairs
+local error = error
+local tostring = tostring
+local new_error = util.new_error
+local raise = checks.raise
+
+local _M = { _VERSION = require("accelerate.core").VERSION } -- one home: src/acc.h
+
+local ADVICE = "If it exists, resume the campaign with its dagName: the same `accelerate campaign run` "
+  .. "command with --adopt DAG (opts.adopt = DAG); if it does not, with --force-create "
+  .. "(opts.force_create = true)."
+
+-- The creates whose outcome the journal does not know: adopted (opts.adopt:
+-- the dagName a person found in AnyMetrics), given up (opts.force_create:
+-- it does not exist), or the run stops with create_unknown.
+local function resolve_unknown(ctx)
+  local st, opts = ctx.st, ctx.opts
+  if opts.adopt ~= nil and (type(opts.adopt) ~= "string" or opts.adopt == "") then
+    raise("invalid", "opts.adopt must be a dagName")
+  end
+  if #st.unresolved == 0 then
+    if opts.adopt then
+      raise("invalid", "the journal " .. ctx.path .. " records no create whose answer was lost: nothing to adopt")
+    end
+    return
+  end
+  for i, op in ipairs(st.unresolved) do
+    local T = st.tasks[op.task]
+    local ev
+    if opts.adopt and i == 1 then
+      ev = { event = "created", op = op.op, dagName = opts.adopt, params = op.params, task = op.task,
+        round = op.round, repairs = op.repairs, adopted = true }
+    elseif opts.force_create then
+      ev = { event = "create_failed", op = op.op,
+        error = { kind = "abandoned", message = "taken as never created (force_create)" } }
+    else
+      create.raise_unknown(ctx.j, ctx.path, op, ADVICE)
+    end
+    local ok, err = ctx.j:append(ev)
+    if not ok then error(err, 0) end
+    if T then T.unknown = nil end
+    if ev.event == "created" and T then state.created(st, T, ev.dagName, op.round, op.repairs, op.params) end
+  end
+  st.unresolved = {}
+end
+
+-- The report (or, in_progress, what on_progress is given).
+local function build(ctx)
+  local st = ctx.st
+  local r = st and state.report(st) or { tasks = util.array(), counts = {}, states = {}, total = 0 }
+  local all = st and #st.tasks or 0
+  r.ok = st ~= nil and not st.stopped and r.states.succeeded == all
+  r.stopped = st and st.stopped or ctx.stopped
+  r.elapsed = ctx.cfg and (ctx.cfg.clock() - ctx.start) or 0
+  r.requests = ctx.stats.requests
+  r.journal = ctx.path
+  r.resumed = ctx.resumed or nil
+  r.journal_error = ctx.journal_error
+  return r
+end
+
+local function prepare(ctx, spec)
+  checks.check_client(ctx.client, { "create_task", "list_instances", "task_detail" })
+  local s = spec_mod.normalize(spec)
+  ctx.cfg = engine.settings(ctx.opts)
+  ctx.start = ctx.cfg.clock()
+  ctx.deadline = ctx.cfg.timeout and ctx.start + ctx.cfg.timeout
+  if ctx.path ~= nil then ctx.j = record.open(ctx.path, ctx.client, s.identity) end
+  local tasks = ctx.j and record.planned(ctx.j.events)
+  if tasks then
+    ctx.resumed = true
+  else
+    tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
+    if ctx.j then record.write_plan(ctx.j, tasks, s) end
+  end
+  ctx.st = state.new(tasks, s)
+  if ctx.j then
+    record.replay(ctx.j.events, ctx.st)
+    resolve_unknown(ctx)
+  end
+end
+
+local function run(ctx, spec)
+  prepare(ctx, spec)
+  ctx.progress = function() return build(ctx) end
+  engine.loop(ctx)
+  -- the report explains every failure, those read back from the journal too
+  local ok, err = pcall(engine.add_details, ctx)
+  if not ok and engine.interrupted(err) then error(err, 0) end
+end
+
+-- syntax: report, err, partial = campaign.run(client, spec, opts)
+-- report = {ok, stopped = nil | "failure_budget" | "timeout" | "interrupted",
+--   tasks = {{task, plan, planId, startTime, endTime, dateIntervalOfLot, lots,
+--   dagName, state = pending|running|succeeded|failed, counts, total, repairs,
+--   failures = {{instance, detail, err, transient}}}}, counts, total, states,
+--   in_flight, failed, elapsed, requests, journal, resumed}.
+-- On an error: nil, err and what was known then (partial, a report).
+-- opts: journal, interval, max_interval, backoff, timeout (seconds, the
+-- whole run), page_size, max_poll_errors, concurrency (details),
+-- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
+-- command: an interrupt waits for a create's outcome to be journaled),
+-- force_create, adopt.
+function _M.run(client, spec, opts)
+  opts = opts or {}
+  if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then
+    return nil, new_error("invalid", "opts.journal must be a file path")
+  end
+  local ctx = { client = client, opts = opts, stats = checks.new_stats(), created = 0, errors_in_row = 0,
+    path = opts.journal }
+  local ok, err = pcall(run, ctx, spec)
+  if not ok and engine.interrupted(err) then
+    -- stop submitting, write it down; the backfills go on on the server
+    if ctx.st then
+      ok, err = pcall(engine.stop, ctx, "interrupted")
+      if not ok and engine.interrupted(err) then ok = true end
+    else
+      ctx.stopped, ok = "interrupted", true
+    end
+  end
+  local report = build(ctx)
+  if ctx.j then ctx.j:close() end
+  if ok then return report end
+  if type(err) ~= "table" then err = new_error("error", tostring(err)) end
+  return nil, err, report
+end
+
+-- syntax: tasks, err = campaign.plan(client, spec)
+-- The tasks run would create, in order; nothing sent but plan lookups.
+function _M.plan(client, spec)
+  return checks.protect(function()
+    local s = spec_mod.normalize(spec)
+    return tasks_mod.plan(client, s, checks.new_stats())
+  end)
+end
+
+-- syntax: status, err = campaign.status(journal_path)
+-- What the journal says (state.report's fields, stopped, ended,
+-- unresolved); nothing sent, no lock taken.
+function _M.status(path)
+  return checks.protect(function()
+    if type(path) ~= "string" or path == "" then raise("invalid", "a journal path is required") end
+    return record.status(path)
+  end)
+end
+
+-- syntax: s, err = campaign.check(spec)
+-- The spec checked and with its defaults (spec.normalize), nothing sent.
+function _M.check(spec)
+  return checks.protect(spec_mod.normalize, spec)
+end
+
+_M.interrupted = engine.interrupted
+
+return _M

@@ -1,0 +1,244 @@
+-- A campaign's run: tasks created in order while fewer than max_in_flight
+-- backfills are unfinished, each unfinished one looked at once per
+-- interval, settled ones judged and their transient failures repaired,
+-- until every task is settled or the run stops (failure budget, timeout,
+-- interrupt).  Every create goes through the journaled create of
+-- accelerate.workflow.create; what the run learns is written to the
+-- journal before it acts on it.
+
+local util = require "accelerate.util"
+local checks = require "accelerate.workflow.checks"
+local create = require "accelerate.workflow.create"
+local inspect = require "accelerate.workflow.inspect"
+local state = require "accelerate.campaign.state"
+local poll = require "accelerate.campaign.poll"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local error = error
+local min = math.min
+local max = math.max
+local str_find = string.find
+local check_number = checks.check_number
+local raise = checks.raise
+
+local _M = {}
+
+local DEFAULT_INTERVAL = 2
+local DEFAULT_MAX_INTERVAL = 30
+local DEFAULT_BACKOFF = 1.5
+local DEFAULT_PAGE_SIZE = 500
+local DEFAULT_MAX_POLL_ERRORS = 10
+
+-- syntax: cfg = engine.settings(opts)     (raises)
+function _M.settings(opts)
+  local cfg = {
+    sleep = opts.sleep or util.default_sleep(),
+    clock = opts.clock or util.default_clock(),
+  }
+  local interval = check_number(opts, "interval", 0) or DEFAULT_INTERVAL
+  if interval <= 0 then raise("invalid", "opts.interval must be greater than 0") end
+  cfg.interval = interval
+  cfg.max_interval = max(check_number(opts, "max_interval", 0) or max(DEFAULT_MAX_INTERVAL, interval), interval)
+  cfg.backoff = check_number(opts, "backoff", 1) or DEFAULT_BACKOFF
+  cfg.timeout = check_number(opts, "timeout", 0)
+  cfg.page_size = check_number(opts, "page_size", 1) or DEFAULT_PAGE_SIZE
+  cfg.max_errors = check_number(opts, "max_poll_errors", 0) or DEFAULT_MAX_POLL_ERRORS
+  for _, name in ipairs { "on_progress", "on_event" } do
+    if opts[name] ~= nil and type(opts[name]) ~= "function" then
+      raise("invalid", "opts." .. name .. " must be a function")
+    end
+  end
+  return cfg
+end
+
+-- syntax: bool = engine.interrupted(err)
+-- Ctrl-C (or a SIGTERM the command turned into one): the interpreter's
+-- "interrupted!".
+function _M.interrupted(err)
+  local msg = type(err) == "table" and err.message or err
+  return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
+end
+
+-- ev.of: how many tasks the campaign has.
+local function emit(ctx, ev)
+  ev.of = #ctx.st.tasks
+  if ctx.opts.on_event then ctx.opts.on_event(ev) end
+end
+
+-- Appends ev; a failure raises (the journal is the campaign's memory).
+local function record(ctx, ev)
+  if not ctx.j then return end
+  local ok, err = ctx.j:append(ev)
+  if not ok then error(err, 0) end
+end
+
+-- A state line is a record, not a source of truth: a failure is noted.
+local function note(ctx, ev)
+  if not ctx.j then return end
+  local ok, err = ctx.j:append(ev)
+  if not ok then ctx.journal_error = util.errstr(err) end
+end
+
+local function time_left(ctx)
+  if not ctx.deadline then return nil end
+  return max(ctx.deadline - ctx.cfg.clock(), 0)
+end
+
+-- syntax: engine.stop(ctx, reason)
+function _M.stop(ctx, reason)
+  if ctx.st.stopped then return end
+  ctx.st.stopped = reason
+  local ev = { event = "stopped", reason = reason, failed = state.failed_count(ctx.st) }
+  note(ctx, ev)
+  emit(ctx, ev)
+end
+
+-- One journaled create for task T: its own backfill, or the repair `job`.
+local function create_one(ctx, T, job)
+  local round = job and job.round or 0
+  local p = job and job.params or state.params(T)
+  local extra = { task = T.index, round = round, repairs = job and job.parent or nil }
+  local window = {
+    defer_signals = ctx.opts.defer_signals,
+    -- inside the window: the state knows the dag as soon as the journal does
+    on_created = function(dag)
+      state.created(ctx.st, T, dag, round, extra.repairs, p)
+      ctx.created = ctx.created + 1
+      emit(ctx, { event = "created", task = state.task_view(ctx.st, T), dagName = dag, round = round,
+        repairs = extra.repairs, params = p })
+    end,
+  }
+  create.journaled_create(ctx.client, p, ctx.j, ctx.stats, extra, window)
+end
+
+-- Fills the free slots: repairs first (they finish older work), then the
+-- next tasks in order, unless the run has stopped.  Returns how many were
+-- created.
+local function fill(ctx)
+  local st, before = ctx.st, ctx.created
+  while #st.unfinished < st.spec.max_in_flight do
+    local job = st.queue[1]
+    local halted = st.stopped == "timeout" or st.stopped == "interrupted"
+    if job and not halted then
+      create_one(ctx, job.task, job)
+    else
+      local T = not st.stopped and state.next_pending(st)
+      if not T then break end
+      create_one(ctx, T, nil)
+    end
+  end
+  return ctx.created - before
+end
+
+local function same_counts(a, b)
+  if not a or not b then return false end
+  for k, v in pairs(a) do if b[k] ~= v then return false end end
+  for k, v in pairs(b) do if a[k] ~= v then return false end end
+  return true
+end
+
+-- A settled backfill: its failures judged, its line journaled, then the
+-- state moves (the repairs it needs join the queue).
+local function settle(ctx, D, scan)
+  local fin, details = poll.settle(ctx.client, D, scan, ctx.st.spec, ctx.opts, ctx.stats)
+  record(ctx, fin)
+  ctx.settles = (ctx.settles or 0) + 1
+  state.settled(ctx.st, D, fin, details)
+  emit(ctx, { event = "settled", task = state.task_view(ctx.st, D.task), dagName = D.dagName, round = D.round,
+    repair = fin.repair })
+end
+
+local function on_poll_error(ctx, err)
+  ctx.errors_in_row = ctx.errors_in_row + 1
+  if not poll.transient(err) or ctx.errors_in_row > ctx.cfg.max_errors then error(err, 0) end
+  ctx.last_error = err
+end
+
+-- One list poll per unfinished backfill.  Returns whether anything changed.
+local function poll_round(ctx)
+  local st, changed = ctx.st, false
+  local list = {}
+  for i, D in ipairs(st.unfinished) do list[i] = D end
+  for _, D in ipairs(list) do
+    local scan, err = poll.scan(ctx.client, D.dagName, ctx.cfg.page_size, ctx.stats, time_left(ctx))
+    if not scan then
+      on_poll_error(ctx, err)
+    else
+      ctx.errors_in_row = 0
+      if not same_counts(scan.counts, D.counts) or scan.total ~= D.total then
+        changed = true
+        D.counts, D.total = scan.counts, scan.total
+        note(ctx, { event = "state", task = D.task.index, dagName = D.dagName, total = scan.total,
+          counts = scan.counts })
+      end
+      if scan.done then
+        settle(ctx, D, scan)
+        changed = true
+      end
+    end
+  end
+  return changed
+end
+
+local function finished(st)
+  return #st.unfinished == 0 and #st.queue == 0 and (st.stopped or not state.next_pending(st))
+end
+
+-- syntax: engine.loop(ctx)      (raises)
+function _M.loop(ctx)
+  local st, cfg = ctx.st, ctx.cfg
+  local current = cfg.interval
+  while true do
+    local changed = poll_round(ctx)
+    local budget = st.spec.failure_budget
+    if budget and state.failed_count(st) > budget then _M.stop(ctx, "failure_budget") end
+    local created = fill(ctx)
+    if ctx.opts.on_progress then ctx.opts.on_progress(ctx.progress()) end
+    if finished(st) then break end
+    local now = cfg.clock()
+    if ctx.deadline and now >= ctx.deadline then
+      _M.stop(ctx, "timeout")
+      break
+    end
+    if changed or created > 0 then
+      current = cfg.interval
+    else
+      current = min(current * cfg.backoff, cfg.max_interval)
+    end
+    local nap = current
+    if ctx.deadline then nap = min(nap, ctx.deadline - now) end
+    if nap > 0 then cfg.sleep(nap) end
+  end
+  -- a resume of a campaign that had ended already learns nothing new
+  local nothing_new = st.ended and ctx.created == 0 and (ctx.settles or 0) == 0
+  if not st.stopped and not nothing_new then
+    local ok = true
+    for _, T in ipairs(st.tasks) do if T.state ~= "succeeded" then ok = false end end
+    record(ctx, { event = "ended", ok = ok, counts = state.report(st).counts, failed = state.failed_count(st) })
+  end
+end
+
+-- syntax: engine.add_details(ctx)
+-- Fetches the details of the failures the state holds without one (those
+-- a resume read from the journal), so that the report can explain them.
+function _M.add_details(ctx)
+  local wanted, ids = {}, {}
+  for _, T in ipairs(ctx.st.tasks) do
+    for _, e in pairs(T.failed) do
+      if e.detail == nil and e.err == nil and e.id then
+        wanted[#wanted + 1] = e
+        ids[#ids + 1] = e.id
+      end
+    end
+  end
+  if #ids == 0 then return end
+  local details, errs = inspect.fetch_details(ctx.client, ids, ctx.opts, ctx.stats)
+  for _, e in ipairs(wanted) do
+    e.detail, e.err = details[e.id], errs[e.id]
+  end
+end
+
+
+return _M

@@ -1,0 +1,230 @@
+-- `accelerate campaign plan|run|status`: many backfills as one job
+-- (accelerate.campaign, docs/campaign.md).
+--   plan SPEC.json           the tasks in order, their instances and the total; only plan lookups
+--   run SPEC.json --journal J   the campaign, resumable; progress on stderr, then the plan x month
+--                            grid and the failures by cause
+--   status J                 what the journal says; nothing sent
+-- Exit codes as for backfill: 0 every task SUCCESS, 1 some FAILED (or the
+-- failure budget stopped it), 2 usage, 3 timed out or not finished, 4 API,
+-- 130 interrupted; --json says which stop, if any.
+
+local util = require "accelerate.util"
+local campaign = require "accelerate.campaign"
+local insight = require "accelerate.insight"
+local failreport = require "accelerate.report"
+local args = require "accelerate.cli.args"
+local config = require "accelerate.cli.config"
+local context = require "accelerate.cli.context"
+local output = require "accelerate.cli.output"
+local view = require "accelerate.cli.campaign_view"
+
+local type = type
+local pairs = pairs
+local ipairs = ipairs
+local error = error
+local tostring = tostring
+local io_open = io.open
+local str_find = string.find
+local str_gsub = string.gsub
+local usage = args.usage
+local json_encode = util.json_encode
+local array = util.array
+local EXIT = output.EXIT
+
+local _M = {}
+
+-- Which options each subcommand takes, beyond the global ones.
+local OPTIONS = {
+  plan = {},
+  run = { journal = true, adopt = true, interval = true, ["max-interval"] = true, timeout = true,
+    ["force-create"] = true, ["no-calendar"] = true },
+  status = { ["no-calendar"] = true },
+}
+
+local function check_options(o, sub)
+  for _, set in ipairs { o.values, o.flags } do
+    for name in pairs(set) do
+      if OPTIONS.run[name] and not OPTIONS[sub][name] then
+        usage("option --" .. name .. " does not apply to campaign " .. sub, "campaign")
+      end
+    end
+  end
+end
+
+local function shell_word(s)
+  if str_find(s, "^[%w%./_%-=:@,+]+$") then return s end
+  return "'" .. str_gsub(s, "'", "'\\''") .. "'"
+end
+
+-- The spec file, decoded and checked; usage errors for what is wrong with it.
+local function read_spec(path)
+  local f, err = io_open(path, "rb")
+  if not f then usage("cannot read the campaign spec: " .. tostring(err), "campaign") end
+  local text = f:read("*a") or ""
+  f:close()
+  local spec, jerr = util.json_decode(text)
+  if type(spec) ~= "table" then
+    usage("the campaign spec " .. path .. " is not a JSON object" .. (jerr and (": " .. tostring(jerr)) or ""),
+      "campaign")
+  end
+  local s, serr = campaign.check(spec)
+  if not s then usage(path .. ": " .. serr.message, "campaign") end
+  return spec, s
+end
+
+local function use_color(o, ctx)
+  if o.flags["no-color"] then return false end
+  local nc = ctx.getenv("NO_COLOR")
+  if nc ~= nil and nc ~= "" then return false end
+  return o.flags.color or ctx.isatty(1)
+end
+
+-- Every failure after repairs, their stacks masked.
+local function failures_of(ctx, r)
+  local out = array()
+  for _, t in ipairs(r.tasks) do
+    for _, f in ipairs(t.failures or {}) do
+      local g = util.shallow_copy(f)
+      g.detail = output.redact_detail(ctx, f.detail)
+      if f.err ~= nil then g.err = output.redact_error(ctx, f.err) end
+      out[#out + 1] = g
+    end
+  end
+  return out
+end
+
+local function exit_for(r)
+  if r.stopped == "interrupted" then return EXIT.INTERRUPTED end
+  if r.stopped == "timeout" then return EXIT.TIMEOUT end
+  if r.ok then return EXIT.OK end
+  if (r.states.failed or 0) > 0 or r.stopped == "failure_budget" then return EXIT.FAILED end
+  return EXIT.TIMEOUT
+end
+
+-- The last line: what happened, and what to do next.
+local function verdict(r, resume)
+  local n, s = #r.tasks, r.states
+  if r.ok then return "all " .. n .. " tasks succeeded (" .. util.number_string(r.counts.SUCCESS) .. " instances)" end
+  if r.stopped == "interrupted" or r.stopped == "timeout" then
+    return (r.stopped == "timeout" and "timed out" or "interrupted") .. ": " .. (s.running or 0)
+      .. " task(s) keep running on the server; resume with `" .. resume .. "`"
+  end
+  local line = tostring(s.failed or 0) .. " of " .. n .. " tasks failed (" .. util.number_string(r.failed)
+    .. " instance(s) FAILED after repairs)"
+  if r.stopped == "failure_budget" then
+    line = line .. "; the failure budget stopped the campaign with " .. tostring(s.pending or 0)
+      .. " task(s) not created: fix the cause, then `" .. resume .. "` goes on"
+  end
+  return line
+end
+
+-- The end of run or status, as text: summary, grid, failures by cause.
+local function print_text(ctx, o, r, what, resume, rules)
+  local color = use_color(o, ctx)
+  ctx.out(what .. ": " .. #r.tasks .. " tasks: " .. view.counts(r.counts, r.total)
+    .. (r.elapsed and ("  (" .. util.format_duration(r.elapsed) .. ", " .. tostring(r.requests or 0)
+      .. " requests)") or "") .. "\n")
+  if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(r.tasks, { color = color })) end
+  local failures = failures_of(ctx, r)
+  local text = o.flags.verbose and failreport.failures(failures, { verbose = true, color = color })
+    or failreport.groups(insight.failures(failures, { rules = rules }), { color = color })
+  if text ~= "" then ctx.out("\n" .. text) end
+  ctx.out(verdict(r, resume) .. "\n")
+end
+
+local function print_json(ctx, r, code, rules)
+  local out = util.shallow_copy(r)
+  local failures = failures_of(ctx, r)
+  out.tasks = array()
+  for i, t in ipairs(r.tasks) do
+    local c = util.shallow_copy(t)
+    c.failures = nil
+    c.failed = array()
+    for _, f in ipairs(t.failures or {}) do c.failed[#c.failed + 1] = f.instance.id end
+    out.tasks[i] = c
+  end
+  out.groups = insight.failures(failures, { rules = rules })
+  out.stopped = r.stopped
+  out.exit = code
+  ctx.out(json_encode(out) .. "\n")
+  ctx.json_done = true
+end
+
+local function plan(o, ctx, path)
+  local spec = read_spec(path)
+  local client = config.client(o, ctx)
+  local tasks, err = campaign.plan(client, spec)
+  if not tasks then error(err, 0) end
+  local text, total = view.plan(tasks)
+  if o.flags.json then
+    ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, exit = EXIT.OK } .. "\n")
+  else
+    ctx.out(text)
+  end
+  return EXIT.OK
+end
+
+local function run(o, ctx, path)
+  local spec, s = read_spec(path)
+  local jpath = o.values.journal
+  if not jpath then usage("campaign run needs --journal FILE: the campaign's memory, for resuming it", "campaign") end
+  local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
+  ctx.resume = resume
+  local client = config.client(o, ctx)
+  local core = context.core()
+  if core and core.interrupt_on_sigterm then core.interrupt_on_sigterm() end
+  local v = view.progress(ctx, o)
+  local report, err, partial = campaign.run(client, spec, {
+    journal = jpath, interval = args.positive(o, "interval"), max_interval = args.positive(o, "max-interval"),
+    timeout = args.number(o, "timeout", 0), on_event = v.event, on_progress = v.progress,
+    sleep = ctx.sleep, clock = ctx.clock, defer_signals = true,
+    force_create = o.flags["force-create"], adopt = o.values.adopt,
+  })
+  v.finish()
+  if not report then
+    if partial and partial.tasks and #partial.tasks > 0 and not o.flags.json then
+      ctx.err("accelerate: the campaign stopped on an error; " .. (partial.states.running or 0)
+        .. " task(s) keep running on the server; once fixed, `" .. resume .. "` resumes it\n")
+    end
+    error(err, 0)
+  end
+  local code = exit_for(report)
+  ctx.facts = "campaign " .. jpath .. ": " .. view.counts(report.counts, report.total) .. " (exit " .. code .. ")"
+  if o.flags.json then print_json(ctx, report, code, s.rules)
+  else print_text(ctx, o, report, "campaign", resume, s.rules) end
+  if report.journal_error then ctx.err("accelerate: warning: " .. report.journal_error .. "\n") end
+  if report.stopped == "interrupted" then
+    ctx.err("\naccelerate: interrupted; the created backfills keep running on the server: resume with `"
+      .. resume .. "`\n")
+  end
+  return code
+end
+
+local function status(o, ctx, path)
+  local r, err = campaign.status(path)
+  if not r then error(err, 0) end
+  local code = r.ok and EXIT.OK or ((r.states.failed or 0) > 0 and EXIT.FAILED or EXIT.TIMEOUT)
+  if o.flags.json then
+    print_json(ctx, r, code)
+    return code
+  end
+  print_text(ctx, o, r, "campaign " .. path, "accelerate campaign run SPEC --journal " .. shell_word(path))
+  if r.stopped then ctx.out("last run stopped: " .. r.stopped .. "\n") end
+  for _, u in ipairs(r.unresolved) do
+    ctx.out("task " .. tostring(u.task) .. ": a create whose answer was lost (" .. tostring(u.params.startTime)
+      .. ".." .. tostring(u.params.endTime) .. "); the next run explains what to do\n")
+  end
+  return code
+end
+
+local SUB = { plan = plan, run = run, status = status }
+
+-- syntax: code = campaign_commands.campaign(o, ctx)
+function _M.campaign(o, ctx)
+  local sub = o.args[1]
+  if not SUB[sub] then usage("campaign takes plan SPEC, run SPEC --journal FILE or status FILE", "campaign") end
+  check_options(o, sub)
+  return SUB[sub](o, ctx, o.args[2])
+end
+
+return _M

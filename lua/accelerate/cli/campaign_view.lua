@@ -1,0 +1,229 @@
+-- What `accelerate campaign` shows: the live progress on stderr (a line
+-- per task event, and an overall line with the counts and an ETA: redrawn
+-- in place on a terminal, a timestamped line per change otherwise), the
+-- plan x month grid of the tasks' states, and the planned tasks.
+
+local util = require "accelerate.util"
+local dates = require "accelerate.dates"
+local status = require "accelerate.workflow.status"
+
+local type = type
+local ipairs = ipairs
+local tonumber = tonumber
+local tostring = tostring
+local max = math.max
+local str_sub = string.sub
+local str_rep = string.rep
+local str_format = string.format
+local tbl_concat = table.concat
+local os_date = os.date
+local format_duration = util.format_duration
+local number_string = util.number_string
+local STATUS_ORDER = status.STATUS_ORDER
+
+local _M = {}
+
+local MONTHS = { "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec" }
+local LETTER = { succeeded = "S", failed = "F", running = "R", pending = "." }
+local COLOR = { succeeded = "\27[32m", failed = "\27[31m", running = "\27[33m", pending = "\27[2m" }
+local RESET = "\27[0m"
+-- which state a grid cell shows when several tasks share it
+local RANK = { failed = 4, running = 3, pending = 2, succeeded = 1 }
+
+-- "2025-02" for a whole month, else "2025-02-01..2025-02-10".
+function _M.range(t)
+  local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
+  if s and e then
+    local y, m, d = dates.to_civil(s)
+    local y2, m2, d2 = dates.to_civil(e)
+    if y == y2 and m == m2 and d == 1 and d2 == dates.days_in_month(y, m) then
+      return str_sub(t.startTime, 1, 7)
+    end
+  end
+  return tostring(t.startTime) .. ".." .. tostring(t.endTime)
+end
+
+-- "SUCCESS 56  FAILED 1 / 57", the documented statuses that are not 0.
+function _M.counts(c, total)
+  local parts = {}
+  for _, k in ipairs(STATUS_ORDER) do
+    local n = c and c[k] or 0
+    if n > 0 then parts[#parts + 1] = k .. " " .. number_string(n) end
+  end
+  if #parts == 0 then parts[1] = "no instance yet" end
+  return tbl_concat(parts, "  ") .. (total and (" / " .. number_string(total)) or "")
+end
+
+-- One task event in a line.
+function _M.event_line(ev, n)
+  local t = ev.task
+  local head = t and str_format("[%d/%d] %s %s", t.task, ev.of or n, t.plan, _M.range(t)) or "campaign"
+  if ev.event == "created" then
+    if ev.repairs then
+      return head .. ": repair " .. ev.dagName .. " created (" .. ev.params.startTime .. ".." .. ev.params.endTime
+        .. ", round " .. tostring(ev.round) .. ")"
+    end
+    return head .. ": created " .. ev.dagName
+  elseif ev.event == "settled" then
+    local what = ev.round > 0 and ("repair " .. ev.dagName .. " settled") or ("backfill " .. ev.dagName .. " settled")
+    local repair = ev.repair and #ev.repair > 0 and ("; " .. #ev.repair .. " transient failure(s) to repair") or ""
+    return head .. ": " .. what .. ", task " .. t.state .. " (" .. _M.counts(t.counts, t.total) .. ")" .. repair
+  elseif ev.event == "stopped" then
+    return "campaign: stopped (" .. tostring(ev.reason) .. "): no more creates"
+      .. (ev.reason == "failure_budget" and (", " .. number_string(ev.failed) .. " instance(s) FAILED") or "")
+  end
+  return head .. ": " .. tostring(ev.event)
+end
+
+-- Seconds left at the pace tasks settled so far, or nil.
+local function eta(r)
+  local n = #r.tasks
+  local settled = (r.states.succeeded or 0) + (r.states.failed or 0)
+  if settled == 0 or settled >= n or r.stopped then return nil end
+  return r.elapsed / settled * (n - settled)
+end
+
+-- The overall line (time and ETA before the counts, which a narrow
+-- terminal cuts), and the part of it that changes only with progress.
+function _M.overall(r)
+  local s = r.states
+  local head = str_format("campaign %d/%d tasks settled (%d succeeded, %d failed), %d running, %d pending",
+    (s.succeeded or 0) + (s.failed or 0), #r.tasks, s.succeeded or 0, s.failed or 0, s.running or 0,
+    s.pending or 0)
+  local e = eta(r)
+  local counts = _M.counts(r.counts)
+  return head .. "  |  " .. format_duration(r.elapsed or 0) .. " eta " .. (e and format_duration(e) or "?")
+    .. "  |  " .. counts, head .. counts
+end
+
+local QUIET = { event = function() end, progress = function() end, finish = function() end }
+
+local function columns_of(ctx)
+  local w = ctx.term_width and ctx.term_width(2)
+  if type(w) == "number" and w > 0 then return w end
+  w = tonumber(ctx.getenv("COLUMNS") or "")
+  return (w and w > 0) and w or 80
+end
+
+-- syntax: v = view.progress(ctx, o)
+-- v.event(ev) and v.progress(report) are campaign.run's on_event and
+-- on_progress; v.finish() ends a drawn line.
+function _M.progress(ctx, o)
+  if o.flags.quiet then return QUIET end
+  local st = { tty = ctx.isatty(2), n = 0 }
+  local function stamp() return os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " end
+  local function draw()
+    local line = st.line
+    local cols = columns_of(ctx)
+    if #line > cols - 1 then line = str_sub(line, 1, max(10, cols - 1)) end
+    ctx.err("\r\27[K" .. line)
+  end
+  return {
+    event = function(ev)
+      local line = _M.event_line(ev, st.n)
+      if st.tty then
+        ctx.err("\r\27[K" .. line .. "\n")
+        if st.line then draw() end
+      else
+        ctx.err(stamp() .. line .. "\n")
+      end
+    end,
+    progress = function(r)
+      st.n = #r.tasks
+      local line, key = _M.overall(r)
+      st.line = line
+      if st.tty then draw()
+      elseif key ~= st.key then ctx.err(stamp() .. line .. "\n") end
+      st.key = key
+    end,
+    finish = function() if st.tty and st.line then ctx.err("\n") end end,
+  }
+end
+
+-- The months of the tasks, in order: {year, month, first, last}.
+local function months_of(tasks)
+  local lo, hi
+  for _, t in ipairs(tasks) do
+    local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
+    if s and (not lo or s < lo) then lo = s end
+    if e and (not hi or e > hi) then hi = e end
+  end
+  local out = {}
+  if not lo then return out end
+  local y, m = dates.to_civil(lo)
+  while true do
+    local first = dates.from_civil(y, m, 1)
+    if first > hi then break end
+    out[#out + 1] = { y = y, m = m, first = first, last = first + dates.days_in_month(y, m) - 1 }
+    m = m + 1
+    if m > 12 then y, m = y + 1, 1 end
+  end
+  return out
+end
+
+-- syntax: text = view.grid(tasks, {color = bool})
+-- A row per plan, a column per month; each cell the state of the plan's
+-- tasks in that month (the worst of them): S succeeded, F failed,
+-- R running, . pending.
+function _M.grid(tasks, opts)
+  local months = months_of(tasks)
+  if #months == 0 then return "" end
+  local plans, rows, width = {}, {}, 4
+  for _, t in ipairs(tasks) do
+    if not rows[t.plan] then
+      rows[t.plan] = {}
+      plans[#plans + 1] = t.plan
+      width = max(width, #t.plan)
+    end
+    local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
+    for i, mo in ipairs(months) do
+      if s and e and s <= mo.last and e >= mo.first then
+        local cur = rows[t.plan][i]
+        if not cur or RANK[t.state] > RANK[cur] then rows[t.plan][i] = t.state end
+      end
+    end
+  end
+  local pad = str_rep(" ", width + 2)
+  local years, names = {}, {}
+  for i, mo in ipairs(months) do
+    years[i] = (i == 1 or mo.m == 1) and tostring(mo.y) or "   "
+    years[i] = years[i] .. str_rep(" ", 4 - #years[i])
+    names[i] = MONTHS[mo.m] .. " "
+  end
+  local out = { pad .. tbl_concat(years):gsub("%s+$", ""), pad .. tbl_concat(names):gsub("%s+$", "") }
+  for _, p in ipairs(plans) do
+    local cells = {}
+    for i = 1, #months do
+      local stt = rows[p][i]
+      local letter = stt and LETTER[stt] or " "
+      if stt and opts and opts.color then letter = COLOR[stt] .. letter .. RESET end
+      cells[i] = " " .. letter .. "  "
+    end
+    out[#out + 1] = (p .. str_rep(" ", width + 2 - #p) .. tbl_concat(cells)):gsub("%s+$", "")
+  end
+  out[#out + 1] = "(S succeeded, F failed, R running, . not created yet)"
+  return tbl_concat(out, "\n") .. "\n"
+end
+
+-- syntax: text = view.plan(tasks)
+-- The dry run: the tasks in order with their instances (lots; each plan's
+-- tables multiply them, and the API does not say how many), and the total.
+function _M.plan(tasks)
+  local w = 4
+  for _, t in ipairs(tasks) do w = max(w, #t.plan) end
+  local out = { str_format("%4s  %-" .. w .. "s  %-10s  %-10s  %4s  %s", "#", "PLAN", "START", "END", "LOT",
+    "INSTANCES") }
+  local total = 0
+  for _, t in ipairs(tasks) do
+    total = total + t.lots
+    out[#out + 1] = str_format("%4d  %-" .. w .. "s  %-10s  %-10s  %4s  %d", t.task, t.plan, t.startTime,
+      t.endTime, util.number_string(t.dateIntervalOfLot), t.lots)
+  end
+  out[#out + 1] = str_format("total: %d task%s, %d instances (lots x tables; the API does not say how many "
+    .. "tables a plan has, so each counts as one); nothing sent but plan lookups", #tasks,
+    #tasks == 1 and "" or "s", total)
+  return tbl_concat(out, "\n") .. "\n", total
+end
+
+
+return _M

@@ -1,0 +1,334 @@
+-- accelerate.campaign against the simulator: the in-flight cap read from
+-- the simulator's request log, both orders (and campaign.plan matching what
+-- run creates), the failure budget, automatic repair of transient failures
+-- only, a misspelt plan refused before any create, and kill -9 at four
+-- points of a run followed by a resume that creates every task exactly once.
+local helpers = require "spec.helpers"
+local accelerate = helpers.core()
+local campaign = require "accelerate.campaign"
+local journal = require "accelerate.journal"
+
+local SALES = "5468b0c0462e40e08e44108d8164c7c3"
+local GMV = "result_34bfe9036e2e65328e9849430f54cdf5"
+local TRAFFIC = "accelerate_0b6f2d94c1e84a7f9e3d5c2a1b8f7e60"
+
+local sim, client, path
+
+local function tmpname()
+  local p = os.tmpname()
+  os.remove(p)
+  return p
+end
+
+local function spec(over)
+  local s = { plans = { names = { "sales_daily", "gmv_monthly", "traffic_weekly" } },
+    startTime = "2025-01-01", endTime = "2025-02-28", chunk = "month", max_in_flight = 2 }
+  for k, v in pairs(over or {}) do s[k] = v end
+  return s
+end
+
+local function opts(over)
+  local o = { journal = path, interval = 0.02, max_interval = 0.1, timeout = 60 }
+  for k, v in pairs(over or {}) do o[k] = v end
+  return o
+end
+
+-- The create bodies the simulator received, decoded, in order.
+local function creates()
+  local out = {}
+  for _, q in ipairs(sim:requests { route = "create" }) do out[#out + 1] = helpers.json.decode(q.body) end
+  return out
+end
+
+local function key(p) return p.planId .. " " .. p.startTime .. " " .. p.endTime end
+
+-- How many creates each backfill (plan, start, end) got.
+local function create_counts()
+  local n = {}
+  for _, b in ipairs(creates()) do n[key(b)] = (n[key(b)] or 0) + 1 end
+  return n
+end
+
+local function events_of(kind)
+  local out = {}
+  for _, ev in ipairs((journal.read(path))) do
+    if ev.event == kind then out[#out + 1] = ev end
+  end
+  return out
+end
+
+setup(function()
+  sim = helpers.start_sim { scenario = "test" }
+  client = assert(accelerate.new(sim:client_options()))
+end)
+
+teardown(function()
+  if client then client:close() end
+  if sim then sim:stop() end
+end)
+
+before_each(function()
+  sim:scenario(helpers.scenario {})
+  path = tmpname()
+end)
+
+after_each(function() os.remove(path) end)
+
+describe("campaign.run", function()
+  it("never has more than max_in_flight backfills unfinished, and fills every slot", function()
+    -- slow enough that each backfill is polled several times
+    sim:scenario(helpers.scenario { speed = 4000 })
+    local report = assert(campaign.run(client, spec { max_in_flight = 2 }, opts()))
+    assert.is_true(report.ok)
+    local dag_of = {}
+    for _, t in ipairs(report.tasks) do dag_of[key(t)] = t.dagName end
+    -- a backfill is unfinished from its create until the last list poll of
+    -- it (the one that saw every instance terminal)
+    local opened, closed = {}, {}
+    for _, q in ipairs(sim:requests()) do
+      if q.route == "create" then
+        opened[assert(dag_of[key(helpers.json.decode(q.body))])] = q.seq
+      elseif q.route == "list" then
+        closed[q.args.dagName] = q.seq
+      end
+    end
+    local most = 0
+    for _, at in pairs(opened) do
+      local n = 0
+      for dag, from in pairs(opened) do
+        if from <= at and closed[dag] and closed[dag] >= at then n = n + 1 end
+      end
+      if n > most then most = n end
+    end
+    assert.equal(6, #creates())
+    assert.equal(2, most)
+  end)
+
+  it("creates the oldest dates first across all plans, in campaign.plan's order", function()
+    local planned = assert(campaign.plan(client, spec()))
+    sim:clear_requests()
+    assert(campaign.run(client, spec(), opts()))
+    local sent = creates()
+    assert.equal(#planned, #sent)
+    for i, t in ipairs(planned) do
+      assert.same({ planId = t.planId, startTime = t.startTime, endTime = t.endTime, dateIntervalOfLot = 1 }, sent[i])
+    end
+    assert.same({ "2025-01-01", "2025-01-01", "2025-01-01", "2025-02-01", "2025-02-01", "2025-02-01" },
+      { sent[1].startTime, sent[2].startTime, sent[3].startTime, sent[4].startTime, sent[5].startTime, sent[6].startTime })
+    assert.same({ SALES, GMV, TRAFFIC }, { sent[1].planId, sent[2].planId, sent[3].planId })
+  end)
+
+  it("creates the newest dates first with order newest", function()
+    local s = spec { order = "newest", chunk = 14, endTime = "2025-01-31",
+      plans = { names = { "traffic_weekly", "sales_daily" } } }
+    local planned = assert(campaign.plan(client, s))
+    sim:clear_requests()
+    assert(campaign.run(client, s, opts()))
+    local sent = creates()
+    assert.equal(6, #sent)
+    for i, t in ipairs(planned) do assert.equal(key(t), key(sent[i])) end
+    assert.same({ TRAFFIC .. " 2025-01-29 2025-01-31", SALES .. " 2025-01-29 2025-01-31",
+      TRAFFIC .. " 2025-01-15 2025-01-28" }, { key(sent[1]), key(sent[2]), key(sent[3]) })
+    assert.equal(SALES .. " 2025-01-01 2025-01-14", key(sent[6]))
+  end)
+
+  it("stops creating at the first failure with failure_budget 0", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    local report = assert(campaign.run(client, spec { max_in_flight = 1, failure_budget = 0 }, opts()))
+    assert.is_false(report.ok)
+    assert.equal("failure_budget", report.stopped)
+    assert.equal(1, #creates())
+    assert.equal("failed", report.tasks[1].state)
+    assert.equal(1, report.counts.FAILED)
+    for i = 2, 6 do assert.equal("pending", report.tasks[i].state) end
+    assert.equal("failure_budget", events_of("stopped")[1].reason)
+  end)
+
+  it("goes on while the FAILED instances stay within the budget", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" },
+      { date = "2025-02-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    local report = assert(campaign.run(client, spec { max_in_flight = 1, failure_budget = 1 }, opts()))
+    assert.equal("failure_budget", report.stopped)
+    -- sales Jan (1 failed: within), gmv Jan, traffic Jan, sales Feb (2 > 1: stop)
+    assert.equal(4, #creates())
+    assert.equal(2, report.failed)
+  end)
+
+  it("repairs transient failures only, once per round, and reports the rest with their stacks", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-09", table = "dw.sales.orders_daily", times = 1, error = "partition_locked" },
+      { date = "2025-01-20", table = "dw.sales.orders_daily", error = "oom" } } } })
+    local s = { backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" } },
+      repair_rounds = 1 }
+    local report = assert(campaign.run(client, s, opts()))
+    local sent = creates()
+    assert.equal(2, #sent)
+    assert.equal(SALES .. " 2025-01-09 2025-01-09", key(sent[2]))
+    local t = report.tasks[1]
+    assert.equal("failed", t.state)
+    assert.equal(1, #t.repairs)
+    assert.equal(1, #t.failures)
+    assert.equal("2025-01-20", t.failures[1].instance.startPartition)
+    assert.matches("OutOfMemoryError", t.failures[1].detail.msg, 1, true)
+    assert.same({ SUCCESS = 61, FAILED = 1, RUNNING = 0, WAITING = 0 }, t.counts)
+    assert.equal(1, #events_of("settled")[1].repair)
+  end)
+
+  it("judges by the spec's own transient patterns when it gives them", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-09", table = "dw.sales.orders_daily", times = 1, error = "partition_locked" },
+      { date = "2025-01-20", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local s = { backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" } },
+      repair_rounds = 1, transient = { "outofmemoryerror" } }
+    local report = assert(campaign.run(client, s, opts()))
+    local sent = creates()
+    assert.equal(2, #sent)
+    assert.equal(SALES .. " 2025-01-20 2025-01-20", key(sent[2]))
+    assert.equal(1, #report.tasks[1].failures)
+    assert.equal("2025-01-09", report.tasks[1].failures[1].instance.startPartition)
+  end)
+
+  it("refuses a misspelt plan before any create, with the names near it", function()
+    local r, err = campaign.run(client, spec { plans = { names = { "sales_daily", "gmv_montly" } } }, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("no plan named 'gmv_montly'; did you mean 'gmv_monthly'", err.message, 1, true)
+    assert.equal(0, #creates())
+    assert.equal(0, #events_of("intent"))
+    local _, perr = campaign.plan(client, { backfills = { { plan = "sale_daily" } }, startTime = "2025-01-01",
+      endTime = "2025-01-02" })
+    assert.matches("did you mean 'sales_daily'", perr.message, 1, true)
+  end)
+
+  it("refuses a journal made for another spec", function()
+    assert(campaign.run(client, spec { endTime = "2025-01-31" }, opts()))
+    sim:clear_requests()
+    local r, err = campaign.run(client, spec { endTime = "2025-02-28" }, opts())
+    assert.is_nil(r)
+    assert.matches("another campaign spec", err.message, 1, true)
+    assert.same({}, sim:requests())
+  end)
+end)
+
+-- A child process runs the campaign through a client that kills its own
+-- process (kill -9) at one point; the resume then runs in this process.
+describe("campaign.run after kill -9", function()
+  local script = tmpname() .. ".lua"
+  local side = tmpname()
+  local KILL_SPEC = { plans = { names = { "sales_daily", "gmv_monthly" } }, startTime = "2025-01-01",
+    endTime = "2025-02-28", chunk = "month", max_in_flight = 2, repair_rounds = 1 }
+
+  setup(function()
+    local f = assert(io.open(script, "wb"))
+    f:write(([[
+package.path = %q .. "/?.lua;" .. package.path
+local helpers = require "spec.helpers"
+local accelerate = helpers.core()
+local campaign = require "accelerate.campaign"
+local json = helpers.json
+local point, n, side = arg[1], tonumber(arg[2]), arg[3]
+local conn = json.decode(arg[4])
+local real = assert(accelerate.new(conn))
+local pid = io.open("/proc/self/stat"):read("*l"):match("^(%%d+)")
+local function die(note)
+  if note then local f = io.open(side, "wb") f:write(note) f:close() end
+  os.execute("kill -9 " .. pid)
+end
+local c = setmetatable({}, { __index = function(_, k)
+  local v = real[k]
+  if type(v) == "function" then return function(_, ...) return v(real, ...) end end
+  return v
+end })
+local made, looks, repair_dag = 0, 0, nil
+function c:create_task(p)
+  made = made + 1
+  if point == "intent" and made == n then die() end
+  local dag, err = real:create_task(p)
+  if point == "created" and made == n then die(dag) end
+  if p.startTime == "2025-01-09" then repair_dag = dag end
+  return dag, err
+end
+function c:instances(dag, o)
+  looks = looks + 1
+  if point == "watch" and looks == n then die(dag) end
+  if point == "repair" and dag == repair_dag then die(dag) end
+  return real:instances(dag, o)
+end
+campaign.run(c, json.decode(arg[5]), { journal = arg[6], interval = 0.02, max_interval = 0.05, timeout = 30 })
+print("not killed")
+]]):format(helpers.root))
+    f:close()
+  end)
+  teardown(function()
+    os.remove(script)
+    os.remove(side)
+  end)
+
+  before_each(function()
+    sim:scenario(helpers.scenario { speed = 20000, failures = { retries = 0, partitions = {
+      { date = "2025-01-09", table = "dw.sales.orders_daily", times = 1, error = "partition_locked" } } } })
+    os.remove(side)
+  end)
+
+  local function killed_at(point, n)
+    local code, out = helpers.sh(table.concat({ "lua5.4", helpers.quote(script), point, tostring(n),
+      helpers.quote(side), helpers.quote(helpers.json.encode(sim:client_options())),
+      helpers.quote(helpers.json.encode(KILL_SPEC)), helpers.quote(path), "2>&1" }, " "))
+    assert.is_nil(out:find("not killed", 1, true), out)
+    assert.are_not.equal(0, code)
+    return helpers.read_file(side)
+  end
+
+  -- every task and the one repair created exactly once, every task succeeded
+  local function finished_once(report)
+    assert.is_true(report.ok)
+    local n = create_counts()
+    local keys = 0
+    for k, count in pairs(n) do
+      keys = keys + 1
+      assert.equal(1, count, k)
+    end
+    assert.equal(5, keys)
+    assert.equal(1, n[SALES .. " 2025-01-09 2025-01-09"])
+  end
+
+  it("after the intent line, before the create: stops with create_unknown, then --force-create creates it once", function()
+    killed_at("intent", 2)
+    assert.equal(1, #creates())
+    local r, err = campaign.run(client, KILL_SPEC, opts())
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+    assert.matches("--adopt DAG", err.message, 1, true)
+    assert.equal(1, #creates())
+    finished_once(assert(campaign.run(client, KILL_SPEC, opts { force_create = true })))
+  end)
+
+  it("after the create, before its created line: stops with create_unknown, then --adopt takes the backfill", function()
+    local dag = assert(killed_at("created", 2))
+    assert.equal(2, #creates())
+    local r, err = campaign.run(client, KILL_SPEC, opts())
+    assert.is_nil(r)
+    assert.equal("create_unknown", err.kind)
+    local report = assert(campaign.run(client, KILL_SPEC, opts { adopt = dag }))
+    assert.equal(dag, report.tasks[2].dagName)
+    finished_once(report)
+  end)
+
+  it("while watching: the running backfills are watched again, none created twice", function()
+    local dag = assert(killed_at("watch", 2))
+    local report = assert(campaign.run(client, KILL_SPEC, opts()))
+    local found = false
+    for _, t in ipairs(report.tasks) do if t.dagName == dag then found = true end end
+    assert.is_true(found)
+    finished_once(report)
+  end)
+
+  it("during a repair: the repair is watched again, not created twice", function()
+    local repair = assert(killed_at("repair", 0))
+    local report = assert(campaign.run(client, KILL_SPEC, opts()))
+    assert.same({ repair }, report.tasks[1].repairs)
+    finished_once(report)
+  end)
+end)

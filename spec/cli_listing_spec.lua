@@ -1,0 +1,179 @@
+-- Finding one's way in the command, through bin/accelerate: --help lists
+-- --version, every command's help ends with examples, `help COMMAND` is
+-- `COMMAND --help`; and the listings against the simulator's test
+-- scenario: instances --status (repeatable, pages through all) and
+-- --format table|json|csv on instances and plans (--json is --format json).
+local helpers = require "spec.helpers"
+helpers.paths()
+
+local json = helpers.json
+local sh = helpers.sh
+local args = require "accelerate.cli.args"
+
+local function lines_of(text)
+  local out = {}
+  for line in text:gmatch("[^\n]*") do out[#out + 1] = line end
+  if out[#out] == "" then out[#out] = nil end
+  return out
+end
+
+describe("accelerate help", function()
+  local function cmd(argv)
+    local tmp = os.tmpname()
+    local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && HOME=/nonexistent lua5.4 bin/accelerate "
+      .. argv .. " 2>" .. tmp)
+    local err = helpers.read_file(tmp) or ""
+    os.remove(tmp)
+    return code, out, err
+  end
+
+  it("--help names --version, which prints the version", function()
+    local code, out = cmd("--help")
+    assert.equal(0, code)
+    assert.matches("\n  %-%-version%s+print the version", out)
+    local vcode, vout = cmd("--version")
+    assert.equal(0, vcode)
+    assert.matches("^accelerate %d+%.%d+%.%d+\n$", vout)
+  end)
+
+  it("ends every command's help with two or three examples of that command", function()
+    for _, c in ipairs(args.commands()) do
+      local code, out = cmd(c .. " --help")
+      assert.equal(0, code, c)
+      local tail = out:match("\nExamples:\n(.*)$")
+      assert.is_string(tail, c .. " --help has no Examples section at its end")
+      local n = 0
+      for _, line in ipairs(lines_of(tail)) do
+        assert.matches("^  accelerate " .. c:gsub("%-", "%%-") .. "[ \n]", line .. "\n", 1)
+        n = n + 1
+      end
+      assert.is_true(n >= 2 and n <= 3, c .. ": " .. n .. " examples")
+    end
+  end)
+
+  it("`help COMMAND` prints what `COMMAND --help` does; an unknown one is a usage error", function()
+    for _, c in ipairs(args.commands()) do
+      local code, out = cmd("help " .. c)
+      local code2, out2 = cmd(c .. " --help")
+      assert.equal(0, code)
+      assert.equal(code2, code)
+      assert.equal(out2, out)
+    end
+    local code, out, err = cmd("help nosuch")
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("unknown command nosuch", err)
+  end)
+end)
+
+describe("accelerate instances and plans: --status and --format (simulator)", function()
+  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate/core.so"), "make build LUA_VERSION=5.4 first")
+  local sim, tmp, dag
+
+  local function cmd(argv)
+    local env = {
+      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
+      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
+      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
+    }
+    local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env " .. table.concat(env, " ")
+      .. " lua5.4 bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+    -- 2 tables x 12 one-day lots; the lots of 01-03 and 01-07 fail, and
+    -- time is frozen once every instance has finished
+    sim:scenario(helpers.scenario { speed = 0, failures = { probability = 0, retries = 0, partitions = {
+      { date = "2025-01-03", error = "java.lang.OutOfMemoryError: Java heap space" },
+      { date = "2025-01-07", error = "java.lang.OutOfMemoryError: Java heap space" } } } })
+    local code, out, err = cmd("create --plan-id 5468b0c0462e40e08e44108d8164c7c3 --start 2025-01-01"
+      .. " --end 2025-01-12 --json")
+    assert.equal(0, code, err)
+    dag = json.decode(out).dagName
+    sim:advance(100000)
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+
+  it("--status FAILED pages through every instance and keeps the failed ones", function()
+    sim:clear_requests()
+    local code, out, err = cmd("instances " .. dag .. " --status failed --page-size 5")
+    assert.equal(0, code, err)
+    local lines = lines_of(out)
+    assert.matches("^ID%s+STATUS", lines[1])
+    assert.equal(6, #lines)
+    for i = 2, 5 do assert.matches("^%d+%s+FAILED%s", lines[i]) end
+    assert.equal("4 of 24 instances (FAILED)", lines[6])
+    -- every page was read (24 instances, 5 a page)
+    assert.equal(5, #sim:requests { route = "list" })
+  end)
+
+  it("--status repeats (or takes a comma list); --json carries the statuses asked for", function()
+    local code, out = cmd("instances " .. dag .. " --status FAILED --status SUCCESS --json")
+    assert.equal(0, code)
+    local r = json.decode(out)
+    assert.equal(24, #r.instances)
+    assert.same({ "FAILED", "SUCCESS" }, r.statuses)
+    local _, out2 = cmd("instances " .. dag .. " --status FAILED,SUCCESS --json")
+    assert.same(r, json.decode(out2))
+    local _, none = cmd("instances " .. dag .. " --status RUNNING --json")
+    assert.same({}, json.decode(none).instances)
+    assert.equal(24, json.decode(none).total)
+  end)
+
+  it("--status with --page is refused, before any call", function()
+    sim:clear_requests()
+    local code, out, err = cmd("instances " .. dag .. " --status FAILED --page 2")
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("%-%-page does not go with it", err)
+    assert.equal(0, #sim:requests())
+  end)
+
+  it("--format json is --json; --format csv is a header and one line per instance", function()
+    local _, a = cmd("instances " .. dag .. " --all --json")
+    local code, b = cmd("instances " .. dag .. " --all --format json")
+    assert.equal(0, code)
+    assert.same(json.decode(a), json.decode(b))
+    local _, c = cmd("instances " .. dag .. " --format=json --page-size 3")
+    assert.equal(3, #json.decode(c).instances)
+    local ccode, csv = cmd("instances " .. dag .. " --status FAILED --format csv")
+    assert.equal(0, ccode)
+    local rows = {}
+    for line in csv:gmatch("([^\r\n]*)\r\n") do rows[#rows + 1] = line end
+    assert.equal(5, #rows)
+    assert.equal("id,status,mtGuid,startPartition,endPartition,startTime,endTime", rows[1])
+    assert.matches("^%d+,FAILED,dw%.sales%.[%w_]+,2025%-01%-0[37],2025%-01%-0[37],[%d%-T:]+,[%d%-T:]+$", rows[2])
+  end)
+
+  it("refuses a --format it does not know, and --json beside --format csv", function()
+    local code, _, err = cmd("instances " .. dag .. " --format xml")
+    assert.equal(2, code)
+    assert.matches("%-%-format must be table, json or csv", err)
+    code, _, err = cmd("plans --format csv --json")
+    assert.equal(2, code)
+    local e = json.decode(_)
+    assert.equal(2, e.exit)
+    assert.matches("give one of them", err .. e.error.message)
+    code = cmd("detail 1 --format csv")
+    assert.equal(2, code)
+  end)
+
+  it("plans --format csv: a header and one line per plan, quoted where a field needs it", function()
+    local code, out = cmd("plans --no-details --format csv")
+    assert.equal(0, code)
+    assert.equal("name,displayName,materializeType,metricTimeGranularity,id\r\n"
+      .. "sales_daily,Sales daily,RESULT,,5468b0c0462e40e08e44108d8164c7c3\r\n", out:match("^[^\n]*\n[^\n]*\n"))
+    sim:scenario(helpers.scenario { tenants = { t1 = { credentials = { UID = { "u-1" } }, plans = {
+      { id = "p1", name = "odd", displayName = 'Sales, "daily"', tables = { "a.b.c" } } } } } })
+    local _, odd = cmd("plans --format csv")
+    assert.equal('name,displayName,materializeType,metricTimeGranularity,id\r\nodd,"Sales, ""daily""",RESULT,DAY,p1\r\n',
+      odd)
+  end)
+end)

@@ -9,6 +9,7 @@ local policy = require "accelerate.client"
 local insight = require "accelerate.insight"
 local status = require "accelerate.workflow.status"
 local inspect = require "accelerate.workflow.inspect"
+local watch = require "accelerate.workflow.watch"
 
 local type = type
 local pcall = pcall
@@ -53,18 +54,8 @@ function _M.scan(client, dag, page_size, stats, left)
   return { total = total, counts = counts, failed = failed, done = done }
 end
 
--- A failed listing worth trying again at the next poll.
-function _M.transient(err)
-  if type(err) ~= "table" then return false end
-  if err.retryable then return true end
-  local k = err.kind
-  if k == "network" or k == "timeout" then return true end
-  if k == "http" then
-    local st = tonumber(err.status)
-    return st == nil or st >= 500 or st == 429
-  end
-  return false
-end
+-- A failed listing worth trying again at the next poll: the watch's rule.
+_M.transient = watch.transient
 
 -- syntax: fin, details = poll.settle(client, D, scan, s, opts, stats)
 -- The settled event of backfill D (journal.lua) and the details fetched,

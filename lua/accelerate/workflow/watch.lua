@@ -40,7 +40,8 @@ local function same_counts(a, b)
   return true
 end
 
--- A failed poll worth retrying later rather than ending the watch.
+-- A failed poll worth retrying later rather than ending the watch (the
+-- campaigns' polls use the same rule).
 local function transient(err)
   if type(err) ~= "table" then return false end
   if err.retryable then return true end
@@ -52,6 +53,7 @@ local function transient(err)
   end
   return false
 end
+_M.transient = transient
 
 -- Appends a state line; a failure is noted in the report (and ctx), not raised.
 function _M.journal_append(j, report, ev, ctx)

@@ -214,6 +214,25 @@ describe("the watch's sweeps", function()
     assert.same(concat({ stale(polls[1])[1] }, range(1, PAGES)), polls[2].pages)
   end)
 
+  it("watches through a transport of one's own that ignores the store", function()
+    local core = require "accelerate.core"
+    local policy = require "accelerate.client"
+    local opts = sim:client_options()
+    local t = assert(core.transport(opts))
+    local mine = {
+      request = function(_, call, args, budget) return t:request(call, args, budget) end,
+      check = function(_, call, args) return t:check(call, args) end,
+      close = function() t:close() end,
+      closed = function() return t:closed() end,
+    }
+    local c = policy.new(mine, assert(core.config(opts)), { now = core.now, sleep = core.sleep }, "mine")
+    local dag = new_dag(100000)
+    local report = assert(workflow.wait(c, dag, { interval = 0.05, page_size = SIZE }))
+    c:close()
+    assert.is_true(report.ok)
+    assert.equal(N, #report.instances)
+  end)
+
   it("sweeps every page again at once when a page holds other ids", function()
     local report, polls = watch(new_dag(250), function(n)
       -- the next list call answers page 1, whatever it asked for

@@ -14,6 +14,7 @@ local rawget = rawget
 local floor = math.floor
 local huge = math.huge
 local str_format = string.format
+local str_find = string.find
 local str_gsub = string.gsub
 local str_byte = string.byte
 local tbl_concat = table.concat
@@ -38,6 +39,14 @@ function _M.new_error(kind, message, fields)
     for k, v in pairs(fields) do e[k] = v end
   end
   return e
+end
+
+-- syntax: bool = util.interrupted(err)
+-- Whether err is Ctrl-C: the interpreter's "interrupted!" (raised by its
+-- SIGINT hook), which ends a command but never the backfill.
+function _M.interrupted(err)
+  local msg = type(err) == "table" and err.message or err
+  return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
 end
 
 -- A string or error table as one line, whatever the error object is.

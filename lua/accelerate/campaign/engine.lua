@@ -10,6 +10,7 @@ local util = require "accelerate.util"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
 local inspect = require "accelerate.workflow.inspect"
+local watch = require "accelerate.workflow.watch"
 local state = require "accelerate.campaign.state"
 local poll = require "accelerate.campaign.poll"
 
@@ -19,47 +20,24 @@ local ipairs = ipairs
 local error = error
 local min = math.min
 local max = math.max
-local str_find = string.find
-local check_number = checks.check_number
 local raise = checks.raise
 
 local _M = {}
 
-local DEFAULT_INTERVAL = 2
-local DEFAULT_MAX_INTERVAL = 30
-local DEFAULT_BACKOFF = 1.5
-local DEFAULT_PAGE_SIZE = 500
-local DEFAULT_MAX_POLL_ERRORS = 10
-
 -- syntax: cfg = engine.settings(opts)     (raises)
+-- The watch's settings (interval, back-off, timeout, page size, poll
+-- errors), and a campaign's own on_event.
 function _M.settings(opts)
-  local cfg = {
-    sleep = opts.sleep or util.default_sleep(),
-    clock = opts.clock or util.default_clock(),
-  }
-  local interval = check_number(opts, "interval", 0) or DEFAULT_INTERVAL
-  if interval <= 0 then raise("invalid", "opts.interval must be greater than 0") end
-  cfg.interval = interval
-  cfg.max_interval = max(check_number(opts, "max_interval", 0) or max(DEFAULT_MAX_INTERVAL, interval), interval)
-  cfg.backoff = check_number(opts, "backoff", 1) or DEFAULT_BACKOFF
-  cfg.timeout = check_number(opts, "timeout", 0)
-  cfg.page_size = check_number(opts, "page_size", 1) or DEFAULT_PAGE_SIZE
-  cfg.max_errors = check_number(opts, "max_poll_errors", 0) or DEFAULT_MAX_POLL_ERRORS
-  for _, name in ipairs { "on_progress", "on_event" } do
-    if opts[name] ~= nil and type(opts[name]) ~= "function" then
-      raise("invalid", "opts." .. name .. " must be a function")
-    end
+  local cfg = watch.settings(opts)
+  if opts.on_event ~= nil and type(opts.on_event) ~= "function" then
+    raise("invalid", "opts.on_event must be a function")
   end
   return cfg
 end
 
 -- syntax: bool = engine.interrupted(err)
--- Ctrl-C (or a SIGTERM the command turned into one): the interpreter's
--- "interrupted!".
-function _M.interrupted(err)
-  local msg = type(err) == "table" and err.message or err
-  return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
-end
+-- Ctrl-C (or a SIGTERM the command turned into one).
+_M.interrupted = util.interrupted
 
 -- ev.of: how many tasks the campaign has.
 local function emit(ctx, ev)

@@ -87,12 +87,8 @@ _M.redact_report = redact_report
 -- Errors ----------------------------------------------------------------------
 
 -- syntax: bool = output.interrupted(err)
--- Whether err is Ctrl-C (the interpreter's "interrupted!"), which ends the
--- command but not the backfill.
-function _M.interrupted(err)
-  local msg = type(err) == "table" and err.message or err
-  return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
-end
+-- Whether err is Ctrl-C, which ends the command but not the backfill.
+_M.interrupted = util.interrupted
 
 -- syntax: code = output.exit_for_error(err)
 -- 2 for bad input (kinds usage and invalid, wherever they come from), 4

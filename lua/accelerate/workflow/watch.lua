@@ -69,6 +69,9 @@ end
 local journal_append = _M.journal_append
 
 -- The watch's options, checked, with their defaults.
+-- syntax: cfg = watch.settings(opts)     (raises)
+-- The watch's options checked, with their defaults (campaigns poll with
+-- the same ones).
 local function settings(opts)
   local cfg = {
     sleep = opts.sleep or util.default_sleep(),
@@ -93,6 +96,7 @@ local function settings(opts)
   end
   return cfg
 end
+_M.settings = settings
 
 -- The report of one answered poll (sweep's facts), and whether the
 -- backfill is finished.

@@ -118,6 +118,14 @@ int acc_redact_push(lua_State *L, const char **s, size_t *len,
                     const char *secret, size_t slen);
 
 /* decode.c */
+/* What accelerate.decode and accelerate.reduce are given: status (arg 2),
+ * headers (3: the X-Trace-Id), body (4) and config (5: the auth value). */
+typedef struct acc_answer_args {
+    long status;
+    const char *body, *trace, *secret;
+    size_t len, trace_len, secret_len;
+} acc_answer_args;
+void acc_decode_args(lua_State *L, acc_answer_args *a);
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace_hdr,
                         size_t trace_len, const char *secret,

@@ -682,34 +682,40 @@ static const char *acc_decode_header(lua_State *L, int t, const char *name,
     return NULL;
 }
 
+/* Reads the arguments shared by accelerate.decode and accelerate.reduce;
+ * the strings stay referenced by the arguments themselves. */
+void acc_decode_args(lua_State *L, acc_answer_args *a)
+{
+    lua_Number st = luaL_checknumber(L, 2);
+
+    memset(a, 0, sizeof *a);
+    luaL_argcheck(L, st >= 0 && st <= 999, 2, "HTTP status expected");
+    a->status = (long)st;
+    if (!lua_isnoneornil(L, 3))
+        luaL_checktype(L, 3, LUA_TTABLE);
+    a->body = luaL_optlstring(L, 4, "", &a->len);
+    if (!lua_isnoneornil(L, 5)) {
+        luaL_checktype(L, 5, LUA_TTABLE);
+        lua_getfield(L, 5, "auth_value");
+        if (lua_type(L, -1) == LUA_TSTRING)
+            a->secret = lua_tolstring(L, -1, &a->secret_len);
+        lua_pop(L, 1); /* still referenced by the config table */
+    }
+    a->trace = acc_decode_header(L, 3, "x-trace-id", &a->trace_len);
+}
+
 /* accelerate.decode(call, status, headers, body [, config]) -> result |
  * nil, err */
 static int acc_decode_lua(lua_State *L)
 {
     acc_call call = (acc_call)acc_request_call_check(L, 1);
-    lua_Number st = luaL_checknumber(L, 2);
-    const char *body, *trace, *secret = NULL;
-    size_t len, trace_len, secret_len = 0;
-    long status;
+    acc_answer_args a;
 
-    luaL_argcheck(L, st >= 0 && st <= 999, 2, "HTTP status expected");
-    status = (long)st;
-
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    body = luaL_optlstring(L, 4, "", &len);
-    if (!lua_isnoneornil(L, 5)) {
-        luaL_checktype(L, 5, LUA_TTABLE);
-        lua_getfield(L, 5, "auth_value");
-        if (lua_type(L, -1) == LUA_TSTRING)
-            secret = lua_tolstring(L, -1, &secret_len);
-        lua_pop(L, 1);
-    }
-    trace = acc_decode_header(L, 3, "x-trace-id", &trace_len);
-    if (acc_decode_response(L, call, status, body, len, trace, trace_len,
-                            secret, secret_len))
+    acc_decode_args(L, &a);
+    if (acc_decode_response(L, call, a.status, a.body, a.len, a.trace,
+                            a.trace_len, a.secret, a.secret_len))
         return 1;
-    acc_error_redact(L, -1, secret, secret_len);
+    acc_error_redact(L, -1, a.secret, a.secret_len);
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;

@@ -532,34 +532,14 @@ int acc_reduce_response(lua_State *L, int sidx, long status, const char *body,
  * (the cosocket transport's bodies are Lua strings). */
 static int acc_reduce_lua(lua_State *L)
 {
-    lua_Number st = luaL_checknumber(L, 2);
-    const char *body, *trace = NULL, *secret = NULL;
-    size_t len, trace_len = 0, secret_len = 0;
+    acc_answer_args a;
 
     acc_store_check(L, 1);
-    luaL_argcheck(L, st >= 0 && st <= 999, 2, "HTTP status expected");
-    if (!lua_isnoneornil(L, 3))
-        luaL_checktype(L, 3, LUA_TTABLE);
-    body = luaL_optlstring(L, 4, "", &len);
-    if (!lua_isnoneornil(L, 5)) {
-        luaL_checktype(L, 5, LUA_TTABLE);
-        lua_getfield(L, 5, "auth_value");
-        if (lua_type(L, -1) == LUA_TSTRING)
-            secret = lua_tolstring(L, -1, &secret_len);
-        lua_pop(L, 1); /* still referenced by the config table */
-    }
-    if (lua_istable(L, 3)) {
-        lua_getfield(L, 3, "x-trace-id");
-        if (lua_istable(L, -1))
-            lua_rawgeti(L, -1, 1);
-        if (lua_type(L, -1) == LUA_TSTRING)
-            trace = lua_tolstring(L, -1, &trace_len);
-        lua_settop(L, 5); /* the header stays referenced by the table */
-    }
-    if (acc_reduce_response(L, 1, (long)st, body, len, trace, trace_len,
-                            secret, secret_len))
+    acc_decode_args(L, &a);
+    if (acc_reduce_response(L, 1, a.status, a.body, a.len, a.trace,
+                            a.trace_len, a.secret, a.secret_len))
         return 1;
-    acc_error_redact(L, -1, secret, secret_len);
+    acc_error_redact(L, -1, a.secret, a.secret_len);
     lua_pushnil(L);
     lua_insert(L, -2);
     return 2;

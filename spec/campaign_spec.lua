@@ -332,3 +332,65 @@ print("not killed")
     finished_once(report)
   end)
 end)
+
+-- issue 17 item 5: the advice after a failure-budget stop works when
+-- followed; a budget given to the run overrides the spec's.
+describe("campaign.run after a failure-budget stop", function()
+  local S = { plans = { names = { "sales_daily", "gmv_monthly" } }, startTime = "2025-01-01",
+    endTime = "2025-02-28", chunk = "month", max_in_flight = 1, failure_budget = 0 }
+
+  local function once_each()
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+  end
+
+  it("a resume repairs the failures left once each, before new tasks, and goes on to the end", function()
+    -- the failure happens once only: the cause is fixed before the resume
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local r1 = assert(campaign.run(client, S, opts()))
+    assert.equal("failure_budget", r1.stopped)
+    assert.equal(1, #creates())
+    local r2 = assert(campaign.run(client, S, opts()))
+    assert.is_nil(r2.stopped)
+    assert.is_true(r2.ok)
+    local sent = creates()
+    assert.equal(5, #sent)
+    -- the repair goes out before any new task
+    assert.equal(SALES .. " 2025-01-10 2025-01-10", key(sent[2]))
+    once_each()
+    assert.equal(1, #r2.tasks[1].repairs)
+    assert.equal(0, r2.failed)
+  end)
+
+  it("a failure that fails again is counted again and stops the run again", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    assert.equal("failure_budget", assert(campaign.run(client, S, opts())).stopped)
+    local r2 = assert(campaign.run(client, S, opts()))
+    assert.equal("failure_budget", r2.stopped)
+    assert.equal(1, r2.failed)
+    -- the task, its one repair; nothing new
+    assert.equal(2, #creates())
+    once_each()
+  end)
+
+  it("opts.failure_budget overrides the spec's, on a first run and on a resume", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    assert.equal("failure_budget", assert(campaign.run(client, S, opts())).stopped)
+    local r2 = assert(campaign.run(client, S, opts { failure_budget = 1 }))
+    assert.is_nil(r2.stopped)
+    assert.is_false(r2.ok)
+    assert.equal(1, r2.failed)
+    assert.equal(5, #creates())
+    once_each()
+    os.remove(path)
+    sim:clear_requests()
+    local r3 = assert(campaign.run(client, S, opts { failure_budget = 5 }))
+    assert.is_nil(r3.stopped)
+    assert.equal(4, #creates())
+    local _, err = campaign.run(client, S, opts { failure_budget = -1 })
+    assert.equal("invalid", err.kind)
+    assert.matches("failure_budget", err.message, 1, true)
+  end)
+end)

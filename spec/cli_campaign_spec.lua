@@ -231,3 +231,58 @@ describe("accelerate campaign", function()
   end)
 end)
 
+
+-- issue 17 item 5: the advice printed after a failure-budget stop, run
+-- exactly as printed.
+describe("accelerate campaign run after a failure-budget stop", function()
+  -- the command a line of `out` advises after `lead`, run as printed
+  local function advised(out, lead)
+    local line = assert(out:match(lead .. " `(accelerate [^`]+)`"), out)
+    return cmd(line:gsub("^accelerate ", ""))
+  end
+
+  local function once_each()
+    local seen = {}
+    for _, k in ipairs(creates()) do
+      assert.is_nil(seen[k], k)
+      seen[k] = true
+    end
+  end
+
+  it("goes on to the end when the printed command is run once the cause is fixed", function()
+    -- fails once only: the cause is fixed before the advice is followed
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local code, out, err = cmd("campaign run " .. spec { max_in_flight = 1, failure_budget = 0 } .. " --journal "
+      .. jpath .. " --interval 0.02")
+    assert.equal(1, code, err)
+    assert.equal(1, #creates())
+    local err2
+    code, out, err2 = advised(out, "fix the cause, then")
+    assert.equal(0, code, err2)
+    assert.matches("all 6 tasks succeeded", out, 1, true)
+    -- the 6 tasks and the one repair, each once
+    assert.equal(7, #creates())
+    once_each()
+  end)
+
+  it("goes on with the --failure-budget it advises even when the failure stays", function()
+    local _
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    local code, out, err = cmd("campaign run " .. spec { max_in_flight = 1, failure_budget = 0 } .. " --journal "
+      .. jpath .. " --interval 0.02")
+    assert.equal(1, code, err)
+    local err2
+    code, out, err2 = advised(out, "if they fail again,")
+    assert.equal(1, code, err2)
+    assert.matches("1 of 6 tasks failed", out, 1, true)
+    assert.is_nil(out:find("budget stopped", 1, true), out)
+    assert.equal(7, #creates())
+    once_each()
+    -- the option is checked as a number
+    code, _, err = cmd("campaign run " .. spec_path .. " --journal " .. jpath .. " --failure-budget x")
+    assert.equal(2, code)
+    assert.matches("--failure-budget must be a whole number", err, 1, true)
+  end)
+end)

@@ -35,6 +35,7 @@ local pcall = pcall
 local ipairs = ipairs
 local error = error
 local tostring = tostring
+local floor = math.floor
 local new_error = util.new_error
 local raise = checks.raise
 
@@ -93,9 +94,21 @@ local function build(ctx)
   return r
 end
 
+-- opts.failure_budget: the run's budget instead of the spec's (not part
+-- of the identity, so a resume may raise it).
+local function budget_of(opts, s)
+  local b = opts.failure_budget
+  if b == nil then return s.failure_budget end
+  if type(b) ~= "number" or b ~= b or b < 0 or b > 1e9 or b ~= floor(b) then
+    raise("invalid", "opts.failure_budget must be a whole number >= 0")
+  end
+  return b
+end
+
 local function prepare(ctx, spec)
   checks.check_client(ctx.client, { "create_task", "list_instances", "task_detail" })
   local s = spec_mod.normalize(spec)
+  s.failure_budget = budget_of(ctx.opts, s)
   ctx.cfg = engine.settings(ctx.opts)
   ctx.start = ctx.cfg.clock()
   ctx.deadline = ctx.cfg.timeout and ctx.start + ctx.cfg.timeout
@@ -111,6 +124,7 @@ local function prepare(ctx, spec)
   if ctx.j then
     record.replay(ctx.j.events, ctx.st)
     resolve_unknown(ctx)
+    if ctx.st.last_stop == "failure_budget" then engine.retry_failures(ctx) end
   end
 end
 
@@ -134,7 +148,7 @@ end
 -- whole run), page_size, max_poll_errors, concurrency (details),
 -- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
 -- command: an interrupt waits for a create's outcome to be journaled),
--- force_create, adopt.
+-- force_create, adopt, failure_budget (overrides the spec's).
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then

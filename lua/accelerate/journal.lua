@@ -31,6 +31,8 @@
 --                   transient}], repair = [ids of the failures its repair re-runs]}
 --   stopped         no more creates this run: {reason = failure_budget | timeout |
 --                   interrupted, failed}
+--   retry           a resume after a failure_budget stop repairs the FAILED ids of
+--                   dagName once: {task, dagName, ids}
 --   ended           every task created and settled: {ok, counts, failed}
 -- Every event also has "at" (wall-clock seconds).  Auth values are never
 -- written: params are copied through a whitelist.

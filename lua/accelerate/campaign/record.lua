@@ -77,6 +77,7 @@ local HANDLERS = {
     if D and not D.done then state.settled(st, D, ev) end
   end,
   stopped = function(st, ev) st.last_stop = ev.reason end,
+  retry = function(st, ev) if ev.dagName then state.retry(st, ev) end end,
   ended = function(st, ev) st.ended, st.last_stop = ev, nil end,
 }
 

@@ -37,7 +37,7 @@ local _M = {}
 local OPTIONS = {
   plan = {},
   run = { journal = true, adopt = true, interval = true, ["max-interval"] = true, timeout = true,
-    ["force-create"] = true, ["no-calendar"] = true },
+    ["force-create"] = true, ["no-calendar"] = true, ["failure-budget"] = true },
   status = { ["no-calendar"] = true },
 }
 
@@ -112,8 +112,13 @@ local function verdict(r, resume)
   local line = tostring(s.failed or 0) .. " of " .. n .. " tasks failed (" .. util.number_string(r.failed)
     .. " instance(s) FAILED after repairs)"
   if r.stopped == "failure_budget" then
+    -- both ways work as printed: the resume repairs what is left FAILED
+    -- once each (campaign.run after a failure_budget stop), and a budget
+    -- of r.failed lets those fail again without stopping it
     line = line .. "; the failure budget stopped the campaign with " .. tostring(s.pending or 0)
-      .. " task(s) not created: fix the cause, then `" .. resume .. "` goes on"
+      .. " task(s) not created: fix the cause, then `" .. resume .. "` repairs the " .. tostring(r.failed)
+      .. " FAILED instance(s) once each and goes on; if they fail again, `" .. resume .. " --failure-budget "
+      .. tostring(r.failed) .. "` goes on all the same"
   end
   return line
 end
@@ -179,6 +184,7 @@ local function run(o, ctx, path)
     timeout = args.number(o, "timeout", 0), on_event = v.event, on_progress = v.progress,
     sleep = ctx.sleep, clock = ctx.clock, defer_signals = true,
     force_create = o.flags["force-create"], adopt = o.values.adopt,
+    failure_budget = args.number(o, "failure-budget", 0, true),
   })
   v.finish()
   if not report then

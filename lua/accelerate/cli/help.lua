@@ -343,6 +343,9 @@ once more than failure_budget instances have FAILED, no new task is created.
   --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
                           backfill it made (found in AnyMetrics): take it and go on
   --force-create          the same, but no backfill was made: create it again
+  --failure-budget N      this run's failure budget instead of the spec's.  A run after a
+                          failure-budget stop first repairs the instances left FAILED, once
+                          each (their cause is taken as fixed); those still failing count
   --no-calendar           no plan x month grid
 ]] .. WATCH_OPTS .. [[
   (--timeout bounds the whole run: exit 3, the backfills keep running)

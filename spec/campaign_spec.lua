@@ -394,3 +394,79 @@ describe("campaign.run after a failure-budget stop", function()
     assert.matches("failure_budget", err.message, 1, true)
   end)
 end)
+
+-- issue 17 item 6: an adopted dagName is checked before it is journaled;
+-- a journal that holds a wrong one (an older version) has a way out.
+describe("campaign.run with opts.adopt", function()
+  local S = { backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-02-28" } },
+    chunk = "month" }
+
+  -- A client whose first create's answer is lost: sent to the server
+  -- (really) or not; lost.dag is what the server made, if anything.
+  local function losing(really)
+    local lost = {}
+    local c = setmetatable({}, { __index = function(_, k)
+      local v = client[k]
+      if type(v) == "function" then return function(_, ...) return v(client, ...) end end
+      return v
+    end })
+    function c.create_task(_, p)
+      if lost.done then return client:create_task(p) end
+      lost.done = true
+      if really then lost.dag = assert(client:create_task(p)) end
+      return nil, { kind = "network", message = "connection reset", outcome_unknown = true, retryable = false }
+    end
+    return c, lost
+  end
+
+  it("refuses a dagName the server does not know, or one of other dates, and writes nothing", function()
+    local c, lost = losing(true)
+    local _, err = campaign.run(c, S, opts())
+    assert.is_true(err.outcome_unknown)
+    local other = assert(client:create_task { planId = SALES, startTime = "2025-02-01", endTime = "2025-02-28",
+      dateIntervalOfLot = 1 })
+    local before = helpers.read_file(path)
+    sim:clear_requests()
+    local r
+    r, err = campaign.run(client, S, opts { adopt = "no_such_dag_1" })
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("no backfill no_such_dag_1", err.message, 1, true)
+    assert.equal(before, helpers.read_file(path))
+    assert.equal(1, #sim:requests { route = "list" })
+    r, err = campaign.run(client, S, opts { adopt = other })
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("2025-02-01", err.message, 1, true)
+    assert.equal(before, helpers.read_file(path))
+    assert.same({}, sim:requests { route = "create" })
+    -- the right one is taken
+    r = assert(campaign.run(client, S, opts { adopt = lost.dag }))
+    assert.is_true(r.ok)
+    assert.equal(lost.dag, r.tasks[1].dagName)
+  end)
+
+  it("a journal that adopted a dagName the server does not know: refused with the way out, "
+    .. "which force_create takes", function()
+    local c = losing(false)
+    local _, err = campaign.run(c, S, opts())
+    assert.is_true(err.outcome_unknown)
+    -- what an older version journaled for --adopt wrong_dag_1
+    local intent = events_of("intent")[1]
+    local f = assert(io.open(path, "ab"))
+    f:write(helpers.json.encode { event = "created", op = intent.op, dagName = "wrong_dag_1", params = intent.params,
+      task = intent.task, round = 0, adopted = true, at = os.time() } .. "\n")
+    f:close()
+    local r, partial
+    r, err, partial = campaign.run(client, S, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("wrong_dag_1", err.message, 1, true)
+    assert.matches("force_create", err.message, 1, true)
+    assert.equal(0, partial.on_server)
+    r = assert(campaign.run(client, S, opts { force_create = true }))
+    assert.is_true(r.ok)
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+    assert.equal(2, #creates())
+  end)
+end)

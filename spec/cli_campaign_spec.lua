@@ -286,3 +286,48 @@ describe("accelerate campaign run after a failure-budget stop", function()
     assert.matches("--failure-budget must be a whole number", err, 1, true)
   end)
 end)
+
+-- issue 17 item 6: --adopt checks the dagName before journaling it, and no
+-- message counts a task running that is not.
+describe("accelerate campaign run --adopt", function()
+  it("refuses a dagName the server does not know (exit 2), writes nothing, says nothing untrue", function()
+    sim:reset_faults()
+    sim:fault { route = "create", kind = "drop", times = 1 }
+    local path = spec { max_in_flight = 1 }
+    local argv = "campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(argv)
+    assert.equal(4, code, err)
+    local before = helpers.read_file(jpath)
+    code, _, err = cmd(argv .. " --adopt no_such_dag_1")
+    assert.equal(2, code, err)
+    assert.matches("no backfill no_such_dag_1", err, 1, true)
+    assert.is_nil(err:find("keep running", 1, true), err)
+    assert.equal(before, helpers.read_file(jpath))
+    -- an older version journaled it: refused with the way out, which works
+    local intent = journal_events("intent")[1]
+    local f = assert(io.open(jpath, "ab"))
+    f:write(json.encode { event = "created", op = intent.op, dagName = "wrong_dag_1", params = intent.params,
+      task = intent.task, round = 0, adopted = true, at = os.time() } .. "\n")
+    f:close()
+    code, _, err = cmd(argv)
+    assert.equal(2, code, err)
+    assert.matches("--force-create", err, 1, true)
+    assert.is_nil(err:find("keep running", 1, true), err)
+    code, _, err = cmd(argv .. " --force-create")
+    assert.equal(0, code, err)
+  end)
+end)
+
+describe("accelerate wait DAG --journal adopting a lost create", function()
+  it("refuses a dagName the server does not know (exit 2) and writes nothing", function()
+    sim:reset_faults()
+    sim:fault { route = "create", kind = "drop", after = "respond", times = 1 }
+    local code, _, err = cmd("create --plan sales_daily --start 2025-01-01 --end 2025-01-31 --journal " .. jpath)
+    assert.equal(4, code, err)
+    local before = helpers.read_file(jpath)
+    code, _, err = cmd("wait no_such_dag_1 --journal " .. jpath .. " --interval 0.02")
+    assert.equal(2, code, err)
+    assert.matches("no backfill no_such_dag_1", err, 1, true)
+    assert.equal(before, helpers.read_file(jpath))
+  end)
+end)

@@ -59,12 +59,15 @@ local function resolve_unknown(ctx)
     end
     return
   end
+  -- a dagName a person typed is asked of the server before it is
+  -- journaled: a wrong one would fail every later run
+  if opts.adopt then checks.check_dag(ctx.client, opts.adopt, ctx.stats, st.unresolved[1].params) end
   for i, op in ipairs(st.unresolved) do
     local T = st.tasks[op.task]
     local ev
     if opts.adopt and i == 1 then
       ev = { event = "created", op = op.op, dagName = opts.adopt, params = op.params, task = op.task,
-        round = op.round, repairs = op.repairs, adopted = true }
+        round = op.round, repairs = op.repairs, adopted = true, checked = true }
     elseif opts.force_create then
       ev = { event = "create_failed", op = op.op,
         error = { kind = "abandoned", message = "taken as never created (force_create)" } }
@@ -74,9 +77,46 @@ local function resolve_unknown(ctx)
     local ok, err = ctx.j:append(ev)
     if not ok then error(err, 0) end
     if T then T.unknown = nil end
-    if ev.event == "created" and T then state.created(st, T, ev.dagName, op.round, op.repairs, op.params) end
+    if ev.event == "created" and T then
+      local D = state.created(st, T, ev.dagName, op.round, op.repairs, op.params)
+      D.op, D.adopted, D.checked = op.op, true, true
+    end
   end
   st.unresolved = {}
+end
+
+-- A dagName an older version adopted without asking the server: a typo
+-- there failed every run with a 404.  Asked once now; one the server does
+-- not know is abandoned (journaled; its create's outcome is unknown again)
+-- when the run says how to go on (force_create or adopt), else the run
+-- stops and says so.
+local function recheck_adopted(ctx)
+  local st, opts = ctx.st, ctx.opts
+  local list = {}
+  for _, D in ipairs(st.unfinished) do
+    if D.adopted and not D.checked then list[#list + 1] = D end
+  end
+  for _, D in ipairs(list) do
+    ctx.stats.requests = ctx.stats.requests + 1
+    local page, err = ctx.client:list_instances { dagName = D.dagName, pageIndex = 1, pageSize = 1 }
+    if page then
+      D.checked = true
+    elseif not checks.no_such_dag(err) then
+      error(err, 0)
+    elseif not (opts.force_create or opts.adopt) then
+      D.missing = true
+      raise("invalid", "the journal " .. ctx.path .. " adopted " .. D.dagName .. " for task " .. D.task.index
+        .. ", and the server has no such backfill: the create's outcome is unknown again. " .. ADVICE)
+    else
+      local ok, jerr = ctx.j:append { event = "abandoned", op = D.op, task = D.task.index, dagName = D.dagName }
+      if not ok then error(jerr, 0) end
+      local op = state.abandon(st, D)
+      if op then
+        st.unresolved[#st.unresolved + 1] = op
+        if op.round == 0 then D.task.unknown = true end
+      end
+    end
+  end
 end
 
 -- The report (or, in_progress, what on_progress is given).
@@ -123,6 +163,7 @@ local function prepare(ctx, spec)
   ctx.st = state.new(tasks, s)
   if ctx.j then
     record.replay(ctx.j.events, ctx.st)
+    recheck_adopted(ctx)
     resolve_unknown(ctx)
     if ctx.st.last_stop == "failure_budget" then engine.retry_failures(ctx) end
   end

@@ -33,6 +33,10 @@
 --                   interrupted, failed}
 --   retry           a resume after a failure_budget stop repairs the FAILED ids of
 --                   dagName once: {task, dagName, ids}
+--   abandoned       a dagName adopted without a check (older versions) that the
+--                   server does not know: its create's outcome is unknown again
+--                   {op, task, dagName}.  created lines of --adopt carry adopted
+--                   (and checked, since the dagName is asked of the server first)
 --   ended           every task created and settled: {ok, counts, failed}
 -- Every event also has "at" (wall-clock seconds).  Auth values are never
 -- written: params are copied through a whitelist.

@@ -206,6 +206,33 @@ function _M.retry(st, ev)
   refresh(T)
 end
 
+-- syntax: op = state.abandon(st, D)
+-- D, a backfill adopted by a name the server does not know, is forgotten:
+-- its task is pending again (a repair, queued again) and its create's
+-- outcome unknown again (st.ops: returns that op, if known).
+function _M.abandon(st, D)
+  local T = D.task
+  st.dags[D.dagName] = nil
+  for i, x in ipairs(st.unfinished) do
+    if x == D then tbl_remove(st.unfinished, i) break end
+  end
+  T.running = T.running - 1
+  if D.round == 0 then
+    T.dag = nil
+    if st.next_task > T.index then st.next_task = T.index end
+  else
+    for i, dag in ipairs(T.repairs) do
+      if dag == D.dagName then tbl_remove(T.repairs, i) break end
+    end
+    st.queue[#st.queue + 1] = { task = T, parent = D.parent, round = D.round, params = D.params }
+    T.queued = T.queued + 1
+  end
+  local op = D.op and st.ops[D.op]
+  if op then op.status, op.dagName = "unknown", nil end
+  refresh(T)
+  return op
+end
+
 -- The next task without a backfill (nor a create whose outcome is unknown).
 function _M.next_pending(st)
   local i = st.next_task
@@ -276,10 +303,18 @@ end
 
 -- syntax: r = state.report(st)
 -- {tasks = {task_view, ...}, counts (all tasks), states = {pending =,
--- running =, succeeded =, failed =}, in_flight, failed (after repairs)}.
+-- running =, succeeded =, failed =}, in_flight (backfills unfinished),
+-- on_server (tasks with one), failed (after repairs)}.
 function _M.report(st)
   local tasks = array()
   local counts = { SUCCESS = 0, FAILED = 0, RUNNING = 0, WAITING = 0 }
+  -- tasks with a backfill created and not yet settled: what goes on on
+  -- the server after a stop (a queued repair, or a name the server does
+  -- not know, is not)
+  local live = {}
+  for _, D in ipairs(st.unfinished) do
+    if not D.missing then live[D.task] = true end
+  end
   local states = { pending = 0, running = 0, succeeded = 0, failed = 0 }
   local total = 0
   for i, T in ipairs(st.tasks) do
@@ -290,7 +325,7 @@ function _M.report(st)
     states[T.state] = states[T.state] + 1
   end
   return { tasks = tasks, counts = counts, total = total, states = states, in_flight = #st.unfinished,
-    failed = _M.failed_count(st) }
+    on_server = count(live), failed = _M.failed_count(st) }
 end
 
 return _M

@@ -101,13 +101,21 @@ local function exit_for(r)
   return EXIT.TIMEOUT
 end
 
+-- "N task(s) keep running on the server; " for the tasks with a backfill
+-- created and not yet settled (r.on_server), nothing when there is none.
+local function on_server(r)
+  local n = r.on_server or 0
+  if n == 0 then return "" end
+  return n .. " task(s) keep running on the server; "
+end
+
 -- The last line: what happened, and what to do next.
 local function verdict(r, resume)
   local n, s = #r.tasks, r.states
   if r.ok then return "all " .. n .. " tasks succeeded (" .. util.number_string(r.counts.SUCCESS) .. " instances)" end
   if r.stopped == "interrupted" or r.stopped == "timeout" then
-    return (r.stopped == "timeout" and "timed out" or "interrupted") .. ": " .. (s.running or 0)
-      .. " task(s) keep running on the server; resume with `" .. resume .. "`"
+    return (r.stopped == "timeout" and "timed out" or "interrupted") .. ": " .. on_server(r)
+      .. "resume with `" .. resume .. "`"
   end
   local line = tostring(s.failed or 0) .. " of " .. n .. " tasks failed (" .. util.number_string(r.failed)
     .. " instance(s) FAILED after repairs)"
@@ -189,8 +197,8 @@ local function run(o, ctx, path)
   v.finish()
   if not report then
     if partial and partial.tasks and #partial.tasks > 0 and not o.flags.json then
-      ctx.err("accelerate: the campaign stopped on an error; " .. (partial.states.running or 0)
-        .. " task(s) keep running on the server; once fixed, `" .. resume .. "` resumes it\n")
+      ctx.err("accelerate: the campaign stopped on an error; " .. on_server(partial)
+        .. "once fixed, `" .. resume .. "` resumes it\n")
     end
     error(err, 0)
   end
@@ -200,8 +208,8 @@ local function run(o, ctx, path)
   else print_text(ctx, o, report, "campaign", resume, s.rules) end
   if report.journal_error then ctx.err("accelerate: warning: " .. report.journal_error .. "\n") end
   if report.stopped == "interrupted" then
-    ctx.err("\naccelerate: interrupted; the created backfills keep running on the server: resume with `"
-      .. resume .. "`\n")
+    ctx.err("\naccelerate: interrupted; " .. ((report.on_server or 0) > 0
+      and "the created backfills keep running on the server: " or "") .. "resume with `" .. resume .. "`\n")
   end
   return code
 end

@@ -341,7 +341,8 @@ once more than failure_budget instances have FAILED, no new task is created.
                           resumes: nothing created twice, running backfills watched again;
                           a journal made for another spec is refused
   --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
-                          backfill it made (found in AnyMetrics): take it and go on
+                          backfill it made (found in AnyMetrics): take it and go on.  DAG is
+                          asked of the server first: one it does not know is refused (exit 2)
   --force-create          the same, but no backfill was made: create it again
   --failure-budget N      this run's failure budget instead of the spec's.  A run after a
                           failure-budget stop first repairs the instances left FAILED, once

@@ -470,3 +470,52 @@ describe("campaign.run with opts.adopt", function()
     assert.equal(2, #creates())
   end)
 end)
+
+-- issue 17 item 12: a campaign's tasks go through the checks backfill
+-- makes: an EXTERNAL plan refused without "force", the period warnings.
+describe("campaign guards", function()
+  local LEDGER = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
+
+  it("refuses an EXTERNAL plan unless the spec says force, creating nothing, writing no plan", function()
+    local r, err = campaign.run(client, LEDGER, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("ledger_external is an EXTERNAL plan", err.message, 1, true)
+    assert.matches('"force": true', err.message, 1, true)
+    assert.equal(0, #creates())
+    assert.equal(0, #events_of("campaign"))
+    local forced = {}
+    for k, v in pairs(LEDGER) do forced[k] = v end
+    forced.force = true
+    local warned = {}
+    r = assert(campaign.run(client, forced, opts { on_event = function(ev)
+      if ev.event == "warning" then warned[#warned + 1] = ev.message end
+    end }))
+    assert.is_true(r.ok)
+    assert.equal(1, #creates())
+    assert.equal(1, #r.warnings)
+    assert.matches("creating the backfill anyway", r.warnings[1], 1, true)
+    assert.same(r.warnings, warned)
+  end)
+
+  it("warns of tasks that cut a plan's periods, in campaign.warnings and before the run's first create", function()
+    local S = { backfills = { { plan = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-31" } }, chunk = 7 }
+    local tasks = assert(campaign.plan(client, S))
+    local lines = assert(campaign.warnings(tasks, S))
+    assert.equal(1, #lines)
+    assert.matches("gmv_monthly is MONTH: 2025-01-01 .. 2025-01-07 cuts months; the aligned range is "
+      .. "2025-01-01 .. 2025-01-31", lines[1], 1, true)
+    assert.matches("4 more task(s) of gmv_monthly", lines[1], 1, true)
+    local seen = {}
+    local r = assert(campaign.run(client, S, opts { on_event = function(ev) seen[#seen + 1] = ev.event end }))
+    assert.same(lines, r.warnings)
+    assert.equal("warning", seen[1])
+    assert.equal(5, #creates())
+    -- a resume warns the same, from the journal, with no plan lookup
+    sim:clear_requests()
+    r = assert(campaign.run(client, S, opts()))
+    assert.same(lines, r.warnings)
+    assert.same({}, sim:requests { route = "plan" })
+    assert.same({}, sim:requests { route = "plans" })
+  end)
+end)

@@ -131,6 +131,7 @@ local function build(ctx)
   r.journal = ctx.path
   r.resumed = ctx.resumed or nil
   r.journal_error = ctx.journal_error
+  r.warnings = ctx.warnings or util.array()
   return r
 end
 
@@ -143,6 +144,18 @@ local function budget_of(opts, s)
     raise("invalid", "opts.failure_budget must be a whole number >= 0")
   end
   return b
+end
+
+-- The checks a backfill's create makes, for every task (tasks.check):
+-- the warnings of all tasks (ctx.warnings, and on_event "warning" at
+-- once), and an EXTERNAL plan refused among the tasks not yet created.
+local function guard(ctx, s, all, uncreated)
+  ctx.warnings = tasks_mod.check(all, s, true)
+  for _, line in ipairs(ctx.warnings) do
+    if ctx.opts.on_event then ctx.opts.on_event { event = "warning", message = line } end
+  end
+  local _, refusal = tasks_mod.check(uncreated, s, true)
+  if refusal then error(refusal, 0) end
 end
 
 local function prepare(ctx, spec)
@@ -158,11 +171,19 @@ local function prepare(ctx, spec)
     ctx.resumed = true
   else
     tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
+    guard(ctx, s, tasks, tasks)
     if ctx.j then record.write_plan(ctx.j, tasks, s) end
   end
   ctx.st = state.new(tasks, s)
   if ctx.j then
     record.replay(ctx.j.events, ctx.st)
+    if ctx.resumed then
+      local uncreated = {}
+      for i, T in ipairs(ctx.st.tasks) do
+        if not T.dag then uncreated[#uncreated + 1] = tasks[i] end
+      end
+      guard(ctx, s, tasks, uncreated)
+    end
     recheck_adopted(ctx)
     resolve_unknown(ctx)
     if ctx.st.last_stop == "failure_budget" then engine.retry_failures(ctx) end
@@ -183,7 +204,8 @@ end
 --   tasks = {{task, plan, planId, startTime, endTime, dateIntervalOfLot, lots,
 --   dagName, state = pending|running|succeeded|failed, counts, total, repairs,
 --   failures = {{instance, detail, err, transient}}}}, counts, total, states,
---   in_flight, failed, elapsed, requests, journal, resumed}.
+--   in_flight, on_server, failed, elapsed, requests, journal, resumed,
+--   warnings (the checks before a create: tasks.check)}.
 -- On an error: nil, err and what was known then (partial, a report).
 -- opts: journal, interval, max_interval, backoff, timeout (seconds, the
 -- whole run), page_size, max_poll_errors, concurrency (details),
@@ -220,6 +242,18 @@ function _M.plan(client, spec)
   return checks.protect(function()
     local s = spec_mod.normalize(spec)
     return tasks_mod.plan(client, s, checks.new_stats())
+  end)
+end
+
+-- syntax: lines, err = campaign.warnings(tasks, spec)
+-- What the checks before a create say of campaign.plan's tasks (a task
+-- that cuts its plan's periods, an EXTERNAL plan and whether the spec's
+-- "force" lets it be created), one line per plan and kind; nothing sent.
+function _M.warnings(tasks, spec)
+  return checks.protect(function()
+    local s = spec_mod.normalize(spec)
+    if type(tasks) ~= "table" then raise("invalid", "tasks must be campaign.plan's") end
+    return (tasks_mod.check(tasks, s, s.force == true))
   end)
 end
 

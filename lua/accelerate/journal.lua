@@ -22,7 +22,8 @@
 -- A campaign's journal (accelerate.campaign; "for" holds campaign, the
 -- spec's identity, instead of params) adds:
 --   campaign        its tasks, planned once, before any create: {tasks = [{task, plan,
---                   planId, startTime, endTime, dateIntervalOfLot, lots}], order}
+--                   planId, materializeType, metricTimeGranularity, scheduledBy,
+--                   startTime, endTime, dateIntervalOfLot, lots}], order}
 --   intent, created ... as above, with task (its number) and round (0, then
 --                   1, 2 for repairs, which also carry repairs = the dag repaired)
 --   state           as above, with task

@@ -163,15 +163,23 @@ local function print_json(ctx, r, code, rules)
   ctx.json_done = true
 end
 
+-- Warnings on stderr, one line each.
+local function warn(ctx, lines)
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
+end
+
 local function plan(o, ctx, path)
   local spec = read_spec(path)
   local client = config.client(o, ctx)
   local tasks, err = campaign.plan(client, spec)
   if not tasks then error(err, 0) end
+  local warnings = assert(campaign.warnings(tasks, spec))
   local text, total = view.plan(tasks)
   if o.flags.json then
-    ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, exit = EXIT.OK } .. "\n")
+    ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, warnings = warnings,
+      exit = EXIT.OK } .. "\n")
   else
+    warn(ctx, warnings)
     ctx.out(text)
   end
   return EXIT.OK
@@ -189,7 +197,12 @@ local function run(o, ctx, path)
   local v = view.progress(ctx, o)
   local report, err, partial = campaign.run(client, spec, {
     journal = jpath, interval = args.positive(o, "interval"), max_interval = args.positive(o, "max-interval"),
-    timeout = args.number(o, "timeout", 0), on_event = v.event, on_progress = v.progress,
+    timeout = args.number(o, "timeout", 0), on_progress = v.progress,
+    -- the checks' warnings at once (stderr), in the report's warnings for --json
+    on_event = function(ev)
+      if ev.event ~= "warning" then return v.event(ev) end
+      if not o.flags.json then warn(ctx, { ev.message }) end
+    end,
     sleep = ctx.sleep, clock = ctx.clock, defer_signals = true,
     force_create = o.flags["force-create"], adopt = o.values.adopt,
     failure_budget = args.number(o, "failure-budget", 0, true),

@@ -328,6 +328,9 @@ one range; each range is cut into tasks (chunk: "month" or N days), created
 oldest or newest dates first, never more than max_in_flight unfinished at
 once.  Failures judged transient are repaired automatically (repair_rounds);
 once more than failure_budget instances have FAILED, no new task is created.
+Every task goes through the checks backfill makes: an EXTERNAL plan is refused
+(exit 2) unless the spec says "force": true, and tasks that cut their plan's
+weeks or months are warned about (stderr; "warnings" in --json).
 
   plan                    the tasks in order and their instances (lots; each plan's tables
                           multiply them); nothing sent but plan lookups.  A misspelt plan is

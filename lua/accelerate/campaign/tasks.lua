@@ -1,8 +1,10 @@
 -- The tasks of a campaign: its plans looked up (one listing of the
 -- tenant's plans, matched as client:find_plan matches a name, so that a
 -- misspelt plan is refused with the names near it before anything is
--- created), each range cut into chunks, and every chunk of every plan put
--- in the spec's order.  Nothing but plan lookups is sent.
+-- created, then one detail per plan), each range cut into chunks, and
+-- every chunk of every plan put in the spec's order; and the checks a
+-- backfill's create makes, for every task (check).  Nothing but plan
+-- lookups is sent.
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
@@ -196,8 +198,8 @@ end
 
 -- syntax: tasks = tasks.plan(client, s, stats)     (raises)
 -- s: spec.normalize's.  tasks = {{task, plan, planId, materializeType,
--- startTime, endTime, dateIntervalOfLot, lots}, ...} in the order they
--- are to be created.
+-- metricTimeGranularity, scheduledBy, startTime, endTime,
+-- dateIntervalOfLot, lots}, ...} in the order they are to be created.
 function _M.plan(client, s, stats)
   local list = {}
   for si, src in ipairs(sources(client, s, stats)) do

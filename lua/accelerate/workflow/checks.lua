@@ -102,7 +102,8 @@ function _M.check_dag(client, dag, stats, p)
   local page, err = client:list_instances { dagName = dag, pageIndex = 1, pageSize = 1 }
   if not page then
     if _M.no_such_dag(err) then
-      raise("invalid", "no backfill " .. dag .. " on the server (" .. tostring(err.message) .. ")", { dagName = dag })
+      -- the server's own text is left out: kind invalid is not masked
+      raise("invalid", "no backfill " .. dag .. " on the server (it answered 404): not adopted", { dagName = dag })
     end
     error(err, 0)
   end

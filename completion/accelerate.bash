@@ -24,7 +24,8 @@ _accelerate_command_options() {
   case $1 in
     backfill) echo "--dry-run --end --force --force-create --interval --journal --lot --max-interval
       --no-calendar --plan --plan-id --plan-name --start --timeout" ;;
-    campaign) echo "--adopt --force-create --interval --journal --max-interval --no-calendar --timeout" ;;
+    campaign) echo "--adopt --failure-budget --force-create --interval --journal --max-interval --no-calendar
+      --timeout" ;;
     create) echo "--end --force --force-create --journal --lot --plan --plan-id --plan-name --start" ;;
     detail) echo "" ;;
     instances) echo "--all --format --page --page-size --status" ;;

@@ -332,3 +332,190 @@ print("not killed")
     finished_once(report)
   end)
 end)
+
+-- issue 17 item 5: the advice after a failure-budget stop works when
+-- followed; a budget given to the run overrides the spec's.
+describe("campaign.run after a failure-budget stop", function()
+  local S = { plans = { names = { "sales_daily", "gmv_monthly" } }, startTime = "2025-01-01",
+    endTime = "2025-02-28", chunk = "month", max_in_flight = 1, failure_budget = 0 }
+
+  local function once_each()
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+  end
+
+  it("a resume repairs the failures left once each, before new tasks, and goes on to the end", function()
+    -- the failure happens once only: the cause is fixed before the resume
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local r1 = assert(campaign.run(client, S, opts()))
+    assert.equal("failure_budget", r1.stopped)
+    assert.equal(1, #creates())
+    local r2 = assert(campaign.run(client, S, opts()))
+    assert.is_nil(r2.stopped)
+    assert.is_true(r2.ok)
+    local sent = creates()
+    assert.equal(5, #sent)
+    -- the repair goes out before any new task
+    assert.equal(SALES .. " 2025-01-10 2025-01-10", key(sent[2]))
+    once_each()
+    assert.equal(1, #r2.tasks[1].repairs)
+    assert.equal(0, r2.failed)
+  end)
+
+  it("a failure that fails again is counted again and stops the run again", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    assert.equal("failure_budget", assert(campaign.run(client, S, opts())).stopped)
+    local r2 = assert(campaign.run(client, S, opts()))
+    assert.equal("failure_budget", r2.stopped)
+    assert.equal(1, r2.failed)
+    -- the task, its one repair; nothing new
+    assert.equal(2, #creates())
+    once_each()
+  end)
+
+  it("opts.failure_budget overrides the spec's, on a first run and on a resume", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    assert.equal("failure_budget", assert(campaign.run(client, S, opts())).stopped)
+    local r2 = assert(campaign.run(client, S, opts { failure_budget = 1 }))
+    assert.is_nil(r2.stopped)
+    assert.is_false(r2.ok)
+    assert.equal(1, r2.failed)
+    assert.equal(5, #creates())
+    once_each()
+    os.remove(path)
+    sim:clear_requests()
+    local r3 = assert(campaign.run(client, S, opts { failure_budget = 5 }))
+    assert.is_nil(r3.stopped)
+    assert.equal(4, #creates())
+    local _, err = campaign.run(client, S, opts { failure_budget = -1 })
+    assert.equal("invalid", err.kind)
+    assert.matches("failure_budget", err.message, 1, true)
+  end)
+end)
+
+-- issue 17 item 6: an adopted dagName is checked before it is journaled;
+-- a journal that holds a wrong one (an older version) has a way out.
+describe("campaign.run with opts.adopt", function()
+  local S = { backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-02-28" } },
+    chunk = "month" }
+
+  -- A client whose first create's answer is lost: sent to the server
+  -- (really) or not; lost.dag is what the server made, if anything.
+  local function losing(really)
+    local lost = {}
+    local c = setmetatable({}, { __index = function(_, k)
+      local v = client[k]
+      if type(v) == "function" then return function(_, ...) return v(client, ...) end end
+      return v
+    end })
+    function c.create_task(_, p)
+      if lost.done then return client:create_task(p) end
+      lost.done = true
+      if really then lost.dag = assert(client:create_task(p)) end
+      return nil, { kind = "network", message = "connection reset", outcome_unknown = true, retryable = false }
+    end
+    return c, lost
+  end
+
+  it("refuses a dagName the server does not know, or one of other dates, and writes nothing", function()
+    local c, lost = losing(true)
+    local _, err = campaign.run(c, S, opts())
+    assert.is_true(err.outcome_unknown)
+    local other = assert(client:create_task { planId = SALES, startTime = "2025-02-01", endTime = "2025-02-28",
+      dateIntervalOfLot = 1 })
+    local before = helpers.read_file(path)
+    sim:clear_requests()
+    local r
+    r, err = campaign.run(client, S, opts { adopt = "no_such_dag_1" })
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("no backfill no_such_dag_1", err.message, 1, true)
+    assert.equal(before, helpers.read_file(path))
+    assert.equal(1, #sim:requests { route = "list" })
+    r, err = campaign.run(client, S, opts { adopt = other })
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("2025-02-01", err.message, 1, true)
+    assert.equal(before, helpers.read_file(path))
+    assert.same({}, sim:requests { route = "create" })
+    -- the right one is taken
+    r = assert(campaign.run(client, S, opts { adopt = lost.dag }))
+    assert.is_true(r.ok)
+    assert.equal(lost.dag, r.tasks[1].dagName)
+  end)
+
+  it("a journal that adopted a dagName the server does not know: refused with the way out, "
+    .. "which force_create takes", function()
+    local c = losing(false)
+    local _, err = campaign.run(c, S, opts())
+    assert.is_true(err.outcome_unknown)
+    -- what an older version journaled for --adopt wrong_dag_1
+    local intent = events_of("intent")[1]
+    local f = assert(io.open(path, "ab"))
+    f:write(helpers.json.encode { event = "created", op = intent.op, dagName = "wrong_dag_1", params = intent.params,
+      task = intent.task, round = 0, adopted = true, at = os.time() } .. "\n")
+    f:close()
+    local r, partial
+    r, err, partial = campaign.run(client, S, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("wrong_dag_1", err.message, 1, true)
+    assert.matches("force_create", err.message, 1, true)
+    assert.equal(0, partial.on_server)
+    r = assert(campaign.run(client, S, opts { force_create = true }))
+    assert.is_true(r.ok)
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+    assert.equal(2, #creates())
+  end)
+end)
+
+-- issue 17 item 12: a campaign's tasks go through the checks backfill
+-- makes: an EXTERNAL plan refused without "force", the period warnings.
+describe("campaign guards", function()
+  local LEDGER = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
+
+  it("refuses an EXTERNAL plan unless the spec says force, creating nothing, writing no plan", function()
+    local r, err = campaign.run(client, LEDGER, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("ledger_external is an EXTERNAL plan", err.message, 1, true)
+    assert.matches('"force": true', err.message, 1, true)
+    assert.equal(0, #creates())
+    assert.equal(0, #events_of("campaign"))
+    local forced = {}
+    for k, v in pairs(LEDGER) do forced[k] = v end
+    forced.force = true
+    local warned = {}
+    r = assert(campaign.run(client, forced, opts { on_event = function(ev)
+      if ev.event == "warning" then warned[#warned + 1] = ev.message end
+    end }))
+    assert.is_true(r.ok)
+    assert.equal(1, #creates())
+    assert.equal(1, #r.warnings)
+    assert.matches("creating the backfill anyway", r.warnings[1], 1, true)
+    assert.same(r.warnings, warned)
+  end)
+
+  it("warns of tasks that cut a plan's periods, in campaign.warnings and before the run's first create", function()
+    local S = { backfills = { { plan = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-31" } }, chunk = 7 }
+    local tasks = assert(campaign.plan(client, S))
+    local lines = assert(campaign.warnings(tasks, S))
+    assert.equal(1, #lines)
+    assert.matches("gmv_monthly is MONTH: 2025-01-01 .. 2025-01-07 cuts months; the aligned range is "
+      .. "2025-01-01 .. 2025-01-31", lines[1], 1, true)
+    assert.matches("4 more task(s) of gmv_monthly", lines[1], 1, true)
+    local seen = {}
+    local r = assert(campaign.run(client, S, opts { on_event = function(ev) seen[#seen + 1] = ev.event end }))
+    assert.same(lines, r.warnings)
+    assert.equal("warning", seen[1])
+    assert.equal(5, #creates())
+    -- a resume warns the same, from the journal, with no plan lookup
+    sim:clear_requests()
+    r = assert(campaign.run(client, S, opts()))
+    assert.same(lines, r.warnings)
+    assert.same({}, sim:requests { route = "plan" })
+    assert.same({}, sim:requests { route = "plans" })
+  end)
+end)

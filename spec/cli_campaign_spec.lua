@@ -231,3 +231,150 @@ describe("accelerate campaign", function()
   end)
 end)
 
+
+-- issue 17 item 5: the advice printed after a failure-budget stop, run
+-- exactly as printed.
+describe("accelerate campaign run after a failure-budget stop", function()
+  -- the command a line of `out` advises after `lead`, run as printed
+  local function advised(out, lead)
+    local line = assert(out:match(lead .. " `(accelerate [^`]+)`"), out)
+    return cmd(line:gsub("^accelerate ", ""))
+  end
+
+  local function once_each()
+    local seen = {}
+    for _, k in ipairs(creates()) do
+      assert.is_nil(seen[k], k)
+      seen[k] = true
+    end
+  end
+
+  it("goes on to the end when the printed command is run once the cause is fixed", function()
+    -- fails once only: the cause is fixed before the advice is followed
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local code, out, err = cmd("campaign run " .. spec { max_in_flight = 1, failure_budget = 0 } .. " --journal "
+      .. jpath .. " --interval 0.02")
+    assert.equal(1, code, err)
+    assert.equal(1, #creates())
+    local err2
+    code, out, err2 = advised(out, "fix the cause, then")
+    assert.equal(0, code, err2)
+    assert.matches("all 6 tasks succeeded", out, 1, true)
+    -- the 6 tasks and the one repair, each once
+    assert.equal(7, #creates())
+    once_each()
+  end)
+
+  it("goes on with the --failure-budget it advises even when the failure stays", function()
+    local _
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    local code, out, err = cmd("campaign run " .. spec { max_in_flight = 1, failure_budget = 0 } .. " --journal "
+      .. jpath .. " --interval 0.02")
+    assert.equal(1, code, err)
+    local err2
+    code, out, err2 = advised(out, "if they fail again,")
+    assert.equal(1, code, err2)
+    assert.matches("1 of 6 tasks failed", out, 1, true)
+    assert.is_nil(out:find("budget stopped", 1, true), out)
+    assert.equal(7, #creates())
+    once_each()
+    -- the option is checked as a number
+    code, _, err = cmd("campaign run " .. spec_path .. " --journal " .. jpath .. " --failure-budget x")
+    assert.equal(2, code)
+    assert.matches("--failure-budget must be a whole number", err, 1, true)
+  end)
+end)
+
+-- issue 17 item 6: --adopt checks the dagName before journaling it, and no
+-- message counts a task running that is not.
+describe("accelerate campaign run --adopt", function()
+  it("refuses a dagName the server does not know (exit 2), writes nothing, says nothing untrue", function()
+    sim:reset_faults()
+    sim:fault { route = "create", kind = "drop", times = 1 }
+    local path = spec { max_in_flight = 1 }
+    local argv = "campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(argv)
+    assert.equal(4, code, err)
+    local before = helpers.read_file(jpath)
+    code, _, err = cmd(argv .. " --adopt no_such_dag_1")
+    assert.equal(2, code, err)
+    assert.matches("no backfill no_such_dag_1", err, 1, true)
+    assert.is_nil(err:find("keep running", 1, true), err)
+    assert.equal(before, helpers.read_file(jpath))
+    -- an older version journaled it: refused with the way out, which works
+    local intent = journal_events("intent")[1]
+    local f = assert(io.open(jpath, "ab"))
+    f:write(json.encode { event = "created", op = intent.op, dagName = "wrong_dag_1", params = intent.params,
+      task = intent.task, round = 0, adopted = true, at = os.time() } .. "\n")
+    f:close()
+    code, _, err = cmd(argv)
+    assert.equal(2, code, err)
+    assert.matches("--force-create", err, 1, true)
+    assert.is_nil(err:find("keep running", 1, true), err)
+    code, _, err = cmd(argv .. " --force-create")
+    assert.equal(0, code, err)
+  end)
+end)
+
+describe("accelerate wait DAG --journal adopting a lost create", function()
+  it("refuses a dagName the server does not know (exit 2) and writes nothing", function()
+    sim:reset_faults()
+    sim:fault { route = "create", kind = "drop", after = "respond", times = 1 }
+    local code, _, err = cmd("create --plan sales_daily --start 2025-01-01 --end 2025-01-31 --journal " .. jpath)
+    assert.equal(4, code, err)
+    local before = helpers.read_file(jpath)
+    code, _, err = cmd("wait no_such_dag_1 --journal " .. jpath .. " --interval 0.02")
+    assert.equal(2, code, err)
+    assert.matches("no backfill no_such_dag_1", err, 1, true)
+    assert.equal(before, helpers.read_file(jpath))
+  end)
+end)
+
+-- issue 17 item 12: the checks of backfill, for every task of a campaign.
+describe("accelerate campaign guards", function()
+  it("refuses an EXTERNAL plan without \"force\": true (exit 2), says so in plan, creates it with it", function()
+    local S = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
+    local path = spec_path
+    write(path, S)
+    local code, _, err = cmd("campaign plan " .. path)
+    assert.equal(0, code, err)
+    assert.matches('accelerate: warning: ledger_external is an EXTERNAL plan.-a create needs "force": true', err)
+    code, _, err = cmd("campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02")
+    assert.equal(2, code, err)
+    assert.matches("ledger_external is an EXTERNAL plan", err, 1, true)
+    assert.same({}, creates())
+    S.force = true
+    os.remove(jpath)
+    write(path, S)
+    code, _, err = cmd("campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02")
+    assert.equal(0, code, err)
+    assert.matches("creating the backfill anyway", err, 1, true)
+    assert.equal(1, #creates())
+  end)
+
+  it("shows the period warnings in plan and at the start of run, as a warnings array in --json", function()
+    local path = spec_path
+    write(path, { backfills = { { plan = "gmv_monthly" } }, startTime = "2025-01-01", endTime = "2025-01-31",
+      chunk = 7 })
+    local code, _, err = cmd("campaign plan " .. path)
+    assert.equal(0, code, err)
+    assert.matches("accelerate: warning: gmv_monthly is MONTH: 2025-01-01 .. 2025-01-07 cuts months", err, 1, true)
+    local out
+    code, out = cmd("campaign plan " .. path .. " --json")
+    assert.equal(0, code)
+    local j = assert(json.decode(out))
+    assert.equal(1, #j.warnings)
+    code, _, err = cmd("campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02")
+    assert.equal(0, code, err)
+    local w, c = err:find("warning: gmv_monthly", 1, true), err:find("created", 1, true)
+    assert.truthy(w, err)
+    assert.is_true(w < c, err)
+    code, out = cmd("campaign run " .. path .. " --journal " .. jpath .. " --json")
+    assert.equal(0, code)
+    j = assert(json.decode(out))
+    assert.equal(1, #j.warnings)
+    assert.matches("cuts months", j.warnings[1], 1, true)
+  end)
+end)

@@ -35,6 +35,7 @@ local pcall = pcall
 local ipairs = ipairs
 local error = error
 local tostring = tostring
+local floor = math.floor
 local new_error = util.new_error
 local raise = checks.raise
 
@@ -58,12 +59,15 @@ local function resolve_unknown(ctx)
     end
     return
   end
+  -- a dagName a person typed is asked of the server before it is
+  -- journaled: a wrong one would fail every later run
+  if opts.adopt then checks.check_dag(ctx.client, opts.adopt, ctx.stats, st.unresolved[1].params) end
   for i, op in ipairs(st.unresolved) do
     local T = st.tasks[op.task]
     local ev
     if opts.adopt and i == 1 then
       ev = { event = "created", op = op.op, dagName = opts.adopt, params = op.params, task = op.task,
-        round = op.round, repairs = op.repairs, adopted = true }
+        round = op.round, repairs = op.repairs, adopted = true, checked = true }
     elseif opts.force_create then
       ev = { event = "create_failed", op = op.op,
         error = { kind = "abandoned", message = "taken as never created (force_create)" } }
@@ -73,9 +77,46 @@ local function resolve_unknown(ctx)
     local ok, err = ctx.j:append(ev)
     if not ok then error(err, 0) end
     if T then T.unknown = nil end
-    if ev.event == "created" and T then state.created(st, T, ev.dagName, op.round, op.repairs, op.params) end
+    if ev.event == "created" and T then
+      local D = state.created(st, T, ev.dagName, op.round, op.repairs, op.params)
+      D.op, D.adopted, D.checked = op.op, true, true
+    end
   end
   st.unresolved = {}
+end
+
+-- A dagName an older version adopted without asking the server: a typo
+-- there failed every run with a 404.  Asked once now; one the server does
+-- not know is abandoned (journaled; its create's outcome is unknown again)
+-- when the run says how to go on (force_create or adopt), else the run
+-- stops and says so.
+local function recheck_adopted(ctx)
+  local st, opts = ctx.st, ctx.opts
+  local list = {}
+  for _, D in ipairs(st.unfinished) do
+    if D.adopted and not D.checked then list[#list + 1] = D end
+  end
+  for _, D in ipairs(list) do
+    ctx.stats.requests = ctx.stats.requests + 1
+    local page, err = ctx.client:list_instances { dagName = D.dagName, pageIndex = 1, pageSize = 1 }
+    if page then
+      D.checked = true
+    elseif not checks.no_such_dag(err) then
+      error(err, 0)
+    elseif not (opts.force_create or opts.adopt) then
+      D.missing = true
+      raise("invalid", "the journal " .. ctx.path .. " adopted " .. D.dagName .. " for task " .. D.task.index
+        .. ", and the server has no such backfill: the create's outcome is unknown again. " .. ADVICE)
+    else
+      local ok, jerr = ctx.j:append { event = "abandoned", op = D.op, task = D.task.index, dagName = D.dagName }
+      if not ok then error(jerr, 0) end
+      local op = state.abandon(st, D)
+      if op then
+        st.unresolved[#st.unresolved + 1] = op
+        if op.round == 0 then D.task.unknown = true end
+      end
+    end
+  end
 end
 
 -- The report (or, in_progress, what on_progress is given).
@@ -90,12 +131,37 @@ local function build(ctx)
   r.journal = ctx.path
   r.resumed = ctx.resumed or nil
   r.journal_error = ctx.journal_error
+  r.warnings = ctx.warnings or util.array()
   return r
+end
+
+-- opts.failure_budget: the run's budget instead of the spec's (not part
+-- of the identity, so a resume may raise it).
+local function budget_of(opts, s)
+  local b = opts.failure_budget
+  if b == nil then return s.failure_budget end
+  if type(b) ~= "number" or b ~= b or b < 0 or b > 1e9 or b ~= floor(b) then
+    raise("invalid", "opts.failure_budget must be a whole number >= 0")
+  end
+  return b
+end
+
+-- The checks a backfill's create makes, for every task (tasks.check):
+-- the warnings of all tasks (ctx.warnings, and on_event "warning" at
+-- once), and an EXTERNAL plan refused among the tasks not yet created.
+local function guard(ctx, s, all, uncreated)
+  ctx.warnings = tasks_mod.check(all, s, true)
+  for _, line in ipairs(ctx.warnings) do
+    if ctx.opts.on_event then ctx.opts.on_event { event = "warning", message = line } end
+  end
+  local _, refusal = tasks_mod.check(uncreated, s, true)
+  if refusal then error(refusal, 0) end
 end
 
 local function prepare(ctx, spec)
   checks.check_client(ctx.client, { "create_task", "list_instances", "task_detail" })
   local s = spec_mod.normalize(spec)
+  s.failure_budget = budget_of(ctx.opts, s)
   ctx.cfg = engine.settings(ctx.opts)
   ctx.start = ctx.cfg.clock()
   ctx.deadline = ctx.cfg.timeout and ctx.start + ctx.cfg.timeout
@@ -105,12 +171,22 @@ local function prepare(ctx, spec)
     ctx.resumed = true
   else
     tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
+    guard(ctx, s, tasks, tasks)
     if ctx.j then record.write_plan(ctx.j, tasks, s) end
   end
   ctx.st = state.new(tasks, s)
   if ctx.j then
     record.replay(ctx.j.events, ctx.st)
+    if ctx.resumed then
+      local uncreated = {}
+      for i, T in ipairs(ctx.st.tasks) do
+        if not T.dag then uncreated[#uncreated + 1] = tasks[i] end
+      end
+      guard(ctx, s, tasks, uncreated)
+    end
+    recheck_adopted(ctx)
     resolve_unknown(ctx)
+    if ctx.st.last_stop == "failure_budget" then engine.retry_failures(ctx) end
   end
 end
 
@@ -128,13 +204,14 @@ end
 --   tasks = {{task, plan, planId, startTime, endTime, dateIntervalOfLot, lots,
 --   dagName, state = pending|running|succeeded|failed, counts, total, repairs,
 --   failures = {{instance, detail, err, transient}}}}, counts, total, states,
---   in_flight, failed, elapsed, requests, journal, resumed}.
+--   in_flight, on_server, failed, elapsed, requests, journal, resumed,
+--   warnings (the checks before a create: tasks.check)}.
 -- On an error: nil, err and what was known then (partial, a report).
 -- opts: journal, interval, max_interval, backoff, timeout (seconds, the
 -- whole run), page_size, max_poll_errors, concurrency (details),
 -- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
 -- command: an interrupt waits for a create's outcome to be journaled),
--- force_create, adopt.
+-- force_create, adopt, failure_budget (overrides the spec's).
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then
@@ -165,6 +242,18 @@ function _M.plan(client, spec)
   return checks.protect(function()
     local s = spec_mod.normalize(spec)
     return tasks_mod.plan(client, s, checks.new_stats())
+  end)
+end
+
+-- syntax: lines, err = campaign.warnings(tasks, spec)
+-- What the checks before a create say of campaign.plan's tasks (a task
+-- that cuts its plan's periods, an EXTERNAL plan and whether the spec's
+-- "force" lets it be created), one line per plan and kind; nothing sent.
+function _M.warnings(tasks, spec)
+  return checks.protect(function()
+    local s = spec_mod.normalize(spec)
+    if type(tasks) ~= "table" then raise("invalid", "tasks must be campaign.plan's") end
+    return (tasks_mod.check(tasks, s, s.force == true))
   end)
 end
 

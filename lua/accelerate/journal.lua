@@ -22,7 +22,8 @@
 -- A campaign's journal (accelerate.campaign; "for" holds campaign, the
 -- spec's identity, instead of params) adds:
 --   campaign        its tasks, planned once, before any create: {tasks = [{task, plan,
---                   planId, startTime, endTime, dateIntervalOfLot, lots}], order}
+--                   planId, materializeType, metricTimeGranularity, scheduledBy,
+--                   startTime, endTime, dateIntervalOfLot, lots}], order}
 --   intent, created ... as above, with task (its number) and round (0, then
 --                   1, 2 for repairs, which also carry repairs = the dag repaired)
 --   state           as above, with task
@@ -31,6 +32,12 @@
 --                   transient}], repair = [ids of the failures its repair re-runs]}
 --   stopped         no more creates this run: {reason = failure_budget | timeout |
 --                   interrupted, failed}
+--   retry           a resume after a failure_budget stop repairs the FAILED ids of
+--                   dagName once: {task, dagName, ids}
+--   abandoned       a dagName adopted without a check (older versions) that the
+--                   server does not know: its create's outcome is unknown again
+--                   {op, task, dagName}.  created lines of --adopt carry adopted
+--                   (and checked, since the dagName is asked of the server first)
 --   ended           every task created and settled: {ok, counts, failed}
 -- Every event also has "at" (wall-clock seconds).  Auth values are never
 -- written: params are copied through a whitelist.

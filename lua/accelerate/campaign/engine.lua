@@ -73,6 +73,17 @@ function _M.stop(ctx, reason)
   emit(ctx, ev)
 end
 
+-- syntax: engine.retry_failures(ctx)      (raises)
+-- A resume whose last run the failure budget stopped: the instances left
+-- FAILED are repaired once each, ahead of new tasks (docs/campaign.md);
+-- each retry is journaled before the state moves.
+function _M.retry_failures(ctx)
+  for _, ev in ipairs(state.retries(ctx.st)) do
+    record(ctx, ev)
+    state.retry(ctx.st, ev)
+  end
+end
+
 -- One journaled create for task T: its own backfill, or the repair `job`.
 local function create_one(ctx, T, job)
   local round = job and job.round or 0

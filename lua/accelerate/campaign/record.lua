@@ -54,7 +54,8 @@ local function on_outcome(st, ev)
     op.status, op.dagName = "created", ev.dagName
     local T = st.tasks[op.task]
     if T and type(ev.dagName) == "string" and not st.dags[ev.dagName] then
-      state.created(st, T, ev.dagName, op.round, op.repairs, op.params)
+      local D = state.created(st, T, ev.dagName, op.round, op.repairs, op.params)
+      D.op, D.adopted, D.checked = ev.op, ev.adopted, ev.checked
     end
   elseif ev.event == "create_failed" then
     op.status = "failed"
@@ -77,6 +78,11 @@ local HANDLERS = {
     if D and not D.done then state.settled(st, D, ev) end
   end,
   stopped = function(st, ev) st.last_stop = ev.reason end,
+  retry = function(st, ev) if ev.dagName then state.retry(st, ev) end end,
+  abandoned = function(st, ev)
+    local D = ev.dagName and st.dags[ev.dagName]
+    if D and not D.done then state.abandon(st, D) end
+  end,
   ended = function(st, ev) st.ended, st.last_stop = ev, nil end,
 }
 

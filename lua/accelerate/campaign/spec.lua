@@ -29,7 +29,7 @@ local _M = {}
 local TOP_KEYS = {
   backfills = true, plans = true, startTime = true, endTime = true, dateIntervalOfLot = true,
   chunk = true, order = true, max_in_flight = true, failure_budget = true, repair_rounds = true,
-  transient = true, name = true, description = true,
+  transient = true, name = true, description = true, force = true,
 }
 local ENTRY_KEYS = { plan = true, planId = true, planName = true, startTime = true, endTime = true,
   dateIntervalOfLot = true }
@@ -162,7 +162,9 @@ end
 -- s = {backfills = {{key, by, startTime, endTime, dateIntervalOfLot}} or
 -- selection = {materializeType, names, startTime, endTime, dateIntervalOfLot},
 -- chunk, order, max_in_flight, failure_budget (nil: none), repair_rounds,
--- transient (patterns or nil), rules (for insight.transient), identity}.
+-- transient (patterns or nil), rules (for insight.transient), force
+-- (EXTERNAL plans created anyway: a rule of the run, not of the identity),
+-- identity}.
 function _M.normalize(raw)
   if type(raw) ~= "table" then raise("invalid", "a campaign spec must be an object") end
   only_known(raw, TOP_KEYS, "campaign spec")
@@ -176,7 +178,11 @@ function _M.normalize(raw)
     failure_budget = whole(raw.failure_budget, "failure_budget", 0, nil),
     repair_rounds = whole(raw.repair_rounds, "repair_rounds", 0, 0),
     transient = patterns_of(raw.transient),
+    force = raw.force,
   }
+  if s.force ~= nil and type(s.force) ~= "boolean" then
+    raise("invalid", "campaign spec: force must be true or false")
+  end
   if not ORDERS[s.order] then raise("invalid", "campaign spec: order must be \"oldest\" or \"newest\"") end
   if raw.backfills ~= nil then
     if type(raw.backfills) ~= "table" or #raw.backfills == 0 then

@@ -93,20 +93,20 @@ local function within(e, first, last)
   return s ~= nil and s >= first and f <= last
 end
 
--- The repairs of D's failures `entries`: merged into ranges by
--- workflow.repair_plan, queued for a slot.
-local function queue_repairs(st, D, entries)
-  local T = D.task
+-- The repairs of the failures `entries` of task T's backfill `parent`
+-- (of round `round`): merged into ranges by workflow.repair_plan, queued
+-- for a slot.
+local function queue_repairs(st, T, parent, round, entries)
   local pseudo = {}
   for i, e in ipairs(entries) do
     pseudo[i] = { id = e.id, status = "FAILED", mtGuid = e.mtGuid, startPartition = e.startPartition,
       endPartition = e.endPartition }
   end
   local ranges, err = workflow_repair.repair_plan(
-    { dagName = D.dagName, params = _M.params(T), instances = pseudo }, {})
+    { dagName = parent, params = _M.params(T), instances = pseudo }, {})
   if not ranges then error(err, 0) end
   for _, r in ipairs(ranges) do
-    st.queue[#st.queue + 1] = { task = T, parent = D.dagName, round = D.round + 1, params = r.params, lots = r.lots }
+    st.queue[#st.queue + 1] = { task = T, parent = parent, round = round + 1, params = r.params, lots = r.lots }
     T.queued = T.queued + 1
   end
 end
@@ -139,7 +139,7 @@ function _M.settled(st, D, fin, details)
   for _, f in ipairs(fin.failed or {}) do
     local id = id_string(f.id)
     local e = util.shallow_copy(f)
-    e.id = id
+    e.id, e.dag = id, D.dagName
     local d = details and details[id]
     if d then e.detail, e.err = d.detail, d.err end
     if repair[id] then
@@ -149,8 +149,88 @@ function _M.settled(st, D, fin, details)
       T.failed[key_of(e)] = e
     end
   end
-  if #to_repair > 0 then queue_repairs(st, D, to_repair) end
+  if #to_repair > 0 then queue_repairs(st, T, D.dagName, D.round, to_repair) end
   refresh(T)
+end
+
+-- syntax: evs = state.retries(st)
+-- After a failure-budget stop, the resume repairs what is left FAILED once
+-- (the person says its cause is fixed): one retry event per backfill with
+-- failures, {event = "retry", task, dagName, ids}, in task order.
+function _M.retries(st)
+  local out = {}
+  for _, T in ipairs(st.tasks) do
+    local by_dag, order = {}, {}
+    for _, e in pairs(T.failed) do
+      local dag = e.dag or T.dag
+      if dag and e.id then
+        if not by_dag[dag] then
+          by_dag[dag] = array()
+          order[#order + 1] = dag
+        end
+        local ids = by_dag[dag]
+        ids[#ids + 1] = e.id
+      end
+    end
+    tbl_sort(order)
+    for _, dag in ipairs(order) do
+      tbl_sort(by_dag[dag])
+      out[#out + 1] = { event = "retry", task = T.index, dagName = dag, ids = by_dag[dag] }
+    end
+  end
+  return out
+end
+
+-- syntax: state.retry(st, ev)
+-- A retry event (state.retries): its failures leave FAILED for
+-- under_repair, so the budget no longer counts them, and their repairs join
+-- the queue, ahead of new tasks; a repair that succeeds replaces them, one
+-- that fails brings them back.  The stop it answers is over.
+function _M.retry(st, ev)
+  st.last_stop = nil
+  local T = st.tasks[int(ev.task)]
+  if not T or type(ev.ids) ~= "table" then return end
+  local wanted = {}
+  for _, id in ipairs(ev.ids) do wanted[id_string(id)] = true end
+  local entries = {}
+  for k, e in pairs(T.failed) do
+    if wanted[e.id] and (e.dag or T.dag) == ev.dagName then
+      T.failed[k] = nil
+      T.under_repair[k] = e
+      entries[#entries + 1] = e
+    end
+  end
+  if #entries == 0 then return end
+  local D = st.dags[ev.dagName]
+  queue_repairs(st, T, ev.dagName, D and D.round or 0, entries)
+  refresh(T)
+end
+
+-- syntax: op = state.abandon(st, D)
+-- D, a backfill adopted by a name the server does not know, is forgotten:
+-- its task is pending again (a repair, queued again) and its create's
+-- outcome unknown again (st.ops: returns that op, if known).
+function _M.abandon(st, D)
+  local T = D.task
+  st.dags[D.dagName] = nil
+  for i, x in ipairs(st.unfinished) do
+    if x == D then tbl_remove(st.unfinished, i) break end
+  end
+  T.running = T.running - 1
+  if D.round == 0 then
+    T.dag = nil
+    if st.next_task > T.index then st.next_task = T.index end
+  else
+    for i, dag in ipairs(T.repairs) do
+      if dag == D.dagName then tbl_remove(T.repairs, i) break end
+    end
+    st.queue[#st.queue + 1] = { task = T, parent = D.parent, round = D.round, params = D.params }
+    T.queued = T.queued + 1
+  end
+  local op = D.op and st.ops[D.op]
+  if op then op.status, op.dagName = "unknown", nil end
+  refresh(T)
+  return op
 end
 
 -- The next task without a backfill (nor a create whose outcome is unknown).
@@ -223,10 +303,18 @@ end
 
 -- syntax: r = state.report(st)
 -- {tasks = {task_view, ...}, counts (all tasks), states = {pending =,
--- running =, succeeded =, failed =}, in_flight, failed (after repairs)}.
+-- running =, succeeded =, failed =}, in_flight (backfills unfinished),
+-- on_server (tasks with one), failed (after repairs)}.
 function _M.report(st)
   local tasks = array()
   local counts = { SUCCESS = 0, FAILED = 0, RUNNING = 0, WAITING = 0 }
+  -- tasks with a backfill created and not yet settled: what goes on on
+  -- the server after a stop (a queued repair, or a name the server does
+  -- not know, is not)
+  local live = {}
+  for _, D in ipairs(st.unfinished) do
+    if not D.missing then live[D.task] = true end
+  end
   local states = { pending = 0, running = 0, succeeded = 0, failed = 0 }
   local total = 0
   for i, T in ipairs(st.tasks) do
@@ -237,7 +325,7 @@ function _M.report(st)
     states[T.state] = states[T.state] + 1
   end
   return { tasks = tasks, counts = counts, total = total, states = states, in_flight = #st.unfinished,
-    failed = _M.failed_count(st) }
+    on_server = count(live), failed = _M.failed_count(st) }
 end
 
 return _M

@@ -1,14 +1,17 @@
 -- The tasks of a campaign: its plans looked up (one listing of the
 -- tenant's plans, matched as client:find_plan matches a name, so that a
 -- misspelt plan is refused with the names near it before anything is
--- created), each range cut into chunks, and every chunk of every plan put
--- in the spec's order.  Nothing but plan lookups is sent.
+-- created, then one detail per plan), each range cut into chunks, and
+-- every chunk of every plan put in the spec's order; and the checks a
+-- backfill's create makes, for every task (check).  Nothing but plan
+-- lookups is sent.
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
 local periods = require "accelerate.periods"
 local plans = require "accelerate.plans"
 local checks = require "accelerate.workflow.checks"
+local wplan = require "accelerate.workflow.plan"
 
 local type = type
 local pcall = pcall
@@ -73,15 +76,31 @@ local function lookup(client, list, key, by, stats, where)
   raise("invalid", where .. ": plans are named by name, and this client cannot look plans up: give planId")
 end
 
-local function plan_fields(p)
+-- The fields a task keeps of its plan: its id, name and type, and what
+-- the checks before a create need (granularity, who schedules it), from
+-- the plan's detail: one client:plan_detail per plan when the listing
+-- found it (the listing has no granularity), the one find_plan gave else.
+local function plan_fields(client, p, stats, details)
   local id = id_string(p.id)
   if type(id) ~= "string" or id == "" then raise("api", "a plan came back without an id") end
+  local d = p
+  if p.metricTimeGranularity == nil and has(client, "plan_detail") then
+    d = details[id]
+    if not d then
+      stats.requests = stats.requests + 1
+      local err
+      d, err = client:plan_detail(id)
+      if type(d) ~= "table" then reraise(err or new_error("api", "plan_detail: no answer"), "plan " .. id) end
+      details[id] = d
+    end
+  end
   local name = p.name or p.displayName or id
-  return { planId = id, plan = tostring(name), materializeType = p.materializeType }
+  return { planId = id, plan = tostring(name), materializeType = p.materializeType or d.materializeType,
+    metricTimeGranularity = d.metricTimeGranularity, scheduledBy = wplan.scheduled_by(d) }
 end
 
 -- The plans of a selection, in its names' order or the listing's.
-local function selected(client, sel, stats)
+local function selected(client, sel, stats, details)
   local list = all_plans(client, stats)
   if not list then
     raise("invalid", "a selection of plans needs a client that can list them (client:plans)")
@@ -94,11 +113,11 @@ local function selected(client, sel, stats)
         raise("invalid", "campaign spec: plans.names[" .. i .. "]: plan '" .. name .. "' is "
           .. tostring(p.materializeType) .. ", not " .. sel.materializeType)
       end
-      out[#out + 1] = plan_fields(p)
+      out[#out + 1] = plan_fields(client, p, stats, details)
     end
   else
     for _, p in ipairs(list) do
-      if p.materializeType == sel.materializeType then out[#out + 1] = plan_fields(p) end
+      if p.materializeType == sel.materializeType then out[#out + 1] = plan_fields(client, p, stats, details) end
     end
     if #out == 0 then raise("invalid", "campaign spec: the tenant has no " .. sel.materializeType .. " plan") end
   end
@@ -107,17 +126,18 @@ end
 
 -- The sources: {plan fields, startTime, endTime, dateIntervalOfLot} in spec order.
 local function sources(client, s, stats)
-  local out = {}
+  local out, details = {}, {}
   if s.backfills then
     local list = all_plans(client, stats)
     for i, e in ipairs(s.backfills) do
-      local p = plan_fields(lookup(client, list, e.key, e.by, stats, "campaign spec: backfills[" .. i .. "]"))
+      local p = plan_fields(client, lookup(client, list, e.key, e.by, stats, "campaign spec: backfills[" .. i .. "]"),
+        stats, details)
       p.startTime, p.endTime, p.dateIntervalOfLot = e.startTime, e.endTime, e.dateIntervalOfLot
       out[#out + 1] = p
     end
   else
     local sel = s.selection
-    for _, p in ipairs(selected(client, sel, stats)) do
+    for _, p in ipairs(selected(client, sel, stats, details)) do
       p.startTime, p.endTime, p.dateIntervalOfLot = sel.startTime, sel.endTime, sel.dateIntervalOfLot
       out[#out + 1] = p
     end
@@ -178,8 +198,8 @@ end
 
 -- syntax: tasks = tasks.plan(client, s, stats)     (raises)
 -- s: spec.normalize's.  tasks = {{task, plan, planId, materializeType,
--- startTime, endTime, dateIntervalOfLot, lots}, ...} in the order they
--- are to be created.
+-- metricTimeGranularity, scheduledBy, startTime, endTime,
+-- dateIntervalOfLot, lots}, ...} in the order they are to be created.
 function _M.plan(client, s, stats)
   local list = {}
   for si, src in ipairs(sources(client, s, stats)) do
@@ -187,6 +207,7 @@ function _M.plan(client, s, stats)
     for _, span in ipairs(_M.chunks(first, last, s.chunk)) do
       list[#list + 1] = {
         plan = src.plan, planId = src.planId, materializeType = src.materializeType,
+        metricTimeGranularity = src.metricTimeGranularity, scheduledBy = src.scheduledBy,
         startTime = dates.format(span[1]), endTime = dates.format(span[2]),
         dateIntervalOfLot = src.dateIntervalOfLot,
         lots = ceil((span[2] - span[1] + 1) / src.dateIntervalOfLot),
@@ -200,9 +221,50 @@ function _M.plan(client, s, stats)
   local out = array()
   for i, t in ipairs(list) do
     out[i] = { task = i, plan = t.plan, planId = t.planId, materializeType = t.materializeType,
+      metricTimeGranularity = t.metricTimeGranularity, scheduledBy = t.scheduledBy,
       startTime = t.startTime, endTime = t.endTime, dateIntervalOfLot = t.dateIntervalOfLot, lots = t.lots }
   end
   return out
+end
+
+-- syntax: warnings, refusal = tasks.check(list, s, creates)
+-- Every task of `list` (tasks.plan's, or a journal's copy) through the
+-- checks a backfill's create makes (workflow.plan.check): a task that
+-- cuts its plan's periods, an EXTERNAL plan (refused when `creates`,
+-- unless the spec says "force": true; refusal is that error, not
+-- raised).  The warnings, one line per plan and kind: a plan's first task
+-- that cuts its periods, with how many more do.
+function _M.check(list, s, creates)
+  local lines, refusal = array(), nil
+  local order, name, cut, more, external = {}, {}, {}, {}, {}
+  local how = { create = creates, force = s.force, force_name = '"force": true',
+    force_how = 'set "force": true in the campaign spec' }
+  for _, t in ipairs(list) do
+    local d = { name = t.plan, id = t.planId, materializeType = t.materializeType,
+      metricTimeGranularity = t.metricTimeGranularity,
+      refreshConfig = t.scheduledBy and { scheduledBy = t.scheduledBy } or nil }
+    local got, why = wplan.check(d, t.startTime, t.endTime, how)
+    refusal = refusal or why
+    -- got: the cut first, if any, then the EXTERNAL line unless refused
+    local ext = wplan.is_external(d) and not why and got[#got] or nil
+    local cut_line = got[1] ~= ext and got[1] or nil
+    local key = tostring(t.planId)
+    if not name[key] then
+      name[key] = t.plan
+      order[#order + 1] = key
+    end
+    if cut_line and cut[key] then more[key] = (more[key] or 0) + 1 end
+    cut[key] = cut[key] or cut_line
+    external[key] = external[key] or ext
+  end
+  for _, key in ipairs(order) do
+    if cut[key] then
+      lines[#lines + 1] = cut[key] .. (more[key] and ("; so do " .. more[key] .. " more task(s) of "
+        .. tostring(name[key])) or "")
+    end
+    if external[key] then lines[#lines + 1] = external[key] end
+  end
+  return lines, refusal
 end
 
 return _M

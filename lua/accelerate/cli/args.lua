@@ -62,7 +62,8 @@ local COMMANDS = {
   lots = { values = list({ "lot", "plan" }), flags = {}, min = 2, max = 3 },
   plans = { values = list({ "type", "format" }), flags = list({ "no-details" }), min = 0, max = 0 },
   plan = { values = {}, flags = {}, min = 1, max = 1 },
-  campaign = { values = list(WATCH_VALUES, { "journal", "adopt" }), flags = list({ "force-create", "no-calendar" }),
+  campaign = { values = list(WATCH_VALUES, { "journal", "adopt", "failure-budget" }),
+               flags = list({ "force-create", "no-calendar" }),
                min = 2, max = 2 },
 }
 

@@ -37,7 +37,7 @@ local _M = {}
 local OPTIONS = {
   plan = {},
   run = { journal = true, adopt = true, interval = true, ["max-interval"] = true, timeout = true,
-    ["force-create"] = true, ["no-calendar"] = true },
+    ["force-create"] = true, ["no-calendar"] = true, ["failure-budget"] = true },
   status = { ["no-calendar"] = true },
 }
 
@@ -101,19 +101,32 @@ local function exit_for(r)
   return EXIT.TIMEOUT
 end
 
+-- "N task(s) keep running on the server; " for the tasks with a backfill
+-- created and not yet settled (r.on_server), nothing when there is none.
+local function on_server(r)
+  local n = r.on_server or 0
+  if n == 0 then return "" end
+  return n .. " task(s) keep running on the server; "
+end
+
 -- The last line: what happened, and what to do next.
 local function verdict(r, resume)
   local n, s = #r.tasks, r.states
   if r.ok then return "all " .. n .. " tasks succeeded (" .. util.number_string(r.counts.SUCCESS) .. " instances)" end
   if r.stopped == "interrupted" or r.stopped == "timeout" then
-    return (r.stopped == "timeout" and "timed out" or "interrupted") .. ": " .. (s.running or 0)
-      .. " task(s) keep running on the server; resume with `" .. resume .. "`"
+    return (r.stopped == "timeout" and "timed out" or "interrupted") .. ": " .. on_server(r)
+      .. "resume with `" .. resume .. "`"
   end
   local line = tostring(s.failed or 0) .. " of " .. n .. " tasks failed (" .. util.number_string(r.failed)
     .. " instance(s) FAILED after repairs)"
   if r.stopped == "failure_budget" then
+    -- both ways work as printed: the resume repairs what is left FAILED
+    -- once each (campaign.run after a failure_budget stop), and a budget
+    -- of r.failed lets those fail again without stopping it
     line = line .. "; the failure budget stopped the campaign with " .. tostring(s.pending or 0)
-      .. " task(s) not created: fix the cause, then `" .. resume .. "` goes on"
+      .. " task(s) not created: fix the cause, then `" .. resume .. "` repairs the " .. tostring(r.failed)
+      .. " FAILED instance(s) once each and goes on; if they fail again, `" .. resume .. " --failure-budget "
+      .. tostring(r.failed) .. "` goes on all the same"
   end
   return line
 end
@@ -150,15 +163,23 @@ local function print_json(ctx, r, code, rules)
   ctx.json_done = true
 end
 
+-- Warnings on stderr, one line each.
+local function warn(ctx, lines)
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
+end
+
 local function plan(o, ctx, path)
   local spec = read_spec(path)
   local client = config.client(o, ctx)
   local tasks, err = campaign.plan(client, spec)
   if not tasks then error(err, 0) end
+  local warnings = assert(campaign.warnings(tasks, spec))
   local text, total = view.plan(tasks)
   if o.flags.json then
-    ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, exit = EXIT.OK } .. "\n")
+    ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, warnings = warnings,
+      exit = EXIT.OK } .. "\n")
   else
+    warn(ctx, warnings)
     ctx.out(text)
   end
   return EXIT.OK
@@ -176,15 +197,21 @@ local function run(o, ctx, path)
   local v = view.progress(ctx, o)
   local report, err, partial = campaign.run(client, spec, {
     journal = jpath, interval = args.positive(o, "interval"), max_interval = args.positive(o, "max-interval"),
-    timeout = args.number(o, "timeout", 0), on_event = v.event, on_progress = v.progress,
+    timeout = args.number(o, "timeout", 0), on_progress = v.progress,
+    -- the checks' warnings at once (stderr), in the report's warnings for --json
+    on_event = function(ev)
+      if ev.event ~= "warning" then return v.event(ev) end
+      if not o.flags.json then warn(ctx, { ev.message }) end
+    end,
     sleep = ctx.sleep, clock = ctx.clock, defer_signals = true,
     force_create = o.flags["force-create"], adopt = o.values.adopt,
+    failure_budget = args.number(o, "failure-budget", 0, true),
   })
   v.finish()
   if not report then
     if partial and partial.tasks and #partial.tasks > 0 and not o.flags.json then
-      ctx.err("accelerate: the campaign stopped on an error; " .. (partial.states.running or 0)
-        .. " task(s) keep running on the server; once fixed, `" .. resume .. "` resumes it\n")
+      ctx.err("accelerate: the campaign stopped on an error; " .. on_server(partial)
+        .. "once fixed, `" .. resume .. "` resumes it\n")
     end
     error(err, 0)
   end
@@ -194,8 +221,8 @@ local function run(o, ctx, path)
   else print_text(ctx, o, report, "campaign", resume, s.rules) end
   if report.journal_error then ctx.err("accelerate: warning: " .. report.journal_error .. "\n") end
   if report.stopped == "interrupted" then
-    ctx.err("\naccelerate: interrupted; the created backfills keep running on the server: resume with `"
-      .. resume .. "`\n")
+    ctx.err("\naccelerate: interrupted; " .. ((report.on_server or 0) > 0
+      and "the created backfills keep running on the server: " or "") .. "resume with `" .. resume .. "`\n")
   end
   return code
 end

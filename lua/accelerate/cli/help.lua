@@ -328,6 +328,9 @@ one range; each range is cut into tasks (chunk: "month" or N days), created
 oldest or newest dates first, never more than max_in_flight unfinished at
 once.  Failures judged transient are repaired automatically (repair_rounds);
 once more than failure_budget instances have FAILED, no new task is created.
+Every task goes through the checks backfill makes: an EXTERNAL plan is refused
+(exit 2) unless the spec says "force": true, and tasks that cut their plan's
+weeks or months are warned about (stderr; "warnings" in --json).
 
   plan                    the tasks in order and their instances (lots; each plan's tables
                           multiply them); nothing sent but plan lookups.  A misspelt plan is
@@ -341,8 +344,12 @@ once more than failure_budget instances have FAILED, no new task is created.
                           resumes: nothing created twice, running backfills watched again;
                           a journal made for another spec is refused
   --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
-                          backfill it made (found in AnyMetrics): take it and go on
+                          backfill it made (found in AnyMetrics): take it and go on.  DAG is
+                          asked of the server first: one it does not know is refused (exit 2)
   --force-create          the same, but no backfill was made: create it again
+  --failure-budget N      this run's failure budget instead of the spec's.  A run after a
+                          failure-budget stop first repairs the instances left FAILED, once
+                          each (their cause is taken as fixed); those still failing count
   --no-calendar           no plan x month grid
 ]] .. WATCH_OPTS .. [[
   (--timeout bounds the whole run: exit 3, the backfills keep running)

@@ -9,7 +9,7 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local periods = require "accelerate.periods"
+local wplan = require "accelerate.workflow.plan"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
@@ -47,13 +47,7 @@ end
 
 -- What a plan is called in a message: its name, else its display name,
 -- else its id.
-local function label(p)
-  if type(p) ~= "table" then return "the plan" end
-  local n = p.name
-  if type(n) ~= "string" or n == "" then n = p.displayName end
-  if type(n) ~= "string" or n == "" then n = util.id_string(p.id) end
-  return tostring(n)
-end
+local label = wplan.label
 _M.label = label
 
 -- The fields a listing shows of a plan.
@@ -197,17 +191,8 @@ local function table_path(tp)
 end
 _M.table_path = table_path
 
-local function is_external(d)
-  return type(d) == "table" and d.materializeType == "EXTERNAL"
-end
-
--- Who schedules an EXTERNAL plan's data, as its refreshConfig says, or nil.
-local function scheduled_by(d)
-  local rc = type(d) == "table" and d.refreshConfig
-  local who = type(rc) == "table" and rc.scheduledBy
-  if type(who) == "string" and who ~= "" then return who end
-  return nil
-end
+local is_external = wplan.is_external
+local scheduled_by = wplan.scheduled_by
 
 function _M.plan(o, ctx)
   local client = config.client(o, ctx)
@@ -268,31 +253,15 @@ function _M.describe(d)
 end
 
 -- syntax: warnings = plan_commands.check(ctx, detail, start, stop, how)
--- What a create of start .. stop on the plan `detail` would get wrong,
--- printed on stderr and returned (an array of lines): a range that cuts
--- the plan's weeks, months, quarters or years (with the aligned range),
--- and an EXTERNAL plan, which AnyMetrics does not schedule.  how.create:
--- a create follows, so an EXTERNAL plan is refused (kind invalid, exit 2)
--- unless how.force.  Nothing for a nil detail (--plan-id, --plan-name).
+-- The checks before a create (workflow.plan.check: a range that cuts the
+-- plan's periods, an EXTERNAL plan), printed on stderr and returned (an
+-- array of lines).  how.create: a create follows, so an EXTERNAL plan is
+-- refused (kind invalid, exit 2) unless how.force.  Nothing for a nil
+-- detail (--plan-id, --plan-name).
 function _M.check(ctx, d, start, stop, how)
-  local lines = util.array()
-  if type(d) ~= "table" then return lines end
-  how = how or {}
-  local cut = periods.warning(label(d), start, stop, d.metricTimeGranularity)
-  if cut then lines[#lines + 1] = cut end
-  if is_external(d) then
-    local who = scheduled_by(d)
-    local msg = label(d) .. " is an EXTERNAL plan: AnyMetrics does not schedule its data, its owner's "
-      .. "scheduler does" .. (who and (" (" .. who .. ")") or "")
-    if how.create and not how.force then
-      warn(ctx, lines)
-      error(new_error("invalid", msg .. "; a backfill here runs beside that scheduler: ask its owner, "
-        .. "or pass --force to create it anyway"), 0)
-    end
-    lines[#lines + 1] = msg .. (how.create and "; creating the backfill anyway (--force)"
-      or "; a create needs --force")
-  end
+  local lines, refusal = wplan.check(d, start, stop, how)
   warn(ctx, lines)
+  if refusal then error(refusal, 0) end
   return lines
 end
 

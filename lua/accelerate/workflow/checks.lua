@@ -7,6 +7,7 @@
 
 local util = require "accelerate.util"
 local journal = require "accelerate.journal"
+local dates = require "accelerate.dates"
 
 local type = type
 local ipairs = ipairs
@@ -81,6 +82,40 @@ function _M.open_journal(path, owner)
       .. ": use another journal file", { journal = path })
   end
   return j
+end
+
+-- syntax: bool = checks.no_such_dag(err)
+-- The server's answer for a dagName it does not know (code 404).
+function _M.no_such_dag(err)
+  return type(err) == "table" and (tostring(err.code) == "404" or err.status == 404)
+end
+
+-- syntax: checks.check_dag(client, dag, stats, p)      (raises)
+-- A dagName a person typed (an adopted create), checked before it is
+-- journaled, with one list call of one instance: kind invalid when the
+-- server has no such backfill, or when its instance lies outside the dates
+-- of p (the lost create's params); the client's error when the server
+-- could not be asked.
+function _M.check_dag(client, dag, stats, p)
+  if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end
+  if stats then stats.requests = stats.requests + 1 end
+  local page, err = client:list_instances { dagName = dag, pageIndex = 1, pageSize = 1 }
+  if not page then
+    if _M.no_such_dag(err) then
+      -- the server's own text is left out: kind invalid is not masked
+      raise("invalid", "no backfill " .. dag .. " on the server (it answered 404): not adopted", { dagName = dag })
+    end
+    error(err, 0)
+  end
+  local inst = type(page) == "table" and type(page.instances) == "table" and page.instances[1]
+  local day = type(inst) == "table" and dates.parse_partition(inst.startPartition)
+  local first = type(p) == "table" and dates.parse(p.startTime)
+  local last = type(p) == "table" and dates.parse(p.endTime)
+  if day and first and last and (day < first or day > last) then
+    raise("invalid", "backfill " .. dag .. " runs " .. tostring(inst.startPartition) .. ", outside "
+      .. p.startTime .. " .. " .. p.endTime .. ": it is not the one that create made", { dagName = dag })
+  end
+  return page
 end
 
 -- The HTTP calls one workflow made, shared by the steps it runs.

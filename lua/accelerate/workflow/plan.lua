@@ -3,8 +3,11 @@
 -- created, and replaced by the id it resolves to.  The create, the journal
 -- and a resume all see only planId, so a plan renamed later does not turn
 -- a resume into a second backfill.
+-- Also the checks made before a create of a plan's dates (plan.check),
+-- one function for backfill, create, repair, lots and every campaign task.
 
 local util = require "accelerate.util"
+local periods = require "accelerate.periods"
 local checks = require "accelerate.workflow.checks"
 
 local type = type
@@ -41,6 +44,60 @@ function _M.resolve(client, p)
   out.plan = nil
   out.planId = id
   return out, detail
+end
+
+-- syntax: name = plan.label(detail)
+-- What a plan is called in a message: its name, else its display name,
+-- else its id.
+function _M.label(p)
+  if type(p) ~= "table" then return "the plan" end
+  local n = p.name
+  if type(n) ~= "string" or n == "" then n = p.displayName end
+  if type(n) ~= "string" or n == "" then n = util.id_string(p.id) end
+  return tostring(n)
+end
+
+-- syntax: bool = plan.is_external(detail)
+function _M.is_external(d)
+  return type(d) == "table" and d.materializeType == "EXTERNAL"
+end
+
+-- syntax: who = plan.scheduled_by(detail)
+-- Who schedules an EXTERNAL plan's data, as its refreshConfig says, or nil.
+function _M.scheduled_by(d)
+  local rc = type(d) == "table" and d.refreshConfig
+  local who = type(rc) == "table" and rc.scheduledBy
+  if type(who) == "string" and who ~= "" then return who end
+  return nil
+end
+
+-- syntax: warnings, refusal = plan.check(detail, start, stop, how)
+-- What a create of start .. stop on the plan `detail` would get wrong: a
+-- range that cuts the plan's weeks, months, quarters or years (with the
+-- aligned range), and an EXTERNAL plan, which AnyMetrics does not
+-- schedule.  warnings: an array of lines.  how.create: a create follows,
+-- so an EXTERNAL plan is refused (refusal: an error object of kind
+-- invalid, not raised) unless how.force.  how.force_name and how.force_how
+-- say how the caller forces it ("--force", "pass --force").  Nothing for
+-- a detail that is not a table.
+function _M.check(d, start, stop, how)
+  local lines = util.array()
+  if type(d) ~= "table" then return lines, nil end
+  how = how or {}
+  local name, force_how = how.force_name or "--force", how.force_how or "pass --force"
+  local cut = start and stop and periods.warning(_M.label(d), start, stop, d.metricTimeGranularity)
+  if cut then lines[#lines + 1] = cut end
+  if not _M.is_external(d) then return lines, nil end
+  local who = _M.scheduled_by(d)
+  local msg = _M.label(d) .. " is an EXTERNAL plan: AnyMetrics does not schedule its data, its owner's "
+    .. "scheduler does" .. (who and (" (" .. who .. ")") or "")
+  if how.create and not how.force then
+    return lines, new_error("invalid", msg .. "; a backfill here runs beside that scheduler: ask its owner, "
+      .. "or " .. force_how .. " to create it anyway")
+  end
+  lines[#lines + 1] = msg .. (how.create and ("; creating the backfill anyway (" .. name .. ")")
+    or ("; a create needs " .. name))
+  return lines, nil
 end
 
 -- syntax: p2, detail = workflow.resolve_plan(client, params)

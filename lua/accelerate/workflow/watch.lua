@@ -219,7 +219,7 @@ _M.run = run
 -- Ties a watch to its journal: the dag it names when none is given (a
 -- resume), a refusal when it names another, a watch line when it names
 -- none yet.  Returns the dag to watch; sets ctx.journal, resumed, params.
-local function attach_journal(j, dag, path, ctx)
+local function attach_journal(client, j, dag, path, ctx)
   local s = journal.summarize(j.events)
   if dag == nil then
     if not s.dagName then
@@ -232,6 +232,10 @@ local function attach_journal(j, dag, path, ctx)
     raise("invalid", "the journal " .. path .. " belongs to " .. s.dagName
       .. ", not " .. tostring(dag))
   elseif not s.dagName then
+    -- adopting a lost create's backfill: a dagName the server does not know
+    -- (or of other dates) is refused before it is journaled
+    local op = s.pending and s.pending[#s.pending]
+    if op then checks.check_dag(client, dag, ctx.stats, op.params) end
     local ok, err = j:append { event = "watch", dagName = dag }
     if not ok then error(err, 0) end
   else
@@ -251,7 +255,7 @@ function _M.wait(client, dag, opts)
     local ctx = { stats = checks.new_stats() }
     if opts.journal then
       j = checks.open_journal(opts.journal, checks.owner(client, { dagName = dag }))
-      dag = attach_journal(j, dag, opts.journal, ctx)
+      dag = attach_journal(client, j, dag, opts.journal, ctx)
     end
     if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end
     return run(client, dag, opts, ctx)

@@ -168,7 +168,7 @@ function _M.lots(o, ctx)
     -- the array of lots, as without --plan; the plan is `accelerate plan NAME --json`
     ctx.out(json_encode(lots) .. "\n")
   else
-    if detail then ctx.out(plan_commands.describe(detail) .. "\n") end
+    if detail then ctx.out(ctx.text(plan_commands.describe(detail)) .. "\n") end
     print_lots(ctx, lots)
   end
   return EXIT.OK
@@ -184,7 +184,7 @@ function _M.create(o, ctx)
     if o.flags.json then
       ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil, exit = EXIT.OK } .. "\n")
     else
-      ctx.out(dag .. "\n")
+      ctx.out(ctx.text(dag) .. "\n")
       if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
     end
   end
@@ -209,7 +209,7 @@ local function dry_run(o, ctx, params, detail, warnings)
       exit = EXIT.OK } .. "\n")
     return EXIT.OK
   end
-  ctx.out((detail and plan_commands.describe(detail)
+  ctx.out((detail and ctx.text(plan_commands.describe(detail))
     or (params.planId and ("plan id " .. params.planId) or ("plan name " .. tostring(params.planName)))
       .. " (sent as given, not looked up)") .. "\n")
   ctx.out(str_format("would create: %s .. %s, %d lot%s of %s day(s); nothing sent\n", params.startTime,
@@ -228,7 +228,7 @@ function _M.backfill(o, ctx)
     if not announced then
       announced = true
       if not o.flags.quiet then
-        ctx.err("backfill " .. r.dagName .. (r.resumed and " (resumed from the journal)" or " created")
+        ctx.err("backfill " .. ctx.text(r.dagName) .. (r.resumed and " (resumed from the journal)" or " created")
           .. ": " .. tostring(r.total) .. " instances"
           .. (o.values.journal and (", journal " .. o.values.journal) or "") .. "\n")
       end
@@ -247,8 +247,8 @@ function _M.backfill(o, ctx)
     local dag = partial and partial.dagName
     if dag then ctx.current_dag = dag end
     if dag and not output.interrupted(err) then
-      ctx.err("accelerate: backfill " .. dag .. " exists on the server; resume the watch with "
-        .. "`accelerate wait " .. dag .. "`\n")
+      ctx.err(ctx.text("accelerate: backfill " .. dag .. " exists on the server; resume the watch with "
+        .. "`accelerate wait " .. dag .. "`\n"))
     end
     error(err, 0)
   end
@@ -366,7 +366,7 @@ function _M.repair(o, ctx)
   for _, d in ipairs(dags or {}) do names[#names + 1] = d.dagName end
   if #names > 0 then ctx.facts = "repairs of " .. dag .. " created: " .. tbl_concat(names, ", ") end
   if not o.flags.json then
-    for _, d in ipairs(dags or {}) do ctx.out(describe_repair(d, dag)) end
+    for _, d in ipairs(dags or {}) do ctx.out(ctx.text(describe_repair(d, dag))) end
   end
   if err then
     if o.flags.json then

@@ -64,13 +64,19 @@ end
 
 -- Warnings on stderr, one line each.
 local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. ctx.text(w) .. "\n") end
 end
 
 -- plans -----------------------------------------------------------------------------
 
 -- A table with columns as wide as their widest cell; the last one unpadded.
+-- Cells are a server's strings: stripped of control characters (ctx.text),
+-- a line break or tab shown as a space so that a row stays one line.
 local function print_table(ctx, header, rows)
+  rows = ctx.text(rows)
+  for _, r in ipairs(rows) do
+    for i, cell in ipairs(r) do r[i] = cell:gsub("[\t\n]", " ") end
+  end
   local widths = {}
   for i, h in ipairs(header) do widths[i] = #h end
   for _, r in ipairs(rows) do
@@ -219,6 +225,7 @@ function _M.plan(o, ctx)
     ctx.out(json_encode(out) .. "\n")
     return EXIT.OK
   end
+  d = ctx.text(d)   -- a server's strings, printed as text
   local function field(name, v) ctx.out(str_format("%-18s %s\n", name, v)) end
   field("name", fmt(d.name))
   field("display name", fmt(d.displayName))

@@ -19,6 +19,7 @@ local plan_commands = require "accelerate.cli.plan_commands"
 local type = type
 local ipairs = ipairs
 local error = error
+local pcall = pcall
 local tostring = tostring
 local max = math.max
 local str_format = string.format
@@ -270,12 +271,22 @@ function _M.wait(o, ctx)
 end
 
 function _M.report(o, ctx)
-  local client = config.client(o, ctx)
-  local r = snapshot(client, o.args[1], ctx)
-  local by = repairs.of(ctx, client, o.args[1])
-  if #by > 0 then r.repaired_by = by end
-  if o.values.html then return html_command.report(ctx, o, client, r) end
-  return finish_watch(ctx, o, client, r)
+  -- the page's file first: one that cannot be written is exit 5 at once
+  local target = o.values.html and html_command.open(o.values.html)
+  local ok, code = pcall(function()
+    local client = config.client(o, ctx)
+    if target then ctx.current_dag = o.args[1] end   -- named beside an unwritten page
+    local r = snapshot(client, o.args[1], ctx)
+    local by = repairs.of(ctx, client, o.args[1])
+    if #by > 0 then r.repaired_by = by end
+    if target then return html_command.report(ctx, o, client, r, target) end
+    return finish_watch(ctx, o, client, r)
+  end)
+  if not ok then
+    html_command.discard(target)
+    error(code, 0)
+  end
+  return code
 end
 
 -- repair ------------------------------------------------------------------------

@@ -172,7 +172,9 @@ throughput).
   --html FILE             also write one self-contained HTML page to FILE:
                           calendar heatmap, timeline, failure groups with a
                           sample stack and SQL, timing per table and resource
-                          group (fetches every instance's detail for it)
+                          group (fetches every instance's detail for it);
+                          FILE is opened before anything is fetched, and
+                          one that cannot be written is exit 5
 
 Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
 5 output could not be written.

@@ -90,12 +90,23 @@ _M.redact_report = redact_report
 -- Whether err is Ctrl-C, which ends the command but not the backfill.
 _M.interrupted = util.interrupted
 
+local output_mt = { __tostring = function(e) return e.message end }
+
+-- syntax: err = output.write_error(message)
+-- An error of kind "output": a file the command was asked to write (report
+-- --html) could not be written; exit 5.
+function _M.write_error(msg)
+  return setmetatable({ kind = "output", message = msg }, output_mt)
+end
+
 -- syntax: code = output.exit_for_error(err)
--- 2 for bad input (kinds usage and invalid, wherever they come from), 4
--- for everything else.
+-- 2 for bad input (kinds usage and invalid, wherever they come from), 5
+-- for an output not written (kind output), 4 for everything else.
 local function exit_for_error(err)
   local kind = type(err) == "table" and err.kind
   if kind == "usage" or kind == "invalid" then return EXIT.USAGE end
+  -- a file the command was asked to write (report --html) was not written
+  if kind == "output" then return EXIT.OUTPUT end
   -- a watch's own --timeout, even before any poll answered, is a timeout
   if kind == "timeout" and err.watch then return EXIT.TIMEOUT end
   return EXIT.API

@@ -13,6 +13,7 @@ local periods = require "accelerate.periods"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
 
 local type = type
 local pairs = pairs
@@ -30,6 +31,7 @@ local usage = args.usage
 local json_encode = util.json_encode
 local new_error = util.new_error
 local EXIT = output.EXIT
+local strip = context.strip
 
 local _M = {}
 
@@ -64,7 +66,8 @@ end
 
 -- Warnings on stderr, one line each.
 local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. ctx.text(w) .. "\n") end
+  -- a plan's name is the server's: no control character (context.strip)
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. strip(tostring(w)) .. "\n") end
 end
 
 -- plans -----------------------------------------------------------------------------

@@ -40,6 +40,18 @@ if camp_sim status >/dev/null 2>&1; then
 fi
 
 work=$(mktemp -d)
+# A simulator's export lines (`simctl start`); when it does not start, one
+# line naming why, and the end of the demo (every later step would fail).
+sim_env() {
+  local what=$1 out cause
+  shift
+  if ! out=$("$@" start 2>"$work/simctl.err"); then
+    cause=$(sed -n 's/^simctl: //p' "$work/simctl.err" | tail -n 1)
+    printf 'demo: %s did not start: %s\n' "$what" "${cause:-sim/simctl start failed}" >&2
+    return 1
+  fi
+  printf '%s\n' "$out"
+}
 cleanup() {
   sim/simctl stop >/dev/null 2>&1 || true
   camp_sim stop >/dev/null 2>&1 || true
@@ -48,7 +60,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-eval "$(sim/simctl start)"
+main_env=$(sim_env "the simulator (ACCELERATE_SIM_PORT=$ACCELERATE_SIM_PORT)" sim/simctl) || exit 1
+eval "$main_env"
 
 say() { printf '\n\033[1m== %s\033[0m\n\n' "$*"; }
 
@@ -74,7 +87,7 @@ if [ "$rc" -eq 1 ]; then
 fi
 
 say "accelerate campaign plan examples/campaign-q1.json   (three plans, a quarter, a task per month)"
-camp_env=$(camp_sim start)
+camp_env=$(sim_env "the campaign's simulator (ACCELERATE_SIM_PORT + 1 = $camp_port)" camp_sim) || exit 1
 (
   eval "$camp_env"
   bin/accelerate campaign plan examples/campaign-q1.json

@@ -177,3 +177,111 @@ describe("accelerate instances and plans: --status and --format (simulator)", fu
       odd)
   end)
 end)
+
+-- Issue 17, item 13: a server's strings never drive the terminal.  A plan
+-- name that sets the title (OSC ... BEL) and colours the screen (CSI 31m),
+-- a table and a stack with escapes and C1 controls: text output strips them
+-- (keeping UTF-8 text whose bytes look like C1 in isolation), --json keeps
+-- them, escaped as JSON does.
+describe("accelerate: control characters a server sent (simulator)", function()
+  assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate/core.so"), "make build LUA_VERSION=5.4 first")
+  local sim, tmp, dag
+  local EVIL_NAME = "evil\27]0;pwned\7\27[31mred\27[0m"
+  local EVIL_DISPLAY = "\233\148\128\229\148\174\194\133\27[1m"     -- 销售, NEL (U+0085), CSI 1m
+  local EVIL_TABLE = "dw.sales.orders\27[2J"
+  local EVIL_ERROR = "boom\27[31m\194\155[2J\7 at java.lang.Thread.run"
+
+  local function cmd(argv)
+    local env = {
+      "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
+      "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
+      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
+    }
+    local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env " .. table.concat(env, " ")
+      .. " lua5.4 bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  -- no C0 control but tab and newline, no DEL, no ESC, no C1 (as UTF-8: C2 80..C2 9F)
+  local function assert_clean(text, what)
+    local bad = text:find("[%z\1-\8\11-\31\127]") or text:find("\194[\128-\159]")
+    assert.is_nil(bad, what .. " carries a control character: " .. ("%q"):format(text))
+  end
+
+  setup(function()
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+    sim:scenario(helpers.scenario { speed = 0,
+      tenants = { t1 = { credentials = { UID = { "u-1" } }, plans = {
+        { id = "p1", name = EVIL_NAME, displayName = EVIL_DISPLAY, tables = { EVIL_TABLE } } } } },
+      failures = { probability = 0, retries = 0, partitions = { { date = "2025-01-02", error = EVIL_ERROR } } } })
+    local code, out, err = cmd("create --plan-id p1 --start 2025-01-01 --end 2025-01-03 --json")
+    assert.equal(0, code, err)
+    dag = json.decode(out).dagName
+    sim:advance(100000)
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+
+  it("strips them from every text output: plans, plan, instances, detail, report, errors", function()
+    local code, out, err = cmd("plans")
+    assert.equal(0, code, err)
+    assert_clean(out, "plans")
+    assert.matches("evil%]0;pwned%[31mred%[0m", out)
+    assert.truthy(out:find("\233\148\128\229\148\174[1m", 1, true), "the UTF-8 display name is kept")
+    code, out = cmd("plans --format csv")
+    assert.equal(0, code)
+    assert_clean(out:gsub("\r\n", "\n"), "plans --format csv")
+    code, out, err = cmd("plan p1")
+    assert.equal(0, code, err)
+    assert_clean(out, "plan")
+    code, out, err = cmd("instances " .. dag)
+    assert.equal(0, code, err)
+    assert_clean(out, "instances")
+    assert.matches("dw%.sales%.orders%[2J", out)
+    local failed = json.decode((select(2, cmd("instances " .. dag .. " --status FAILED --json")))).instances[1].id
+    code, out, err = cmd("detail " .. failed)
+    assert.equal(0, code, err)
+    assert_clean(out, "detail")
+    assert.matches("boom%[31m%[2J at java", out)
+    code, out, err = cmd("report " .. dag)
+    assert.equal(1, code, err)
+    assert_clean(out, "report")
+    assert_clean(err, "report's stderr")
+    assert.matches("boom%[31m%[2J at java", out)
+    code, out, err = cmd("report " .. dag .. " --verbose")
+    assert.equal(1, code, err)
+    assert_clean(out, "report --verbose")
+    -- an error message the server wrote, on stderr
+    sim:fault { route = "plans", kind = "body", status = 200, times = -1,
+      body = '{"success":false,"code":"400","errorMsg":"no\\u001b[31m way\\u0007","detailErrorMsg":"x\\u009b2J"}' }
+    finally(function() sim:reset_faults() end)
+    code, out, err = cmd("plans")
+    assert.equal(4, code)
+    assert.equal("", out)
+    assert_clean(err, "an error on stderr")
+    assert.matches("no.?%[31m way", err)
+    code, out, err = cmd("plans --json")
+    assert.equal(4, code)
+    -- (the core itself blanks the controls of an error's message; its detail is the server's)
+    assert.truthy(out:find('"detail":"x\194\1552J"', 1, true), "--json keeps the detail as the server wrote it")
+    assert_clean(err, "an error on stderr with --json")
+  end)
+
+  it("keeps them in --json, escaped as JSON does", function()
+    local code, out = cmd("plans --json")
+    assert.equal(0, code)
+    assert.truthy(out:find("\\u001b]0;pwned\\u0007", 1, true), out)
+    assert.equal(EVIL_NAME, json.decode(out)[1].name)
+    code, out = cmd("instances " .. dag .. " --json")
+    assert.equal(0, code)
+    assert.equal(EVIL_TABLE, json.decode(out).instances[1].mtGuid)
+    local failed = json.decode((select(2, cmd("instances " .. dag .. " --status FAILED --json")))).instances[1].id
+    code, out = cmd("detail " .. failed .. " --json")
+    assert.equal(0, code)
+    assert.truthy(json.decode(out).msg:find(EVIL_ERROR, 1, true))
+  end)
+end)

@@ -60,4 +60,56 @@ describe("accelerate repair, recorded", function()
     local _, mode = helpers.sh("stat -c %a " .. helpers.quote(f))
     assert.equal("600", mode:match("%d+"))
   end)
+
+  -- Issue 17, item 15: the simulator names its backfills the same after a
+  -- restart, so a record keyed by tenant and dagName only refused the
+  -- tutorial's repair ("created before ... pass --again") and then failed
+  -- with a 404.  Records are keyed by API url + tenant + dagName, and one
+  -- whose repairs the server does not know is set aside.
+  local function failing_backfill(on)
+    on:scenario(helpers.scenario { failures = { probability = 0, retries = 0, partitions = {
+      { date = "2025-01-03", times = 1, error = "oom" } } } })
+    local code, out, err = helpers.command(on, "backfill --plan-id " .. PLAN .. " --start 2025-01-01 "
+      .. "--end 2025-01-05 --interval 0.05 --no-color", { "XDG_STATE_HOME=" .. helpers.quote(state) })
+    assert.equal(1, code, err)
+    return assert(out:match("accelerate repair (%S+)`"), out)
+  end
+
+  it("keys a record by the API url: the same dagName on another server is repaired there", function()
+    helpers.run("rm -rf " .. helpers.quote(state) .. "/accelerate")
+    local dag = failing_backfill(sim)
+    local code, _, err = cmd("repair " .. dag)
+    assert.equal(0, code, err)
+    local out
+    local other = helpers.start_sim { scenario = "test" }
+    finally(function() other:stop() end)
+    assert.equal(dag, failing_backfill(other))          -- the simulator names it the same
+    code, out, err = helpers.command(other, "repair " .. dag .. " --wait --interval 0.05 --no-color",
+      { "XDG_STATE_HOME=" .. helpers.quote(state) })
+    assert.equal(0, code, err)
+    assert.equal(2, #other:requests { route = "create" })   -- the backfill's, then the repair's
+    assert.is_nil(err:find("--again", 1, true), err)
+    assert.is_nil(out:find("already created", 1, true), out)
+  end)
+
+  it("sets aside a record whose repairs the server does not know (a restarted simulator)", function()
+    helpers.run("rm -rf " .. helpers.quote(state) .. "/accelerate")
+    local dag = failing_backfill(sim)
+    local code, _, err = cmd("repair " .. dag)
+    assert.equal(0, code, err)
+    local out
+    sim:reset()                                          -- every backfill forgotten, names start again
+    assert.equal(dag, failing_backfill(sim))
+    sim:clear_requests()
+    code, out, err = cmd("repair " .. dag .. " --wait --interval 0.05 --no-color")
+    assert.equal(0, code, err)
+    assert.equal(1, #sim:requests { route = "create" })
+    assert.is_nil(err:find("--again", 1, true), err)
+    assert.matches("the server does not know", err, 1, true)
+    -- and the report names the new repair, not the forgotten one
+    local repair_dag = out:match("repair (%S+):")
+    code, out = cmd("report " .. dag .. " --no-calendar --no-color")
+    assert.equal(1, code)
+    assert.matches("repaired by " .. repair_dag .. ":", out, 1, true)
+  end)
 end)

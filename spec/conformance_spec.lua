@@ -126,6 +126,14 @@ local CASES = {
   { name = "task_details: one 503 retried, ids keyed by their wire string", call = "task_details",
     fault = { kind = "status", status = 503, times = 1 },
     ok = true, requests = 3 },
+  -- a page overlapping the one before (a row added ahead during the listing):
+  -- the repeat is dropped and the listing goes on while the server says more follow
+  { name = "plans: a page overlapping the previous one", call = "plans", args = { pageSize = 2 },
+    fault = { route = "plans", kind = "paging", shift = 1, times = -1 },
+    ok = true, requests = 3, items = 4, duplicates = 0 },
+  { name = "instances: a page overlapping the previous one", call = "instances", args = { pageSize = 7 },
+    fault = { route = "list", kind = "paging", shift = 1, times = -1 },
+    ok = true, requests = 3, items = 20, duplicates = 0 },
 }
 
 describe("one call policy, two transports", function()

@@ -43,3 +43,39 @@ describe("examples", function()
     assert.matches("every date of " .. dag:gsub("%-", "%%-") .. " has succeeded after 1 repair round", out)
   end)
 end)
+
+-- Issue 17, item 16: `make demo` carried on after the simulator failed to
+-- start (its port busy), printing "no API url" errors.  It stops at the
+-- first failed step with one line naming the cause and ACCELERATE_SIM_PORT,
+-- and leaves nothing running.
+describe("examples/demo.sh on a busy port", function()
+  local helpers = require "spec.helpers"
+  local socket = require "socket"
+
+  it("stops at once with one line naming the port and ACCELERATE_SIM_PORT", function()
+    local server = assert(socket.bind("127.0.0.1", 0))
+    finally(function() server:close() end)
+    local _, port = server:getsockname()
+    port = tonumber(port)
+    local dir = helpers.root .. "/build/demo-sim-" .. port
+    local code, out = helpers.sh("cd " .. helpers.quote(helpers.root) .. " && env -u ACCELERATE_URL "
+      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent"
+      .. " timeout 60 examples/demo.sh 2>&1")
+    assert.is_true(code ~= 0 and code ~= 124, "exit " .. tostring(code) .. ":\n" .. out)
+    local lines = {}
+    for line in out:gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.equal(1, #lines, out)
+    assert.truthy(lines[1]:find(tostring(port), 1, true), out)
+    assert.truthy(lines[1]:find("ACCELERATE_SIM_PORT", 1, true), out)
+    assert.is_nil(out:find("no API url", 1, true))
+    -- nothing left running: neither simulator answers nor has a pid file
+    for _, d in ipairs { dir, helpers.root .. "/build/demo-sim-" .. (port + 1) } do
+      assert.is_nil(helpers.read_file(d .. "/nginx.pid"), d)
+    end
+    local c = socket.tcp()
+    c:settimeout(1)
+    local ok = c:connect("127.0.0.1", port + 1)
+    c:close()
+    assert.is_nil(ok, "something listens on " .. (port + 1))
+  end)
+end)

@@ -169,3 +169,69 @@ describe("accelerate report --html in a browser", function()
     assert.is_true(#shot > 20000)
   end)
 end)
+
+-- Issue 17, item 14: the --html file is opened before anything is fetched,
+-- and a page that cannot be written is exit 5 (output not written), never
+-- 2 (usage); a failed report leaves no file it created behind.
+describe("accelerate report --html FILE that cannot be written", function()
+  local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
+  local sim, dag, tmp
+
+  local function cmd(argv)
+    local env = "env ACCELERATE_URL=" .. quote(sim.url) .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
+      .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value)
+      .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent NO_COLOR=1 "
+    local code, out = helpers.sh("cd " .. quote(helpers.root) .. " && " .. env .. "bin/accelerate " .. argv
+      .. " 2>" .. quote(tmp .. ".err"))
+    return code, out, helpers.read_file(tmp .. ".err") or ""
+  end
+
+  setup(function()
+    assert(helpers.read_file(helpers.root .. "/build/lua5.4/accelerate/core.so"), "make build LUA_VERSION=5.4 first")
+    sim = helpers.start_sim { scenario = "test" }
+    tmp = os.tmpname()
+    local code, out, err = cmd("create --plan-id " .. PLAN .. " --start 2025-01-01 --end 2025-01-03 --json")
+    assert.equal(0, code, err)
+    dag = helpers.json.decode(out).dagName
+    sim:advance(100000)
+  end)
+  teardown(function()
+    if sim then sim:stop() end
+    os.remove(tmp .. ".err")
+    os.remove(tmp)
+  end)
+
+  it("exits 5 for a full device, and says why", function()
+    local code, out, err = cmd("report " .. dag .. " --html /dev/full")
+    assert.equal(5, code, err)
+    assert.matches("cannot write %-%-html /dev/full", err)
+    assert.is_nil(err:find("--help", 1, true), err)     -- not a usage error
+    assert.equal("", out)
+    code, out, err = cmd("report " .. dag .. " --html /dev/full --json")
+    assert.equal(5, code, err)
+    local j = helpers.json.decode(out)
+    assert.equal(5, j.exit)
+    assert.equal(dag, j.dagName)
+  end)
+
+  it("opens the file before anything is fetched: a path it cannot open sends nothing", function()
+    sim:clear_requests()
+    local code, out, err = cmd("report " .. dag .. " --html /nonexistent-dir/report.html")
+    assert.equal(5, code, err)
+    assert.matches("cannot write %-%-html /nonexistent%-dir/report%.html", err)
+    assert.equal("", out)
+    assert.equal(0, #sim:requests {})
+  end)
+
+  it("leaves no file it created when the report fails, and writes it when it does not", function()
+    local page = tmp .. ".html"
+    os.remove(page)
+    local code, _, err = cmd("report no-such-dag --html " .. quote(page))
+    assert.equal(4, code, err)
+    assert.is_nil(io.open(page, "rb"))
+    code, _, err = cmd("report " .. dag .. " --html " .. quote(page))
+    assert.is_true(code == 0 or code == 1, err)
+    assert.truthy((helpers.read_file(page) or ""):find("</html>", 1, true))
+    os.remove(page)
+  end)
+end)

@@ -1574,14 +1574,37 @@ describe("fault injection", function()
             assert.are.equal(3, p.pageIndex)
         end)
 
+        it("shifts every page back by `shift` rows, as rows added ahead of the listing would", function()
+            local _, p1 = list(dag, 1)
+            local _, p2 = list(dag, 2)
+            sim:fault { route = "list", kind = "paging", shift = 1, times = -1 }
+            local _, s1 = list(dag, 1)
+            assert.are.same(page_ids(p1), page_ids(s1))   -- nothing before the first row
+            local _, s2 = list(dag, 2)
+            assert.are.equal(p1.instances[20].id, s2.instances[1].id)
+            assert.are.equal(p2.instances[19].id, s2.instances[20].id)
+            assert.are.equal(46, s2.total)
+            local _, s3 = list(dag, 3)
+            assert.are.equal(7, #s3.instances)               -- rows 40..46
+            sim:reset_faults()
+            sim:fault { route = "plans", kind = "paging", shift = 1, times = -1 }
+            local first, second = plans_page(1, 2), plans_page(2, 2)
+            assert.are.equal(first.data[2].id, second.data[1].id)
+            assert.is_true(second.hasNext)
+            local third = plans_page(3, 2)
+            assert.are.equal(1, #third.data)
+            assert.is_false(third.hasNext)
+            assert.are.equal(4, third.total)
+        end)
+
         it("refuses a route that does not page, and a paging fault with neither page nor total", function()
             local status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "detail", kind = "paging", page = 1 })
             assert.are.equal(400, status)
             assert.matches("paged routes", json.error, 1, true)
             status, json = helpers.api(sim, "POST", "/__sim/faults", { route = "list", kind = "paging" })
             assert.are.equal(400, status)
-            assert.matches("needs page, total or both", json.error, 1, true)
-            for _, bad in ipairs { { page = 0 }, { page = 1.5 }, { total = -1 } } do
+            assert.matches("needs page, total or shift", json.error, 1, true)
+            for _, bad in ipairs { { page = 0 }, { page = 1.5 }, { total = -1 }, { shift = 0 }, { shift = 1.5 } } do
                 bad.route, bad.kind = "list", "paging"
                 assert.are.equal(400, (helpers.api(sim, "POST", "/__sim/faults", bad)))
             end

@@ -9,8 +9,9 @@
 --   * the deadline: one `timeout` for the whole call, retries and back-off
 --     sleeps included; every exchange gets only what is left of it;
 --   * Retry-After: the first readable value, floored and capped (core);
---   * paging: ids unique, stop on an empty or repeated page, on `total`,
---     and an error (not duplicates) when a server ignores pageIndex;
+--   * paging: ids unique, an overlapping page's repeats dropped, stop on
+--     hasNext/`total`, and an error (not duplicates, not a silent end) when
+--     a page brings no new id although the server said more would follow;
 --   * task_details: each id once, keyed by its exact wire string.
 --
 -- The transport interface (both transports implement it):
@@ -146,20 +147,27 @@ end
 -- the index of the page to fetch next, or nil when the listing is over;
 -- rules.page(n, fresh, total, more) takes what a page held (n items, of
 -- which `fresh` had an id not seen before, the page's total and, when the
--- server says so, whether more pages follow) and raises when the server
--- repeated a page.  rules.state = {total, requests, pages}.
+-- server says so, whether more pages follow).  A page that overlaps the one
+-- before (rows added ahead of the listing shift every later page) is not an
+-- end: its repeats are dropped and the listing goes on while hasNext, or
+-- else the total, says more follow (else while pages come full).  Only a
+-- page with no new id ends it, and raises when the server said more would
+-- follow: a repeated page (a server ignoring the page index) or an empty
+-- one short of the total.  rules.state = {total, requests, pages}.
 local function rules(size, what)
   local state = { requests = 0, pages = 0 }
-  local nseen, index, last_n, partial, more = 0, 0, 0, false, nil
+  local nseen, index, last_n, last_fresh, more = 0, 0, 0, 0, nil
   local r = { state = state }
+  local function more_follow()
+    if more ~= nil then return more == true end
+    if state.total then return nseen < state.total end
+    return nil
+  end
   function r.next()
     if index > 0 then
-      if last_n == 0 or partial or more == false then return nil end
-      if state.total then
-        if nseen >= state.total then return nil end
-      elseif last_n < size then
-        return nil
-      end
+      if last_fresh == 0 then return nil end
+      local follow = more_follow()
+      if follow == false or (follow == nil and last_n < size) then return nil end
     end
     if index >= MAX_PAGES then
       error(new_error("api", ("%s: more than %d pages; refusing to go on"):format(what, MAX_PAGES)), 0)
@@ -170,12 +178,16 @@ local function rules(size, what)
   end
   function r.page(n, fresh, total, has_next)
     state.total, more = tonumber(total) or nil, has_next
-    nseen, last_n = nseen + fresh, n
-    if n > 0 and fresh == 0 and state.total and nseen < state.total then
-      error(new_error("api", ("%s: the server repeated page %d (instances already seen, %d of %d)"
-        .. "; it may ignore the page index"):format(what, index, nseen, state.total)), 0)
+    nseen, last_n, last_fresh = nseen + fresh, n, fresh
+    if fresh == 0 and more_follow() then
+      local counted = nseen .. (state.total and (" of " .. state.total) or "") .. " seen"
+      if n > 0 then
+        error(new_error("api", ("%s: the server repeated page %d (%s already seen, %s)"
+          .. "; it may ignore the page index"):format(what, index, what, counted)), 0)
+      end
+      error(new_error("api", ("%s: page %d is empty, but the server said more would follow (%s)")
+        :format(what, index, counted)), 0)
     end
-    partial = fresh < n
   end
   return r
 end

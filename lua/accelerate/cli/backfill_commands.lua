@@ -19,6 +19,7 @@ local plan_commands = require "accelerate.cli.plan_commands"
 local type = type
 local ipairs = ipairs
 local error = error
+local pcall = pcall
 local tostring = tostring
 local max = math.max
 local str_format = string.format
@@ -168,7 +169,7 @@ function _M.lots(o, ctx)
     -- the array of lots, as without --plan; the plan is `accelerate plan NAME --json`
     ctx.out(json_encode(lots) .. "\n")
   else
-    if detail then ctx.out(plan_commands.describe(detail) .. "\n") end
+    if detail then ctx.out(ctx.text(plan_commands.describe(detail)) .. "\n") end
     print_lots(ctx, lots)
   end
   return EXIT.OK
@@ -184,7 +185,7 @@ function _M.create(o, ctx)
     if o.flags.json then
       ctx.out(json_encode { dagName = dag, params = params, resumed = resumed or nil, exit = EXIT.OK } .. "\n")
     else
-      ctx.out(dag .. "\n")
+      ctx.out(ctx.text(dag) .. "\n")
       if resumed then ctx.err("accelerate: the journal already records this backfill; not created again\n") end
     end
   end
@@ -209,7 +210,7 @@ local function dry_run(o, ctx, params, detail, warnings)
       exit = EXIT.OK } .. "\n")
     return EXIT.OK
   end
-  ctx.out((detail and plan_commands.describe(detail)
+  ctx.out((detail and ctx.text(plan_commands.describe(detail))
     or (params.planId and ("plan id " .. params.planId) or ("plan name " .. tostring(params.planName)))
       .. " (sent as given, not looked up)") .. "\n")
   ctx.out(str_format("would create: %s .. %s, %d lot%s of %s day(s); nothing sent\n", params.startTime,
@@ -228,7 +229,7 @@ function _M.backfill(o, ctx)
     if not announced then
       announced = true
       if not o.flags.quiet then
-        ctx.err("backfill " .. r.dagName .. (r.resumed and " (resumed from the journal)" or " created")
+        ctx.err("backfill " .. ctx.text(r.dagName) .. (r.resumed and " (resumed from the journal)" or " created")
           .. ": " .. tostring(r.total) .. " instances"
           .. (o.values.journal and (", journal " .. o.values.journal) or "") .. "\n")
       end
@@ -247,8 +248,8 @@ function _M.backfill(o, ctx)
     local dag = partial and partial.dagName
     if dag then ctx.current_dag = dag end
     if dag and not output.interrupted(err) then
-      ctx.err("accelerate: backfill " .. dag .. " exists on the server; resume the watch with "
-        .. "`accelerate wait " .. dag .. "`\n")
+      ctx.err(ctx.text("accelerate: backfill " .. dag .. " exists on the server; resume the watch with "
+        .. "`accelerate wait " .. dag .. "`\n"))
     end
     error(err, 0)
   end
@@ -270,12 +271,22 @@ function _M.wait(o, ctx)
 end
 
 function _M.report(o, ctx)
-  local client = config.client(o, ctx)
-  local r = snapshot(client, o.args[1], ctx)
-  local by = repairs.of(ctx, client, o.args[1])
-  if #by > 0 then r.repaired_by = by end
-  if o.values.html then return html_command.report(ctx, o, client, r) end
-  return finish_watch(ctx, o, client, r)
+  -- the page's file first: one that cannot be written is exit 5 at once
+  local target = o.values.html and html_command.open(o.values.html)
+  local ok, code = pcall(function()
+    local client = config.client(o, ctx)
+    if target then ctx.current_dag = o.args[1] end   -- named beside an unwritten page
+    local r = snapshot(client, o.args[1], ctx)
+    local by = repairs.of(ctx, client, o.args[1])
+    if #by > 0 then r.repaired_by = by end
+    if target then return html_command.report(ctx, o, client, r, target) end
+    return finish_watch(ctx, o, client, r)
+  end)
+  if not ok then
+    html_command.discard(target)
+    error(code, 0)
+  end
+  return code
 end
 
 -- repair ------------------------------------------------------------------------
@@ -366,7 +377,7 @@ function _M.repair(o, ctx)
   for _, d in ipairs(dags or {}) do names[#names + 1] = d.dagName end
   if #names > 0 then ctx.facts = "repairs of " .. dag .. " created: " .. tbl_concat(names, ", ") end
   if not o.flags.json then
-    for _, d in ipairs(dags or {}) do ctx.out(describe_repair(d, dag)) end
+    for _, d in ipairs(dags or {}) do ctx.out(ctx.text(describe_repair(d, dag))) end
   end
   if err then
     if o.flags.json then

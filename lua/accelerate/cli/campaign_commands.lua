@@ -138,7 +138,7 @@ local function print_text(ctx, o, r, what, resume, rules)
     .. (r.elapsed and ("  (" .. util.format_duration(r.elapsed) .. ", " .. tostring(r.requests or 0)
       .. " requests)") or "") .. "\n")
   if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(r.tasks, { color = color })) end
-  local failures = failures_of(ctx, r)
+  local failures = ctx.text(failures_of(ctx, r))   -- a server's strings, printed as text
   local text = o.flags.verbose and failreport.failures(failures, { verbose = true, color = color })
     or failreport.groups(insight.failures(failures, { rules = rules }), { color = color })
   if text ~= "" then ctx.out("\n" .. text) end

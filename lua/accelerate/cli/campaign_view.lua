@@ -120,7 +120,7 @@ function _M.progress(ctx, o)
   end
   return {
     event = function(ev)
-      local line = _M.event_line(ev, st.n)
+      local line = ctx.text(_M.event_line(ev, st.n))   -- dagNames the server gave
       if st.tty then
         ctx.err("\r\27[K" .. line .. "\n")
         if st.line then draw() end

@@ -8,11 +8,22 @@
 -- sent (error messages and details, stacks, SQL) goes through
 -- ctx.redact, which replaces every known secret (ctx.secrets) with "***";
 -- ids, dagNames and the fields a script reads are never touched.
+--
+-- Every server string printed as text (tables, details, reports, errors on
+-- stderr, CSV) goes through ctx.text, the one place that strips control
+-- characters (C0 but tab and newline, DEL, ESC, C1): a plan name holding
+-- `ESC ] 0 ; ... BEL` must not set the terminal's title.  --json output
+-- keeps them, escaped as JSON does.
 
 local util = require "accelerate.util"
 
 local type = type
 local ipairs = ipairs
+local next = next
+local getmetatable = getmetatable
+local setmetatable = setmetatable
+local str_char = string.char
+local str_gsub = string.gsub
 local pcall = pcall
 local tostring = tostring
 local str_find = string.find
@@ -79,6 +90,36 @@ local function scrub(secrets, s)
   return s
 end
 
+-- What a control character becomes in text: nothing, but tab and newline
+-- (multi-line stacks and SQL keep their lines).  %c is C's iscntrl: 0-31
+-- and DEL, ESC among them.
+local CONTROL = { ["\t"] = "\t", ["\n"] = "\n" }
+for b = 0, 31 do CONTROL[str_char(b)] = CONTROL[str_char(b)] or "" end
+CONTROL["\127"] = ""
+
+-- syntax: s = context.strip(s)
+-- s without control characters.  C1 controls (U+0080..U+009F) are the
+-- UTF-8 pairs C2 80..C2 9F, never a lone byte 0x80..0x9F: those are the
+-- continuation bytes of any non-ASCII text (a plan named in Chinese).
+local function strip(s)
+  s = str_gsub(s, "%c", CONTROL)
+  return (str_gsub(s, "\194[\128-\159]", ""))
+end
+_M.strip = strip
+
+-- v with every string in it stripped: a string, or a copy of a table (the
+-- same metatable; nested tables copied the same way, cycles kept).
+local function clean(v, seen)
+  local t = type(v)
+  if t == "string" then return strip(v) end
+  if t ~= "table" then return v end
+  if seen[v] then return seen[v] end
+  local copy = {}
+  seen[v] = copy
+  for k, x in next, v do copy[clean(k, seen)] = clean(x, seen) end
+  return setmetatable(copy, getmetatable(v))
+end
+
 -- syntax: ctx = context.new(env)
 -- env (all optional): stdout, stderr, getenv, isatty(fd), term_width(fd),
 -- new_client(conn), sleep, clock.  ctx has the same fields (with defaults), secrets = {},
@@ -105,6 +146,11 @@ function _M.new(env)
     if type(s) ~= "string" then return s end
     return scrub(ctx.secrets, s)
   end
+  -- syntax: v = ctx.text(v)
+  -- What a server sent, made fit for a terminal: v (a string, or a table
+  -- copied) with every control character stripped (context.strip).  Only
+  -- for text; --json prints the data as it came.
+  function ctx.text(v) return clean(v, {}) end
   -- syntax: err = ctx.flush_out()
   -- Flushes stdout; the first failure of any write or of the flush, or nil.
   function ctx.flush_out()

@@ -172,7 +172,9 @@ throughput).
   --html FILE             also write one self-contained HTML page to FILE:
                           calendar heatmap, timeline, failure groups with a
                           sample stack and SQL, timing per table and resource
-                          group (fetches every instance's detail for it)
+                          group (fetches every instance's detail for it);
+                          FILE is opened before anything is fetched, and
+                          one that cannot be written is exit 5
 
 Exit codes: 0 all SUCCESS, 1 some FAILED, 3 not finished yet, 2 usage, 4 API error,
 5 output could not be written.
@@ -198,7 +200,9 @@ lot size come from the failed instances; override with:
   --journal FILE          record each repair create (and which DAG it repairs); rerunning
                           resumes instead of creating twice.  Without it the repair is
                           recorded under $XDG_STATE_HOME/accelerate/repairs/ (else
-                          ~/.local/state/...), so that rerunning never creates it twice
+                          ~/.local/state/...), one record per API url, tenant and DAG, so
+                          that rerunning never creates it twice; a record whose repairs
+                          the server does not know (a restarted simulator) is set aside
   --again                 create the repairs once more, though they were created before
   --force-create          create even though the journal shows a create whose answer was lost
   --force                 repair even though DAG still has unfinished instances, or though

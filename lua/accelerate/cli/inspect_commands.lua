@@ -49,15 +49,18 @@ local function print_instances(ctx, o, items)
     output.csv(ctx, CSV_HEADER, rows)
     return
   end
+  -- a server's strings, printed as text: no control character, one line each
+  items = ctx.text(items)
+  local function fmt1(v) return (fmt(v):gsub("[\t\n]", " ")) end
   -- START and END are the server's times, which carry no zone
   ctx.out(str_format(ROW, "ID", "STATUS", "TABLE", "PARTITIONS", "START (server time)", "END (server time)"))
   for _, inst in ipairs(items) do
-    local parts = fmt(inst.startPartition)
+    local parts = fmt1(inst.startPartition)
     if inst.endPartition and inst.endPartition ~= inst.startPartition then
-      parts = parts .. ".." .. inst.endPartition
+      parts = parts .. ".." .. fmt1(inst.endPartition)
     end
-    ctx.out(str_format(ROW, fmt(id_string(inst.id)), fmt(status.of(inst)), fmt(inst.mtGuid), parts,
-      fmt(inst.startTime), fmt(inst.endTime)))
+    ctx.out(str_format(ROW, fmt1(id_string(inst.id)), fmt1(status.of(inst)), fmt1(inst.mtGuid), parts,
+      fmt1(inst.startTime), fmt1(inst.endTime)))
   end
 end
 
@@ -163,6 +166,7 @@ function _M.detail(o, ctx)
     ctx.out(json_encode(out) .. "\n")
     return EXIT.OK
   end
+  d = ctx.text(d)   -- a server's strings, printed as text
   local out = ctx.out
   local function field(name, v) if v ~= nil then out(str_format("%-20s %s\n", name, tostring(v))) end end
   field("taskInstanceId", id_string(d.taskInstanceId) or o.args[1])

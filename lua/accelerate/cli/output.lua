@@ -90,12 +90,23 @@ _M.redact_report = redact_report
 -- Whether err is Ctrl-C, which ends the command but not the backfill.
 _M.interrupted = util.interrupted
 
+local output_mt = { __tostring = function(e) return e.message end }
+
+-- syntax: err = output.write_error(message)
+-- An error of kind "output": a file the command was asked to write (report
+-- --html) could not be written; exit 5.
+function _M.write_error(msg)
+  return setmetatable({ kind = "output", message = msg }, output_mt)
+end
+
 -- syntax: code = output.exit_for_error(err)
--- 2 for bad input (kinds usage and invalid, wherever they come from), 4
--- for everything else.
+-- 2 for bad input (kinds usage and invalid, wherever they come from), 5
+-- for an output not written (kind output), 4 for everything else.
 local function exit_for_error(err)
   local kind = type(err) == "table" and err.kind
   if kind == "usage" or kind == "invalid" then return EXIT.USAGE end
+  -- a file the command was asked to write (report --html) was not written
+  if kind == "output" then return EXIT.OUTPUT end
   -- a watch's own --timeout, even before any poll answered, is a timeout
   if kind == "timeout" and err.watch then return EXIT.TIMEOUT end
   return EXIT.API
@@ -132,10 +143,10 @@ end
 function _M.error(ctx, err, cmd)
   local code = exit_for_error(err)
   err = _M.redact_error(ctx, err)
-  local msg = errstr(err)
+  local msg = ctx.text(errstr(err))   -- stderr is text, --json or not
   if str_sub(msg, 1, 11) ~= "accelerate:" then msg = "accelerate: " .. msg end
   ctx.err(msg .. "\n")
-  local detail = type(err) == "table" and first_line(err.detail)
+  local detail = type(err) == "table" and first_line(ctx.text(err.detail))
   if detail then ctx.err("  detail: " .. detail .. "\n") end
   if type(err) == "table" and err.kind == "usage" then
     ctx.err("Try `accelerate " .. (cmd and (cmd .. " ") or "") .. "--help`.\n")
@@ -175,12 +186,13 @@ end
 -- --format csv: a header line, then one line per row (arrays of strings
 -- or nil, shown empty), quoted as RFC 4180 says: a field holding a comma,
 -- a quote or a line break between quotes, its quotes doubled; lines end
--- in CRLF.
+-- in CRLF.  A server's strings lose their control characters (ctx.text),
+-- but for the tab and line break that quoting keeps.
 function _M.csv(ctx, header, rows)
   local function line(cells, n)
     local parts = {}
     for i = 1, n do
-      local v = cells[i] == nil and "" or tostring(cells[i])
+      local v = cells[i] == nil and "" or ctx.text(tostring(cells[i]))
       if str_find(v, '[,"\r\n]') then v = '"' .. v:gsub('"', '""') .. '"' end
       parts[i] = v
     end
@@ -216,6 +228,10 @@ end
 -- --no-calendar, the failure report, and what to do next.
 function _M.print_report(ctx, o, r, what)
   r = redact_report(ctx, r)
+  -- the server's strings in it, printed as text (not the instances: the
+  -- calendar draws their statuses, it prints none of their text)
+  r = util.shallow_copy(r)
+  r.dagName, r.failures, r.repaired_by = ctx.text(r.dagName), ctx.text(r.failures), ctx.text(r.repaired_by)
   local color = use_color(o, ctx)
   local out = ctx.out
   out((what or "backfill") .. " " .. r.dagName .. ": " .. workflow.summary(r)

@@ -13,6 +13,7 @@ local wplan = require "accelerate.workflow.plan"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
+local context = require "accelerate.cli.context"
 
 local type = type
 local pairs = pairs
@@ -30,6 +31,7 @@ local usage = args.usage
 local json_encode = util.json_encode
 local new_error = util.new_error
 local EXIT = output.EXIT
+local strip = context.strip
 
 local _M = {}
 
@@ -58,13 +60,20 @@ end
 
 -- Warnings on stderr, one line each.
 local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
+  -- a plan's name is the server's: no control character (context.strip)
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. strip(tostring(w)) .. "\n") end
 end
 
 -- plans -----------------------------------------------------------------------------
 
 -- A table with columns as wide as their widest cell; the last one unpadded.
+-- Cells are a server's strings: stripped of control characters (ctx.text),
+-- a line break or tab shown as a space so that a row stays one line.
 local function print_table(ctx, header, rows)
+  rows = ctx.text(rows)
+  for _, r in ipairs(rows) do
+    for i, cell in ipairs(r) do r[i] = cell:gsub("[\t\n]", " ") end
+  end
   local widths = {}
   for i, h in ipairs(header) do widths[i] = #h end
   for _, r in ipairs(rows) do
@@ -204,6 +213,7 @@ function _M.plan(o, ctx)
     ctx.out(json_encode(out) .. "\n")
     return EXIT.OK
   end
+  d = ctx.text(d)   -- a server's strings, printed as text
   local function field(name, v) ctx.out(str_format("%-18s %s\n", name, v)) end
   field("name", fmt(d.name))
   field("display name", fmt(d.displayName))

@@ -143,7 +143,8 @@ end
 function _M.list(s, tenant_id, args)
     local dag_name = args.dagName
     if type(dag_name) ~= "string" or dag_name == "" then return bad("dagName is required", "field: dagName") end
-    -- A "paging" fault: this page whatever was asked, and/or a wrong total.
+    -- A "paging" fault: this page whatever was asked, and/or a wrong total,
+    -- and/or every page `shift` rows back (rows added ahead of the listing).
     local paging = ngx.ctx.paging or {}
     local page_index, answered = paging.page
     if not page_index then
@@ -158,7 +159,7 @@ function _M.list(s, tenant_id, args)
     if not dag or dag.tenant ~= tenant_id then
         return not_found("Backfill task " .. dag_name:sub(1, 200) .. " does not exist")
     end
-    return answer(s, "list", engine.list_json(dag, page_index, page_size, paging.total))
+    return answer(s, "list", engine.list_json(dag, page_index, page_size, paging.total, paging.shift))
 end
 
 function _M.detail(s, tenant_id, args)
@@ -219,8 +220,11 @@ function _M.plans(s, tenant, raw)
         if not mtype or p.materializeType == mtype then matches[#matches + 1] = p end
     end
     local rows = json.array()
-    local first = (page_number - 1) * page_size + 1
-    local last = math.min(first + page_size - 1, #matches)
+    -- a "paging" shift: the page starts `shift` rows back, as if that many
+    -- plans had been added ahead of the listing once page 1 was served
+    local back = page_number > 1 and paging.shift or 0
+    local first = math.max(1, (page_number - 1) * page_size + 1 - back)
+    local last = math.min(page_number * page_size - back, #matches)
     for i = first, last do
         local p = matches[i]
         rows[#rows + 1] = {

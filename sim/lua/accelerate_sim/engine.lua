@@ -153,11 +153,15 @@ end
 -- The list answer as JSON text.  Arrays are spliced by hand: lua-cjson 2.1
 -- would encode an empty page as {} instead of [].  `total` replaces the
 -- real count (a "paging" fault).
-function _M.list_json(dag, page_index, page_size, total)
+function _M.list_json(dag, page_index, page_size, total, shift)
     local now = state.now()
     local rows = {}
-    local first = (page_index - 1) * page_size + 1
-    for i = first, math.min(first + page_size - 1, #dag.insts) do
+    -- shift (a "paging" fault): the page starts that many rows back, as if
+    -- rows had been added ahead of the listing once page 1 was served
+    local back = page_index > 1 and shift or 0
+    local first = math.max(1, (page_index - 1) * page_size + 1 - back)
+    local last = page_index * page_size - back
+    for i = first, math.min(last, #dag.insts) do
         rows[#rows + 1] = cjson.encode(list_row(dag, dag.insts[i], now))
     end
     local head = cjson.encode({

@@ -95,9 +95,12 @@ local function check(f)
         interval = opt_number(f, "interval", 0, 3600) or 1,
         page = opt_integer(f, "page", 1, 1000000000),
         total = opt_integer(f, "total", 0, 2 ^ 53),
+        shift = opt_integer(f, "shift", 1, 1000000000),
     }
     if out.kind == "paging" then
-        if not out.page and not out.total then error("kind paging needs page, total or both", 0) end
+        if not out.page and not out.total and not out.shift then
+            error("kind paging needs page, total or shift (or several)", 0)
+        end
         if not PAGED[out.route] and out.route ~= "*" then
             error("kind paging applies to the paged routes list and plans (or *), not " .. out.route, 0)
         end
@@ -236,7 +239,7 @@ function _M.apply(f)
         ngx.ctx.trickle = { chunks = f.chunks, interval = f.interval }
         return true
     elseif kind == "paging" then
-        ngx.ctx.paging = { page = f.page, total = f.total }
+        ngx.ctx.paging = { page = f.page, total = f.total, shift = f.shift }
         return true
     elseif kind == "status" then
         return http.fail(f.status or 500, f.status or 500, http.reason(f.status or 500), "injected by the simulator")

@@ -210,6 +210,25 @@ describe("campaign.run", function()
     assert.matches("another campaign spec", err.message, 1, true)
     assert.same({}, sim:requests())
   end)
+
+  -- issue 17: success without a dagName and without a reason may have
+  -- created the backfill: never sent again, however many runs
+  it("a create answered success without a dagName nor errorMsg: runs again send it once, then create_unknown", function()
+    sim:fault { route = "create", kind = "body", status = 200, times = -1,
+      body = '{"success":true,"code":"200","data":null}' }
+    local r, err = campaign.run(client, spec(), opts())
+    assert.is_nil(r)
+    assert.equal("api", err.kind)
+    assert.is_true(err.outcome_unknown)
+    assert.equal(1, #creates())
+    for _ = 1, 2 do
+      r, err = campaign.run(client, spec(), opts())
+      assert.is_nil(r)
+      assert.equal("create_unknown", err.kind)
+      assert.matches("--adopt DAG", err.message, 1, true)
+      assert.equal(1, #creates())
+    end
+  end)
 end)
 
 -- A child process runs the campaign through a client that kills its own

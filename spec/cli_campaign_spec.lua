@@ -229,5 +229,35 @@ describe("accelerate campaign", function()
     local _, main = cmd("--help")
     assert.matches("\n  campaign ", main, 1, true)
   end)
+
+  -- issue 17: success without a dagName and without a reason may have
+  -- created the backfill: the next runs stop with create_unknown
+  it("a create answered success with data null and no errorMsg is sent once, however often it is run", function()
+    sim:fault { route = "create", kind = "body", status = 200, times = -1,
+      body = '{"success":true,"code":"200","data":null}' }
+    local run = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(run)
+    assert.equal(4, code, err)
+    assert.matches("may have been created", err, 1, true)
+    assert.equal(1, #creates())
+    for _ = 1, 2 do
+      code, _, err = cmd(run)
+      assert.equal(4, code, err)
+      assert.matches("create_unknown", err, 1, true)
+      assert.matches("--adopt DAG", err, 1, true)
+      assert.equal(1, #creates())
+    end
+    os.remove(jpath)
+    sim:clear_requests()
+    local create = "create --plan sales_daily --start 2025-01-01 --end 2025-01-02 --journal " .. jpath
+    code, _, err = cmd(create)
+    assert.equal(4, code, err)
+    assert.equal(1, #creates())
+    code, _, err = cmd(create)
+    assert.equal(4, code, err)
+    assert.matches("create_unknown", err, 1, true)
+    assert.matches("--force-create", err, 1, true)
+    assert.equal(1, #creates())
+  end)
 end)
 

@@ -259,5 +259,31 @@ describe("accelerate campaign", function()
     assert.matches("--force-create", err, 1, true)
     assert.equal(1, #creates())
   end)
+
+  -- issue 17, item 2: a damaged line is named, file:line
+  it("names a damaged journal line in campaign status and on run's stderr, and creates nothing again", function()
+    local run = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(run)
+    assert.equal(0, code, err)
+    local ls, at = {}, nil
+    for line in helpers.read_file(jpath):gmatch("([^\n]*)\n") do
+      ls[#ls + 1] = line
+      if not at and line:find('"event":"intent"', 1, true) then at = #ls end
+    end
+    ls[at] = ls[at]:sub(1, 20)
+    write(jpath, table.concat(ls, "\n") .. "\n")
+    sim:clear_requests()
+    local out
+    code, out, err = cmd("campaign status " .. jpath)
+    assert.equal(0, code, err)
+    assert.matches(jpath .. ":" .. at, out, 1, true)
+    code, out = cmd("campaign status " .. jpath .. " --json")
+    assert.equal(0, code)
+    assert.same({ at }, json.decode(out).damaged_lines)
+    code, _, err = cmd(run)
+    assert.equal(0, code, err)
+    assert.matches("warning: the journal " .. jpath .. " has a damaged line (" .. jpath .. ":" .. at, err, 1, true)
+    assert.same({}, sim:requests { route = "create" })
+  end)
 end)
 

@@ -222,6 +222,48 @@ describe("accelerate (core)", function()
             assert.matches("dagName", err.message)
         end)
 
+        -- issue 17: an answer with no usable dagName and no reason does not
+        -- rule the create out; one with errorMsg or detailErrorMsg does.
+        it("takes a create answered without a usable dagName and without a reason as outcome unknown", function()
+            local datas = { "null", "true", "false", "12345", "{}", "[]", '""', '"  "', '"\\t"', '"a b"',
+                '"e94bc831\\nx"', '"e94bc831\\u0001"', '"\\u00a0"', '"' .. ("d"):rep(257) .. '"' }
+            for _, data in ipairs(datas) do
+                for _, msgs in ipairs { { "null", "null" }, { '""', '"  "' } } do
+                    local body = ENV:format(data, "true", "200", msgs[1], msgs[2])
+                    local dag, err = accelerate.decode("create_task", 200, {}, body)
+                    assert.is_nil(dag, body)
+                    assert.equal("api", err.kind, body)
+                    assert.is_true(err.outcome_unknown, body)
+                    assert.is_false(err.retryable, body)
+                    assert.equal("tr-1", err.trace_id, body)
+                    assert.matches("may have been created", err.message, 1, true)
+                end
+            end
+            -- no data at all, no errorMsg
+            local _, err = accelerate.decode("create_task", 200, {}, '{"success":true,"code":"200"}')
+            assert.is_true(err.outcome_unknown)
+            -- a bare string that is no dagName is not an answer that can be read
+            _, err = accelerate.decode("create_task", 200, {}, '"  "')
+            assert.is_true(err.outcome_unknown)
+            assert.is_false(err.retryable)
+            -- the longest plausible id still is one
+            local long = ("d"):rep(256)
+            assert.equal(long, (accelerate.decode("create_task", 200, {}, ENV:format('"' .. long .. '"', "true",
+                "200", "null", "null"))))
+        end)
+
+        it("keeps a create answered without a dagName but with a reason a stated refusal", function()
+            for _, msgs in ipairs { { '"Failed to create"', "null" }, { "null", '"stack"' } } do
+                for _, data in ipairs { "null", "true", '"  "' } do
+                    local body = ENV:format(data, "true", "200", msgs[1], msgs[2])
+                    local _, err = accelerate.decode("create_task", 200, {}, body)
+                    assert.equal("api", err.kind, body)
+                    assert.is_false(err.outcome_unknown, body)
+                    assert.is_false(err.retryable, body)
+                end
+            end
+        end)
+
         it("turns success=false into kind api with every field", function()
             local _, err = accelerate.decode("list_instances", 200, { ["X-Trace-Id"] = "hdr" },
                 ENV:format("null", "false", "404", '"no such dag"', '"stack\\nline 2"'))

@@ -210,6 +210,100 @@ describe("campaign.run", function()
     assert.matches("another campaign spec", err.message, 1, true)
     assert.same({}, sim:requests())
   end)
+
+  -- issue 17: success without a dagName and without a reason may have
+  -- created the backfill: never sent again, however many runs
+  it("a create answered success without a dagName nor errorMsg: runs again send it once, then create_unknown", function()
+    sim:fault { route = "create", kind = "body", status = 200, times = -1,
+      body = '{"success":true,"code":"200","data":null}' }
+    local r, err = campaign.run(client, spec(), opts())
+    assert.is_nil(r)
+    assert.equal("api", err.kind)
+    assert.is_true(err.outcome_unknown)
+    assert.equal(1, #creates())
+    for _ = 1, 2 do
+      r, err = campaign.run(client, spec(), opts())
+      assert.is_nil(r)
+      assert.equal("create_unknown", err.kind)
+      assert.matches("--adopt DAG", err.message, 1, true)
+      assert.equal(1, #creates())
+    end
+  end)
+
+  -- issue 17, item 2: a damaged journal line
+  local function journal_lines()
+    local out = {}
+    for line in (helpers.read_file(path) or ""):gmatch("([^\n]*)\n") do out[#out + 1] = line end
+    return out
+  end
+
+  -- Cuts the n-th line holding `kind` in half; returns its line number.
+  local function damage(kind, n)
+    local ls, seen, at = journal_lines(), 0, nil
+    for i, line in ipairs(ls) do
+      if line:find('"event":"' .. kind .. '"', 1, true) then
+        seen = seen + 1
+        if seen == n then at = i end
+      end
+    end
+    ls[at] = ls[at]:sub(1, math.floor(#ls[at] / 2))
+    local f = assert(io.open(path, "wb"))
+    f:write(table.concat(ls, "\n") .. "\n")
+    f:close()
+    return at
+  end
+
+  it("a damaged intent line in a finished campaign's journal: the next run creates nothing and names it", function()
+    assert(campaign.run(client, spec(), opts()))
+    local line = damage("intent", 2)
+    sim:clear_requests()
+    local r = assert(campaign.run(client, spec(), opts()))
+    assert.is_true(r.ok)
+    assert.same({}, sim:requests { route = "create" })
+    assert.matches(path .. ":" .. line, r.journal_error, 1, true)
+    local st = assert(campaign.status(path))
+    assert.same({ line }, st.damaged_lines)
+    assert.is_true(st.ok)
+  end)
+
+  it("a damaged line in an unfinished campaign holds every task not known created, until --force-create", function()
+    -- the third create refused: tasks 1 and 2 created, the rest not
+    local made = 0
+    local refusing = setmetatable({ create_task = function(_, p)
+      made = made + 1
+      if made == 3 then return nil, accelerate.error("api", "refused", { outcome_unknown = false }) end
+      return client:create_task(p)
+    end }, { __index = function(_, k)
+      local v = client[k]
+      if type(v) == "function" then return function(_, ...) return v(client, ...) end end
+      return v
+    end })
+    local r, err = campaign.run(refusing, spec(), opts())
+    assert.is_nil(r)
+    assert.equal("api", err.kind)
+    assert.equal(2, #creates())
+    local line = damage("intent", 1)
+    for _ = 1, 2 do
+      r, err = campaign.run(client, spec(), opts())
+      assert.is_nil(r)
+      assert.equal("create_unknown", err.kind)
+      assert.matches(path .. ":" .. line, err.message, 1, true)
+      assert.matches("task 3 ", err.message, 1, true)
+      assert.matches("--force-create", err.message, 1, true)
+      assert.equal(2, #creates())
+    end
+    local st = assert(campaign.status(path))
+    assert.same({ line }, st.damaged_lines)
+    assert.equal(4, #st.unresolved)
+    local report = assert(campaign.run(client, spec(), opts { force_create = true }))
+    assert.is_true(report.ok)
+    for k, count in pairs(create_counts()) do assert.equal(1, count, k) end
+    assert.equal(6, #creates())
+    -- and the next run, without --force-create, is not held again
+    sim:clear_requests()
+    assert.is_true(assert(campaign.run(client, spec(), opts())).ok)
+    assert.same({}, sim:requests { route = "create" })
+  end)
 end)
 
 -- A child process runs the campaign through a client that kills its own

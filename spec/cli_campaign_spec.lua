@@ -229,6 +229,62 @@ describe("accelerate campaign", function()
     local _, main = cmd("--help")
     assert.matches("\n  campaign ", main, 1, true)
   end)
+
+  -- issue 17: success without a dagName and without a reason may have
+  -- created the backfill: the next runs stop with create_unknown
+  it("a create answered success with data null and no errorMsg is sent once, however often it is run", function()
+    sim:fault { route = "create", kind = "body", status = 200, times = -1,
+      body = '{"success":true,"code":"200","data":null}' }
+    local run = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(run)
+    assert.equal(4, code, err)
+    assert.matches("may have been created", err, 1, true)
+    assert.equal(1, #creates())
+    for _ = 1, 2 do
+      code, _, err = cmd(run)
+      assert.equal(4, code, err)
+      assert.matches("create_unknown", err, 1, true)
+      assert.matches("--adopt DAG", err, 1, true)
+      assert.equal(1, #creates())
+    end
+    os.remove(jpath)
+    sim:clear_requests()
+    local create = "create --plan sales_daily --start 2025-01-01 --end 2025-01-02 --journal " .. jpath
+    code, _, err = cmd(create)
+    assert.equal(4, code, err)
+    assert.equal(1, #creates())
+    code, _, err = cmd(create)
+    assert.equal(4, code, err)
+    assert.matches("create_unknown", err, 1, true)
+    assert.matches("--force-create", err, 1, true)
+    assert.equal(1, #creates())
+  end)
+
+  -- issue 17, item 2: a damaged line is named, file:line
+  it("names a damaged journal line in campaign status and on run's stderr, and creates nothing again", function()
+    local run = "campaign run " .. spec() .. " --journal " .. jpath .. " --interval 0.02"
+    local code, _, err = cmd(run)
+    assert.equal(0, code, err)
+    local ls, at = {}, nil
+    for line in helpers.read_file(jpath):gmatch("([^\n]*)\n") do
+      ls[#ls + 1] = line
+      if not at and line:find('"event":"intent"', 1, true) then at = #ls end
+    end
+    ls[at] = ls[at]:sub(1, 20)
+    write(jpath, table.concat(ls, "\n") .. "\n")
+    sim:clear_requests()
+    local out
+    code, out, err = cmd("campaign status " .. jpath)
+    assert.equal(0, code, err)
+    assert.matches(jpath .. ":" .. at, out, 1, true)
+    code, out = cmd("campaign status " .. jpath .. " --json")
+    assert.equal(0, code)
+    assert.same({ at }, json.decode(out).damaged_lines)
+    code, _, err = cmd(run)
+    assert.equal(0, code, err)
+    assert.matches("warning: the journal " .. jpath .. " has a damaged line (" .. jpath .. ":" .. at, err, 1, true)
+    assert.same({}, sim:requests { route = "create" })
+  end)
 end)
 
 

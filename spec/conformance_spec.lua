@@ -134,6 +134,20 @@ local CASES = {
   { name = "instances: a page overlapping the previous one", call = "instances", args = { pageSize = 7 },
     fault = { route = "list", kind = "paging", shift = 1, times = -1 },
     ok = true, requests = 3, items = 20, duplicates = 0 },
+  -- issue 17: a create answered success without a dagName and without a
+  -- reason may have happened; with a reason it is the server's refusal
+  { name = "a create answered data:null without errorMsg may have happened", call = "create_task",
+    fault = { route = "create", kind = "body", status = 200,
+      body = '{"success":true,"code":"200","data":null}' },
+    kind = "api", retryable = false, outcome_unknown = true, requests = 1 },
+  { name = "a create answered a blank dagName may have happened", call = "create_task",
+    fault = { route = "create", kind = "body", status = 200,
+      body = '{"success":true,"code":"200","data":"  ","errorMsg":null,"detailErrorMsg":null}' },
+    kind = "api", retryable = false, outcome_unknown = true, requests = 1 },
+  { name = "a create answered data:null with errorMsg was refused", call = "create_task",
+    fault = { route = "create", kind = "body", status = 200,
+      body = '{"success":true,"code":"200","data":null,"errorMsg":"Failed to create the data backfill task"}' },
+    kind = "api", retryable = false, outcome_unknown = false, requests = 1 },
 }
 
 describe("one call policy, two transports", function()

@@ -105,9 +105,13 @@ describe("journal", function()
     assert(j:append { event = "state", dagName = "dag-7", total = 1 })
     j:close()
     evs, skipped = journal.read(path)
-    assert.equal(3, #evs)
+    local damage = select(5, journal.read(path))
+    assert.equal(4, #evs)
     assert.equal(1, skipped)
-    assert.equal("state", evs[3].event)
+    -- the writer said which line was torn: it is no damage, though no longer last
+    assert.same({ event = "torn", line = 3 }, { event = evs[3].event, line = evs[3].line })
+    assert.same({}, damage.lines)
+    assert.equal("state", evs[4].event)
     assert.equal("dag-7", journal.summarize(evs).dagName)
   end)
 
@@ -420,5 +424,159 @@ describe("journal, through the command", function()
     -- and the next run resumes rather than refusing with create_unknown
     local code, _, err = cmd("wait --interval 0.05 --journal " .. jpath)
     assert.equal(0, code, err)
+  end)
+end)
+
+-- Issue 17, item 2: a damaged line.  A dagName anywhere in the journal
+-- means the backfill exists; a torn last line (a kill during a write,
+-- never sent) is ignored; any other damaged line is named by file:line and
+-- holds every create it could hide as create_unknown.
+describe("journal with a damaged line", function()
+  local path
+  before_each(function() path = tmpname() end)
+  after_each(function() os.remove(path) end)
+
+  local function lines_of(p)
+    local out = {}
+    for line in (read(p) or ""):gmatch("([^\n]*)\n") do out[#out + 1] = line end
+    return out
+  end
+
+  local function write_lines(p, ls, tail)
+    local f = assert(io.open(p, "wb"))
+    f:write(table.concat(ls, "\n") .. "\n" .. (tail or ""))
+    f:close()
+  end
+
+  -- the journal with line n replaced by half of itself
+  local function damage(p, n)
+    local ls = lines_of(p)
+    ls[n] = ls[n]:sub(1, math.floor(#ls[n] / 2))
+    write_lines(p, ls)
+  end
+
+  local function line_of(p, kind)
+    for i, line in ipairs(lines_of(p)) do
+      if line:find('"event":"' .. kind .. '"', 1, true) then return i end
+    end
+  end
+
+  it("numbers damaged lines, tells the torn last one apart, and remembers it once healed", function()
+    local text = '{"event":"open","version":1}\n{"event":"inte\n{"event":"created","op":1,"dagName":"d"}\n'
+      .. '{"event":"sta'
+    local evs, skipped, d1 = journal.parse(text)
+    assert.equal(2, #evs)
+    assert.equal(2, skipped)
+    assert.same({ 2 }, d1.lines)
+    assert.equal(4, d1.torn)
+    -- a complete last line that does not decode is damage, not a torn write
+    local _, _, d2 = journal.parse('{"event":"open","version":1}\n{"event":"inte\n')
+    assert.same({ 2 }, d2.lines)
+    assert.is_nil(d2.torn)
+    -- once a writer has opened it, the torn line stays known as torn
+    local f = assert(io.open(path, "wb"))
+    f:write(text)
+    f:close()
+    local j = assert(journal.open(path))
+    assert.same({ 2 }, j.damaged)
+    assert(j:append { event = "state", dagName = "d", total = 1 })
+    j:close()
+    local _, _, _, _, d3 = journal.read(path)
+    assert.same({ 2 }, d3.lines)
+    assert.is_nil(d3.torn)
+    assert.equal(path .. ":2", journal.describe_damage(path, d3.lines))
+  end)
+
+  it("resumes a backfill whose created line is damaged from the dagName its later lines hold", function()
+    local c = simple_fake()
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    damage(path, line_of(path, "created"))
+    local report = assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal("dag-1", report.dagName)
+    assert.is_true(report.resumed)
+    assert.matches(path .. ":3", report.journal_error, 1, true)
+    assert.equal("dag-1", (workflow.create(c, PARAMS, { journal = path })))
+    assert.equal(1, c.calls.create)
+  end)
+
+  it("never creates again past a damaged line that could have held the create, unless forced", function()
+    local c = simple_fake()
+    c.create_error = fake.err("api", "quota exceeded", { code = "429" })
+    assert.is_nil((workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })))
+    -- a later line, complete, then damaged: it could have been a sent intent
+    local ls = lines_of(path)
+    ls[#ls + 1] = '{"event":"intent","op":2,"params":{"planId":"pl'
+    ls[#ls + 1] = '{"event":"state","dagName":"x"'
+    write_lines(path, ls)
+    c.create_error = nil
+    for _, run in ipairs {
+      function() return workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }) end,
+      function() return workflow.create(c, PARAMS, { journal = path }) end,
+    } do
+      local r, err = run()
+      assert.is_nil(r)
+      assert.equal("create_unknown", err.kind)
+      assert.matches(path .. ":4", err.message, 1, true)
+      assert.matches("--force-create", err.message, 1, true)
+      assert.equal(1, c.calls.create)
+    end
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock, force_create = true }))
+    assert.equal(2, c.calls.create)
+    -- and from then on the dagName of the created line rules
+    assert(workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock }))
+    assert.equal(2, c.calls.create)
+  end)
+
+  it("places an outcome line whose intent line is damaged, and numbers the next op after it", function()
+    local c = simple_fake()
+    c.create_error = fake.err("network", "dropped after the request was sent")
+    assert.is_nil((workflow.backfill(c, PARAMS, { journal = path, sleep = c.sleep, clock = c.clock })))
+    local ev = events(path)[3]
+    assert.equal("create_unknown", ev.event)
+    assert.same(PARAMS, ev.params)
+    damage(path, line_of(path, "intent"))
+    local s = journal.summarize(events(path))
+    assert.equal(1, #s.pending)
+    assert.same(PARAMS, s.pending[1].params)
+    assert.equal(2, s.next_op)
+  end)
+
+  it("holds every repair range a damaged line could hide, resumes the ones known created", function()
+    local c = simple_fake()
+    local report = assert(workflow.backfill(c, PARAMS, { sleep = c.sleep, clock = c.clock }))
+    -- two failed ranges: 2025-01-01 and 2025-01-03..04 (lots of 2 days)
+    report.instances[#report.instances + 1] = { id = 9, status = "FAILED", mtGuid = "t",
+      startPartition = "2025-01-01", endPartition = "2025-01-01" }
+    local rpath = path .. ".repair"
+    local ranges = assert(workflow.repair_plan(report, {}))
+    assert.equal(2, #ranges)
+    c.dag = "dag-fix"
+    c.create_hook = function()
+      if c.calls.create == 3 then error("killed", 0) end
+      return c.dag
+    end
+    local _, kerr = workflow.repair(c, report, { journal = rpath })
+    assert.matches("killed", tostring(kerr))
+    c.create_hook = nil
+    -- the first range's intent line is damaged; the second's intent (the
+    -- last line) is intact: a lost answer
+    damage(rpath, line_of(rpath, "intent"))
+    local dags, err = workflow.repair(c, report, { journal = rpath })
+    assert.equal("create_unknown", err.kind)
+    assert.equal(1, #dags)
+    assert.is_true(dags[1].resumed)
+    assert.equal(3, c.calls.create)
+    -- never mentioned ranges are held too, while a damaged line is there
+    local ls = lines_of(rpath)
+    write_lines(rpath, { ls[1], ls[2], ls[3] })
+    dags, err = workflow.repair(c, report, { journal = rpath })
+    assert.equal("create_unknown", err.kind)
+    assert.matches(rpath .. ":2", err.message, 1, true)
+    assert.equal(1, #dags)
+    assert.equal(3, c.calls.create)
+    dags = assert(workflow.repair(c, report, { journal = rpath, force_create = true }))
+    assert.equal(2, #dags)
+    assert.equal(4, c.calls.create)
+    os.remove(rpath)
   end)
 end)

@@ -415,17 +415,52 @@ static void acc_decode_refused(lua_State *L, acc_call call, int json)
     lua_pop(L, 1);
 }
 
+/* A plausible dagName: what acc_config_check_value accepts (1-ACC_MAX_ID
+ * bytes, no control byte), and visible ASCII only: a server's id (a UUID)
+ * has no space, and a blank or odd "dagName" is no backfill one can watch. */
+static int acc_decode_plausible_id(const char *s, size_t n)
+{
+    size_t i;
+    if (acc_config_check_value(s, n, ACC_MAX_ID) != 0)
+        return 0;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= 0x20 || c >= 0x7f)
+            return 0;
+    }
+    return 1;
+}
+
+/* Whether the envelope at env gives a reason: a non-blank errorMsg or
+ * detailErrorMsg. */
+static int acc_decode_has_reason(lua_State *L, int env)
+{
+    static const char *const fields[] = {"errorMsg", "detailErrorMsg", NULL};
+    int i, found = 0;
+    for (i = 0; fields[i] != NULL && !found; i++) {
+        lua_getfield(L, env, fields[i]);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            size_t n, k;
+            const char *s = lua_tolstring(L, -1, &n);
+            for (k = 0; k < n && !found; k++)
+                found = !acc_isspace(s[k]);
+        }
+        lua_pop(L, 1);
+    }
+    return found;
+}
+
 /* A create's answer: a dagName, bare or as the envelope's data.  Pushes
  * the dagName (returns 1) or the error (returns 0). */
 static int acc_decode_create(lua_State *L, int json)
 {
     size_t n = 0;
     const char *s = NULL;
-    int err;
+    int err, reason;
 
     if (lua_type(L, json) == LUA_TSTRING) {
         s = lua_tolstring(L, json, &n);
-        if (acc_config_check_value(s, n, ACC_MAX_ID) == 0) {
+        if (acc_decode_plausible_id(s, n)) {
             lua_pushvalue(L, json);
             return 1;
         }
@@ -438,14 +473,22 @@ static int acc_decode_create(lua_State *L, int json)
     lua_getfield(L, json, "data");
     if (lua_type(L, -1) == LUA_TSTRING) {
         s = lua_tolstring(L, -1, &n);
-        if (acc_config_check_value(s, n, ACC_MAX_ID) == 0)
+        if (acc_decode_plausible_id(s, n))
             return 1;
     }
-    /* Older servers answered success with data=true or data=null and an
-     * errorMsg: no dagName means no backfill to follow. */
-    acc_error_newf(L, "api", "create_task: the answer carries no dagName");
+    /* Older servers answered a refusal as success with data=null and an
+     * errorMsg: the server's word that nothing was created.  Without a
+     * reason (data=true, null, a blank or odd string) the answer does not
+     * rule the create out: the backfill may exist, its dagName unknown. */
+    reason = acc_decode_has_reason(L, json);
+    acc_error_newf(L, "api", "create_task: the answer carries no usable "
+                             "dagName");
     err = lua_gettop(L);
-    acc_decode_envelope_fields(L, json, err, 1);
+    acc_decode_envelope_fields(L, json, err, reason);
+    if (reason)
+        acc_error_setbool(L, err, "outcome_unknown", 0);
+    else
+        acc_error_create_unknown(L, err);
     return 0;
 }
 
@@ -620,7 +663,8 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
 /* Leaves exactly one value on the stack: the result (returns 1) or an
  * error object (returns 0).  A create answered with a 5xx or an unreadable
  * 2xx may have happened: its error says so (an api error is the server's
- * own word that it did not, and a 429 was turned away before any work). */
+ * own word that it did not, and a 429 was turned away before any work;
+ * acc_decode_create marks a success without a dagName nor a reason). */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace,
                         size_t trace_len, const char *secret,

@@ -22,6 +22,7 @@
 --   engine  the run's loop: slots, polls, repairs, stops
 
 local util = require "accelerate.util"
+local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
 local spec_mod = require "accelerate.campaign.spec"
@@ -65,11 +66,13 @@ local function resolve_unknown(ctx)
   for i, op in ipairs(st.unresolved) do
     local T = st.tasks[op.task]
     local ev
+    -- op.damaged: the damaged lines this outcome answers for (record.replay)
     if opts.adopt and i == 1 then
       ev = { event = "created", op = op.op, dagName = opts.adopt, params = op.params, task = op.task,
-        round = op.round, repairs = op.repairs, adopted = true, checked = true }
+        round = op.round, repairs = op.repairs, adopted = true, checked = true, damaged = op.damaged }
     elseif opts.force_create then
-      ev = { event = "create_failed", op = op.op,
+      ev = { event = "create_failed", op = op.op, params = op.params, task = op.task, round = op.round,
+        repairs = op.repairs, damaged = op.damaged,
         error = { kind = "abandoned", message = "taken as never created (force_create)" } }
     else
       create.raise_unknown(ctx.j, ctx.path, op, ADVICE)
@@ -176,7 +179,8 @@ local function prepare(ctx, spec)
   end
   ctx.st = state.new(tasks, s)
   if ctx.j then
-    record.replay(ctx.j.events, ctx.st)
+    record.replay(ctx.j.events, ctx.st, ctx.j.damaged)
+    ctx.journal_error = journal.damage_note(ctx.path, ctx.j.damaged)
     if ctx.resumed then
       local uncreated = {}
       for i, T in ipairs(ctx.st.tasks) do

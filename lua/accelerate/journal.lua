@@ -1,7 +1,11 @@
 -- The journal: one JSON object per line, appended and flushed one line at a
 -- time, so that whatever the process had learnt from the server is on disk
 -- before it acts on it.  A kill -9 can at worst leave a torn last line; the
--- reader skips it and the writer starts a fresh line after it.
+-- reader skips it and the writer starts a fresh line after it, with a
+-- "torn" line naming it.  Any other line that does not decode is damage:
+-- parse() gives its number, and the workflows take every create it could
+-- hide as one whose answer was lost (a dagName on any other line still
+-- counts: that backfill exists).
 --
 -- One process writes a journal at a time: open() takes an exclusive lock
 -- (through the C core) held until close() or the process ends.  The first
@@ -13,8 +17,11 @@
 --   open            first line of a new journal: {version, for}
 --   intent          about to send a create: {op, params, repairs?}
 --   created         the create answered: {op, dagName, params, repairs?}
---   create_failed   the server refused the create, nothing exists: {op, error}
---   create_unknown  the create was sent but its answer was lost: {op, error}
+--   create_failed   the server refused the create, nothing exists: {op, error, params, repairs?}
+--   create_unknown  the create was sent but its answer was lost: {op, error, params, repairs?}
+--                   (an outcome line carries its intent's fields, so that it
+--                   can be placed when the intent line is damaged)
+--   torn            the line `line` was torn by a kill (a writer found it last)
 --   watch           watching a dagName created elsewhere: {dagName}
 --   state           counts changed: {dagName, total, counts, polls, requests}
 --   done            every instance terminal, or timed out: {dagName, ok, timed_out, counts, total}
@@ -86,38 +93,79 @@ local function create_private(path)
   return core.create_private(path)
 end
 
--- Parses journal text.  Returns events, skipped (number of lines that did not
--- decode: a torn last line after a kill, or damage).
+-- The line numbers of lines a healed torn line (event "torn") names.
+local function healed_lines(events)
+  local out = {}
+  for _, ev in ipairs(events) do
+    if ev.event == "torn" and type(ev.line) == "number" then out[ev.line] = true end
+  end
+  return out
+end
+
+-- Parses journal text.  Returns events, skipped (how many lines did not
+-- decode) and damage = {lines = {n, ...}, torn = n}: torn is the last
+-- line when it did not decode and has no newline (a kill during its
+-- write: a line is written whole with its newline, and an intent before
+-- its create is sent, so that line was never acted on); lines are the
+-- numbers of every other line that did not decode, save those an open()
+-- healed as torn.  A damaged line may have held any event.
 function _M.parse(text)
-  local events, skipped = {}, 0
-  local pos, len = 1, #text
+  local events, skipped, bad = {}, 0, {}
+  local pos, len, n, last = 1, #text, 0, nil
   while pos <= len do
     local nl = str_find(text, "\n", pos, true)
     local line = str_sub(text, pos, (nl or len + 1) - 1)
     pos = (nl or len) + 1
-    if line ~= "" then
+    n = n + 1
+    if str_find(line, "%S") then
+      last = n
       local ev = json_decode(line)
       if type(ev) == "table" and type(ev.event) == "string" then
         events[#events + 1] = ev
       else
         skipped = skipped + 1
+        bad[#bad + 1] = n
       end
     end
   end
-  return events, skipped
+  local healed, damage = healed_lines(events), { lines = {} }
+  for _, b in ipairs(bad) do
+    if b == last and str_sub(text, -1) ~= "\n" then
+      damage.torn = b
+    elseif not healed[b] then
+      damage.lines[#damage.lines + 1] = b
+    end
+  end
+  return events, skipped, damage
 end
 
 -- Reads a journal; a missing file is an empty journal (events = {}).
+-- Returns events, skipped, exists, text, damage (as parse's).
 function _M.read(path)
   if type(path) ~= "string" or path == "" then
     return nil, new_error("invalid", "journal: a file path is required")
   end
   local f = io_open(path, "rb")
-  if not f then return {}, 0, false end
+  if not f then return {}, 0, false, nil, { lines = {} } end
   local text = f:read("*a") or ""
   f:close()
-  local events, skipped = _M.parse(text)
-  return events, skipped, true, text
+  local events, skipped, damage = _M.parse(text)
+  return events, skipped, true, text, damage
+end
+
+-- "path:3, path:9": damaged lines, by where an editor finds them.
+function _M.describe_damage(path, lines)
+  local out = {}
+  for i, n in ipairs(lines or {}) do out[i] = tostring(path) .. ":" .. tostring(n) end
+  return table.concat(out, ", ")
+end
+
+-- The warning a journal with damaged lines gives, or nil.
+function _M.damage_note(path, lines)
+  if not lines or #lines == 0 then return nil end
+  return "the journal " .. tostring(path) .. " has " .. (#lines == 1 and "a damaged line" or "damaged lines")
+    .. " (" .. _M.describe_damage(path, lines) .. ", not a journal event); every create it could "
+    .. "hide is taken as one whose answer was lost"
 end
 
 -- The core's fsync(file).
@@ -227,14 +275,14 @@ function _M.open(path, owner)
     f:close()
     return nil, lerr
   end
-  local events, skipped, _, text = _M.read(path)
+  local events, skipped, _, text, damage = _M.read(path)
   if not events then
     f:close()
     return nil, skipped
   end
   -- one write(2) per line as long as a line fits the buffer
   f:setvbuf("full", 65536)
-  local j = setmetatable({ path = path, file = f, events = events, skipped = skipped }, J)
+  local j = setmetatable({ path = path, file = f, events = events, skipped = skipped, damaged = damage.lines }, J)
   for _, ev in ipairs(events) do
     if ev.event == "open" then
       j.owner = ev["for"]
@@ -242,8 +290,14 @@ function _M.open(path, owner)
     end
   end
   if text and text ~= "" and str_sub(text, -1) ~= "\n" then
-    -- a torn last line: start the next record on a line of its own
-    local ok, werr = j:_write("\n")
+    -- a torn last line: start the next record on a line of its own, and
+    -- say (in the same write) that it was torn, for it will not be last
+    local heal = "\n"
+    if damage.torn then
+      local ok, s = pcall(json_encode, { event = "torn", line = damage.torn, at = os_time() })
+      if ok then heal = heal .. s .. "\n" end
+    end
+    local ok, werr = j:_write(heal)
     if not ok then f:close() return nil, werr end
   end
   if #events == 0 then
@@ -290,15 +344,27 @@ function J:close()
   return true
 end
 
+-- The dagNames of repairs the ops name.
+local function repair_dags(s)
+  local out = {}
+  for _, op in ipairs(s.ops_list) do
+    if op.repairs and op.dagName then out[op.dagName] = true end
+  end
+  return out
+end
+
 -- What the events say about create operations and watched dags.
 -- Returns {
 --   ops = { [op] = {op, params, repairs, status = "intent"|"created"|
 --                   "failed"|"unknown", dagName, error} } and ops_list in order,
 --   dagName = the dag being watched (the last created or watched one that is
---             not a repair), last_state, done = last done event per dagName,
---   next_op }
+--             not a repair; else the first a state or done line names, and
+--             dag_seen = true: its created line is damaged),
+--   last_state, done = last done event per dagName,
+--   next_op (after every op an intent or outcome line names) }
 function _M.summarize(events)
   local s = { ops = {}, ops_list = {}, done = {}, states = {}, next_op = 1 }
+  local seen
   for _, ev in ipairs(events) do
     local kind = ev.event
     if kind == "intent" and ev.op then
@@ -310,10 +376,12 @@ function _M.summarize(events)
     elseif (kind == "created" or kind == "create_failed" or kind == "create_unknown") and ev.op then
       local op = s.ops[ev.op]
       if not op then
+        -- its intent line is damaged: the outcome line carries the same fields
         op = { op = ev.op, params = ev.params, repairs = ev.repairs, task = ev.task, round = ev.round }
         s.ops[ev.op] = op
         s.ops_list[#s.ops_list + 1] = op
       end
+      if type(ev.op) == "number" and ev.op >= s.next_op then s.next_op = ev.op + 1 end
       if kind == "created" then
         op.status, op.dagName = "created", ev.dagName
         if not op.repairs then s.dagName = ev.dagName end
@@ -326,10 +394,15 @@ function _M.summarize(events)
       s.dagName = ev.dagName
     elseif kind == "state" and ev.dagName then
       s.states[ev.dagName] = ev
+      seen = seen or ev.dagName
     elseif kind == "done" and ev.dagName then
       s.done[ev.dagName] = ev
+      seen = seen or ev.dagName
     end
   end
+  -- a dagName anywhere means the backfill exists: when the line that
+  -- created it is damaged, the watch's lines still name it
+  if not s.dagName and seen and not repair_dags(s)[seen] then s.dagName, s.dag_seen = seen, true end
   -- a create whose outcome was never recorded, or recorded as lost
   for _, op in ipairs(s.ops_list) do
     if op.status == "intent" or op.status == "unknown" then

@@ -237,8 +237,10 @@ local function status(o, ctx, path)
   end
   print_text(ctx, o, r, "campaign " .. path, "accelerate campaign run SPEC --journal " .. shell_word(path))
   if r.stopped then ctx.out("last run stopped: " .. r.stopped .. "\n") end
+  if r.journal_error then ctx.out(r.journal_error .. "\n") end
   for _, u in ipairs(r.unresolved) do
-    ctx.out("task " .. tostring(u.task) .. ": a create whose answer was lost (" .. tostring(u.params.startTime)
+    ctx.out("task " .. tostring(u.task) .. ": " .. (u.damaged and "a create a damaged line could hide ("
+      or "a create whose answer was lost (") .. tostring(u.params.startTime)
       .. ".." .. tostring(u.params.endTime) .. "); the next run explains what to do\n")
   end
   return code

@@ -343,13 +343,15 @@ weeks or months are warned about (stderr; "warnings" in --json).
                           ETA) on stderr; at the end a plan x month grid and the failures
                           by cause.  Ctrl-C or SIGTERM: no more creates, the journal written,
                           exit 130 with the command that resumes; created backfills go on
-  status                  what the journal says; nothing sent
+  status                  what the journal says, damaged lines (FILE:LINE) too; nothing sent
   --journal FILE          required by run: the campaign's memory.  The same command again
                           resumes: nothing created twice, running backfills watched again;
-                          a journal made for another spec is refused
-  --adopt DAG             the journal shows a create whose answer was lost, and DAG is the
-                          backfill it made (found in AnyMetrics): take it and go on.  DAG is
-                          asked of the server first: one it does not know is refused (exit 2)
+                          a journal made for another spec is refused.  A damaged line (not
+                          the torn last one) holds every task not known created
+  --adopt DAG             the journal shows a create whose answer was lost (or a damaged
+                          line that could hide one), and DAG is the backfill it made (found
+                          in AnyMetrics): take it and go on.  DAG is asked of the server
+                          first: one it does not know is refused (exit 2)
   --force-create          the same, but no backfill was made: create it again
   --failure-budget N      this run's failure budget instead of the spec's.  A run after a
                           failure-budget stop first repairs the instances left FAILED, once

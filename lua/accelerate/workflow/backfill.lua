@@ -22,6 +22,7 @@ local _M = {}
 -- after checking that a new create may go ahead.
 local function resume(j, p, opts, ctx)
   local s = journal.summarize(j.events)
+  ctx.journal_error = journal.damage_note(opts.journal, j.damaged)
   if s.dagName then
     local jp = create.params_of(s, s.dagName)
     if jp and not params.equal(jp, p) then

@@ -59,6 +59,22 @@ local function unknown_create_error(path, op, advice)
     { journal = path, params = op.params })
 end
 
+-- The error for creates a damaged journal line could hide: op.damaged
+-- (line numbers), op.task (a campaign's task) or op.params (the backfill).
+local function damaged_create_error(path, op, advice)
+  local what = op.task and ("task " .. tostring(op.task) .. " (" .. params.describe(op.params) .. ")")
+    or ("the backfill (" .. params.describe(op.params) .. ")")
+  return new_error("create_unknown",
+    "the journal " .. path .. " has " .. (#op.damaged == 1 and "a damaged line" or "damaged lines") .. " ("
+      .. journal.describe_damage(path, op.damaged) .. ") that could have recorded a create of " .. what
+      .. ": the backfill may exist on the server, and its dagName is unknown. The API cannot list backfills, "
+      .. "so check in AnyMetrics (the acceleration plan's backfill tasks) for it. "
+      .. (advice or ("If it exists, watch it with `accelerate wait DAG --journal " .. path
+      .. "` (workflow.wait(client, DAG, {journal=...})); if it does not, create it with "
+      .. "--force-create (opts.force_create = true).")),
+    { journal = path, params = op.params, damaged = op.damaged })
+end
+
 -- Marks op with the time of its intent line (summarize does not keep it).
 local function mark_intent_time(j, op)
   for _, ev in ipairs(j.events) do
@@ -69,16 +85,25 @@ end
 
 -- Raises create_unknown for op, a create the journal at path holds no
 -- outcome for (advice: as for unknown_create_error).
+-- An op of status "damaged" (its `damaged`: line numbers) is a create a
+-- damaged line could hide.
 local function raise_unknown(j, path, op, advice)
+  if op.status == "damaged" then
+    error(damaged_create_error(path, op, advice), 0)
+  end
   error(unknown_create_error(path, mark_intent_time(j, op), advice), 0)
 end
 _M.raise_unknown = raise_unknown
 
--- Raises create_unknown if the journal's last create has no outcome,
--- unless force is set.
+-- Raises create_unknown if the journal's last create has no outcome, or
+-- if a damaged line could hide one, unless force is set.
 function _M.refuse_pending(j, summary, path, force)
+  if force then return end
   local op = summary.pending and summary.pending[#summary.pending]
-  if op and not force then raise_unknown(j, path, op) end
+  if op then raise_unknown(j, path, op) end
+  if j.damaged and #j.damaged > 0 then
+    raise_unknown(j, path, { status = "damaged", damaged = j.damaged, params = j.owner and j.owner.params })
+  end
 end
 
 -- The params the journal records for dag (the last create of it), or nil.
@@ -106,11 +131,11 @@ local function create_and_record(client, clean, j, op, extra, window)
       err = new_error("api", "create answered without a dagName")
     end
     if j then
-      local maybe = create_maybe_happened(err)
-      j:append {
-        event = maybe and "create_unknown" or "create_failed", op = op,
-        error = util.error_fields(err),
-      }
+      -- with the intent's fields, to be placed should the intent line be damaged
+      local ev = { event = create_maybe_happened(err) and "create_unknown" or "create_failed", op = op,
+        params = clean, error = util.error_fields(err) }
+      if extra then for k, v in pairs(extra) do ev[k] = v end end
+      j:append(ev)
     end
     error(err, 0)
   end
@@ -168,6 +193,9 @@ local function create_impl(client, p, opts, j)
           return s.dagName, true
         end
       end
+      -- named by the watch's lines only (its created line is damaged): the
+      -- journal's owner, checked on opening, says which backfill it is
+      if s.dag_seen then return s.dagName, true end
       raise("invalid", "the journal " .. opts.journal .. " already belongs to " .. s.dagName
         .. "; use another journal file")
     end

@@ -123,6 +123,9 @@ end
 -- One planned create: resumed when the journal records it created (unless
 -- opts.again: create once more), refused when it records one whose answer
 -- was lost (unless force_create), sent otherwise.  Returns the entry.
+-- A damaged line (j.damaged) could hide the create of any range the
+-- journal does not know created: such a range is refused like a lost
+-- answer, unless force_create.
 local function repair_one(client, dag, r, j, s, opts, stats)
   local entry = util.shallow_copy(r)
   local prior = s and prior_op(s, dag, r.params)
@@ -132,6 +135,9 @@ local function repair_one(client, dag, r, j, s, opts, stats)
   end
   if prior and (prior.status == "intent" or prior.status == "unknown") and not opts.force_create then
     create.raise_unknown(j, opts.journal, prior)
+  end
+  if j and j.damaged and #j.damaged > 0 and not opts.force_create and not (prior and prior.status == "created") then
+    create.raise_unknown(j, opts.journal, { status = "damaged", damaged = j.damaged, params = r.params })
   end
   entry.dagName = create.journaled_create(client, r.params, j, stats, { repairs = dag })
   return entry

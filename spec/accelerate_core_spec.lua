@@ -575,6 +575,63 @@ describe("accelerate.lock, defer_signals and term_width", function()
         assert.equal(7, code)
     end)
 
+    -- The command's stop (bin/accelerate installs it first thing): SIGINT
+    -- sets a flag and raises nothing, the blocking sleep returns at once, a
+    -- transfer in progress is cut (a create that was sent: outcome
+    -- unknown) and nothing more is sent.  Never installed at require time.
+    it("turns SIGINT into a flag under stop_on_signals: sleep and transfers cut, nothing sent after", function()
+        if not interp then return pending("interpreter unknown") end
+        local script = child([[
+            local a = require "accelerate"
+            local core = require "accelerate.core"
+            local socket = require "socket"
+            local sig, installed = core.stop_requested()
+            io.write("before ", tostring(sig), " ", tostring(installed), "\n")
+            assert(core.stop_on_signals())
+            -- a server that takes the request and never answers
+            local srv = assert(socket.bind("127.0.0.1", 0))
+            local _, port = srv:getsockname()
+            local c = assert(a.new { url = "http://127.0.0.1:" .. port, tenant_id = "t1", auth_type = "UID",
+                auth_value = "u-1", timeout = 20, retries = 0 })
+            local pid = io.open("/proc/self/stat"):read("*l"):match("^(%d+)")
+            os.execute("(sleep 0.3; kill -INT " .. pid .. ") &")
+            local t0 = a.now()
+            local dag, err = c:create_task { planId = "p1", startTime = "2025-01-01", endTime = "2025-01-31" }
+            io.write(("create %s %s %s %s %.1f\n"):format(tostring(dag), err.kind, tostring(err.outcome_unknown),
+                tostring(err.retryable), a.now() - t0))
+            for _ = 1, 1e6 do end -- no hook armed: plain code runs on
+            t0 = a.now()
+            io.write(("sleep %s %.1f\n"):format(tostring(a.sleep(10)), a.now() - t0))
+            local conn = srv:accept()
+            srv:settimeout(0.5)
+            local page, lerr = c:list_instances { dagName = "d1", pageIndex = 1, pageSize = 10 }
+            dag, err = c:create_task { planId = "p1", startTime = "2025-01-01", endTime = "2025-01-31" }
+            io.write(("after %s %s %s %s %s\n"):format(tostring(page), lerr.kind, err.kind,
+                tostring(err.outcome_unknown), tostring(srv:accept())))
+            io.write("stop ", tostring(core.stop_requested()), "\n")
+            if conn then conn:close() end
+        ]])
+        local code, out = helpers.sh(("'%s' %s 2>&1"):format(interp, script))
+        os.remove(script)
+        assert.equal(0, code, out)
+        assert.matches("before false false\n", out, 1, true)
+        -- cut within the progress callback's second, not the 20 s timeout
+        local took = tonumber(out:match("create nil interrupted true false (%S+)"))
+        assert.is_truthy(took, out)
+        assert.is_true(took < 2, out)
+        assert.matches("sleep false 0.0\n", out, 1, true)
+        -- nothing more sent: no connection reached the server
+        assert.matches("after nil interrupted interrupted false nil\n", out, 1, true)
+        assert.matches("stop 2\n", out, 1, true)
+    end)
+
+    it("says whether a descriptor is a terminal, and installs nothing at require time", function()
+        assert.is_false(require("accelerate.core").isatty(1000))
+        local sig, installed = require("accelerate.core").stop_requested()
+        assert.is_false(sig)
+        assert.is_false(installed)
+    end)
+
     it("gives no width when the output is not a terminal", function()
         assert.is_nil(accelerate.term_width(1000))
     end)

@@ -613,3 +613,34 @@ describe("campaign guards", function()
     assert.same({}, sim:requests { route = "plans" })
   end)
 end)
+
+-- opts.timeout bounds the whole run, creates included: each create is given
+-- what is left of it (client:create_task's budget), and none is sent once
+-- too little is left.
+describe("campaign.run with opts.timeout", function()
+  it("gives each create at most the time left, and sends none once it is nearly out", function()
+    sim:scenario(helpers.scenario { speed = 4000 })
+    local budgets = {}
+    local proxy = setmetatable({
+      create_task = function(_, p, budget)
+        budgets[#budgets + 1] = budget
+        return client:create_task(p, budget)
+      end,
+    }, { __index = function(_, k)
+      local f = client[k]
+      if type(f) ~= "function" then return f end
+      return function(_, ...) return f(client, ...) end
+    end })
+    local r = assert(campaign.run(proxy, spec { max_in_flight = 6 }, opts { timeout = 5 }))
+    assert.is_true(#budgets >= 1)
+    for _, b in ipairs(budgets) do assert.is_true(type(b) == "number" and b > 0.1 and b <= 5, tostring(b)) end
+    assert.equal(#budgets, #creates())
+    assert.is_nil(r.stopped)
+    -- a run whose timeout leaves nothing for a create stops before sending one
+    os.remove(path)
+    sim:clear_requests()
+    local r2 = assert(campaign.run(proxy, spec(), opts { timeout = 0.05 }))
+    assert.equal("timeout", r2.stopped)
+    assert.same({}, creates())
+  end)
+end)

@@ -178,6 +178,109 @@ describe("accelerate campaign", function()
     assert.equal(6, #creates())
   end)
 
+  -- 40 SIGINTs at random moments from the start of the process (module
+  -- loading included), each run resuming the same journal: every run ends
+  -- 130 (0 once the campaign is over) with the resume command once it has
+  -- a journal, the simulator receives no create later than 1 s after the
+  -- signal (its request log and this spec read the same wall clock), and no
+  -- task is ever created twice.
+  it("stops under 40 SIGINTs at random moments: exit 130, the resume command, no create after the "
+    .. "signal, none twice", function()
+    sim:scenario(helpers.scenario { speed = 300 })
+    local path = spec { plans = { names = { "sales_daily" } }, startTime = "2025-01-01", endTime = "2025-12-31",
+      chunk = 7, max_in_flight = 3 }
+    local argv = "campaign run " .. path .. " --journal " .. jpath .. " --interval 0.05 --max-interval 0.2"
+    local resume = "resume with `accelerate campaign run " .. path .. " --journal " .. jpath .. "`"
+    local seed = tonumber(os.getenv("SIGINT_SEED") or "") or os.time()
+    math.randomseed(seed)
+    local why = " (SIGINT_SEED=" .. seed .. ")"
+    local sent, exits, worst, generation, total = {}, {}, -math.huge, 1, 0
+    for run = 1, 40 do
+      sim:clear_requests()
+      local before = #(helpers.read_file(jpath) or "")
+      -- one run in five is cut while its modules load
+      local delay = run % 5 == 0 and math.random() * 0.08 or math.random() * 1.2
+      -- set -m: without job control bash starts a background command with
+      -- SIGINT ignored, and a signal sent before the interpreter installs
+      -- its handler would be lost (a terminal's Ctrl-C is not)
+      local sh = ("set -m; %s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; echo $? >%s.rc"):format(
+        env(), bin(), argv, tmp, tmp, tmp, tmp)
+      os.remove(tmp .. ".rc")
+      os.remove(tmp .. ".pid")
+      local t0 = helpers.now()
+      assert(helpers.run("bash -c " .. helpers.quote(sh) .. " >/dev/null 2>&1 &"))
+      local pid = tonumber(helpers.eventually(function()
+        return (helpers.read_file(tmp .. ".pid") or ""):match("%d+")
+      end, 5))
+      assert.truthy(pid)
+      local left = t0 + delay - helpers.now()
+      if left > 0 then helpers.sleep(left) end
+      local signalled = helpers.now()
+      os.execute("kill -INT " .. pid .. " 2>/dev/null")
+      assert.truthy(helpers.eventually(function() return helpers.read_file(tmp .. ".rc") end, 20),
+        "run " .. run .. " did not end" .. why)
+      local code = tonumber(helpers.read_file(tmp .. ".rc"):match("%d+"))
+      local err = helpers.read_file(tmp .. ".err") or ""
+      local what = "run " .. run .. " (signal at +" .. string.format("%.3f", delay) .. " s)" .. why .. ": " .. err
+      exits[code] = (exits[code] or 0) + 1
+      assert.is_true(code == 130 or code == 0, what)
+      assert.is_nil(err:find("traceback", 1, true), what)
+      assert.is_nil(err:find("not built", 1, true), what)
+      assert.is_nil(err:find("[invalid]", 1, true), what)
+      -- far enough to have a resume command: this run wrote to the journal
+      if code == 130 and #(helpers.read_file(jpath) or "") > before then
+        assert.matches(resume, err, 1, true, what)
+      end
+      for _, q in ipairs(sim:requests { route = "create" }) do
+        local late = q.time - signalled
+        if late > worst then worst = late end
+        total = total + 1
+        assert.is_true(late <= 1, what .. "a create " .. late .. " s after the signal")
+        local b = json.decode(q.body)
+        local k = generation .. " " .. b.planId .. " " .. b.startTime .. " " .. b.endTime
+        assert.is_nil(sent[k], what .. "created twice: " .. k)
+        sent[k] = true
+      end
+      if code == 0 then
+        -- the campaign is over: the next runs start another one
+        assert.matches("all %d+ tasks succeeded", helpers.read_file(tmp .. ".out") or "")
+        os.remove(jpath)
+        generation = generation + 1
+      end
+    end
+    local summary = {}
+    for code, n in pairs(exits) do summary[#summary + 1] = "exit " .. code .. ": " .. n end
+    table.sort(summary)
+    print(("\n40 SIGINTs: %s; %d creates, %d campaign(s); latest create %+.3f s from its run's signal%s"):format(
+      table.concat(summary, ", "), total, generation, worst, why))
+    assert.is_true((exits[130] or 0) >= 30, table.concat(summary, ", "))
+  end)
+
+  -- --timeout bounds the whole run: a create slower than what is left is
+  -- cut at the deadline (its outcome unknown, journaled as such) and none
+  -- is sent after it.
+  it("ends within --timeout + 1 s when creates are slow: no create after the deadline, the cut one "
+    .. "journaled create_unknown", function()
+    sim:fault { route = "create", kind = "delay", delay = 4, times = -1 }
+    local t0 = helpers.now()
+    local code, _, err, elapsed = helpers.command(sim, "campaign run " .. spec() .. " --journal " .. jpath
+      .. " --timeout 1 --interval 0.05", { "NO_COLOR=1" })
+    assert.equal(3, code, err)
+    assert.is_true(elapsed < 2.5, "took " .. elapsed .. " s: " .. err)
+    local sent = sim:requests { route = "create" }
+    assert.equal(1, #sent, err)
+    for _, q in ipairs(sent) do assert.is_true(q.time - t0 < 1.2, "a create at +" .. (q.time - t0)) end
+    assert.equal(1, #journal_events("create_unknown"))
+    assert.same({}, journal_events("created"))
+    -- the next run does not send it again: the lost answer must be resolved first
+    sim:reset_faults()
+    sim:clear_requests()
+    code, _, err = cmd("campaign run " .. spec_path .. " --journal " .. jpath)
+    assert.is_not.equal(0, code)
+    assert.matches("whose answer never arrived", err, 1, true)
+    assert.same({}, sim:requests { route = "create" })
+  end)
+
   it("refuses a misspelt plan before any create, with the names near it (exit 2)", function()
     local path = spec { plans = { names = { "sales_daily", "gmv_montly" } } }
     local code, _, err = cmd("campaign run " .. path .. " --journal " .. jpath)

@@ -148,6 +148,9 @@ extern const luaL_Reg acc_retry_lib[];
 extern const luaL_Reg acc_file_lib[];
 
 /* process.c */
+struct timespec;
+int acc_process_stopping(void); /* a stop requested by SIGINT/SIGTERM */
+int acc_process_wait(const struct timespec *ts);
 extern const luaL_Reg acc_process_lib[];
 
 /* transport.c */

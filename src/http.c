@@ -69,6 +69,19 @@ static size_t acc_http_on_header(char *p, size_t size, size_t nmemb, void *ud)
     return n;
 }
 
+/* Called often during a transfer (about once a second while it waits):
+ * a stop asked of the command (SIGINT, SIGTERM) cuts the transfer. */
+static int acc_http_on_progress(void *ud, curl_off_t dltotal, curl_off_t dlnow,
+                                curl_off_t ultotal, curl_off_t ulnow)
+{
+    (void)ud;
+    (void)dltotal;
+    (void)dlnow;
+    (void)ultotal;
+    (void)ulnow;
+    return acc_process_stopping() ? 1 : 0;
+}
+
 int acc_http_open(acc_xfer *x, const acc_config *cfg)
 {
     CURL *e;
@@ -105,6 +118,8 @@ int acc_http_open(acc_xfer *x, const acc_config *cfg)
     curl_easy_setopt(e, CURLOPT_HEADERDATA, x);
     curl_easy_setopt(e, CURLOPT_ERRORBUFFER, x->errbuf);
     curl_easy_setopt(e, CURLOPT_PRIVATE, (void *)x);
+    curl_easy_setopt(e, CURLOPT_XFERINFOFUNCTION, acc_http_on_progress);
+    curl_easy_setopt(e, CURLOPT_NOPROGRESS, 0L);
     return 0;
 }
 
@@ -230,6 +245,24 @@ static const char *acc_http_os_error(acc_xfer *x)
     return strerror((int)e);
 }
 
+/* Pushes the error of a call the command's stop cut (sent: whether the
+ * request may have left this host).  Never retried; a create that may
+ * have been sent is outcome-unknown, one never sent is not. */
+void acc_http_interrupted(lua_State *L, acc_call call, int sent)
+{
+    int err;
+    acc_error_newf(L, "interrupted", "%s: interrupted (the command was "
+                   "asked to stop)%s", acc_request_call_name(call),
+                   sent && call == ACC_CALL_CREATE
+                       ? " after the request was sent; the backfill may "
+                         "have been created"
+                       : "");
+    err = lua_gettop(L);
+    if (call == ACC_CALL_CREATE)
+        acc_error_setbool(L, err, "outcome_unknown", sent);
+    acc_error_setbool(L, err, "retryable", 0);
+}
+
 /* Pushes the error object for a failed transfer.  Returns 1 when the
  * request may have reached the server (only meaningful for create). */
 int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
@@ -254,6 +287,10 @@ int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
         if (post && (status < 400 || status >= 500))
             acc_error_create_unknown(L, -1);
         return 1;
+    }
+    if (rc == CURLE_ABORTED_BY_CALLBACK) {
+        acc_http_interrupted(L, call, !unsent);
+        return !unsent;
     }
     if (x->oom) {
         acc_error_newf(L, "network", "%s: out of memory reading the answer",

@@ -34,6 +34,7 @@ void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
 long acc_http_status(acc_xfer *x);
 int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
                    double timeout);
+void acc_http_interrupted(lua_State *L, acc_call call, int sent);
 void acc_http_wipe_headers(struct curl_slist *h);
 
 #endif

@@ -115,6 +115,13 @@ static int acc_multi_start(lua_State *L, acc_multi *m, acc_xfer *x,
         lua_settop(L, top);
         return 0;
     }
+    if (acc_process_stopping()) {
+        /* the command was asked to stop: nothing more is started */
+        acc_http_interrupted(L, call, 0);
+        acc_multi_fail(L, items, i, cfg, -1);
+        lua_settop(L, top);
+        return 0;
+    }
     deadline = acc_multi_deadline(L, item, now, budget);
     if (!(deadline - now > 0)) {
         acc_error_newf(L, "timeout", "%s: no time left of the call's %.3g s",

@@ -262,6 +262,11 @@ static int acc_transport_request(lua_State *L)
         acc_transport_no_time(L, call, t->timeout);
         goto fail;
     }
+    if (acc_process_stopping()) {
+        /* the command was asked to stop: nothing more is sent */
+        acc_http_interrupted(L, call, 0);
+        goto fail;
+    }
     url = lua_tostring(L, top + 3);
     if (lua_isstring(L, top + 4))
         body = lua_tolstring(L, top + 4, &body_len);

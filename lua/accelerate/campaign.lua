@@ -173,6 +173,7 @@ local function prepare(ctx, spec)
   if tasks then
     ctx.resumed = true
   else
+    util.check_stop()
     tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
     guard(ctx, s, tasks, tasks)
     if ctx.j then record.write_plan(ctx.j, tasks, s) end

@@ -112,10 +112,23 @@ local function call(self, name, args, budget, store)
 end
 _M.call = call
 
--- syntax: dagName, err = client:create_task(params)
-function Client:create_task(params)
+-- syntax: dagName, err = client:create_task(params [, budget])
+-- budget: seconds the create may take at most, when the caller has less
+-- time left than the client's timeout (a campaign's own timeout).  With no
+-- time left nothing is sent (outcome_unknown = false); a create cut by its
+-- budget after it was sent is outcome-unknown, as any lost answer.
+function Client:create_task(params, budget)
   check_open(self, "create_task")
-  return call(self, "create_task", params)
+  if budget ~= nil then
+    if type(budget) ~= "number" or budget ~= budget then
+      error("bad argument #2 to 'create_task' (number of seconds expected, got " .. type(budget) .. ")", 2)
+    end
+    if budget <= 0 then
+      return nil, new_error("timeout", "create_task: no time left; nothing was sent",
+        { outcome_unknown = false, retryable = false })
+    end
+  end
+  return call(self, "create_task", params, budget)
 end
 
 -- syntax: page, err = client:list_instances(args)

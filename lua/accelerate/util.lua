@@ -11,6 +11,7 @@ local tonumber = tonumber
 local setmetatable = setmetatable
 local getmetatable = getmetatable
 local rawget = rawget
+local error = error
 local floor = math.floor
 local huge = math.huge
 local str_format = string.format
@@ -41,10 +42,41 @@ function _M.new_error(kind, message, fields)
   return e
 end
 
+-- Stopping ------------------------------------------------------------------
+-- The command turns SIGINT and SIGTERM into a flag (accelerate.core
+-- stop_on_signals, installed by bin/accelerate alone); its loops check it
+-- at safe points and raise the one interrupt error there, so that no
+-- pcall on the way can turn a Ctrl-C into a result (STYLE.md 28).  Outside
+-- the command (a script, nginx) the flag is never set.
+
+local stop_requested = core.stop_requested
+
+-- syntax: err = util.interrupt_error()
+-- The error a stop raises: kind "interrupted" (a new object each time, so
+-- that a caller adding context to its message changes only its own).
+function _M.interrupt_error()
+  return _M.new_error("interrupted", "interrupted")
+end
+
+-- syntax: util.check_stop()      (raises)
+-- A safe point: raises the interrupt error once the command was asked to
+-- stop.
+function _M.check_stop()
+  if stop_requested() then error(_M.interrupt_error(), 0) end
+end
+
+-- syntax: signal, installed = util.stop_requested()
+-- The signal that asked the command to stop, or false; and whether the
+-- command's handler is installed in this process.
+_M.stop_requested = stop_requested
+
 -- syntax: bool = util.interrupted(err)
--- Whether err is Ctrl-C: the interpreter's "interrupted!" (raised by its
--- SIGINT hook), which ends a command but never the backfill.
+-- Whether err is a stop: the interrupt error (or a transport's call cut by
+-- the stop: kind "interrupted"), or the interpreter's "interrupted!" (its
+-- SIGINT hook, in a process without the command's handler).  It ends a
+-- command but never the backfill.
 function _M.interrupted(err)
+  if type(err) == "table" and err.kind == "interrupted" then return true end
   local msg = type(err) == "table" and err.message or err
   return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
 end

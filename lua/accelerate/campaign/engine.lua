@@ -18,11 +18,17 @@ local type = type
 local pairs = pairs
 local ipairs = ipairs
 local error = error
+local pcall = pcall
 local min = math.min
 local max = math.max
 local raise = checks.raise
+local check_stop = util.check_stop
 
 local _M = {}
+
+-- No create is started with less of the run's timeout left than this: it
+-- would most likely be cut, leaving a create whose outcome is unknown.
+local MIN_CREATE = 0.1
 
 -- syntax: cfg = engine.settings(opts)     (raises)
 -- The watch's settings (interval, back-off, timeout, page size, poll
@@ -99,7 +105,24 @@ local function create_one(ctx, T, job)
         repairs = extra.repairs, params = p })
     end,
   }
-  create.journaled_create(ctx.client, p, ctx.j, ctx.stats, extra, window)
+  local ok, err = pcall(create.journaled_create, ctx.client, p, ctx.j, ctx.stats, extra, window, time_left(ctx))
+  if ok then return end
+  if ctx.deadline and type(err) == "table" and err.kind == "timeout" and time_left(ctx) < MIN_CREATE then
+    -- cut by the run's own timeout (journaled create_unknown when it had
+    -- been sent): a timeout of the run, exit 3
+    err.message = "the campaign's timeout (" .. ctx.cfg.timeout .. " s) ended during a create: " .. err.message
+    err.watch = true
+  end
+  error(err, 0)
+end
+
+-- Whether the run's timeout leaves too little for a create: then the run
+-- stops (timeout) instead of sending one.
+local function out_of_time(ctx)
+  local left = time_left(ctx)
+  if left == nil or left >= MIN_CREATE then return false end
+  _M.stop(ctx, "timeout")
+  return true
 end
 
 -- Fills the free slots: repairs first (they finish older work), then the
@@ -111,10 +134,14 @@ local function fill(ctx)
     local job = st.queue[1]
     local halted = st.stopped == "timeout" or st.stopped == "interrupted"
     if job and not halted then
+      check_stop()
+      if out_of_time(ctx) then break end
       create_one(ctx, job.task, job)
     else
       local T = not st.stopped and state.next_pending(st)
       if not T then break end
+      check_stop()
+      if out_of_time(ctx) then break end
       create_one(ctx, T, nil)
     end
   end
@@ -151,6 +178,7 @@ local function poll_round(ctx)
   local list = {}
   for i, D in ipairs(st.unfinished) do list[i] = D end
   for _, D in ipairs(list) do
+    check_stop()
     local scan, err = poll.scan(ctx.client, D.dagName, ctx.cfg.page_size, ctx.stats, time_left(ctx))
     if not scan then
       on_poll_error(ctx, err)
@@ -180,6 +208,7 @@ function _M.loop(ctx)
   local st, cfg = ctx.st, ctx.cfg
   local current = cfg.interval
   while true do
+    check_stop()
     local changed = poll_round(ctx)
     local budget = st.spec.failure_budget
     if budget and state.failed_count(st) > budget then _M.stop(ctx, "failure_budget") end

@@ -32,15 +32,13 @@ local os_getenv = os.getenv
 
 local _M = {}
 
-local function shell_ok(cmd)
-  local a, _, c = os.execute(cmd)
-  if type(a) == "number" then return a == 0 end
-  return a == true and (c == nil or c == 0)
-end
-
+-- Whether fd is a terminal, asked of the process itself (the core's
+-- isatty): a child such as `test -t` would have the caller ignore SIGINT
+-- while it runs (system(3)), and a Ctrl-C at that moment would be lost.
 local function default_isatty(fd)
-  -- the shell inherits our descriptors, so `test -t` answers for them
-  return shell_ok("test -t " .. tostring(fd))
+  local ok, core = pcall(require, "accelerate.core")
+  if not ok or type(core) ~= "table" or not core.isatty then return false end
+  return core.isatty(fd)
 end
 
 -- syntax: core = context.core()

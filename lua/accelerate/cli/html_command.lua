@@ -39,6 +39,7 @@ local function all_details(ctx, client, r)
   local t0 = clock()
   local details, errs = {}, {}
   if #ids > 0 then details, errs = inspect.fetch_details(client, ids, {}, stats) end
+  util.check_stop() -- a Ctrl-C during the fetching: no page of cut details
   return details, errs or {}, clock() - t0, stats.requests
 end
 

@@ -124,8 +124,8 @@ end
 
 -- The create itself and what must follow it at once: the journal's
 -- created line, and window.on_created(dag) (the command prints it there).
-local function create_and_record(client, clean, j, op, extra, window)
-  local dag, err = client:create_task(clean)
+local function create_and_record(client, clean, j, op, extra, window, budget)
+  local dag, err = client:create_task(clean, budget)
   if type(dag) ~= "string" or dag == "" then
     if dag ~= nil and err == nil then
       err = new_error("api", "create answered without a dagName")
@@ -154,29 +154,38 @@ local function create_and_record(client, clean, j, op, extra, window)
 end
 
 -- The intent line, then the create and what must follow it.
-local function intent_and_create(client, clean, j, stats, extra, window)
+local function intent_and_create(client, clean, j, stats, extra, window, budget)
   local op
   if j then
     op = journal.summarize(j.events).next_op
     append_or_raise(j, { event = "intent", op = op, params = clean }, extra)
   end
   stats.requests = stats.requests + 1
-  return create_and_record(client, clean, j, op, extra, window)
+  return create_and_record(client, clean, j, op, extra, window, budget)
 end
 
 -- One journaled create.  Returns dagName or raises; the journal ends with
 -- created / create_failed / create_unknown for this op.  With
--- window.defer_signals, an interrupt (Ctrl-C, SIGTERM) that arrives from
+-- window.defer_signals, or under the command's stop flag
+-- (util.stop_requested), an interrupt (Ctrl-C, SIGTERM) that arrives from
 -- the intent line on is held until the dagName is journaled and
 -- window.on_created has run: a backfill that exists is never forgotten
 -- because of a signal, and a signal never leaves an intent line without
 -- its outcome (which the next run would have to treat as a lost answer).
--- The wait is at most the create's own timeout.
-local function journaled_create(client, p, j, stats, extra, window)
+-- The wait is at most the create's own timeout.  A stop asked before the
+-- window raises the interrupt error there, before the intent line: no
+-- create is sent once the command was asked to stop.  budget (seconds,
+-- optional): the most the create may take (the rest of a run's timeout).
+local function journaled_create(client, p, j, stats, extra, window, budget)
   local clean = clean_params(p)
-  local defer = window and window.defer_signals
+  local _, handled = util.stop_requested()
+  local defer = (window and window.defer_signals) or handled
   if defer then core.defer_signals() end
-  local ok, res = pcall(intent_and_create, client, clean, j, stats, extra, window)
+  if util.stop_requested() then
+    if defer then core.allow_signals() end
+    error(util.interrupt_error(), 0)
+  end
+  local ok, res = pcall(intent_and_create, client, clean, j, stats, extra, window, budget)
   if defer then core.allow_signals() end
   if not ok then error(res, 0) end
   return res

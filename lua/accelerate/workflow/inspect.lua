@@ -27,6 +27,9 @@ local function fetch_details(client, ids, opts, stats)
     stats.requests = stats.requests + #ids
     local concurrency = opts.concurrency or policy.DEFAULT_CONCURRENCY
     local d, e = client:task_details(ids, { concurrency = concurrency })
+    -- the details a stop cut are errors of kind "interrupted": never
+    -- results, the stop is raised here
+    util.check_stop()
     if d == nil and type(e) == "table" and e.kind then
       -- the whole call refused (a bad concurrency, say): every id has that error
       for _, id in ipairs(ids) do errs[id] = e end
@@ -35,6 +38,7 @@ local function fetch_details(client, ids, opts, stats)
     end
   else
     for _, id in ipairs(ids) do
+      util.check_stop()
       stats.requests = stats.requests + 1
       local d, e = client:task_detail(id)
       if d then details[id] = d else errs[id] = e end

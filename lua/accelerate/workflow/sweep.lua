@@ -50,6 +50,9 @@ end
 -- reduces the answer's text; one with list_instances only hands back
 -- tables, which the store reduces.
 local function fetch(self, store, k, mode, budget)
+  -- a safe point between pages: no page is fetched once the command was
+  -- asked to stop
+  util.check_stop()
   local args = { dagName = self.dag, pageIndex = k, pageSize = self.size }
   store:expect(k, mode)
   local c = self.client

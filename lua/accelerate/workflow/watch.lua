@@ -188,6 +188,8 @@ local function run(client, dag, opts, ctx)
     sweeper = sweep.new(client, dag, cfg.page_size, cfg.clock),
   }
   while true do
+    -- a safe point: the command was asked to stop (Ctrl-C, SIGTERM)
+    util.check_stop()
     -- no poll is started once the watch's time is up (the last real error,
     -- not a request with no time left, is what a timeout reports)
     if w.polls + w.errors_in_row > 0 and past_deadline(w, cfg, dag, cfg.clock()) then break end

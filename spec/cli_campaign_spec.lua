@@ -231,3 +231,27 @@ describe("accelerate campaign", function()
   end)
 end)
 
+
+-- issue 17, items 7-10: a bad spec is refused (exit 2) naming where, and
+-- nothing is sent.
+describe("accelerate campaign: bad input refused, not half-used", function()
+  local ENTRY = '{"plan":"sales_daily","startTime":"2025-01-01","endTime":"2025-01-31"}'
+  local ENTRY2 = '{"plan":"gmv_monthly","startTime":"2025-01-01","endTime":"2025-01-31"}'
+
+  local function refused(text, want)
+    write(spec_path, text)
+    for _, sub in ipairs { "plan " .. spec_path, "run " .. spec_path .. " --journal " .. jpath } do
+      local code, out, err = cmd("campaign " .. sub)
+      assert.equal(2, code, out .. err)
+      assert.matches(want, err, 1, true)
+    end
+    assert.same({}, sim:requests())
+    assert.is_nil(helpers.read_file(jpath))
+  end
+
+  -- item 7: the null used to drop every entry after it
+  it("refuses a null inside a list, naming its path", function()
+    refused('{"backfills":[' .. ENTRY .. ',null,' .. ENTRY2 .. ']}', "backfills[2]")
+    refused('{"backfills":[' .. ENTRY .. '],"transient":["timeout",null,"busy"]}', "transient[2]")
+  end)
+end)

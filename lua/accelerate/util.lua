@@ -221,13 +221,18 @@ function _M.json_decode(s)
   return _M.strip_null(v)
 end
 
--- JSON null decodes to a lightuserdata sentinel; the rest of the project
--- reads absent fields as nil, so drop them.
+-- JSON null decodes to a lightuserdata sentinel (cjson.null); the rest of
+-- the project reads absent fields as nil, so a null field of an object is
+-- dropped.  A null element of an array keeps its place, as the sentinel:
+-- made nil it would leave a hole where ipairs and # stop, and every element
+-- after it would be lost unseen (a spec's list half-used).  cjson gives
+-- arrays number keys and objects string keys; the C core does the same.
 function _M.strip_null(v)
   if type(v) == "table" then
     local out = {}
     for k, x in pairs(v) do
-      if type(x) ~= "userdata" then out[k] = _M.strip_null(x) end
+      if type(x) ~= "userdata" then out[k] = _M.strip_null(x)
+      elseif type(k) == "number" then out[k] = x end
     end
     return out
   end

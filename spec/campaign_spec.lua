@@ -359,4 +359,13 @@ describe("campaign spec: bad input refused, not half-used", function()
     refused({ backfills = { e, nil, e } }, "backfills[2]")
     refused({ backfills = { e }, transient = { "a", nil, "b" } }, "transient[2]")
   end)
+
+  -- item 8: "heap[" passed the check and crashed every run at the first failure
+  it("refuses a transient pattern that is not a valid Lua pattern, whatever the subject would be", function()
+    local e = { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" }
+    refused({ backfills = { e }, transient = { "timeout", "heap[" } }, "transient[2]")
+    refused({ backfills = { e }, transient = { "(lock" } }, "transient[1]")
+    refused({ backfills = { e }, transient = { "%f" } }, "transient[1]")
+    assert(campaign.check { backfills = { e }, transient = { "heap%[", "[]]", "%b()" } })
+  end)
 end)

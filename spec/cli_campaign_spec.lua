@@ -254,4 +254,9 @@ describe("accelerate campaign: bad input refused, not half-used", function()
     refused('{"backfills":[' .. ENTRY .. ',null,' .. ENTRY2 .. ']}', "backfills[2]")
     refused('{"backfills":[' .. ENTRY .. '],"transient":["timeout",null,"busy"]}', "transient[2]")
   end)
+
+  -- item 8: it used to pass `campaign plan` and crash every run at the first failure
+  it("refuses a transient pattern that is not a valid Lua pattern", function()
+    refused('{"backfills":[' .. ENTRY .. '],"transient":["java heap[space"]}', "transient[1]")
+  end)
 end)

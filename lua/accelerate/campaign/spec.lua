@@ -11,14 +11,13 @@
 local util = require "accelerate.util"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
+local rules = require "accelerate.insight.rules"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
-local pcall = pcall
 local floor = math.floor
-local str_find = string.find
 local tbl_sort = table.sort
 local tbl_concat = table.concat
 local json_encode = util.json_encode
@@ -96,8 +95,10 @@ local function patterns_of(v)
   for i = 1, n do
     local p = v[i]
     if not nonempty_string(p) then raise("invalid", "campaign spec: transient[" .. i .. "] must be a pattern") end
-    if not pcall(str_find, "", p) then
-      raise("invalid", "campaign spec: transient[" .. i .. "] is not a valid Lua pattern: " .. p)
+    -- read whole: string.find on a sample subject stops before "heap["'s bracket
+    local ok, why = rules.check_pattern(p)
+    if not ok then
+      raise("invalid", "campaign spec: transient[" .. i .. "] is not a valid Lua pattern: " .. p .. " (" .. why .. ")")
     end
     out[i] = p
   end

@@ -259,4 +259,12 @@ describe("accelerate campaign: bad input refused, not half-used", function()
   it("refuses a transient pattern that is not a valid Lua pattern", function()
     refused('{"backfills":[' .. ENTRY .. '],"transient":["java heap[space"]}', "transient[1]")
   end)
+
+  -- item 10: 0001-01-01 .. 9999-12-31 took 45 s and 1 GB before anything was sent
+  it("refuses a range longer than 100 years", function()
+    refused('{"backfills":[{"plan":"sales_daily","startTime":"0001-01-01","endTime":"9999-12-31"}]}',
+      "backfills[1]: startTime .. endTime 0001-01-01 .. 9999-12-31 is longer than 100 years")
+    refused('{"plans":{"names":["sales_daily"]},"startTime":"1000-01-01","endTime":"2025-12-31","chunk":1}',
+      "longer than 100 years")
+  end)
 end)

@@ -66,3 +66,55 @@ describe("workflow.params.describe", function()
     assert.equal("unknown parameters", params.describe(nil))
   end)
 end)
+
+-- issue 17 item 10: a range typo (0001-01-01 .. 9999-12-31) was split
+-- into 3.6 million lots before anything was sent: 20-45 s and 1 GB.  A
+-- range is checked without being expanded, and one longer than 100 years
+-- is refused (nothing sent), as every entry point's check.
+describe("a range longer than 100 years", function()
+  local helpers = require "spec.helpers"
+  local workflow = require "accelerate.workflow"
+  local campaign = require "accelerate.campaign"
+  local TYPO = { planId = "p", startTime = "0001-01-01", endTime = "9999-12-31" }
+
+  it("is refused by validate, lots and a campaign spec, with the same words", function()
+    local err = raised(params.validate, TYPO)
+    assert.equal("invalid", err.kind)
+    assert.matches("0001-01-01 .. 9999-12-31 is longer than 100 years", err.message, 1, true)
+    local lots, lerr = workflow.lots("0001-01-01", "9999-12-31", 1)
+    assert.is_nil(lots)
+    assert.equal(err.message, lerr.message)
+    local s, serr = campaign.check { backfills = { { plan = "x", startTime = "0001-01-01", endTime = "9999-12-31" } } }
+    assert.is_nil(s)
+    assert.matches("backfills[1]: " .. err.message, serr.message, 1, true)
+    s, serr = campaign.check { plans = { names = { "x" } }, startTime = "0001-01-01", endTime = "9999-12-31",
+      chunk = 1 }
+    assert.is_nil(s)
+    assert.matches("longer than 100 years", serr.message, 1, true)
+  end)
+
+  it("stops at 100 years: 2000-01-01 .. 2099-12-31 is split, one day more is not", function()
+    assert.equal(36525, #assert(workflow.lots("2000-01-01", "2099-12-31")))
+    params.validate { planId = "p", startTime = "1900-03-01", endTime = "2000-02-29" }
+    assert.matches("longer than 100 years",
+      raised(params.validate, { planId = "p", startTime = "2000-01-01", endTime = "2100-01-01" }).message)
+  end)
+
+  it("is refused by create, backfill and lots on the command line: exit 2, nothing sent", function()
+    local sim = helpers.start_sim { scenario = "test" }
+    local ok, e = pcall(function()
+      for _, argv in ipairs {
+        "create --plan sales_daily --start 0001-01-01 --end 9999-12-31",
+        "backfill --plan-id p --start 0001-01-01 --end 9999-12-31 --dry-run",
+        "lots 0001-01-01 9999-12-31",
+      } do
+        local code, out, err = helpers.command(sim, argv)
+        assert.equal(2, code, out .. err)
+        assert.matches("longer than 100 years", err, 1, true)
+      end
+      assert.same({}, sim:requests())
+    end)
+    sim:stop()
+    assert(ok, e)
+  end)
+end)

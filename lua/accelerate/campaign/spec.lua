@@ -124,7 +124,7 @@ local function entry_of(e, i, raw)
     dateIntervalOfLot = e.dateIntervalOfLot or raw.dateIntervalOfLot or 1,
   }
   if not out.startTime or not out.endTime then raise("invalid", where .. " needs startTime and endTime") end
-  local ok, err = checks.protect(params.split, out.startTime, out.endTime, out.dateIntervalOfLot)
+  local ok, err = checks.protect(params.range, out.startTime, out.endTime, out.dateIntervalOfLot)
   if not ok then raise("invalid", where .. ": " .. err.message) end
   out.dateIntervalOfLot = params.lot_size(out.dateIntervalOfLot)
   return out
@@ -154,7 +154,7 @@ local function selection_of(sel, raw)
   if not raw.startTime or not raw.endTime then
     raise("invalid", "campaign spec: a selection of plans needs startTime and endTime")
   end
-  local ok, err = checks.protect(params.split, raw.startTime, raw.endTime, raw.dateIntervalOfLot)
+  local ok, err = checks.protect(params.range, raw.startTime, raw.endTime, raw.dateIntervalOfLot)
   if not ok then raise("invalid", "campaign spec: " .. err.message) end
   return { materializeType = mt, names = names, startTime = raw.startTime, endTime = raw.endTime,
     dateIntervalOfLot = params.lot_size(raw.dateIntervalOfLot) }

@@ -586,3 +586,23 @@ describe("accelerate.decode: a null inside an array", function()
         assert.equal(3, page.instances[1].extra[3])
     end)
 end)
+
+-- issue 17 item 9: `tenantId = "t2"` (the API's own fields are camelCase)
+-- was ignored, and the client talked to the environment's tenant.
+describe("accelerate.new: an unknown option", function()
+    it("is refused, naming the nearest known one", function()
+        local c, err = accelerate.new(merge(CFG, { tenantId = "t2" }))
+        assert.is_nil(c)
+        assert.equal("invalid", err.kind)
+        assert.equal("unknown option 'tenantId'; did you mean 'tenant_id'?", err.message)
+        refused("^unknown option 'timout'; did you mean 'timeout'%?$", accelerate.new(merge(CFG, { timout = 5 })))
+        refused("^unknown option 'colour'; the options are: auth_type, auth_value, ca_file, connect_timeout",
+            accelerate.new(merge(CFG, { colour = "red" })))
+    end)
+
+    it("leaves every documented option alone", function()
+        local c = assert(accelerate.new(merge(CFG, { timeout = 5, connect_timeout = 2, retries = 1,
+            max_body = 1048576, insecure = false })))
+        c:close()
+    end)
+end)

@@ -44,7 +44,9 @@ local function only_known(t, known, where)
   end
   if #bad > 0 then
     tbl_sort(bad)
-    raise("invalid", where .. ": unknown field" .. (#bad > 1 and "s " or " ") .. tbl_concat(bad, ", "))
+    local near = util.nearest(known, bad[1])
+    raise("invalid", where .. ": unknown field" .. (#bad > 1 and "s " or " ") .. tbl_concat(bad, ", ")
+      .. (near and ("; did you mean '" .. near .. "'?") or ""))
   end
 end
 

@@ -11,6 +11,7 @@
 -- here and over cosockets by accelerate.ngx.
 local core = require "accelerate.core"
 local client = require "accelerate.client"
+local util = require "accelerate.util"
 
 local _M = {
   VERSION = core.VERSION,
@@ -30,11 +31,17 @@ end
 -- cuts short (so that Ctrl-C is not held for a whole back-off).
 local clock = { now = core.now, sleep = core.sleep }
 
+-- The options new reads: the core's (src/config.c keeps the list beside
+-- the code that reads them); any other key is refused.
+local OPTIONS = util.key_set(core.config_keys())
+
 -- syntax: client, err = accelerate.new(opts)
 function _M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
+  local bad = util.unknown_option(opts, OPTIONS)
+  if bad then return nil, util.new_error("invalid", bad) end
   local cfg, err = core.config(opts or {})
   if not cfg then return nil, err end
   local transport

@@ -636,3 +636,72 @@ describe("accelerate.lock, defer_signals and term_width", function()
         assert.is_nil(accelerate.term_width(1000))
     end)
 end)
+
+-- issue 17 item 7: a null element of a JSON array used to become a hole
+-- (nil), and ipairs and # stopped there: a list answer could be read short
+-- without a word.  A null element now stays in its place (the
+-- lightuserdata NULL, equal to cjson.null); where the answer's shape wants
+-- an object (an instance, a plan) it is a decode error naming the index.
+describe("accelerate.decode: a null inside an array", function()
+    local null = require("cjson").null
+    local A = '{"id":"1","status":"SUCCESS"}'
+    local B = '{"id":"3","status":"FAILED"}'
+
+    local function decode_error(pattern, res, err)
+        assert.is_nil(res)
+        assert.is_table(err)
+        assert.equal("decode", err.kind)
+        assert.matches(pattern, err.message)
+    end
+
+    it("refuses a list answer whose instances hold a null, naming its index", function()
+        local body = '{"total":3,"instances":[' .. A .. ',null,' .. B .. ']}'
+        decode_error("instance 2 is not an object", accelerate.decode("list_instances", 200, {}, body))
+        decode_error("instance 2 is not an object", accelerate.decode("list_instances", 200, {},
+            '{"success":true,"code":"200","data":' .. body .. "}"))
+        -- the streaming reducer agrees with the full decoder
+        local s = accelerate.store { failed = { FAILED = true } }
+        s:expect(1, "append")
+        decode_error("instance 2 is not an object", accelerate.reduce(s, 200, {}, body))
+    end)
+
+    it("refuses a plan list with a null plan, naming its index", function()
+        decode_error("plan 2 is not an object", accelerate.decode("list_plans", 200, {},
+            '{"success":true,"code":"200","data":[{"id":"a","name":"x"},null,{"id":"b","name":"y"}],'
+            .. '"hasNext":false,"total":3}'))
+    end)
+
+    it("keeps a null element of any other array in its place, the array whole", function()
+        local d = assert(accelerate.decode("task_detail", 200, {},
+            '{"taskInstanceId":1,"msg":null,"acceleratePlanUuid":["a",null,"b"],"mtGuid":[null]}'))
+        assert.is_nil(d.msg)
+        assert.equal(3, #d.acceleratePlanUuid)
+        assert.equal(null, d.acceleratePlanUuid[2])
+        assert.equal("b", d.acceleratePlanUuid[3])
+        assert.equal(1, #d.mtGuid)
+        local page = assert(accelerate.decode("list_instances", 200, {},
+            '{"instances":[{"id":"1","status":"FAILED","extra":[1,null,3]}]}'))
+        assert.equal(3, #page.instances[1].extra)
+        assert.equal(3, page.instances[1].extra[3])
+    end)
+end)
+
+-- issue 17 item 9: `tenantId = "t2"` (the API's own fields are camelCase)
+-- was ignored, and the client talked to the environment's tenant.
+describe("accelerate.new: an unknown option", function()
+    it("is refused, naming the nearest known one", function()
+        local c, err = accelerate.new(merge(CFG, { tenantId = "t2" }))
+        assert.is_nil(c)
+        assert.equal("invalid", err.kind)
+        assert.equal("unknown option 'tenantId'; did you mean 'tenant_id'?", err.message)
+        refused("^unknown option 'timout'; did you mean 'timeout'%?$", accelerate.new(merge(CFG, { timout = 5 })))
+        refused("^unknown option 'colour'; the options are: auth_type, auth_value, ca_file, connect_timeout",
+            accelerate.new(merge(CFG, { colour = "red" })))
+    end)
+
+    it("leaves every documented option alone", function()
+        local c = assert(accelerate.new(merge(CFG, { timeout = 5, connect_timeout = 2, retries = 1,
+            max_body = 1048576, insecure = false })))
+        c:close()
+    end)
+end)

@@ -644,3 +644,40 @@ describe("campaign.run with opts.timeout", function()
     assert.same({}, creates())
   end)
 end)
+
+-- issue 17, items 7-10: bad input refused before anything is sent, naming
+-- where it is; never half-used.
+describe("campaign spec: bad input refused, not half-used", function()
+  local util = require "accelerate.util"
+  local ENTRY = '{"plan":"sales_daily","startTime":"2025-01-01","endTime":"2025-01-31"}'
+
+  local function refused(s, want)
+    local ok, err = campaign.check(s)
+    assert.is_nil(ok, "accepted: " .. want)
+    assert.equal("invalid", err.kind)
+    assert.matches(want, err.message, 1, true)
+    return err
+  end
+
+  -- item 7: a null used to drop every entry after it
+  it("refuses a null inside a list, naming its path", function()
+    refused(assert(util.json_decode('{"backfills":[' .. ENTRY .. ',null,' .. ENTRY:gsub("01%-31", "02-28")
+      .. "]}")), "backfills[2]")
+    refused(assert(util.json_decode('{"backfills":[' .. ENTRY .. '],"transient":["a",null,"b"]}')), "transient[2]")
+    refused(assert(util.json_decode('{"plans":{"names":["sales_daily",null,"gmv_monthly"]},'
+      .. '"startTime":"2025-01-01","endTime":"2025-01-31"}')), "plans.names[2]")
+    -- the same hole made in Lua
+    local e = { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" }
+    refused({ backfills = { e, nil, e } }, "backfills[2]")
+    refused({ backfills = { e }, transient = { "a", nil, "b" } }, "transient[2]")
+  end)
+
+  -- item 8: "heap[" passed the check and crashed every run at the first failure
+  it("refuses a transient pattern that is not a valid Lua pattern, whatever the subject would be", function()
+    local e = { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" }
+    refused({ backfills = { e }, transient = { "timeout", "heap[" } }, "transient[2]")
+    refused({ backfills = { e }, transient = { "(lock" } }, "transient[1]")
+    refused({ backfills = { e }, transient = { "%f" } }, "transient[1]")
+    assert(campaign.check { backfills = { e }, transient = { "heap%[", "[]]", "%b()" } })
+  end)
+end)

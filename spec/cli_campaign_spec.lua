@@ -537,3 +537,40 @@ describe("accelerate campaign guards", function()
     assert.matches("cuts months", j.warnings[1], 1, true)
   end)
 end)
+
+-- issue 17, items 7-10: a bad spec is refused (exit 2) naming where, and
+-- nothing is sent.
+describe("accelerate campaign: bad input refused, not half-used", function()
+  local ENTRY = '{"plan":"sales_daily","startTime":"2025-01-01","endTime":"2025-01-31"}'
+  local ENTRY2 = '{"plan":"gmv_monthly","startTime":"2025-01-01","endTime":"2025-01-31"}'
+
+  local function refused(text, want)
+    write(spec_path, text)
+    for _, sub in ipairs { "plan " .. spec_path, "run " .. spec_path .. " --journal " .. jpath } do
+      local code, out, err = cmd("campaign " .. sub)
+      assert.equal(2, code, out .. err)
+      assert.matches(want, err, 1, true)
+    end
+    assert.same({}, sim:requests())
+    assert.is_nil(helpers.read_file(jpath))
+  end
+
+  -- item 7: the null used to drop every entry after it
+  it("refuses a null inside a list, naming its path", function()
+    refused('{"backfills":[' .. ENTRY .. ',null,' .. ENTRY2 .. ']}', "backfills[2]")
+    refused('{"backfills":[' .. ENTRY .. '],"transient":["timeout",null,"busy"]}', "transient[2]")
+  end)
+
+  -- item 8: it used to pass `campaign plan` and crash every run at the first failure
+  it("refuses a transient pattern that is not a valid Lua pattern", function()
+    refused('{"backfills":[' .. ENTRY .. '],"transient":["java heap[space"]}', "transient[1]")
+  end)
+
+  -- item 10: 0001-01-01 .. 9999-12-31 took 45 s and 1 GB before anything was sent
+  it("refuses a range longer than 100 years", function()
+    refused('{"backfills":[{"plan":"sales_daily","startTime":"0001-01-01","endTime":"9999-12-31"}]}',
+      "backfills[1]: startTime .. endTime 0001-01-01 .. 9999-12-31 is longer than 100 years")
+    refused('{"plans":{"names":["sales_daily"]},"startTime":"1000-01-01","endTime":"2025-12-31","chunk":1}',
+      "longer than 100 years")
+  end)
+end)

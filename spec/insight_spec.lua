@@ -121,6 +121,76 @@ describe("insight.transient", function()
     assert.is_true(t)
     assert.equal("mine", rule.name)
   end)
+
+  -- issue 17 item 8: a list of patterns matched nothing, silently
+  it("takes a list of patterns: what they match is transient", function()
+    local t, rule = insight.transient(oom(1, "h", 2, "t.t"), { "nothing like it", "java heap space" })
+    assert.is_true(t)
+    assert.is_table(rule)
+    assert.is_true(rule.transient)
+    t, rule = insight.transient("java.sql.SQLException: Lock wait timeout exceeded", { "heap space" })
+    assert.is_false(t)
+    assert.is_nil(rule)
+  end)
+
+  it("refuses rules of any other shape, and a malformed pattern, by where they are", function()
+    local msg = oom(1, "h", 2, "t.t")
+    for _, c in ipairs {
+      { { 1, 2 }, "rules%[1%]" },
+      { { "heap", { patterns = { "x" } } }, "rules%[2%]" },
+      { "heap space", "rule table or a list of patterns" },
+      { { "heap[" }, "rules%[1%].-missing ']'" },
+      { { { name = "x", patterns = { "ok", "(a" } } }, "rules%[1%]%.patterns%[2%].-unfinished capture" },
+      { { { name = "x", patterns = "heap" } }, "rules%[1%]%.patterns" },
+      { { "a", nil, "heap" }, "rules%[2%]" },
+    } do
+      local ok, err = pcall(insight.transient, msg, c[1])
+      assert.is_false(ok, c[2])
+      assert.matches(c[2], tostring(err))
+    end
+  end)
+end)
+
+describe("insight.check_pattern", function()
+  it("refuses what string.find would refuse once it reached that part of the pattern", function()
+    for _, p in ipairs { "heap[", "[a", "[^", "[]", "[%]", "%", "a%", "%b", "%bx", "%f", "%fa", "(a", "a)",
+      "%1", "(a%1)", "%0", "()%2", "((a)", ("()"):rep(33) } do
+      local ok, why = insight.check_pattern(p)
+      assert.is_nil(ok, p)
+      assert.is_string(why, p)
+    end
+    for _, p in ipairs { "heap space", "%b()", "%f[%w]x", "[]]", "[^]]", "[%]]", "(a)%1", "()a", "a$b", "^^a",
+      "x%-y", "[a-]", "a$", "^$", "%%", "[%a_][%w_]*", "metastore.*unavailable", ("()"):rep(32) } do
+      assert.is_true(insight.check_pattern(p), p)
+    end
+  end)
+
+  it("accepts only patterns that string.find never refuses, whatever the subject", function()
+    local alphabet = { "a", "b", "%", "[", "]", "^", "$", "(", ")", "*", "+", "-", "?", ".", "1", "2", "f", "w" }
+    local letters = { "a", "b", "(", ")", "[", "]", "%", ".", "-", " " }
+    local seed = 17
+    local function rand(n)
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      return seed % n + 1
+    end
+    local accepted = 0
+    for _ = 1, 3000 do
+      local parts = {}
+      for i = 1, rand(8) do parts[i] = alphabet[rand(#alphabet)] end
+      local p = table.concat(parts)
+      if insight.check_pattern(p) then
+        accepted = accepted + 1
+        for _ = 1, 8 do
+          local subj = {}
+          for i = 1, rand(10) - 1 do subj[i] = letters[rand(#letters)] end
+          local ok, err = pcall(string.find, table.concat(subj), p)
+          assert(ok, "accepted " .. p .. " but string.find says " .. tostring(err))
+        end
+        assert(pcall(string.find, p, p))
+      end
+    end
+    assert.is_true(accepted > 300, accepted)
+  end)
 end)
 
 describe("insight.failures", function()

@@ -488,3 +488,47 @@ describe("a checkout in a folder only its owner can read", function()
         assert.is_string(ajson.dagName)
     end)
 end)
+
+-- issue 17 item 9: accelerate.ngx.new ignored an unknown option as
+-- accelerate.new did (`tenantId` talked to the environment's tenant); both
+-- refuse it the same way, naming the nearest known one.
+describe("accelerate.ngx.new's options", function()
+    local NEW_HANDLER = [[
+local cjson = require "cjson.safe"
+local _M = {}
+function _M.run()
+    ngx.req.read_body()
+    local c, err = require("accelerate.ngx").new(cjson.decode(ngx.req.get_body_data()))
+    if not c then return ngx.say(err.kind, ": ", err.message) end
+    c:close()
+    ngx.say("ok")
+end
+return _M
+]]
+    local nginx, dir
+
+    setup(function()
+        local p = io.popen("mktemp -d " .. helpers.quote(helpers.root .. "/build/test-ngx-new.XXXXXX"))
+        dir = p:read("*l")
+        p:close()
+        nginx = helpers.start_nginx { dir = dir, modules = { new_handler = NEW_HANDLER }, locations = {
+            '        location /new { content_by_lua_block { require("new_handler").run() } }' } }
+    end)
+
+    teardown(function()
+        if nginx then nginx.stop() end
+        if dir then helpers.run("rm -rf " .. helpers.quote(dir)) end
+    end)
+
+    local function new(extra)
+        local status, _, raw = helpers.api(nginx, "POST", "/new", sim:client_options(extra))
+        assert.equal(200, status, raw)
+        return (raw:gsub("\n$", ""))
+    end
+
+    it("refuses an unknown option as accelerate.new does, naming the nearest known one", function()
+        assert.equal("invalid: unknown option 'tenantId'; did you mean 'tenant_id'?", new { tenantId = "t2" })
+        assert.equal("invalid: unknown option 'pool_sise'; did you mean 'pool_size'?", new { pool_sise = 4 })
+        assert.equal("ok", new { pool_size = 4, keepalive_timeout = 10, timeout = 5, retries = 1 })
+    end)
+end)

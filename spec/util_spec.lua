@@ -62,6 +62,24 @@ describe("accelerate.util", function()
     assert.is_nil((util.json_decode("{broken")))
   end)
 
+  -- issue 17 item 7: a null element used to vanish, leaving a hole where
+  -- ipairs and # stopped, so every element after it was lost unseen.
+  it("keeps a null inside a list as a null element: never a hole that cuts the list short", function()
+    local null = require("cjson").null
+    local v = assert(util.json_decode('{"a":null,"list":["x",null,"y"],"nested":[[null,1],{"b":null}]}'))
+    assert.is_nil(v.a)
+    assert.equal(3, #v.list)
+    assert.equal(null, v.list[2])
+    assert.equal("y", v.list[3])
+    assert.equal(2, #v.nested[1])
+    assert.equal(null, v.nested[1][1])
+    assert.same({}, v.nested[2])
+    local top = assert(util.json_decode("[null,2]"))
+    assert.equal(2, #top)
+    assert.equal(2, top[2])
+    assert.equal("[null,2]", util.json_encode(top))
+  end)
+
   it("formats durations for people", function()
     assert.equal("0s", util.format_duration(0))
     assert.equal("59s", util.format_duration(59.4))

@@ -262,6 +262,14 @@ static int acc_config_limits(lua_State *L, int t, acc_config *cfg)
     return 1;
 }
 
+/* Every option acc_config_read reads, and nothing else: accelerate.new and
+ * accelerate.ngx.new refuse any other key (accelerate.config_keys gives
+ * this list to them), so a misspelt option is never ignored. */
+static const char *const acc_config_keys[] = {
+    "url",     "tenant_id",       "auth_type", "auth_value", "ca_file",
+    "timeout", "connect_timeout", "retries",   "max_body",   "insecure",
+    NULL};
+
 /* Validates and normalises client options (the table at idx, or nil for
  * the environment alone).  1, or 0 with an invalid error pushed; a wrong
  * Lua type raises.  Strings are borrowed from the table or environment. */
@@ -317,6 +325,20 @@ static int acc_config_lua(lua_State *L)
     return 1;
 }
 
+/* accelerate.config_keys() -> {"url", "tenant_id", ...}: the options
+ * accelerate.config reads. */
+static int acc_config_keys_lua(lua_State *L)
+{
+    int i;
+    lua_newtable(L);
+    for (i = 0; acc_config_keys[i] != NULL; i++) {
+        lua_pushstring(L, acc_config_keys[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+    return 1;
+}
+
 const luaL_Reg acc_config_lib[] = {
     {"config", acc_config_lua},
+    {"config_keys", acc_config_keys_lua},
     {NULL, NULL}};

@@ -148,10 +148,14 @@ void acc_decode_push_id(lua_State *L, int idx)
     lua_pushvalue(L, idx);
 }
 
-/* JSON null (cjson.null) becomes nil everywhere, and on 5.3+ integral
- * floats become integers so that pageIndex prints as 1, not 1.0.  Depth is
- * bounded by the decoder's own nesting limit.  One lua_type per value:
- * this walk visits every value of every answer. */
+/* A JSON null field of an object (cjson.null) becomes nil, and on 5.3+
+ * integral floats become integers so that pageIndex prints as 1, not 1.0.
+ * A null element of an array stays where it is (the lightuserdata NULL,
+ * equal to cjson.null): made nil, it would be a hole where ipairs and #
+ * stop, and every element after it would be lost unseen.  cjson gives
+ * arrays number keys and objects string keys.  Depth is bounded by the
+ * decoder's own nesting limit.  One lua_type per value: this walk visits
+ * every value of every answer. */
 static void acc_decode_clean(lua_State *L, int t)
 {
     luaL_checkstack(L, 4, "JSON nested too deeply");
@@ -159,7 +163,8 @@ static void acc_decode_clean(lua_State *L, int t)
     while (lua_next(L, t) != 0) {
         switch (lua_type(L, -1)) {
         case LUA_TLIGHTUSERDATA:
-            if (lua_touserdata(L, -1) == NULL) { /* cjson.null */
+            if (lua_touserdata(L, -1) == NULL &&
+                lua_type(L, -2) == LUA_TSTRING) { /* a null field */
                 lua_pop(L, 1);
                 lua_pushvalue(L, -1);
                 lua_pushnil(L);
@@ -202,7 +207,7 @@ static void acc_decode_fix_id(lua_State *L, int t, const char *field)
 
 /* One instance object of a list answer, from its own text (the reducer
  * keeps the failed ones whole): decoded as acc_decode_list would give it,
- * nulls dropped and its id a string.  Pushes the table, or nil. */
+ * null fields dropped and its id a string.  Pushes the table, or nil. */
 void acc_decode_instance(lua_State *L, const char *s, size_t n)
 {
     luaL_checkstack(L, 8, "accelerate: decode");
@@ -534,7 +539,7 @@ static int acc_decode_plans(lua_State *L, int json)
     size_t i, n;
     int plans, res;
 
-    acc_decode_clean(L, json); /* nulls dropped, integers kept integers */
+    acc_decode_clean(L, json); /* null fields dropped, integers kept */
     lua_getfield(L, json, "data");
     plans = lua_gettop(L);
     if (lua_isnil(L, plans)) {

@@ -25,6 +25,8 @@ local util = require "accelerate.util"
 local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
+local watch = require "accelerate.workflow.watch"
+local inspect = require "accelerate.workflow.inspect"
 local spec_mod = require "accelerate.campaign.spec"
 local tasks_mod = require "accelerate.campaign.tasks"
 local state = require "accelerate.campaign.state"
@@ -195,7 +197,14 @@ local function prepare(ctx, spec)
   end
 end
 
+-- Every option of campaign.run: the watch's and inspect's (engine.settings,
+-- poll), and the campaign's own (on_event, defer_signals, force_create,
+-- adopt: engine and resolve_unknown; failure_budget: the spec's, overridden).
+local RUN_OPTIONS = util.key_set(watch.OPTIONS, inspect.OPTIONS,
+  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget" })
+
 local function run(ctx, spec)
+  checks.options(ctx.opts, RUN_OPTIONS, "campaign.run")
   prepare(ctx, spec)
   ctx.progress = function() return build(ctx) end
   engine.loop(ctx)
@@ -216,7 +225,8 @@ end
 -- whole run), page_size, max_poll_errors, concurrency (details),
 -- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
 -- command: an interrupt waits for a create's outcome to be journaled),
--- force_create, adopt, failure_budget (overrides the spec's).
+-- force_create, adopt, failure_budget (overrides the spec's); any other key is
+-- refused (RUN_OPTIONS).
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then

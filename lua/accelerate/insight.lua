@@ -5,6 +5,7 @@
 --   insight.signature(msg)            a stable key for "the same failure"
 --   insight.title(msg)                one readable line naming the root cause
 --   insight.transient(msg [, rules])  whether running it again may get through
+--   insight.check_pattern(p)          whether string.find can ever refuse p
 --   insight.failures(failures [, opts])   groups, by count
 --   insight.timing(entries)           queue and run percentiles, throughput...
 --   insight.each_entry(report)        a report's instances with their details
@@ -34,6 +35,7 @@ local array = util.array
 local _M = {}
 
 _M.RULES = rules.RULES
+_M.check_pattern = rules.check_pattern
 _M.timing = timing.timing
 _M.spans = timing.spans
 _M.table_name = entry.table_name
@@ -142,6 +144,7 @@ end
 -- By the rule table (insight.RULES, docs/insight.md): the root cause is
 -- judged first, then the rest of the message (frames left out).
 function _M.transient(msg, rule_table)
+  rule_table = rules.check(rule_table)   -- a wrong shape raises, never matches nothing
   if type(msg) ~= "string" then return false, nil end
   local root = root_lines(msg)
   if root then

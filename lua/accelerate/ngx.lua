@@ -15,6 +15,7 @@
 -- threads); not in init_by_lua, set_by_lua, header/body filters or log.
 local core = require "accelerate.core"
 local client = require "accelerate.client"
+local util = require "accelerate.util"
 
 local ngx = ngx
 local tcp = ngx.socket.tcp
@@ -367,12 +368,17 @@ end
 -- Creates a client.  Options are accelerate.new's (validated by the same C
 -- code, environment fallbacks included), plus keepalive_timeout (seconds)
 -- and pool_size.  TLS verification in nginx uses lua_ssl_trusted_certificate:
--- ca_file cannot be applied per connection, so it is refused, not ignored.
+-- ca_file cannot be applied per connection, so it is refused, not ignored;
+-- so is any unknown key, as accelerate.new does.
+local OPTIONS = util.key_set(core.config_keys(), { "keepalive_timeout", "pool_size" })
+
 function _M.new(opts)
   if opts ~= nil and type(opts) ~= "table" then
     error("bad argument #1 to 'new' (table expected, got " .. type(opts) .. ")", 2)
   end
   opts = opts or {}
+  local bad = util.unknown_option(opts, OPTIONS)
+  if bad then return nil, util.new_error("invalid", bad) end
   local cfg, err = core.config(opts)
   if not cfg then return nil, err end
   if cfg.ca_file then

@@ -2,12 +2,14 @@
 -- Pure Lua over the C core's error objects and clock, 5.1 syntax.
 
 local core = require "accelerate.core"
+local plans = require "accelerate.plans"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
 local tonumber = tonumber
+local select = select
 local setmetatable = setmetatable
 local getmetatable = getmetatable
 local rawget = rawget
@@ -100,6 +102,56 @@ function _M.error_fields(err)
     kind = err.kind, message = err.message, status = err.status, code = err.code,
     trace_id = err.trace_id, detail = err.detail, retryable = err.retryable,
   }
+end
+
+-- Options -------------------------------------------------------------------
+-- Every entry point keeps the list of the options it reads beside the code
+-- that reads them, and refuses any other key: a misspelt option
+-- (`tenantId` for tenant_id, `timout`) must never be silently ignored.
+
+-- syntax: set = util.key_set(list_or_set, ...)
+-- {name = true} for every name of the lists (or sets) given.
+function _M.key_set(...)
+  local out = {}
+  for i = 1, select("#", ...) do
+    for k, v in pairs((select(i, ...))) do
+      if type(k) == "number" then out[v] = true else out[k] = true end
+    end
+  end
+  return out
+end
+
+local function sorted_names(set)
+  local names = {}
+  for k in pairs(set) do names[#names + 1] = k end
+  tbl_sort(names)
+  return names
+end
+
+-- syntax: name = util.nearest(set, name)
+-- The known name nearest to a misspelt one (accelerate.plans.near, the one
+-- rule for "did you mean", plan names included), or nil.
+function _M.nearest(set, name)
+  return plans.near(sorted_names(set), tostring(name), 1)[1]
+end
+
+-- syntax: msg = util.unknown_option(opts, set)
+-- nil when every key of the table opts is in set; else the message naming
+-- the first unknown key (sorted) and the nearest known one, or every known
+-- one when none is near.
+function _M.unknown_option(opts, set)
+  if type(opts) ~= "table" then return nil end
+  local bad
+  for k in pairs(opts) do
+    if not set[k] then
+      local name = tostring(k)
+      if not bad or name < bad then bad = name end
+    end
+  end
+  if not bad then return nil end
+  local near = _M.nearest(set, bad)
+  if near then return "unknown option '" .. bad .. "'; did you mean '" .. near .. "'?" end
+  return "unknown option '" .. bad .. "'; the options are: " .. tbl_concat(sorted_names(set), ", ")
 end
 
 -- Tables ------------------------------------------------------------------
@@ -253,13 +305,18 @@ function _M.json_decode(s)
   return _M.strip_null(v)
 end
 
--- JSON null decodes to a lightuserdata sentinel; the rest of the project
--- reads absent fields as nil, so drop them.
+-- JSON null decodes to a lightuserdata sentinel (cjson.null); the rest of
+-- the project reads absent fields as nil, so a null field of an object is
+-- dropped.  A null element of an array keeps its place, as the sentinel:
+-- made nil it would leave a hole where ipairs and # stop, and every element
+-- after it would be lost unseen (a spec's list half-used).  cjson gives
+-- arrays number keys and objects string keys; the C core does the same.
 function _M.strip_null(v)
   if type(v) == "table" then
     local out = {}
     for k, x in pairs(v) do
-      if type(x) ~= "userdata" then out[k] = _M.strip_null(x) end
+      if type(x) ~= "userdata" then out[k] = _M.strip_null(x)
+      elseif type(k) == "number" then out[k] = x end
     end
     return out
   end

@@ -11,14 +11,13 @@
 local util = require "accelerate.util"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
+local rules = require "accelerate.insight.rules"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
-local pcall = pcall
 local floor = math.floor
-local str_find = string.find
 local tbl_sort = table.sort
 local tbl_concat = table.concat
 local json_encode = util.json_encode
@@ -45,7 +44,9 @@ local function only_known(t, known, where)
   end
   if #bad > 0 then
     tbl_sort(bad)
-    raise("invalid", where .. ": unknown field" .. (#bad > 1 and "s " or " ") .. tbl_concat(bad, ", "))
+    local near = util.nearest(known, bad[1])
+    raise("invalid", where .. ": unknown field" .. (#bad > 1 and "s " or " ") .. tbl_concat(bad, ", ")
+      .. (near and ("; did you mean '" .. near .. "'?") or ""))
   end
 end
 
@@ -62,6 +63,26 @@ local function nonempty_string(v)
   return type(v) == "string" and v ~= ""
 end
 
+-- The length of a non-empty list (keys 1..n); raises `bad` for anything
+-- else.  A null element (the JSON decoder's sentinel) or a hole (nil, in a
+-- spec made in Lua) is refused by its path: ipairs would stop there and
+-- every entry after it would be dropped unseen.
+local function list_of(v, where, bad)
+  if type(v) ~= "table" then raise("invalid", bad) end
+  local n = 0
+  for k in pairs(v) do
+    if type(k) ~= "number" or k < 1 or k ~= floor(k) then raise("invalid", bad) end
+    if k > n then n = k end
+  end
+  if n == 0 then raise("invalid", bad) end
+  for i = 1, n do
+    if v[i] == nil or type(v[i]) == "userdata" then
+      raise("invalid", where .. "[" .. i .. "] is null: a list may not hold null")
+    end
+  end
+  return n
+end
+
 -- chunk: "month" or a number of days; nil: one task per range.
 local function chunk_of(v)
   if v == nil or v == "month" then return v end
@@ -71,14 +92,15 @@ end
 
 local function patterns_of(v)
   if v == nil then return nil end
-  if type(v) ~= "table" or #v == 0 then
-    raise("invalid", "campaign spec: transient must be a non-empty list of patterns")
-  end
+  local n = list_of(v, "campaign spec: transient", "campaign spec: transient must be a non-empty list of patterns")
   local out = {}
-  for i, p in ipairs(v) do
+  for i = 1, n do
+    local p = v[i]
     if not nonempty_string(p) then raise("invalid", "campaign spec: transient[" .. i .. "] must be a pattern") end
-    if not pcall(str_find, "", p) then
-      raise("invalid", "campaign spec: transient[" .. i .. "] is not a valid Lua pattern: " .. p)
+    -- read whole: string.find on a sample subject stops before "heap["'s bracket
+    local ok, why = rules.check_pattern(p)
+    if not ok then
+      raise("invalid", "campaign spec: transient[" .. i .. "] is not a valid Lua pattern: " .. p .. " (" .. why .. ")")
     end
     out[i] = p
   end
@@ -104,7 +126,7 @@ local function entry_of(e, i, raw)
     dateIntervalOfLot = e.dateIntervalOfLot or raw.dateIntervalOfLot or 1,
   }
   if not out.startTime or not out.endTime then raise("invalid", where .. " needs startTime and endTime") end
-  local ok, err = checks.protect(params.split, out.startTime, out.endTime, out.dateIntervalOfLot)
+  local ok, err = checks.protect(params.range, out.startTime, out.endTime, out.dateIntervalOfLot)
   if not ok then raise("invalid", where .. ": " .. err.message) end
   out.dateIntervalOfLot = params.lot_size(out.dateIntervalOfLot)
   return out
@@ -119,11 +141,11 @@ local function selection_of(sel, raw)
   end
   local names
   if sel.names ~= nil then
-    if type(sel.names) ~= "table" or #sel.names == 0 then
-      raise("invalid", "campaign spec: plans.names must be a non-empty list of plan names")
-    end
+    local count = list_of(sel.names, "campaign spec: plans.names",
+      "campaign spec: plans.names must be a non-empty list of plan names")
     names = {}
-    for i, n in ipairs(sel.names) do
+    for i = 1, count do
+      local n = sel.names[i]
       if not nonempty_string(n) then raise("invalid", "campaign spec: plans.names[" .. i .. "] must be a name") end
       names[i] = n
     end
@@ -134,7 +156,7 @@ local function selection_of(sel, raw)
   if not raw.startTime or not raw.endTime then
     raise("invalid", "campaign spec: a selection of plans needs startTime and endTime")
   end
-  local ok, err = checks.protect(params.split, raw.startTime, raw.endTime, raw.dateIntervalOfLot)
+  local ok, err = checks.protect(params.range, raw.startTime, raw.endTime, raw.dateIntervalOfLot)
   if not ok then raise("invalid", "campaign spec: " .. err.message) end
   return { materializeType = mt, names = names, startTime = raw.startTime, endTime = raw.endTime,
     dateIntervalOfLot = params.lot_size(raw.dateIntervalOfLot) }
@@ -185,11 +207,9 @@ function _M.normalize(raw)
   end
   if not ORDERS[s.order] then raise("invalid", "campaign spec: order must be \"oldest\" or \"newest\"") end
   if raw.backfills ~= nil then
-    if type(raw.backfills) ~= "table" or #raw.backfills == 0 then
-      raise("invalid", "campaign spec: backfills must be a non-empty list")
-    end
+    local n = list_of(raw.backfills, "campaign spec: backfills", "campaign spec: backfills must be a non-empty list")
     s.backfills = {}
-    for i, e in ipairs(raw.backfills) do s.backfills[i] = entry_of(e, i, raw) end
+    for i = 1, n do s.backfills[i] = entry_of(raw.backfills[i], i, raw) end
   else
     s.selection = selection_of(raw.plans, raw)
   end

@@ -145,10 +145,24 @@ local function sources(client, s, stats)
   return out
 end
 
+-- How many spans chunks() makes, counted without making them.
+local function chunk_count(first, last, chunk)
+  if chunk == "month" then
+    local y1, m1 = dates.to_civil(first)
+    local y2, m2 = dates.to_civil(last)
+    return (y2 - y1) * 12 + m2 - m1 + 1
+  end
+  return ceil((last - first + 1) / chunk)
+end
+
 -- Day-number spans of first..last, each at most `chunk` (a number of days,
--- or "month": never across a month's end); one span without a chunk.
+-- or "month": never across a month's end); one span without a chunk.  Too
+-- many is refused before any is made.
 function _M.chunks(first, last, chunk)
   if not chunk then return { { first, last } } end
+  if chunk_count(first, last, chunk) > MAX_TASKS then
+    raise("invalid", "campaign spec: more than " .. MAX_TASKS .. " tasks")
+  end
   local out, d = {}, first
   while d <= last do
     local e

@@ -15,6 +15,8 @@ local repairs = require "accelerate.cli.repairs"
 local context = require "accelerate.cli.context"
 local html_command = require "accelerate.cli.html_command"
 local plan_commands = require "accelerate.cli.plan_commands"
+local checks = require "accelerate.workflow.checks"
+local wparams = require "accelerate.workflow.params"
 
 local type = type
 local ipairs = ipairs
@@ -55,6 +57,9 @@ local function check_create(params, command)
     local msg = type(err) == "table" and err.message or tostring(err)
     usage((str_gsub(msg, "^create_task: ", "")), command)
   end
+  -- the range as a whole, before any plan lookup, without expanding it
+  local ok, rerr = checks.protect(wparams.range, params.startTime, params.endTime, params.dateIntervalOfLot)
+  if not ok then usage(rerr.message, command) end
 end
 _M.check_create = check_create
 

@@ -83,7 +83,7 @@ local PLAN_OPTS = [[
                           names near it (exit 2); the plan's id is what is created and journaled
   --plan-id ID            the plan's id, sent as given, not looked up (or --plan-name NAME)
   --start YYYY-MM-DD      first partition date
-  --end YYYY-MM-DD        last partition date (inclusive)
+  --end YYYY-MM-DD        last partition date (inclusive); at most 100 years after --start
   --lot N                 days per instance (dateIntervalOfLot, default 1)
 ]]
 
@@ -266,7 +266,8 @@ range; an EXTERNAL plan is warned about too.  --json stays the array of
 lots (warnings on stderr).
 
 Exit codes: 0, 2 for dates that do not exist (or that a create would refuse),
-START after END, or a plan that --plan does not name; 4 API or network error
+START after END, a range longer than 100 years, or a plan that --plan does
+not name; 4 API or network error
 (--plan), 5 output could not be written.
 
 Examples:

@@ -48,6 +48,9 @@ local function add_failures(client, dag, report, opts, stats, j)
   end
 end
 
+-- Every option of workflow.backfill: the create's, the watch's, inspect's.
+local OPTIONS = util.key_set(create.OPTIONS, watch.OPTIONS, inspect.OPTIONS)
+
 -- syntax: report, err, partial = workflow.backfill(client, params, opts)
 -- params.plan (a name or id) is looked up once, before the journal is
 -- opened; from there on the backfill is its planId.
@@ -56,6 +59,7 @@ function _M.backfill(client, p, opts)
   local j
   local partial
   local function run()
+    checks.options(opts, OPTIONS, "workflow.backfill")
     checks.check_client(client, { "create_task", "list_instances", "task_detail" })
     params.validate(p)
     p = plan.resolve(client, p)

@@ -45,6 +45,15 @@ function _M.check_client(client, methods)
   end
 end
 
+-- syntax: checks.options(opts, known, where)     (raises kind invalid)
+-- Refuses a key of opts that is not in the set known (each entry point's
+-- list, kept beside the code that reads it), naming the nearest known one.
+function _M.options(opts, known, where)
+  if opts ~= nil and type(opts) ~= "table" then raise("invalid", where .. ": opts must be a table") end
+  local bad = util.unknown_option(opts, known)
+  if bad then raise("invalid", where .. ": " .. bad) end
+end
+
 -- opts[name] when set, checked to be a number >= minimum; nil when unset.
 function _M.check_number(opts, name, minimum)
   local v = opts[name]

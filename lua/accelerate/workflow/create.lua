@@ -192,6 +192,10 @@ local function journaled_create(client, p, j, stats, extra, window, budget)
 end
 _M.journaled_create = journaled_create
 
+-- Every option of workflow.create (journal, force_create: create_impl;
+-- defer_signals, on_created: journaled_create's window).
+_M.OPTIONS = util.key_set { "journal", "force_create", "defer_signals", "on_created" }
+
 -- The create run under protect, after the checks: dagName, resumed.
 local function create_impl(client, p, opts, j)
   if j then
@@ -222,6 +226,7 @@ function _M.create(client, p, opts)
   opts = opts or {}
   local j
   local dag, err = checks.protect(function()
+    checks.options(opts, _M.OPTIONS, "workflow.create")
     checks.check_client(client, { "create_task" })
     params.validate(p)
     p = plan.resolve(client, p)

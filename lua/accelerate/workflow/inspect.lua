@@ -18,6 +18,9 @@ local raise = checks.raise
 
 local _M = {}
 
+-- Every option of workflow.inspect (fetch_details reads it).
+_M.OPTIONS = util.key_set { "concurrency" }
+
 -- details, errs by id.  The concurrency is opts.concurrency or the
 -- client's own default (accelerate.client's DEFAULT_CONCURRENCY).
 local function fetch_details(client, ids, opts, stats)
@@ -85,6 +88,7 @@ _M.run = run
 function _M.inspect(client, report, opts)
   opts = opts or {}
   return checks.protect(function()
+    checks.options(opts, _M.OPTIONS, "workflow.inspect")
     checks.check_client(client, { "task_detail" })
     return run(client, report, opts, checks.new_stats())
   end)

@@ -31,14 +31,36 @@ local function lot_size(n)
 end
 _M.lot_size = lot_size
 
--- The lots of startTime .. endTime, n days each; raises kind invalid.
-local function split(start, stop, n)
+-- The longest range one backfill may cover: 100 years.  A longer one is a
+-- typo (0001-01-01 for 2001-01-01), and split into one-day lots it would
+-- cost millions of tables and tens of seconds before anything is sent.
+local MAX_YEARS = 100
+local MAX_DAYS = 36525    -- 100 years, 25 of them leap (2000-01-01 .. 2099-12-31)
+_M.MAX_DAYS = MAX_DAYS
+
+-- syntax: first, last, n = params.range(startTime, endTime, dateIntervalOfLot)
+-- The range as day numbers and the lot size, checked without expanding
+-- anything; raises kind invalid.  The number of lots is
+-- ceil((last - first + 1) / n).
+local function range(start, stop, n)
   n = lot_size(n)
   local s, serr = dates.parse(start)
   if not s then raise("invalid", "startTime: " .. serr) end
   local e, eerr = dates.parse(stop)
   if not e then raise("invalid", "endTime: " .. eerr) end
   if s > e then raise("invalid", "startTime " .. start .. " is after endTime " .. stop) end
+  if e - s + 1 > MAX_DAYS then
+    raise("invalid", "startTime .. endTime " .. start .. " .. " .. stop .. " is longer than " .. MAX_YEARS
+      .. " years (" .. (e - s + 1) .. " days; at most " .. MAX_DAYS .. " in one backfill): a typo?")
+  end
+  return s, e, n
+end
+_M.range = range
+
+-- The lots of startTime .. endTime, n days each; raises kind invalid.
+local function split(start, stop, n)
+  local s, e
+  s, e, n = range(start, stop, n)
   local out = array()
   local d = s
   while d <= e do
@@ -60,7 +82,8 @@ function _M.lots(start, stop, n)
 end
 
 -- Raises kind invalid unless params would make a create the server accepts
--- (the same date rules as lots, so lots never accepts what create refuses).
+-- (the same date rules as lots, so lots never accepts what create refuses),
+-- without splitting the range.
 function _M.validate(params)
   if type(params) ~= "table" then raise("invalid", "params must be a table") end
   if params.plan ~= nil then
@@ -76,7 +99,7 @@ function _M.validate(params)
       raise("invalid", "params.plan, params.planId or params.planName is required")
     end
   end
-  split(params.startTime, params.endTime, params.dateIntervalOfLot)
+  range(params.startTime, params.endTime, params.dateIntervalOfLot)
 end
 
 -- Do two parameter sets ask for the same backfill?  A missing

@@ -76,6 +76,11 @@ local function infer_plan(report)
   return nil
 end
 
+-- Every option of workflow.repair and repair_plan (plan and repair_one
+-- read them).
+local OPTIONS = util.key_set { "planId", "planName", "dateIntervalOfLot", "dry_run", "journal", "force_create",
+  "again" }
+
 -- The creates a repair would send, without sending anything; raises.
 local function plan(report, opts)
   if not status.has_instances(report) then
@@ -108,7 +113,10 @@ end
 -- syntax: ranges, err = workflow.repair_plan(report, opts)
 -- The creates a repair would send, without sending anything.
 function _M.repair_plan(report, opts)
-  return checks.protect(plan, report, opts or {})
+  return checks.protect(function()
+    checks.options(opts, OPTIONS, "workflow.repair_plan")
+    return plan(report, opts or {})
+  end)
 end
 
 -- The journal's last op that repairs dag with these params, or nil.
@@ -152,6 +160,7 @@ function _M.repair(client, report, opts)
   local j
   local done = array()
   local function run()
+    checks.options(opts, OPTIONS, "workflow.repair")
     checks.check_client(client, { "create_task" })
     local creates = plan(report, opts)
     if opts.dry_run then

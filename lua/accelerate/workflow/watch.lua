@@ -68,6 +68,11 @@ function _M.journal_append(j, report, ev, ctx)
 end
 local journal_append = _M.journal_append
 
+-- Every option of workflow.wait: settings() reads them (and the journal
+-- run() opens); campaigns and backfill take these too.
+_M.OPTIONS = util.key_set { "interval", "max_interval", "backoff", "timeout", "page_size", "max_poll_errors",
+  "on_progress", "sleep", "clock", "journal" }
+
 -- The watch's options, checked, with their defaults.
 -- syntax: cfg = watch.settings(opts)     (raises)
 -- The watch's options checked, with their defaults (campaigns poll with
@@ -253,6 +258,7 @@ function _M.wait(client, dag, opts)
   opts = opts or {}
   local j
   local report, err = checks.protect(function()
+    checks.options(opts, _M.OPTIONS, "workflow.wait")
     checks.check_client(client, { "list_instances" })
     local ctx = { stats = checks.new_stats() }
     if opts.journal then

@@ -444,6 +444,22 @@ describe("accelerate campaign run after a failure-budget stop", function()
     assert.equal(2, code)
     assert.matches("--failure-budget must be a whole number", err, 1, true)
   end)
+
+  it("campaign status advises the same command, naming the spec the journal's run was given", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+    local code, _, err = cmd("campaign run " .. spec { max_in_flight = 1, failure_budget = 0 } .. " --journal "
+      .. jpath .. " --interval 0.02")
+    assert.equal(1, code, err)
+    local out
+    code, out = cmd("campaign status " .. jpath .. " --no-calendar")
+    assert.equal(1, code)
+    local err2
+    code, out, err2 = advised(out, "fix the cause, then")
+    assert.equal(0, code, err2)
+    assert.matches("all 6 tasks succeeded", out, 1, true)
+    once_each()
+  end)
 end)
 
 -- issue 17 item 6: --adopt checks the dagName before journaling it, and no

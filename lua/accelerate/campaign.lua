@@ -174,11 +174,12 @@ local function prepare(ctx, spec)
   local tasks = ctx.j and record.planned(ctx.j.events)
   if tasks then
     ctx.resumed = true
+    record.note_spec(ctx.j, ctx.opts.spec_path)
   else
     util.check_stop()
     tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
     guard(ctx, s, tasks, tasks)
-    if ctx.j then record.write_plan(ctx.j, tasks, s) end
+    if ctx.j then record.write_plan(ctx.j, tasks, s, ctx.opts.spec_path) end
   end
   ctx.st = state.new(tasks, s)
   if ctx.j then
@@ -201,7 +202,7 @@ end
 -- poll), and the campaign's own (on_event, defer_signals, force_create,
 -- adopt: engine and resolve_unknown; failure_budget: the spec's, overridden).
 local RUN_OPTIONS = util.key_set(watch.OPTIONS, inspect.OPTIONS,
-  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget" })
+  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget", "spec_path" })
 
 local function run(ctx, spec)
   checks.options(ctx.opts, RUN_OPTIONS, "campaign.run")
@@ -225,12 +226,16 @@ end
 -- whole run), page_size, max_poll_errors, concurrency (details),
 -- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
 -- command: an interrupt waits for a create's outcome to be journaled),
--- force_create, adopt, failure_budget (overrides the spec's); any other key is
--- refused (RUN_OPTIONS).
+-- force_create, adopt, failure_budget (overrides the spec's), spec_path (the
+-- spec's file, journaled for campaign.status's resume command); any other
+-- key is refused (RUN_OPTIONS).
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then
     return nil, new_error("invalid", "opts.journal must be a file path")
+  end
+  if opts.spec_path ~= nil and (type(opts.spec_path) ~= "string" or opts.spec_path == "") then
+    return nil, new_error("invalid", "opts.spec_path must be a file path")
   end
   local ctx = { client = client, opts = opts, stats = checks.new_stats(), created = 0, errors_in_row = 0,
     path = opts.journal }

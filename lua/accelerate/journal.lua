@@ -30,7 +30,9 @@
 -- spec's identity, instead of params) adds:
 --   campaign        its tasks, planned once, before any create: {tasks = [{task, plan,
 --                   planId, materializeType, metricTimeGranularity, scheduledBy,
---                   startTime, endTime, dateIntervalOfLot, lots}], order}
+--                   startTime, endTime, dateIntervalOfLot, lots}], order, spec = the
+--                   spec file's path, when the command ran it}
+--   run             a resume given the spec under another path: {spec}
 --   intent, created ... as above, with task (its number) and round (0, then
 --                   1, 2 for repairs, which also carry repairs = the dag repaired)
 --   state           as above, with task

@@ -44,9 +44,30 @@ function _M.planned(events)
   return nil
 end
 
--- syntax: record.write_plan(j, tasks, s)      (raises)
-function _M.write_plan(j, tasks, s)
-  local ok, err = j:append { event = "campaign", tasks = tasks, order = s.order }
+-- syntax: record.write_plan(j, tasks, s [, spec_path])      (raises)
+function _M.write_plan(j, tasks, s, spec_path)
+  local ok, err = j:append { event = "campaign", tasks = tasks, order = s.order, spec = spec_path }
+  if not ok then error(err, 0) end
+end
+
+-- syntax: path = record.spec_path(events)
+-- The spec file the journal's latest run was given (its campaign line, or
+-- a later `run` line), or nil: what `campaign status` names in the command
+-- it advises, so that the command runs as printed.
+function _M.spec_path(events)
+  local path
+  for _, ev in ipairs(events) do
+    if (ev.event == "campaign" or ev.event == "run") and type(ev.spec) == "string" then path = ev.spec end
+  end
+  return path
+end
+
+-- syntax: record.note_spec(j, spec_path)      (raises)
+-- A resume given the spec under another path (moved, or named from
+-- another folder) records it: a `run` line.
+function _M.note_spec(j, spec_path)
+  if spec_path == nil or spec_path == _M.spec_path(j.events) then return end
+  local ok, err = j:append { event = "run", spec = spec_path }
   if not ok then error(err, 0) end
 end
 
@@ -191,6 +212,7 @@ function _M.status(path)
   local st = _M.replay(events, state.new(tasks, {}), damage.lines)
   local r = state.report(st)
   r.journal = path
+  r.spec = _M.spec_path(events)
   r.stopped = st.last_stop
   r.ended = st.ended and true or nil
   r.ok = st.ended and st.ended.ok or false

@@ -56,6 +56,16 @@ local function shell_word(s)
   return "'" .. str_gsub(s, "'", "'\\''") .. "'"
 end
 
+-- path from the root, so that `campaign status`, run from any folder,
+-- advises a command that finds the spec (the shell's PWD: the command
+-- never changes folder).
+local function absolute(ctx, path)
+  if str_find(path, "^/") then return path end
+  local pwd = ctx.getenv("PWD")
+  if type(pwd) ~= "string" or not str_find(pwd, "^/") then return path end
+  return (str_gsub(pwd, "/$", "")) .. "/" .. (str_gsub(path, "^%./", ""))
+end
+
 -- The spec file, decoded and checked; usage errors for what is wrong with it.
 local function read_spec(path)
   local f, err = io_open(path, "rb")
@@ -203,7 +213,7 @@ local function run(o, ctx, path)
       if ev.event ~= "warning" then return v.event(ev) end
       if not o.flags.json then warn(ctx, { ev.message }) end
     end,
-    sleep = ctx.sleep, clock = ctx.clock, defer_signals = true,
+    sleep = ctx.sleep, clock = ctx.clock, defer_signals = true, spec_path = absolute(ctx, path),
     force_create = o.flags["force-create"], adopt = o.values.adopt,
     failure_budget = args.number(o, "failure-budget", 0, true),
   })
@@ -235,7 +245,9 @@ local function status(o, ctx, path)
     print_json(ctx, r, code)
     return code
   end
-  print_text(ctx, o, r, "campaign " .. path, "accelerate campaign run SPEC --journal " .. shell_word(path))
+  -- the spec the journal's last run was given (SPEC for an older journal)
+  print_text(ctx, o, r, "campaign " .. path, "accelerate campaign run " .. (r.spec and shell_word(r.spec) or "SPEC")
+    .. " --journal " .. shell_word(path))
   if r.stopped then ctx.out("last run stopped: " .. r.stopped .. "\n") end
   if r.journal_error then ctx.out(r.journal_error .. "\n") end
   for _, u in ipairs(r.unresolved) do

@@ -228,6 +228,8 @@ _M.run = run
 -- none yet.  Returns the dag to watch; sets ctx.journal, resumed, params.
 local function attach_journal(client, j, dag, path, ctx)
   local s = journal.summarize(j.events)
+  -- a damaged line is named in the report, as backfill and campaign do
+  ctx.journal_error = journal.damage_note(path, j.damaged)
   if dag == nil then
     if not s.dagName then
       create.refuse_pending(j, s, path)

@@ -141,10 +141,10 @@ describe("accelerate campaign", function()
     os.remove(tmp .. ".rc")
     os.remove(tmp .. ".pid")
     assert(helpers.run("bash -c " .. helpers.quote(sh) .. " >/dev/null 2>&1 &"))
-    assert.is_true(helpers.eventually(function() return #journal_events("state") > after end, 10))
+    assert.is_true(helpers.eventually(function() return #journal_events("state") > after end, 30))
     local pid = assert(tonumber(helpers.read_file(tmp .. ".pid"):match("%d+")))
     os.execute("kill -" .. signal .. " " .. pid)
-    assert.truthy(helpers.eventually(function() return helpers.read_file(tmp .. ".rc") end, 15))
+    assert.truthy(helpers.eventually(function() return helpers.read_file(tmp .. ".rc") end, 30))
     return tonumber(helpers.read_file(tmp .. ".rc"):match("%d+")), helpers.read_file(tmp .. ".err")
   end
 

@@ -15,6 +15,8 @@ end
 local RUN = {}
 
 function RUN.create_task(c, args) return c:create_task(args) end
+-- a create given less time than the call's timeout (a campaign's time left)
+function RUN.create_task_budget(c, args) return c:create_task(args.params, args.budget) end
 function RUN.list_instances(c, args) return c:list_instances(args) end
 function RUN.task_detail(c, args) return c:task_detail(args) end
 function RUN.list_plans(c, args)

@@ -148,6 +148,12 @@ local CASES = {
     fault = { route = "create", kind = "body", status = 200,
       body = '{"success":true,"code":"200","data":null,"errorMsg":"Failed to create the data backfill task"}' },
     kind = "api", retryable = false, outcome_unknown = false, requests = 1 },
+  -- issue 17 item 4: a create gets at most the budget it is given (the time
+  -- a campaign's --timeout leaves); one cut after it was sent may exist
+  { name = "a create cut by its budget may have happened", call = "create_task_budget",
+    args = { params = { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }, budget = 1 },
+    fault = { route = "create", kind = "delay", delay = 3 },
+    kind = "timeout", retryable = false, outcome_unknown = true, requests = 1, max_elapsed = 1.5 },
 }
 
 describe("one call policy, two transports", function()

@@ -104,6 +104,35 @@ describe("campaign.run", function()
     assert.equal(2, most)
   end)
 
+  it("polls through the watch's sweep: pages all SUCCESS skipped while the backfill runs, counts exact", function()
+    -- 2 tables x 31 days = 62 instances, 7 pages of 10, finishing roughly
+    -- in list order (8 run at once): the early pages end all SUCCESS first
+    sim:scenario(helpers.scenario { speed = 1500 })
+    local s = { backfills = { { planId = SALES, startTime = "2025-01-01", endTime = "2025-01-31" } },
+      max_in_flight = 1 }
+    local report = assert(campaign.run(client, s, opts { page_size = 10, interval = 0.05, max_interval = 0.05 }))
+    assert.is_true(report.ok)
+    local T = report.tasks[1]
+    assert.equal(62, T.total)
+    assert.same({ SUCCESS = 62, FAILED = 0, RUNNING = 0, WAITING = 0 }, T.counts)
+    local fetched = {}
+    for _, q in ipairs(sim:requests { route = "list" }) do
+      assert.equal(T.dagName, q.args.dagName)
+      local k = tonumber(q.args.pageIndex)
+      fetched[k] = (fetched[k] or 0) + 1
+    end
+    assert.equal(7, #fetched)
+    -- the last page is fetched at every poll; the first is skipped once it
+    -- was all SUCCESS, until the full sweep that confirms the end
+    assert.is_true(fetched[7] >= 4, "too few polls to see a skip: " .. fetched[7])
+    assert.is_true(fetched[1] < fetched[7], "page 1 fetched " .. fetched[1] .. " times, page 7 " .. fetched[7])
+    -- the settled line carries the exact counts of the last full sweep
+    local settled = events_of("settled")
+    assert.equal(1, #settled)
+    assert.equal(62, settled[1].total)
+    assert.equal(62, settled[1].counts.SUCCESS)
+  end)
+
   it("creates the oldest dates first across all plans, in campaign.plan's order", function()
     local planned = assert(campaign.plan(client, spec()))
     sim:clear_requests()
@@ -344,11 +373,13 @@ function c:create_task(p)
   if p.startTime == "2025-01-09" then repair_dag = dag end
   return dag, err
 end
-function c:instances(dag, o)
+-- a campaign polls page by page through the watch's sweep (list_into)
+function c:list_into(args, ...)
+  local dag = args.dagName
   looks = looks + 1
   if point == "watch" and looks == n then die(dag) end
   if point == "repair" and dag == repair_dag then die(dag) end
-  return real:instances(dag, o)
+  return real:list_into(args, ...)
 end
 campaign.run(c, json.decode(arg[5]), { journal = arg[6], interval = 0.02, max_interval = 0.05, timeout = 30 })
 print("not killed")

@@ -601,6 +601,33 @@ end)
 describe("campaign guards", function()
   local LEDGER = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
 
+  it("a task whose dates a backfill's create refuses (a journal edited by hand) is refused, nothing sent", function()
+    -- the journal of a run that planned the tasks and created none
+    local s = spec { plans = { names = { "sales_daily" } }, endTime = "2025-01-31" }
+    local r, err = campaign.run(client, s, opts { timeout = 0.05 })
+    assert.is_nil(err)
+    assert.equal("timeout", r.stopped)
+    assert.equal(0, #creates())
+    local lines = {}
+    for line in io.lines(path) do
+      local ev = helpers.json.decode(line)
+      if ev.event == "campaign" then
+        ev.tasks[1].endTime = "2025-02-30"
+        line = helpers.json.encode(ev)
+      end
+      lines[#lines + 1] = line
+    end
+    local f = assert(io.open(path, "wb"))
+    f:write(table.concat(lines, "\n"), "\n")
+    f:close()
+    r, err = campaign.run(client, s, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("endTime: no such day: 2025-02-30", err.message, 1, true)
+    assert.equal(0, #creates())
+    assert.equal(0, #events_of("intent"))
+  end)
+
   it("refuses an EXTERNAL plan unless the spec says force, creating nothing, writing no plan", function()
     local r, err = campaign.run(client, LEDGER, opts())
     assert.is_nil(r)

@@ -739,3 +739,41 @@ describe("campaign spec: bad input refused, not half-used", function()
     assert(campaign.check { backfills = { e }, transient = { "heap%[", "[]]", "%b()" } })
   end)
 end)
+
+-- A client of list_instances only (no list_into: the store is filled from
+-- its tables): the campaign polls it through the same sweep.
+describe("campaign.run on a client without list_into", function()
+  local fake = require "spec.fake_client"
+
+  after_each(function() os.remove(path) end)
+
+  it("gets partial sweeps, exact counts and the settled line's failed instances", function()
+    -- 2 tables x 10 days: 20 instances, 4 pages of 5, ending in list order;
+    -- one fails for good
+    local c = fake.new {
+      plans = { { id = SALES, name = "sales_daily" } },
+      instances = fake.plan("2025-01-01", "2025-01-10", 1, 2, function(li, _, ti)
+        return { { 0, "RUNNING" }, { 10 * li, (li == 3 and ti == 2) and "FAILED" or "SUCCESS" } }
+      end),
+    }
+    c.instances[6].detail = { msg = "java.lang.IllegalStateException: bad metric definition" }
+    assert.is_nil(c.list_into)
+    local s = { backfills = { { planId = SALES, startTime = "2025-01-01", endTime = "2025-01-10" } } }
+    local report = assert(campaign.run(c, s, { journal = path, interval = 10, max_interval = 10, page_size = 5,
+      sleep = c.sleep, clock = c.clock }))
+    assert.is_false(report.ok)
+    local T = report.tasks[1]
+    assert.equal(20, T.total)
+    assert.same({ SUCCESS = 19, FAILED = 1, RUNNING = 0, WAITING = 0 }, T.counts)
+    local fetched = {}
+    for _, q in ipairs(c.lists) do fetched[q.pageIndex] = (fetched[q.pageIndex] or 0) + 1 end
+    assert.equal(4, #fetched)
+    assert.is_true(fetched[1] < fetched[4], "page 1 fetched " .. fetched[1] .. " times, page 4 " .. fetched[4])
+    local settled = events_of("settled")
+    assert.equal(1, #settled)
+    assert.equal(20, settled[1].total)
+    assert.same({ { id = "1006", status = "FAILED", mtGuid = "cat.sch.t2", startPartition = "2025-01-03",
+      endPartition = "2025-01-03", transient = false } }, settled[1].failed)
+    assert.same({}, settled[1].repair)
+  end)
+end)

@@ -87,6 +87,15 @@ bench-watch: deps
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
 	bench/watch $(if $(BENCH_TREE),--tree $(BENCH_TREE))
 
+# A campaign of 4 backfills of 3,000 instances on the simulator: its list
+# requests per poll against a full sweep at every poll (~10 s; a benchmark,
+# not a test).  BENCH_TREE=DIR runs the campaign with another checkout's
+# lua/ and core (the figures before a change; `make -C DIR build`).
+.PHONY: bench-campaign
+bench-campaign: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	lua5.4 bench/campaign.lua $(if $(BENCH_TREE),--tree $(BENCH_TREE))
+
 # 100,000 calls on one client, then 1,000 clients created and collected:
 # resident memory and descriptors sampled, a verdict printed (~1-2 min).
 soak: deps

@@ -104,6 +104,35 @@ describe("campaign.run", function()
     assert.equal(2, most)
   end)
 
+  it("polls through the watch's sweep: pages all SUCCESS skipped while the backfill runs, counts exact", function()
+    -- 2 tables x 31 days = 62 instances, 7 pages of 10, finishing roughly
+    -- in list order (8 run at once): the early pages end all SUCCESS first
+    sim:scenario(helpers.scenario { speed = 1500 })
+    local s = { backfills = { { planId = SALES, startTime = "2025-01-01", endTime = "2025-01-31" } },
+      max_in_flight = 1 }
+    local report = assert(campaign.run(client, s, opts { page_size = 10, interval = 0.05, max_interval = 0.05 }))
+    assert.is_true(report.ok)
+    local T = report.tasks[1]
+    assert.equal(62, T.total)
+    assert.same({ SUCCESS = 62, FAILED = 0, RUNNING = 0, WAITING = 0 }, T.counts)
+    local fetched = {}
+    for _, q in ipairs(sim:requests { route = "list" }) do
+      assert.equal(T.dagName, q.args.dagName)
+      local k = tonumber(q.args.pageIndex)
+      fetched[k] = (fetched[k] or 0) + 1
+    end
+    assert.equal(7, #fetched)
+    -- the last page is fetched at every poll; the first is skipped once it
+    -- was all SUCCESS, until the full sweep that confirms the end
+    assert.is_true(fetched[7] >= 4, "too few polls to see a skip: " .. fetched[7])
+    assert.is_true(fetched[1] < fetched[7], "page 1 fetched " .. fetched[1] .. " times, page 7 " .. fetched[7])
+    -- the settled line carries the exact counts of the last full sweep
+    local settled = events_of("settled")
+    assert.equal(1, #settled)
+    assert.equal(62, settled[1].total)
+    assert.equal(62, settled[1].counts.SUCCESS)
+  end)
+
   it("creates the oldest dates first across all plans, in campaign.plan's order", function()
     local planned = assert(campaign.plan(client, spec()))
     sim:clear_requests()
@@ -344,11 +373,13 @@ function c:create_task(p)
   if p.startTime == "2025-01-09" then repair_dag = dag end
   return dag, err
 end
-function c:instances(dag, o)
+-- a campaign polls page by page through the watch's sweep (list_into)
+function c:list_into(args, ...)
+  local dag = args.dagName
   looks = looks + 1
   if point == "watch" and looks == n then die(dag) end
   if point == "repair" and dag == repair_dag then die(dag) end
-  return real:instances(dag, o)
+  return real:list_into(args, ...)
 end
 campaign.run(c, json.decode(arg[5]), { journal = arg[6], interval = 0.02, max_interval = 0.05, timeout = 30 })
 print("not killed")
@@ -570,6 +601,33 @@ end)
 describe("campaign guards", function()
   local LEDGER = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
 
+  it("a task whose dates a backfill's create refuses (a journal edited by hand) is refused, nothing sent", function()
+    -- the journal of a run that planned the tasks and created none
+    local s = spec { plans = { names = { "sales_daily" } }, endTime = "2025-01-31" }
+    local r, err = campaign.run(client, s, opts { timeout = 0.05 })
+    assert.is_nil(err)
+    assert.equal("timeout", r.stopped)
+    assert.equal(0, #creates())
+    local lines = {}
+    for line in io.lines(path) do
+      local ev = helpers.json.decode(line)
+      if ev.event == "campaign" then
+        ev.tasks[1].endTime = "2025-02-30"
+        line = helpers.json.encode(ev)
+      end
+      lines[#lines + 1] = line
+    end
+    local f = assert(io.open(path, "wb"))
+    f:write(table.concat(lines, "\n"), "\n")
+    f:close()
+    r, err = campaign.run(client, s, opts())
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.matches("endTime: no such day: 2025-02-30", err.message, 1, true)
+    assert.equal(0, #creates())
+    assert.equal(0, #events_of("intent"))
+  end)
+
   it("refuses an EXTERNAL plan unless the spec says force, creating nothing, writing no plan", function()
     local r, err = campaign.run(client, LEDGER, opts())
     assert.is_nil(r)
@@ -679,5 +737,43 @@ describe("campaign spec: bad input refused, not half-used", function()
     refused({ backfills = { e }, transient = { "(lock" } }, "transient[1]")
     refused({ backfills = { e }, transient = { "%f" } }, "transient[1]")
     assert(campaign.check { backfills = { e }, transient = { "heap%[", "[]]", "%b()" } })
+  end)
+end)
+
+-- A client of list_instances only (no list_into: the store is filled from
+-- its tables): the campaign polls it through the same sweep.
+describe("campaign.run on a client without list_into", function()
+  local fake = require "spec.fake_client"
+
+  after_each(function() os.remove(path) end)
+
+  it("gets partial sweeps, exact counts and the settled line's failed instances", function()
+    -- 2 tables x 10 days: 20 instances, 4 pages of 5, ending in list order;
+    -- one fails for good
+    local c = fake.new {
+      plans = { { id = SALES, name = "sales_daily" } },
+      instances = fake.plan("2025-01-01", "2025-01-10", 1, 2, function(li, _, ti)
+        return { { 0, "RUNNING" }, { 10 * li, (li == 3 and ti == 2) and "FAILED" or "SUCCESS" } }
+      end),
+    }
+    c.instances[6].detail = { msg = "java.lang.IllegalStateException: bad metric definition" }
+    assert.is_nil(c.list_into)
+    local s = { backfills = { { planId = SALES, startTime = "2025-01-01", endTime = "2025-01-10" } } }
+    local report = assert(campaign.run(c, s, { journal = path, interval = 10, max_interval = 10, page_size = 5,
+      sleep = c.sleep, clock = c.clock }))
+    assert.is_false(report.ok)
+    local T = report.tasks[1]
+    assert.equal(20, T.total)
+    assert.same({ SUCCESS = 19, FAILED = 1, RUNNING = 0, WAITING = 0 }, T.counts)
+    local fetched = {}
+    for _, q in ipairs(c.lists) do fetched[q.pageIndex] = (fetched[q.pageIndex] or 0) + 1 end
+    assert.equal(4, #fetched)
+    assert.is_true(fetched[1] < fetched[4], "page 1 fetched " .. fetched[1] .. " times, page 4 " .. fetched[4])
+    local settled = events_of("settled")
+    assert.equal(1, #settled)
+    assert.equal(20, settled[1].total)
+    assert.same({ { id = "1006", status = "FAILED", mtGuid = "cat.sch.t2", startPartition = "2025-01-03",
+      endPartition = "2025-01-03", transient = false } }, settled[1].failed)
+    assert.same({}, settled[1].repair)
   end)
 end)

@@ -172,14 +172,30 @@ local function on_poll_error(ctx, err)
   ctx.last_error = err
 end
 
--- One list poll per unfinished backfill.  Returns whether anything changed.
+-- The sweeper of unfinished backfill D, kept across polls (partial sweeps)
+-- until D settles.
+local function sweeper_of(ctx, D)
+  local sweepers = ctx.sweepers
+  if not sweepers then
+    sweepers = {}
+    ctx.sweepers = sweepers
+  end
+  local sw = sweepers[D]
+  if not sw then
+    sw = poll.sweeper(ctx.client, D.dagName, ctx.cfg.page_size, ctx.cfg.clock)
+    sweepers[D] = sw
+  end
+  return sw
+end
+
+-- One poll per unfinished backfill.  Returns whether anything changed.
 local function poll_round(ctx)
   local st, changed = ctx.st, false
   local list = {}
   for i, D in ipairs(st.unfinished) do list[i] = D end
   for _, D in ipairs(list) do
     check_stop()
-    local scan, err = poll.scan(ctx.client, D.dagName, ctx.cfg.page_size, ctx.stats, time_left(ctx))
+    local scan, err = poll.scan(sweeper_of(ctx, D), ctx.stats, time_left(ctx))
     if not scan then
       on_poll_error(ctx, err)
     else
@@ -191,6 +207,8 @@ local function poll_round(ctx)
           counts = scan.counts })
       end
       if scan.done then
+        -- a settled backfill is never polled again: its store goes
+        ctx.sweepers[D] = nil
         settle(ctx, D, scan)
         changed = true
       end

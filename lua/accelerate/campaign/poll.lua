@@ -1,71 +1,54 @@
--- One look at one backfill of a campaign: every instance through the
--- client's pager, kept as counts and the failed instances only (a campaign
--- watches many backfills at once), and, once all are terminal, the
--- details of the failures, judged transient or not, written down as the
--- backfill's settled line.
+-- How a campaign looks at one backfill: through the watch's own sweep
+-- (accelerate.workflow.sweep: one sweeper per unfinished backfill, kept
+-- across polls, so only the pages that can still change are fetched, and
+-- the one rule of when a backfill is finished), compact (records, the
+-- failed instances only kept whole: a campaign watches many backfills at
+-- once); and, once all are terminal, the details of the failures, judged
+-- transient or not, written down as the backfill's settled line.
 
 local util = require "accelerate.util"
-local policy = require "accelerate.client"
 local insight = require "accelerate.insight"
 local status = require "accelerate.workflow.status"
 local inspect = require "accelerate.workflow.inspect"
 local watch = require "accelerate.workflow.watch"
+local sweep = require "accelerate.workflow.sweep"
 
 local type = type
-local pcall = pcall
 local ipairs = ipairs
-local tonumber = tonumber
 local id_string = util.id_string
 local array = util.array
-local is_failed = status.is_failed
-local is_terminal = status.is_terminal
 local status_of = status.of
 
 local _M = {}
 
--- syntax: scan, err = poll.scan(client, dag, page_size, stats, left)
--- scan = {total, counts, failed = {instances}, done}; err when the listing
--- failed.  `left`: seconds the listing may take (nil: no limit).
-function _M.scan(client, dag, page_size, stats, left)
-  local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
-  local failed, seen, terminal = {}, 0, 0
-  local state
-  local ok, err = pcall(function()
-    local it
-    if type(client.instances) == "function" then
-      it, state = client:instances(dag, { pageSize = page_size, timeout = left })
-    else
-      it, state = policy.instances_of(function(args) return client:list_instances(args) end, dag, page_size)
-    end
-    for inst in it do
-      seen = seen + 1
-      local st = status_of(inst)
-      counts[st] = (counts[st] or 0) + 1
-      if is_terminal(st) then terminal = terminal + 1 end
-      if is_failed(st) then failed[#failed + 1] = inst end
-    end
-  end)
-  if type(state) == "table" then stats.requests = stats.requests + (state.requests or 0) end
-  if not ok then return nil, err end
-  local total = type(state) == "table" and tonumber(state.total) or seen
-  -- as workflow.wait: finished only when every instance seen is terminal
-  -- and at least `total` were seen (0 right after a create: not split yet)
-  local done = seen > 0 and total > 0 and terminal == seen and seen >= total
-  return { total = total, counts = counts, failed = failed, done = done }
+-- syntax: sweeper = poll.sweeper(client, dag, page_size, clock)
+-- The sweeper of backfill `dag`, to keep until it settles; no instance
+-- is kept whole but the failed ones.
+function _M.sweeper(client, dag, page_size, clock)
+  return sweep.new(client, dag, page_size, clock, 0)
+end
+
+-- syntax: scan, err = poll.scan(sweeper, stats, left)
+-- One poll (sweeper:poll): scan = {store, total, counts, failed (a
+-- count), done}; err when the listing failed.  `left`: seconds the
+-- listing may take (nil: no limit).
+function _M.scan(sweeper, stats, left)
+  return sweeper:poll(stats, left)
 end
 
 -- A failed listing worth trying again at the next poll: the watch's rule.
 _M.transient = watch.transient
 
 -- syntax: fin, details = poll.settle(client, D, scan, s, opts, stats)
+-- scan: poll.scan's, done.
 -- The settled event of backfill D (journal.lua) and the details fetched,
 -- {[id] = {detail, err}}.  A failure is repaired when its stack is judged
 -- transient (insight.transient over s.rules) and D's round is below
 -- s.repair_rounds.
 function _M.settle(client, D, scan, s, opts, stats)
   local entries = {}
-  if #scan.failed > 0 then
-    entries = inspect.run(client, { instances = scan.failed }, opts, stats)
+  if scan.failed > 0 then
+    entries = inspect.run(client, { instances = scan.store:failures() }, opts, stats)
   end
   local failed, repair, details = array(), array(), {}
   for _, f in ipairs(entries) do

@@ -176,7 +176,13 @@ end
 -- window raises the interrupt error there, before the intent line: no
 -- create is sent once the command was asked to stop.  budget (seconds,
 -- optional): the most the create may take (the rest of a run's timeout).
+-- p is checked first (params.validate: raises kind invalid, nothing
+-- journaled).
 local function journaled_create(client, p, j, stats, extra, window, budget)
+  -- the guard of every create (backfill, create, repair, a campaign's
+  -- tasks and repairs, whatever their params came from: a journal too),
+  -- before the intent line: what the server would refuse is never sent
+  params.validate(p)
   local clean = clean_params(p)
   local _, handled = util.stop_requested()
   local defer = (window and window.defer_signals) or handled

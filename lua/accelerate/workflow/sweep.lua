@@ -35,13 +35,15 @@ _M.WHOLE_MAX = WHOLE_MAX
 local Sweeper = {}
 Sweeper.__index = Sweeper
 
--- syntax: s = sweep.new(client, dag, page_size [, clock])
-function _M.new(client, dag, page_size, clock)
+-- syntax: s = sweep.new(client, dag, page_size [, clock [, whole_max]])
+-- whole_max: instances kept whole up to this total (default WHOLE_MAX; 0:
+-- never, only the failed ones, as a campaign watching many backfills keeps).
+function _M.new(client, dag, page_size, clock, whole_max)
   return setmetatable({
     client = client, dag = dag, size = page_size, clock = clock,
     store = nil,   -- the store of the last answered poll
     total = nil,   -- the total its full sweep read (nil: the server gave none)
-    whole_max = _M.WHOLE_MAX,   -- read here: a spec may lower it
+    whole_max = whole_max or _M.WHOLE_MAX,   -- read here: a spec may lower it
   }, Sweeper)
 end
 
@@ -77,10 +79,10 @@ end
 local function new_store(self)
   if self.store then
     local s = self.store:empty()
-    s:set_full(self.total == nil or self.total <= self.whole_max)
+    s:set_full(self.whole_max > 0 and (self.total == nil or self.total <= self.whole_max))
     return s
   end
-  return core.store { failed = status.FAILED_STATUSES, full = true }
+  return core.store { failed = status.FAILED_STATUSES, full = self.whole_max > 0 }
 end
 
 -- Every page; the store, or nil, err.

@@ -701,6 +701,28 @@ describe("campaign.run with opts.timeout", function()
     assert.equal("timeout", r2.stopped)
     assert.same({}, creates())
   end)
+
+  it("gives the details of a settling backfill only the time left: cut, it settles on the next run", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-10", table = "dw.sales.orders_daily", error = "oom" } } } })
+    sim:fault { route = "detail", kind = "delay", delay = 4, times = -1 }
+    local S = { backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" } } }
+    local t0 = helpers.now()
+    local r = assert(campaign.run(client, S, opts { timeout = 1.5 }))
+    local took = helpers.now() - t0
+    assert.is_true(took < 1.5 + 1, ("took %.2f s"):format(took))
+    assert.equal("timeout", r.stopped)
+    -- not judged without its details: no settled line, the next run settles it
+    assert.same({}, events_of("settled"))
+    sim:reset_faults()
+    r = assert(campaign.run(client, S, opts()))
+    assert.is_nil(r.stopped)
+    local settled = events_of("settled")
+    assert.equal(1, #settled)
+    assert.equal(1, #settled[1].failed)
+    assert.matches("OutOfMemoryError", r.tasks[1].failures[1].detail.msg, 1, true)
+    assert.equal(1, #creates())
+  end)
 end)
 
 -- issue 17, items 7-10: bad input refused before anything is sent, naming

@@ -84,6 +84,17 @@ function RUN.task_details(c, args)
   return out
 end
 
+-- a batch given less time than the client's timeout (a campaign's time
+-- left): how many details came, how many ids its budget cut
+function RUN.task_details_budget(c, args)
+  local details, errors = c:task_details(args.ids, { timeout = args.budget })
+  if not details then return nil, errors end
+  local n, cut = 0, 0
+  for _ in pairs(details) do n = n + 1 end
+  for _, e in pairs(errors or {}) do if e.kind == "timeout" then cut = cut + 1 end end
+  return { items = n, cut = cut }
+end
+
 -- case = {call =, args =}; client options are the caller's.  now() is the
 -- caller's clock.
 function _M.run(client, case, now)
@@ -94,7 +105,7 @@ function _M.run(client, case, now)
     out.ok = true
     if type(res) == "table" then
       out.items, out.duplicates, out.details, out.errors = res.items, res.duplicates, res.details, res.errors
-      out.name, out.granularity = res.name, res.granularity
+      out.name, out.granularity, out.cut = res.name, res.granularity, res.cut
       if res.instances then out.items = #res.instances end
     end
   else

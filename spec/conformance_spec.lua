@@ -154,6 +154,10 @@ local CASES = {
     args = { params = { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }, budget = 1 },
     fault = { route = "create", kind = "delay", delay = 3 },
     kind = "timeout", retryable = false, outcome_unknown = true, requests = 1, max_elapsed = 1.5 },
+  -- the details of a settling campaign backfill get its time left, the batch as a whole
+  { name = "task_details: a budget for the whole batch cuts what it cannot wait for", call = "task_details_budget",
+    fault = { route = "detail", kind = "delay", delay = 3, times = -1 },
+    ok = true, items = 0, cut = 2, max_elapsed = 1.5 },
 }
 
 describe("one call policy, two transports", function()
@@ -192,6 +196,8 @@ describe("one call policy, two transports", function()
       return { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }
     elseif case.call == "instances" or case.call == "sweep" then
       return { dagName = dag, pageSize = case.args and case.args.pageSize or 100 }
+    elseif case.call == "task_details_budget" then
+      return { ids = { ids[1], ids[2] }, budget = 1 }
     elseif case.call == "task_details" then
       -- the same id as a string and as a number, and two refused ones (a
       -- number beyond 2^53 is keyed by its full digits, never tostring)
@@ -249,6 +255,7 @@ describe("one call policy, two transports", function()
     if case.requests then assert.equal(case.requests, requests, where) end
     if case.requests_max then assert.is_true(requests <= case.requests_max, where) end
     if case.items then assert.equal(case.items, out.items, where) end
+    if case.cut then assert.equal(case.cut, out.cut, where) end
     if case.granularity then assert.equal(case.granularity, out.granularity, where) end
     if case.duplicates then assert.equal(case.duplicates, out.duplicates or 0, where) end
     if case.ok then

@@ -29,6 +29,7 @@ local plans = require "accelerate.plans"
 local type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error =
   type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error
 local min = math.min
+local max = math.max
 local retry_delay, new_error, id_key = core.retry_delay, core.error, core.id_key
 
 local _M = {}
@@ -385,13 +386,16 @@ local function check_concurrency(opts)
   return c
 end
 
--- Runs the queued items, retrying each on its own deadline as `call` does.
-local function run_items(self, items, concurrency, details, errors)
+-- Runs the queued items, retrying each on its own deadline as `call` does;
+-- `until_t` (a time of self.now, or nil) bounds the whole batch.
+local function run_items(self, items, concurrency, details, errors, until_t)
   local t, now = self.transport, self.now
   local pending, waiting = items, {}
   while #pending > 0 or #waiting > 0 do
     if #pending > 0 then
-      t:request_many("task_detail", pending, min(concurrency, #pending), self.timeout)
+      local budget = self.timeout
+      if until_t then budget = min(budget, max(until_t - now(), 0)) end
+      t:request_many("task_detail", pending, min(concurrency, #pending), budget)
       for _, it in ipairs(pending) do
         if it.result ~= nil then
           details[it.key] = it.result
@@ -423,7 +427,9 @@ local function run_items(self, items, concurrency, details, errors)
   end
 end
 
--- syntax: details, errors = client:task_details(ids, {concurrency = 8})
+-- syntax: details, errors = client:task_details(ids, {concurrency = 8, timeout = nil})
+-- opts.timeout (seconds) bounds the whole batch, retries included (a
+-- campaign's time left); each detail still gets at most the client's own.
 function Client:task_details(ids, opts)
   check_open(self, "task_details")
   if type(ids) ~= "table" then
@@ -434,6 +440,10 @@ function Client:task_details(ids, opts)
   end
   local concurrency, cerr = check_concurrency(opts)
   if not concurrency then return nil, cerr end
+  local limit = opts and opts.timeout
+  if limit ~= nil and (type(limit) ~= "number" or limit ~= limit or limit < 0) then
+    return nil, new_error("invalid", "task_details: timeout must be a number of seconds >= 0")
+  end
   local details, errors, items, seen = {}, {}, {}, {}
   for i, id in ipairs(ids) do
     local ty = type(id)
@@ -448,7 +458,7 @@ function Client:task_details(ids, opts)
       items[#items + 1] = { key = key, args = key, attempt = 0 }
     end
   end
-  run_items(self, items, concurrency, details, errors)
+  run_items(self, items, concurrency, details, errors, limit and self.now() + limit)
   return details, next(errors) ~= nil and errors or nil
 end
 

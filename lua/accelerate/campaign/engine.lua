@@ -157,13 +157,23 @@ end
 
 -- A settled backfill: its failures judged, its line journaled, then the
 -- state moves (the repairs it needs join the queue).
+-- Returns false, journaling nothing, when the run's timeout leaves too
+-- little to fetch its details or cut them: a failure is never judged (and
+-- its repair decided) without its stack; the next run settles it.
 local function settle(ctx, D, scan)
-  local fin, details = poll.settle(ctx.client, D, scan, ctx.st.spec, ctx.opts, ctx.stats)
+  if out_of_time(ctx) then return false end
+  local fin, details = poll.settle(ctx.client, D, scan, ctx.st.spec, ctx.opts, ctx.stats, time_left(ctx))
+  if ctx.deadline and time_left(ctx) < MIN_CREATE then
+    for _, d in pairs(details) do
+      if d.err and d.err.kind == "timeout" then return false end
+    end
+  end
   record(ctx, fin)
   ctx.settles = (ctx.settles or 0) + 1
   state.settled(ctx.st, D, fin, details)
   emit(ctx, { event = "settled", task = state.task_view(ctx.st, D.task), dagName = D.dagName, round = D.round,
     repair = fin.repair })
+  return true
 end
 
 local function on_poll_error(ctx, err)
@@ -208,9 +218,10 @@ local function poll_round(ctx)
       end
       if scan.done then
         -- a settled backfill is never polled again: its store goes
-        ctx.sweepers[D] = nil
-        settle(ctx, D, scan)
-        changed = true
+        if settle(ctx, D, scan) ~= false then
+          ctx.sweepers[D] = nil
+          changed = true
+        end
       end
     end
   end

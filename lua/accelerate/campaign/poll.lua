@@ -39,16 +39,17 @@ end
 -- A failed listing worth trying again at the next poll: the watch's rule.
 _M.transient = watch.transient
 
--- syntax: fin, details = poll.settle(client, D, scan, s, opts, stats)
--- scan: poll.scan's, done.
+-- syntax: fin, details = poll.settle(client, D, scan, s, opts, stats, budget)
+-- scan: poll.scan's, done; budget: seconds the details may take (nil: the
+-- client's own timeout).
 -- The settled event of backfill D (journal.lua) and the details fetched,
 -- {[id] = {detail, err}}.  A failure is repaired when its stack is judged
 -- transient (insight.transient over s.rules) and D's round is below
 -- s.repair_rounds.
-function _M.settle(client, D, scan, s, opts, stats)
+function _M.settle(client, D, scan, s, opts, stats, budget)
   local entries = {}
   if scan.failed > 0 then
-    entries = inspect.run(client, { instances = scan.store:failures() }, opts, stats)
+    entries = inspect.run(client, { instances = scan.store:failures() }, opts, stats, budget)
   end
   local failed, repair, details = array(), array(), {}
   for _, f in ipairs(entries) do

@@ -22,14 +22,15 @@ local _M = {}
 _M.OPTIONS = util.key_set { "concurrency" }
 
 -- details, errs by id.  The concurrency is opts.concurrency or the
--- client's own default (accelerate.client's DEFAULT_CONCURRENCY).
-local function fetch_details(client, ids, opts, stats)
+-- client's own default (accelerate.client's DEFAULT_CONCURRENCY); budget
+-- (seconds, or nil) bounds the whole fetch (a campaign's time left).
+local function fetch_details(client, ids, opts, stats, budget)
   local details, errs = {}, {}
   local ok_multi = pcall(function() return client.task_details end)
   if ok_multi and client.task_details then
     stats.requests = stats.requests + #ids
     local concurrency = opts.concurrency or policy.DEFAULT_CONCURRENCY
-    local d, e = client:task_details(ids, { concurrency = concurrency })
+    local d, e = client:task_details(ids, { concurrency = concurrency, timeout = budget })
     -- the details a stop cut are errors of kind "interrupted": never
     -- results, the stop is raised here
     util.check_stop()
@@ -51,8 +52,9 @@ local function fetch_details(client, ids, opts, stats)
 end
 _M.fetch_details = fetch_details
 
--- failures, first_err for the report's failed instances; raises on a bad report.
-local function run(client, report, opts, stats)
+-- failures, first_err for the report's failed instances; raises on a bad
+-- report.  budget: as for fetch_details.
+local function run(client, report, opts, stats, budget)
   if not status.has_instances(report) then
     raise("invalid", "a report with instances is required")
   end
@@ -66,7 +68,7 @@ local function run(client, report, opts, stats)
     if id and not known[id] then ids[#ids + 1] = id end
   end
   local details, errs = {}, {}
-  if #ids > 0 then details, errs = fetch_details(client, ids, opts, stats) end
+  if #ids > 0 then details, errs = fetch_details(client, ids, opts, stats, budget) end
   local out, first_err = array(), nil
   for _, inst in ipairs(failed) do
     local id = id_string(inst.id)

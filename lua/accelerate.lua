@@ -21,10 +21,25 @@ local _M = {
 
 -- The sans-I/O functions and helpers of the core, for transports written
 -- elsewhere, the workflows and the REPL.
-for _, name in ipairs { "config", "prepare", "decode", "reduce", "store", "error", "retry_delay", "retry_after",
+for _, name in ipairs { "config", "prepare", "store", "error", "retry_delay", "retry_after",
   "id_key", "sleep", "now", "create_private", "fsync", "lock", "mkdirs", "defer_signals", "allow_signals",
   "term_width", "interrupt_on_sigterm" } do
   _M[name] = core[name]
+end
+
+-- accelerate.decode and accelerate.reduce give what the client would: the
+-- core states the answer's facts, the call policy's table (client.judge)
+-- decides `retryable` and `outcome_unknown` (a create taken alone).
+function _M.decode(call, ...)
+  local res, err = core.decode(call, ...)
+  if res ~= nil then return res end
+  return nil, client.judge(call, err, true)
+end
+
+function _M.reduce(...)
+  local res, err = core.reduce(...)
+  if res ~= nil then return res end
+  return nil, client.judge("list_instances", err, true)
 end
 
 -- The blocking transport's clock: monotonic, and a sleep that a signal

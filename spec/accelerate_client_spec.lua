@@ -503,6 +503,55 @@ describe("accelerate client", function()
         assert.equal("invalid", err.kind)
     end)
 
+    -- issue 18 point 2: facts below, decisions above.  A transport reports
+    -- what happened; one table in accelerate.client decides.
+    it("reports facts on raw transport errors; the policy's table decides", function()
+        local core = require "accelerate.core"
+        local policy = require "accelerate.client"
+        -- nothing listens: the connection fails before a byte left
+        local sock = require "socket"
+        local srv = assert(sock.bind("127.0.0.1", 0))
+        local _, port = srv:getsockname()
+        srv:close()
+        local opts = sim:client_options { timeout = 2, retries = 0 }
+        opts.url = "http://127.0.0.1:" .. port
+        local t = assert(core.transport(opts))
+        local _, err = t:request("create_task", { planId = PLAN, startTime = "2025-01-01",
+            endTime = "2025-01-02" }, 2)
+        assert.equal("network", err.kind)
+        assert.equal("connect", err.failure)
+        assert.is_false(err.sent)
+        assert.is_false(err.answered)
+        assert.is_nil(err.outcome_unknown) -- a fact-only error: no decision yet
+        t:close()
+        -- a create sent and its answer lost: the transport says sent, the
+        -- policy says it may have happened
+        t = assert(core.transport(sim:client_options { timeout = 2, retries = 0 }))
+        sim:fault { route = "create", kind = "drop", after = "respond", times = 1 }
+        _, err = t:request("create_task", { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-02" }, 2)
+        t:close()
+        assert.equal("network", err.kind)
+        assert.is_true(err.sent)
+        assert.is_nil(err.outcome_unknown)
+        assert.is_not_nil(({ reset = true, receive = true })[err.failure], tostring(err.failure))
+        assert.equal(err, policy.judge("create_task", err))
+        assert.is_true(err.outcome_unknown)
+        assert.is_false(err.retryable)
+        assert.matches("may have been created", err.message, 1, true)
+        -- judged twice, said once
+        policy.judge("create_task", err)
+        local _, n = err.message:gsub("may have been created", "")
+        assert.equal(1, n)
+        -- the same table for a read: a lost answer is worth another try
+        local read = accelerate.error("network", "x", { failure = "reset", sent = true, answered = false })
+        assert.is_true(policy.judge("task_detail", read).retryable)
+        assert.is_nil(read.outcome_unknown)
+        -- and the decoder's facts: a create answered success without a dagName
+        local _, derr = core.decode("create_task", 200, {}, '{"success":true,"code":"200","data":null}')
+        assert.is_true(derr.success)
+        assert.is_false(derr.explained)
+    end)
+
     it("reuses one connection for sequential calls", function()
         local dag = backfill(1)
         sim:clear_requests()

@@ -94,6 +94,26 @@ end)
 -- ids change, and a full sweep before a backfill is declared finished.
 -- The simulator's clock stands still (speed 0) and each of the watch's
 -- sleeps moves it a minute: 40 instances on pages of 4.
+describe("the watch's rule for a poll worth retrying", function()
+  -- issue 18 point 2: the call policy's decision, not a list of its own
+  local watch = require "accelerate.workflow.watch"
+  local accelerate = require "accelerate"
+
+  it("is the call policy's decision for a read", function()
+    -- the policy retries a 408 and a soft 503; so does the watch
+    assert.is_true(watch.transient(accelerate.error("http", "HTTP 408", { status = 408 })))
+    assert.is_true(watch.transient(accelerate.error("api", "busy", { code = "503", success = false })))
+    -- the policy does not retry a refused certificate nor a 404; nor does the watch
+    assert.is_false(watch.transient(accelerate.error("network", "TLS", { failure = "tls", sent = false })))
+    assert.is_false(watch.transient(accelerate.error("http", "HTTP 404", { status = 404 })))
+    assert.is_false(watch.transient(accelerate.error("interrupted", "stop", { failure = "interrupted" })))
+    -- a lost answer and a timeout are ridden out
+    assert.is_true(watch.transient(accelerate.error("network", "reset", { failure = "reset", sent = true })))
+    assert.is_true(watch.transient(accelerate.error("timeout", "slow")))
+    assert.is_false(watch.transient("a string"))
+  end)
+end)
+
 describe("the watch's sweeps", function()
   local accelerate, workflow, sim
   local SIZE, N = 4, 40

@@ -93,7 +93,8 @@ void acc_error_setstr(lua_State *L, int err, const char *field, const char *s,
 void acc_error_setint(lua_State *L, int err, const char *field, long v);
 void acc_error_setbool(lua_State *L, int err, const char *field, int v);
 void acc_error_redact(lua_State *L, int err, const char *secret, size_t len);
-void acc_error_create_unknown(lua_State *L, int err);
+void acc_error_facts(lua_State *L, int err, const char *failure, int sent,
+                     int answered);
 int acc_error_tostring(lua_State *L);
 void acc_error_create_meta(lua_State *L);
 extern const luaL_Reg acc_error_lib[];

@@ -255,8 +255,29 @@ static int acc_is_html(const char *body, size_t len)
     return i < len && body[i] == '<';
 }
 
+/* Whether the envelope at env gives a reason: a non-blank errorMsg or
+ * detailErrorMsg. */
+static int acc_decode_has_reason(lua_State *L, int env)
+{
+    static const char *const fields[] = {"errorMsg", "detailErrorMsg", NULL};
+    int i, found = 0;
+    for (i = 0; fields[i] != NULL && !found; i++) {
+        lua_getfield(L, env, fields[i]);
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            size_t n, k;
+            const char *s = lua_tolstring(L, -1, &n);
+            for (k = 0; k < n && !found; k++)
+                found = !acc_isspace(s[k]);
+        }
+        lua_pop(L, 1);
+    }
+    return found;
+}
+
 /* Copies code, errorMsg, detailErrorMsg and traceId of an envelope at env
- * into the error at err. */
+ * into the error at err, with two facts for the call policy: the
+ * envelope's success flag, and whether it explained itself (explained: a
+ * non-blank errorMsg or detailErrorMsg). */
 static void acc_decode_envelope_fields(lua_State *L, int env, int err,
                                        int set_message)
 {
@@ -287,6 +308,12 @@ static void acc_decode_envelope_fields(lua_State *L, int env, int err,
     if (lua_type(L, -1) == LUA_TSTRING) {
         s = lua_tolstring(L, -1, &len);
         acc_error_setstr(L, err, "trace_id", s, len);
+    }
+    lua_pop(L, 1);
+    lua_getfield(L, env, "success");
+    if (lua_isboolean(L, -1)) {
+        acc_error_setbool(L, err, "success", lua_toboolean(L, -1));
+        acc_error_setbool(L, err, "explained", acc_decode_has_reason(L, env));
     }
     lua_pop(L, 1);
 }
@@ -331,8 +358,8 @@ static int acc_decode_ok(lua_State *L, int base, int res)
  * envelope's errorMsg, else a Spring error's message or error (what a
  * gateway in front of the API answers), else the HTML title or first bytes
  * of the body. */
-static void acc_decode_http_error(lua_State *L, acc_call call, long status,
-                                  int json, const char *body, size_t len)
+static void acc_decode_http_error(lua_State *L, long status, int json,
+                                  const char *body, size_t len)
 {
     const char *s;
     size_t n;
@@ -341,11 +368,6 @@ static void acc_decode_http_error(lua_State *L, acc_call call, long status,
     acc_error_newf(L, "http", "HTTP %ld", status);
     err = lua_gettop(L);
     acc_error_setint(L, err, "status", status);
-    /* a create answered with a 5xx may still have been carried out */
-    acc_error_setbool(L, err, "retryable",
-                      call == ACC_CALL_CREATE
-                          ? status == 429
-                          : status >= 500 || status == 429 || status == 408);
     if (lua_istable(L, json)) {
         lua_getfield(L, json, "errorMsg");
         if (lua_type(L, -1) != LUA_TSTRING) {
@@ -406,18 +428,8 @@ static void acc_decode_unreadable(lua_State *L, const char *what, long status,
 /* An envelope whose success is false: the api error, on the stack top. */
 static void acc_decode_refused(lua_State *L, acc_call call, int json)
 {
-    int err;
     acc_error_newf(L, "api", "%s failed", acc_request_call_name(call));
-    err = lua_gettop(L);
-    acc_decode_envelope_fields(L, json, err, 1);
-    lua_getfield(L, err, "code");
-    if (lua_type(L, -1) == LUA_TSTRING) {
-        const char *c = lua_tostring(L, -1);
-        acc_error_setbool(L, err, "retryable",
-                          strcmp(c, "429") == 0 ||
-                              (c[0] == '5' && call != ACC_CALL_CREATE));
-    }
-    lua_pop(L, 1);
+    acc_decode_envelope_fields(L, json, lua_gettop(L), 1);
 }
 
 /* A plausible dagName: what acc_config_check_value accepts (1-ACC_MAX_ID
@@ -436,32 +448,13 @@ static int acc_decode_plausible_id(const char *s, size_t n)
     return 1;
 }
 
-/* Whether the envelope at env gives a reason: a non-blank errorMsg or
- * detailErrorMsg. */
-static int acc_decode_has_reason(lua_State *L, int env)
-{
-    static const char *const fields[] = {"errorMsg", "detailErrorMsg", NULL};
-    int i, found = 0;
-    for (i = 0; fields[i] != NULL && !found; i++) {
-        lua_getfield(L, env, fields[i]);
-        if (lua_type(L, -1) == LUA_TSTRING) {
-            size_t n, k;
-            const char *s = lua_tolstring(L, -1, &n);
-            for (k = 0; k < n && !found; k++)
-                found = !acc_isspace(s[k]);
-        }
-        lua_pop(L, 1);
-    }
-    return found;
-}
-
 /* A create's answer: a dagName, bare or as the envelope's data.  Pushes
  * the dagName (returns 1) or the error (returns 0). */
 static int acc_decode_create(lua_State *L, int json)
 {
     size_t n = 0;
     const char *s = NULL;
-    int err, reason;
+    int err;
 
     if (lua_type(L, json) == LUA_TSTRING) {
         s = lua_tolstring(L, json, &n);
@@ -482,18 +475,13 @@ static int acc_decode_create(lua_State *L, int json)
             return 1;
     }
     /* Older servers answered a refusal as success with data=null and an
-     * errorMsg: the server's word that nothing was created.  Without a
-     * reason (data=true, null, a blank or odd string) the answer does not
-     * rule the create out: the backfill may exist, its dagName unknown. */
-    reason = acc_decode_has_reason(L, json);
+     * errorMsg; without one (data=true, null, a blank or odd string) the
+     * answer does not rule the create out.  The facts (success, explained)
+     * go on the error; the call policy reads them. */
     acc_error_newf(L, "api", "create_task: the answer carries no usable "
                              "dagName");
     err = lua_gettop(L);
-    acc_decode_envelope_fields(L, json, err, reason);
-    if (reason)
-        acc_error_setbool(L, err, "outcome_unknown", 0);
-    else
-        acc_error_create_unknown(L, err);
+    acc_decode_envelope_fields(L, json, err, acc_decode_has_reason(L, json));
     return 0;
 }
 
@@ -649,7 +637,7 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
         lua_pushliteral(L, "not JSON");
     }
     if (status < 200 || status > 299) {
-        acc_decode_http_error(L, call, status, json, body, len);
+        acc_decode_http_error(L, status, json, body, len);
         return acc_decode_fail(L, base, status, lua_gettop(L), trace,
                                trace_len);
     }
@@ -666,10 +654,9 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
 }
 
 /* Leaves exactly one value on the stack: the result (returns 1) or an
- * error object (returns 0).  A create answered with a 5xx or an unreadable
- * 2xx may have happened: its error says so (an api error is the server's
- * own word that it did not, and a 429 was turned away before any work;
- * acc_decode_create marks a success without a dagName nor a reason). */
+ * error object (returns 0) carrying the answer's facts (status, code,
+ * success, explained).  What they mean for a retry, or for a create that
+ * may have happened, is the call policy's (lua/accelerate/client.lua). */
 int acc_decode_response(lua_State *L, acc_call call, long status,
                         const char *body, size_t len, const char *trace,
                         size_t trace_len, const char *secret,
@@ -688,15 +675,6 @@ int acc_decode_response(lua_State *L, acc_call call, long status,
         acc_decode_answer(L, call, status, body, len, trace, trace_len);
         lua_insert(L, -1 - copies); /* the new error below the copies */
         lua_pop(L, copies);
-    }
-    if (call == ACC_CALL_CREATE) {
-        int unreadable;
-        lua_getfield(L, -1, "kind");
-        unreadable = status >= 200 && status <= 299 &&
-                     strcmp(lua_tostring(L, -1), "decode") == 0;
-        lua_pop(L, 1);
-        if (status >= 500 || unreadable)
-            acc_error_create_unknown(L, -1);
     }
     return 0;
 }

@@ -91,22 +91,19 @@ void acc_error_setbool(lua_State *L, int err, const char *field, int v)
     lua_setfield(L, err, field);
 }
 
-/* Marks the error of a create that may have happened all the same: an
- * answer that does not rule it out (a 5xx from a gateway whose backend got
- * the request, a 2xx that cannot be read).  Repeating such a create could
- * start a second, costly backfill, so it is never retryable, and the
- * message says what to do. */
-void acc_error_create_unknown(lua_State *L, int err)
+/* The facts of a failed exchange (docs/core-api.md, "Error objects"):
+ * which step failed, whether a byte of the request may have left this host
+ * and whether an answer began.  What they mean for a retry, or for a create
+ * that may have happened, is the call policy's to decide
+ * (lua/accelerate/client.lua), not the transport's. */
+void acc_error_facts(lua_State *L, int err, const char *failure, int sent,
+                     int answered)
 {
     err = acc_absindex(L, err);
-    lua_getfield(L, err, "message");
-    lua_pushfstring(L, "%s; the backfill may have been created: check on the "
-                       "platform before creating it again",
-                    lua_isstring(L, -1) ? lua_tostring(L, -1) : "create_task");
-    lua_setfield(L, err, "message");
-    lua_pop(L, 1);
-    acc_error_setbool(L, err, "outcome_unknown", 1);
-    acc_error_setbool(L, err, "retryable", 0);
+    lua_pushstring(L, failure);
+    lua_setfield(L, err, "failure");
+    acc_error_setbool(L, err, "sent", sent);
+    acc_error_setbool(L, err, "answered", answered);
 }
 
 /* A server may echo request headers into its error text; the auth value
@@ -216,7 +213,9 @@ static int acc_error_lua_new(lua_State *L)
 {
     static const char *const fields[] = {"status", "code", "trace_id",
                                          "detail", "retryable",
-                                         "outcome_unknown", NULL};
+                                         "outcome_unknown", "failure",
+                                         "sent", "answered", "success",
+                                         "explained", NULL};
     /* the core's kinds, then the workflows' own (docs/core-api.md) */
     static const char *const kinds[] = {
         "invalid", "network", "timeout", "http", "api", "decode",

@@ -1,5 +1,5 @@
 /* libcurl transfers: handle setup, callbacks that only collect bytes, and
- * the mapping of curl failures to error objects. */
+ * the mapping of curl failures to error objects with their facts. */
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -193,7 +193,7 @@ long acc_http_status(acc_xfer *x)
     return status;
 }
 
-/* Failures before the request left this host: a create can be repeated. */
+/* Failures before the request left this host (err.sent = false). */
 static int acc_http_not_sent(acc_xfer *x, CURLcode rc)
 {
     long sent = 0;
@@ -245,92 +245,93 @@ static const char *acc_http_os_error(acc_xfer *x)
     return strerror((int)e);
 }
 
-/* Pushes the error of a call the command's stop cut (sent: whether the
- * request may have left this host).  Never retried; a create that may
- * have been sent is outcome-unknown, one never sent is not. */
-void acc_http_interrupted(lua_State *L, acc_call call, int sent)
+/* Which step of the exchange failed (err.failure). */
+static const char *acc_http_failure(CURLcode rc)
 {
-    int err;
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+    case CURLE_URL_MALFORMAT:
+        return "connect";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_SEND_ERROR:
+        return "send";
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+        return "reset";
+    case CURLE_ABORTED_BY_CALLBACK:
+        return "interrupted";
+    default:
+        return acc_http_tls_failure(rc) ? "tls" : "receive";
+    }
+}
+
+/* Pushes the error of a call the command's stop cut, with its facts (sent:
+ * whether the request may have left this host).  Whether it may have
+ * happened is the call policy's decision. */
+void acc_http_interrupted(lua_State *L, acc_call call, int sent, int answered)
+{
     acc_error_newf(L, "interrupted", "%s: interrupted (the command was "
                    "asked to stop)%s", acc_request_call_name(call),
                    sent && call == ACC_CALL_CREATE
-                       ? " after the request was sent; the backfill may "
-                         "have been created"
+                       ? " after the request was sent"
                        : "");
-    err = lua_gettop(L);
-    if (call == ACC_CALL_CREATE)
-        acc_error_setbool(L, err, "outcome_unknown", sent);
-    acc_error_setbool(L, err, "retryable", 0);
+    acc_error_facts(L, -1, "interrupted", sent, answered);
 }
 
-/* Pushes the error object for a failed transfer.  Returns 1 when the
- * request may have reached the server (only meaningful for create). */
-int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
-                   double timeout)
+/* Pushes the error object for a failed transfer: its kind, its message and
+ * the facts (failure, sent, answered); nothing here decides a retry. */
+void acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
+                    double timeout)
 {
     const char *what = acc_request_call_name(call);
     const char *why = x->errbuf[0] ? x->errbuf : curl_easy_strerror(rc);
-    int post = call == ACC_CALL_CREATE;
-    int unsent = acc_http_not_sent(x, rc);
-    int err;
+    int sent = !acc_http_not_sent(x, rc);
+    long status = acc_http_status(x);
+    const char *kind = rc == CURLE_OPERATION_TIMEDOUT ? "timeout" : "network";
 
     if (x->too_big || rc == CURLE_FILESIZE_EXCEEDED) {
         /* an answer did arrive: keep its status and trace id, as every
          * other decode error does */
-        long status = acc_http_status(x);
         acc_error_newf(L, "decode", "%s: the answer is larger than max_body "
                        "(%lu bytes)", what, (unsigned long)x->max_body);
         if (status > 0)
             acc_error_setint(L, -1, "status", status);
         acc_error_setstr(L, -1, "trace_id", x->trace_id, x->trace_len);
-        /* unread, it does not rule out the create (unless a 4xx refusal) */
-        if (post && (status < 400 || status >= 500))
-            acc_error_create_unknown(L, -1);
-        return 1;
+        acc_error_setbool(L, -1, "sent", 1);
+        acc_error_setbool(L, -1, "answered", status > 0);
+        return;
     }
     if (rc == CURLE_ABORTED_BY_CALLBACK) {
-        acc_http_interrupted(L, call, !unsent);
-        return !unsent;
+        acc_http_interrupted(L, call, sent, status > 0);
+        return;
     }
     if (x->oom) {
         acc_error_newf(L, "network", "%s: out of memory reading the answer",
                        what);
-        return 1;
+        acc_error_facts(L, -1, "memory", 1, 1);
+        return;
     }
-    if (rc == CURLE_OPERATION_TIMEDOUT)
-        acc_error_newf(L, "timeout", "%s: no complete answer within %.3g s "
-                       "(%s)", what, timeout, why);
-    else if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL || rc == CURLE_URL_MALFORMAT)
         acc_error_newf(L, "invalid", "%s: %s", what, why);
+    else if (sent && call == ACC_CALL_CREATE)
+        /* the words of a lost answer; the policy says what it means */
+        acc_error_newf(L, kind, "create_task: %s after the request was sent",
+                       rc == CURLE_OPERATION_TIMEDOUT ? "timed out" : why);
+    else if (rc == CURLE_OPERATION_TIMEDOUT)
+        acc_error_newf(L, kind, "%s: no complete answer within %.3g s (%s)",
+                       what, timeout, why);
     else if (acc_http_os_error(x) != NULL)
         /* "Couldn't connect to server" hides whether the port was closed
          * or the host unreachable: the system's word says which */
-        acc_error_newf(L, "network", "%s: %s (%s)", what, why,
+        acc_error_newf(L, kind, "%s: %s (%s)", what, why,
                        acc_http_os_error(x));
     else
-        acc_error_newf(L, "network", "%s: %s", what, why);
-    err = lua_gettop(L);
-    if (post && !unsent) {
-        /* The server may have created the backfill and lost only the
-         * answer: repeating it could start a second, costly backfill. */
-        acc_error_newf(L, "network", "create_task: %s after the request was "
-                       "sent; the backfill may have been created: check on the "
-                       "platform before creating it again",
-                       rc == CURLE_OPERATION_TIMEDOUT ? "timed out" : why);
-        lua_getfield(L, -1, "message");
-        lua_setfield(L, err, "message");
-        lua_pop(L, 1);
-        acc_error_setbool(L, err, "outcome_unknown", 1);
-        acc_error_setbool(L, err, "retryable", 0);
-        return 1;
-    }
-    if (post)
-        acc_error_setbool(L, err, "outcome_unknown", 0);
-    acc_error_setbool(L, err, "retryable",
-                      rc != CURLE_UNSUPPORTED_PROTOCOL &&
-                          rc != CURLE_URL_MALFORMAT &&
-                          !acc_http_tls_failure(rc) && (unsent || !post));
-    return !unsent;
+        acc_error_newf(L, kind, "%s: %s", what, why);
+    acc_error_facts(L, -1, acc_http_failure(rc), sent, status > 0);
 }
 
 /* The header lines carry the auth value: scrub them before they go back to

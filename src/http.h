@@ -32,9 +32,9 @@ void acc_http_setup(acc_xfer *x, struct curl_slist *headers, const char *url,
                     const char *body, size_t body_len, int fresh,
                     double timeout, double connect_timeout);
 long acc_http_status(acc_xfer *x);
-int acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
-                   double timeout);
-void acc_http_interrupted(lua_State *L, acc_call call, int sent);
+void acc_http_error(lua_State *L, acc_xfer *x, CURLcode rc, acc_call call,
+                    double timeout);
+void acc_http_interrupted(lua_State *L, acc_call call, int sent, int answered);
 void acc_http_wipe_headers(struct curl_slist *h);
 
 #endif

@@ -117,7 +117,7 @@ static int acc_multi_start(lua_State *L, acc_multi *m, acc_xfer *x,
     }
     if (acc_process_stopping()) {
         /* the command was asked to stop: nothing more is started */
-        acc_http_interrupted(L, call, 0);
+        acc_http_interrupted(L, call, 0, 0);
         acc_multi_fail(L, items, i, cfg, -1);
         lua_settop(L, top);
         return 0;
@@ -126,6 +126,7 @@ static int acc_multi_start(lua_State *L, acc_multi *m, acc_xfer *x,
     if (!(deadline - now > 0)) {
         acc_error_newf(L, "timeout", "%s: no time left of the call's %.3g s",
                        acc_request_call_name(call), cfg->timeout);
+        acc_error_facts(L, -1, "no_time", 0, 0);
         acc_multi_fail(L, items, i, cfg, -1);
         lua_settop(L, top);
         return 0;

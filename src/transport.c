@@ -212,6 +212,7 @@ static void acc_transport_no_time(lua_State *L, acc_call call, double timeout)
 {
     acc_error_newf(L, "timeout", "%s: no time left of the call's %.3g s",
                    acc_request_call_name(call), timeout);
+    acc_error_facts(L, -1, "no_time", 0, 0);
 }
 
 /* The answer of one exchange: decoded, or reduced into the store at sidx
@@ -264,7 +265,7 @@ static int acc_transport_request(lua_State *L)
     }
     if (acc_process_stopping()) {
         /* the command was asked to stop: nothing more is sent */
-        acc_http_interrupted(L, call, 0);
+        acc_http_interrupted(L, call, 0, 0);
         goto fail;
     }
     url = lua_tostring(L, top + 3);

@@ -4,8 +4,10 @@
 -- only makes exchanges: prepare, send, receive within a time budget,
 -- decode.  Everything a user relies on beyond one exchange lives here, so
 -- the two clients cannot drift apart (docs/core-api.md, "The call policy"):
---   * what is retried: idempotent calls only, on errors the decoder or the
---     transport marked retryable, at most `retries` times;
+--   * what is retried, and whether a failed create may have happened: one
+--     table (POLICY below) turns the facts a transport and the decoder put
+--     on an error into `retryable` and `outcome_unknown`; idempotent calls
+--     only are retried, at most `retries` times;
 --   * the deadline: one `timeout` for the whole call, retries and back-off
 --     sleeps included; every exchange gets only what is left of it;
 --   * Retry-After: the first readable value, floored and capped (core);
@@ -47,6 +49,113 @@ _M.DEFAULT_CONCURRENCY, _M.MAX_CONCURRENCY = DEFAULT_CONCURRENCY, MAX_CONCURRENC
 local IDEMPOTENT = { list_instances = true, task_detail = true, list_plans = true, plan_detail = true }
 _M.IDEMPOTENT = IDEMPOTENT
 
+-- Facts -> decisions ----------------------------------------------------------
+-- The one place that decides whether a failed call is worth another attempt
+-- and whether a create that failed may have happened all the same.  The
+-- transports (C libcurl, cosockets) and the decoder only state facts on the
+-- error (docs/core-api.md, "Error objects"): kind, status, code, the
+-- envelope's success and whether it explained itself (explained), which step
+-- of the exchange failed (failure), whether a byte of the request may have
+-- left (sent) and whether an answer began (answered).
+-- A row: its name, a test of the facts, and
+--   read    `retryable` of an idempotent call;
+--   create  `retryable` of a create taken alone (accelerate.decode): only
+--           where the server turned it away before any work; the client
+--           itself never repeats a create;
+--   unknown a create's `outcome_unknown`: true (it may have happened, and
+--           `note` is added to the message), false (it surely did not), nil;
+-- The first row whose test holds decides.
+local MAYBE = "; the backfill may have been created: check on the platform before creating it again"
+
+local function kind_is(...)
+  local set = {}
+  for _, k in ipairs { ... } do set[k] = true end
+  return function(e) return set[e.kind] == true end
+end
+
+local function http_status(test)
+  return function(e)
+    local st = tonumber(e.status)
+    return e.kind == "http" and st ~= nil and test(st)
+  end
+end
+
+-- a refusal envelope (success = false) whose code passes test
+local function refused_code(test)
+  return function(e)
+    return e.kind == "api" and e.success == false and e.code ~= nil and test(tostring(e.code))
+  end
+end
+
+local function transfer(e) return e.kind == "network" or e.kind == "timeout" end
+
+local POLICY = {
+  { "bad input, nothing sent", kind_is "invalid", read = false, create = false },
+  { "stopped after sending", function(e) return e.kind == "interrupted" and e.sent == true end,
+    read = false, create = false, unknown = true, note = "; the backfill may have been created" },
+  { "stopped, nothing sent", kind_is "interrupted", read = false, create = false, unknown = false },
+  { "no time left, nothing sent", function(e) return e.failure == "no_time" end,
+    read = false, create = false, unknown = false },
+  { "TLS refused, nothing sent", function(e) return e.failure == "tls" end,
+    read = false, create = false, unknown = false },
+  { "out of memory reading the answer", function(e) return e.failure == "memory" end,
+    read = false, create = false, unknown = true, note = MAYBE },
+  { "transfer failed before a byte left", function(e) return transfer(e) and e.sent == false end,
+    read = true, create = true, unknown = false },
+  { "transfer failed after sending (or maybe)", transfer, read = true, create = false, unknown = true, note = MAYBE },
+  { "HTTP 429: turned away", http_status(function(st) return st == 429 end), read = true, create = true },
+  { "HTTP 5xx: a gateway's backend may have worked", http_status(function(st) return st >= 500 end),
+    read = true, create = false, unknown = true, note = MAYBE },
+  { "HTTP 408", http_status(function(st) return st == 408 end), read = true, create = false },
+  { "any other HTTP status", kind_is "http", read = false, create = false },
+  { "a soft 429", refused_code(function(c) return c == "429" end), read = true, create = true },
+  { "a soft 5xx", refused_code(function(c) return c:sub(1, 1) == "5" end), read = true, create = false },
+  { "success without the data, no reason given", function(e)
+      return e.kind == "api" and e.success == true and e.explained == false end,
+    read = false, create = false, unknown = true, note = MAYBE },
+  { "success without the data, a reason given: a refusal", function(e)
+      return e.kind == "api" and e.success == true end,
+    read = false, create = false, unknown = false },
+  { "the server's refusal", kind_is "api", read = false, create = false },
+  { "a 4xx answer that cannot be read", function(e)
+      local st = tonumber(e.status)
+      return e.kind == "decode" and st ~= nil and st >= 400 and st < 500 end,
+    read = false, create = false },
+  { "an answer that cannot be read", kind_is "decode", read = false, create = false, unknown = true, note = MAYBE },
+  { "anything else", function() return true end, read = false, create = false },
+}
+_M.POLICY = POLICY
+
+-- syntax: row = client.decide(err)
+-- The row of POLICY that decides err (a table of facts).
+local function decide(err)
+  for i = 1, #POLICY do
+    local row = POLICY[i]
+    if row[2](err) then return row end
+  end
+end
+_M.decide = decide
+
+-- syntax: err = client.judge(call, err [, alone])
+-- Sets err.retryable (and, for a create, err.outcome_unknown, with the
+-- row's note added to the message once) from err's facts.  alone: a
+-- create's answer judged by itself (accelerate.decode), not a call the
+-- client makes (a create it never repeats).
+function _M.judge(call, err, alone)
+  if type(err) ~= "table" then return err end
+  local row = decide(err)
+  if IDEMPOTENT[call] then
+    err.retryable = row.read
+    return err
+  end
+  err.retryable = (alone and row.create) or false
+  err.outcome_unknown = row.unknown
+  local msg, note = err.message, row.note
+  if note and type(msg) == "string" and msg:sub(-#note) ~= note then err.message = msg .. note end
+  return err
+end
+local judge = _M.judge
+
 local Client = {}
 local mt = { __index = Client }
 
@@ -80,14 +189,12 @@ function _M.new(transport, cfg, clock, name)
   return setmetatable(self, mt)
 end
 
--- After a failed attempt: the delay before the next one, or nil to stop.
--- `retryable` leaves here meaning what the docs say: the client retries
--- (or would have, with attempts and time left) exactly these errors.
+-- After a failed attempt: the error judged (POLICY), and the delay before
+-- the next attempt, or nil to stop.  `retryable` leaves here meaning what
+-- the docs say: the client retries (or would have, with attempts and time
+-- left) exactly these errors.
 local function next_delay(self, call, err, attempt, retry_after, deadline)
-  if not IDEMPOTENT[call] then
-    err.retryable = false
-    return nil
-  end
+  judge(call, err)
   if not err.retryable or attempt >= self.retries then return nil end
   local delay = retry_delay(attempt + 1, err.kind == "http" and retry_after or nil)
   if self.now() + delay + MIN_ATTEMPT > deadline then return nil end
@@ -125,8 +232,8 @@ function Client:create_task(params, budget)
       error("bad argument #2 to 'create_task' (number of seconds expected, got " .. type(budget) .. ")", 2)
     end
     if budget <= 0 then
-      return nil, new_error("timeout", "create_task: no time left; nothing was sent",
-        { outcome_unknown = false, retryable = false })
+      return nil, judge("create_task", new_error("timeout", "create_task: no time left; nothing was sent",
+        { failure = "no_time", sent = false, answered = false }))
     end
   end
   return call(self, "create_task", params, budget)

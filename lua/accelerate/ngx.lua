@@ -63,36 +63,35 @@ local function ms(seconds)
   return v > 0 and v or 1
 end
 
--- Failure of the exchange itself.  A create (the one call that is not
--- idempotent) whose request may have reached the server may exist: its
--- outcome is unknown (the policy never retries it).  A read sent as a POST
--- (list_plans) is a read.
-local function transport_error(req, stage, err, sent)
-  local what = req.call
+-- Failure of the exchange itself, with its facts (docs/core-api.md, "Error
+-- objects"): which step failed, whether the request may have left (from
+-- the send on: yes) and whether an answer began.  What they mean (a retry;
+-- a create that may have happened) is the call policy's table
+-- (accelerate.client), not this transport's.  A create sent is worded as a
+-- lost answer, as the C core words it.
+local function transport_error(req, failure, stage, err, sent, answered)
   local timeout = err == "timeout"
-  if not req.idempotent and sent then
-    return new_error(timeout and "timeout" or "network",
-      ("%s: %s after the request was sent; the backfill may have been created: "
-      .. "check on the platform before creating it again"):format(what, timeout and "timed out" or tostring(err)),
-      { retryable = false, outcome_unknown = true })
+  if timeout and failure ~= "tls" then
+    failure = "timeout"
+  elseif failure == "receive" and (err == "closed" or find(tostring(err), "reset", 1, true)) then
+    failure = "reset"
   end
-  return new_error(timeout and "timeout" or "network", ("%s: %s while %s"):format(what, tostring(err), stage),
-    { retryable = true, outcome_unknown = (not req.idempotent) and false or nil })
+  local msg
+  if not req.idempotent and sent then
+    msg = ("%s: %s after the request was sent"):format(req.call, timeout and "timed out" or tostring(err))
+  else
+    msg = ("%s: %s while %s"):format(req.call, tostring(err), stage)
+  end
+  return new_error(timeout and "timeout" or "network", msg,
+    { failure = failure, sent = sent, answered = answered or false })
 end
 
 -- An answer did arrive: its status and trace id are kept, as the C core does.
 local function too_big(req, status, headers, max)
   local trace = headers["x-trace-id"]
   if type(trace) == "table" then trace = trace[1] end
-  local msg = ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max)
-  if not req.idempotent and (status < 400 or status >= 500) then
-    -- an answer we cannot read (unless a 4xx refusal) does not rule out
-    -- that the create happened
-    return new_error("decode", msg .. "; the backfill may have been created: check on the platform "
-      .. "before creating it again", { status = status, trace_id = trace, retryable = false,
-      outcome_unknown = true })
-  end
-  return new_error("decode", msg, { status = status, trace_id = trace })
+  return new_error("decode", ("%s: the answer is larger than max_body (%d bytes)"):format(req.call, max),
+    { status = status, trace_id = trace, sent = true, answered = true })
 end
 
 -- A buffered reader whose every wait is clipped to the deadline: each
@@ -200,11 +199,11 @@ end
 
 local function connect(self, req, deadline)
   local left = deadline - now()
-  if left <= 0 then return nil, transport_error(req, "waiting", "timeout", false) end
+  if left <= 0 then return nil, transport_error(req, "timeout", "waiting", "timeout", false) end
   local sock = tcp()
   sock:settimeouts(ms(min(self.cfg.connect_timeout, left)), ms(left), ms(left))
   local ok, err = sock:connect(self.host, self.port, { pool = self.pool })
-  if not ok then return nil, transport_error(req, "connecting", err, false) end
+  if not ok then return nil, transport_error(req, "connect", "connecting", err, false) end
   if self.tls and sock:getreusedtimes() == 0 then
     -- pcall (LuaJIT yields across it): with Debian's lua-resty-core
     -- 0.1.25 and lua-nginx-module 0.10.23, a refused certificate can
@@ -216,9 +215,7 @@ local function connect(self, req, deadline)
     if not called then ok, err = nil, "handshake failed: " .. tostring(ok) end
     if not ok then
       sock:close()
-      local e = transport_error(req, "TLS handshake", err, false)
-      e.retryable = false
-      return nil, e
+      return nil, transport_error(req, "tls", "TLS handshake", err, false)
     end
   end
   return sock
@@ -266,33 +263,33 @@ local function exchange(self, req, deadline)
   sent, err = sock:send(request_text(self, req))
   if not sent then
     sock:close()
-    return nil, transport_error(req, "sending", err, true)
+    return nil, transport_error(req, "send", "sending", err, true)
   end
   local rd = reader(sock, deadline)
   local line
   line, err = rd.line()
   if not line then
     sock:close()
-    return nil, transport_error(req, "reading the status line", err, true)
+    return nil, transport_error(req, "receive", "reading the status line", err, true)
   end
   local version, status = line:match("^HTTP/(%d%.%d) (%d%d%d)")
   status = tonumber(status)
   if not status then
     sock:close()
-    return nil, transport_error(req, "reading the status line", "not an HTTP answer", true)
+    return nil, transport_error(req, "receive", "reading the status line", "not an HTTP answer", true)
   end
   local headers
   headers, err = read_headers(rd)
   if not headers then
     sock:close()
-    return nil, transport_error(req, "reading headers", err, true)
+    return nil, transport_error(req, "receive", "reading headers", err, true, true)
   end
   local max = self.cfg.max_body
   local data, how = read_body(rd, status, headers, max)
   if not data then
     sock:close()
     if how == "too big" then return nil, too_big(req, status, headers, max) end
-    return nil, transport_error(req, "reading the body", how, true)
+    return nil, transport_error(req, "receive", "reading the body", how, true, true)
   end
   local conn = first(headers["connection"])
   if version == "1.1" and how ~= "close" and not (type(conn) == "string" and find(lower(conn), "close", 1, true)) then
@@ -311,7 +308,8 @@ function Transport:request(call, args, budget, store)
   local req, err = prepare(self.cfg, call, args)
   if not req then return nil, err end
   if budget <= 0 then
-    return nil, new_error("timeout", ("%s: no time left of the call's %.3g s"):format(call, self.cfg.timeout))
+    return nil, new_error("timeout", ("%s: no time left of the call's %.3g s"):format(call, self.cfg.timeout),
+      { failure = "no_time", sent = false, answered = false })
   end
   local status, headers, body = exchange(self, req, now() + budget)
   if not status then return nil, headers end

@@ -24,10 +24,11 @@ local raise = checks.raise
 local _M = {}
 
 -- Did a failed create perhaps reach the server?  Only a refusal the server
--- stated, or a request never sent, proves that nothing was created.  The
--- core marks a create that was sent and lost with outcome_unknown = true
--- and retryable = false, and leaves a create that never left retryable;
--- anything unmarked is assumed to have arrived.
+-- stated, or a request never sent, proves that nothing was created.  A
+-- client's errors say so in outcome_unknown (the call policy's table,
+-- accelerate.client); the rest is for errors no policy judged (a client of
+-- one's own, which may mark a create that never left retryable); anything
+-- unmarked is assumed to have arrived.
 local function create_maybe_happened(err)
   if type(err) ~= "table" then return true end
   if err.outcome_unknown ~= nil then return err.outcome_unknown and true or false end

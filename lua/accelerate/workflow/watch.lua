@@ -9,12 +9,12 @@ local journal = require "accelerate.journal"
 local sweep = require "accelerate.workflow.sweep"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
+local policy = require "accelerate.client"
 
 local type = type
 local pairs = pairs
 local ipairs = ipairs
 local error = error
-local tonumber = tonumber
 local tostring = tostring
 local min = math.min
 local max = math.max
@@ -41,17 +41,12 @@ local function same_counts(a, b)
 end
 
 -- A failed poll worth retrying later rather than ending the watch (the
--- campaigns' polls use the same rule).
+-- campaigns' polls use the same rule): what the call policy retries, by
+-- its one table (accelerate.client), for the read a poll is.  An error a
+-- client of one's own already marked retryable is taken at its word.
 local function transient(err)
   if type(err) ~= "table" then return false end
-  if err.retryable then return true end
-  local k = err.kind
-  if k == "network" or k == "timeout" then return true end
-  if k == "http" then
-    local st = tonumber(err.status)
-    return st == nil or st >= 500 or st == 429
-  end
-  return false
+  return err.retryable == true or policy.decide(err).read
 end
 _M.transient = transient
 

@@ -64,6 +64,9 @@ _M.IDEMPOTENT = IDEMPOTENT
 --           itself never repeats a create;
 --   unknown a create's `outcome_unknown`: true (it may have happened, and
 --           `note` is added to the message), false (it surely did not), nil;
+--   poll    whether a watch's poll that failed so is tried again at the next
+--           interval (bounded by max_poll_errors in a row), when it differs
+--           from `read`.
 -- The first row whose test holds decides.
 local MAYBE = "; the backfill may have been created: check on the platform before creating it again"
 
@@ -96,8 +99,10 @@ local POLICY = {
   { "stopped, nothing sent", kind_is "interrupted", read = false, create = false, unknown = false },
   { "no time left, nothing sent", function(e) return e.failure == "no_time" end,
     read = false, create = false, unknown = false },
+  -- one call does not retry it (a wrong certificate stays wrong); a watch
+  -- rides it out a few polls (a gateway restarting fails handshakes too)
   { "TLS refused, nothing sent", function(e) return e.failure == "tls" end,
-    read = false, create = false, unknown = false },
+    read = false, create = false, unknown = false, poll = true },
   { "out of memory reading the answer", function(e) return e.failure == "memory" end,
     read = false, create = false, unknown = true, note = MAYBE },
   { "transfer failed before a byte left", function(e) return transfer(e) and e.sent == false end,

@@ -46,7 +46,10 @@ end
 -- client of one's own already marked retryable is taken at its word.
 local function transient(err)
   if type(err) ~= "table" then return false end
-  return err.retryable == true or policy.decide(err).read
+  if err.retryable == true then return true end
+  local row = policy.decide(err)
+  if row.poll ~= nil then return row.poll end
+  return row.read
 end
 _M.transient = transient
 

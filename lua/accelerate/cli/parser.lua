@@ -11,7 +11,6 @@
 
 local argparse = require "argparse"
 local declare = require "accelerate.cli.declare"
-local usage = require "accelerate.cli.usage"
 
 local type = type
 local error = error
@@ -365,7 +364,5 @@ function _M.unknown_command(word)
   return translate(err, { word })
 end
 
-_M.subcommands = subcommands
-_M.usage = usage
 
 return _M

@@ -280,7 +280,7 @@ uninstall:
 WORKFLOW_SPECS = spec/util_spec.lua spec/periods_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
 	spec/workflow_params_spec.lua spec/workflow_plan_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
 	spec/insight_spec.lua spec/html_report_spec.lua \
-	spec/cli_args_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
+	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
 	spec/cli_listing_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
 	spec/campaign_spec.lua spec/cli_campaign_spec.lua

@@ -16,7 +16,8 @@
 # help2man builds the man page from the command's own --help; man-db reads
 # it back in spec/completion_spec.lua.  libyajl-dev (yajl 2.1) is the
 # streaming JSON parser of src/reduce.c; time (GNU time) measures
-# bench/watch's peak RSS.
+# bench/watch's peak RSS.  lua-argparse (for Lua 5.1-5.4) parses the
+# command's line and writes its completion scripts.
 DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	lua5.1 lua5.2 lua5.3 lua5.4 \
 	liblua5.1-0-dev liblua5.2-dev liblua5.3-dev liblua5.4-dev \
@@ -24,12 +25,12 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
 	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
-	chromium fonts-dejavu-core help2man man-db libyajl-dev time
+	chromium fonts-dejavu-core help2man man-db libyajl-dev time lua-argparse
 
 SHELL = /bin/bash
 
 .PHONY: all deps test check lint test-sim test-ngx test-pkg sim-start sim-stop sim-status bench-sim soak clean \
-	install uninstall man
+	install uninstall man completion
 
 # The default target: the C module for LUA_VERSION (build/lua5.4/... by
 # default).  No apt-get here: `make deps` (or demo, test) installs packages.
@@ -234,7 +235,10 @@ MAN_PAGE = build/man/accelerate.1
 # files, examples) and every command's help (docs/man/commands.lua).
 man: $(MAN_PAGE)
 
-$(MAN_PAGE): docs/man/accelerate.h2m docs/man/commands.lua lua/accelerate/cli/help.lua src/acc.h \
+CLI_DECLARATIONS = $(wildcard lua/accelerate/cli/commands/*.lua) lua/accelerate/cli/declare.lua \
+	lua/accelerate/cli/parser.lua lua/accelerate/cli/completion.lua
+
+$(MAN_PAGE): docs/man/accelerate.h2m docs/man/commands.lua $(CLI_DECLARATIONS) src/acc.h \
 		| $(CORE_DIR)/accelerate/core.so
 	@command -v help2man >/dev/null || { echo "make: help2man is missing (make deps installs it)" >&2; exit 2; }
 	@mkdir -p build/man
@@ -242,7 +246,15 @@ $(MAN_PAGE): docs/man/accelerate.h2m docs/man/commands.lua lua/accelerate/cli/he
 	help2man --no-info --no-discard-stderr --section=1 --include=docs/man/accelerate.h2m \
 	  --include=build/man/commands.h2m --output=$@ '$(LUA_INTERP) bin/accelerate'
 
-install: build $(MAN_PAGE)
+# The bash completion, written by the command from its declarations.
+BASH_COMPLETION = build/completion/accelerate.bash
+completion: $(BASH_COMPLETION)
+
+$(BASH_COMPLETION): $(CLI_DECLARATIONS) | $(CORE_DIR)/accelerate/core.so
+	@mkdir -p build/completion
+	$(LUA_INTERP) bin/accelerate completion bash >$@.tmp && mv $@.tmp $@
+
+install: build $(MAN_PAGE) $(BASH_COMPLETION)
 	install -d '$(DESTDIR)$(INST_LIBDIR)/accelerate' '$(DESTDIR)$(INST_BINDIR)' \
 	  '$(DESTDIR)$(INST_MANDIR)' '$(DESTDIR)$(INST_BASHCOMPDIR)'
 	install -m 755 $(CORE_DIR)/accelerate/core.so '$(DESTDIR)$(INST_LIBDIR)/accelerate/core.so'
@@ -252,7 +264,7 @@ install: build $(MAN_PAGE)
 	sed '1s|.*|#!/usr/bin/env $(LUA_INTERP)|' bin/accelerate >'$(DESTDIR)$(INST_BINDIR)/accelerate'
 	chmod 755 '$(DESTDIR)$(INST_BINDIR)/accelerate'
 	install -m 644 $(MAN_PAGE) '$(DESTDIR)$(INST_MANDIR)/accelerate.1'
-	install -m 644 completion/accelerate.bash '$(DESTDIR)$(INST_BASHCOMPDIR)/accelerate'
+	install -m 644 $(BASH_COMPLETION) '$(DESTDIR)$(INST_BASHCOMPDIR)/accelerate'
 
 # Only what install wrote, then the folders it made that are left empty.
 uninstall:
@@ -277,7 +289,7 @@ uninstall:
 WORKFLOW_SPECS = spec/util_spec.lua spec/periods_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
 	spec/workflow_params_spec.lua spec/workflow_plan_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
 	spec/insight_spec.lua spec/html_report_spec.lua \
-	spec/cli_args_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
+	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
 	spec/cli_listing_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
 	spec/campaign_spec.lua spec/cli_campaign_spec.lua

@@ -1,4 +1,4 @@
--- `accelerate instances` and `accelerate detail` (accelerate.cli.inspect_commands)
+-- `accelerate instances` and `accelerate detail` (accelerate.cli.commands.instances, .detail)
 -- in-process, on a scripted client: --all goes through the client's own
 -- iterator and never pages by itself; one page is one list call.
 require("spec.helpers").paths()

@@ -8,7 +8,7 @@ helpers.paths()
 
 local json = helpers.json
 local sh = helpers.sh
-local args = require "accelerate.cli.args"
+local args = require "accelerate.cli.parser"
 
 local function lines_of(text)
   local out = {}

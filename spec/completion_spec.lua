@@ -1,16 +1,33 @@
--- accelerate(1) and the bash completion.  The completion script is sourced
--- into a real bash and its function called as bash calls it (COMP_WORDS,
--- COMP_CWORD); what it offers is compared with the command's own lists
--- (accelerate.cli.args), and plan names come from a simulator.  The man
--- page (make man) is rendered with man -l and must name every command.
+-- accelerate(1) and the completion scripts.  The bash script, as
+-- `accelerate completion bash` writes it from the commands' declarations,
+-- is sourced into a real bash and its function called as bash calls it
+-- (COMP_WORDS, COMP_CWORD); what it offers is compared with the parser's
+-- own lists (accelerate.cli.parser), and plan names come from a simulator.
+-- zsh's and fish's scripts are checked by their shell when it is there.
+-- The man page (make man) is rendered with man -l and must name every
+-- command.
 -- Run with busted --lua=lua5.4 (make test-pkg builds the page first).
 local helpers = require "spec.helpers"
 helpers.paths()
 
-local args = require "accelerate.cli.args"
+local parser = require "accelerate.cli.parser"
 local quote = helpers.quote
 local root = helpers.root
-local SCRIPT = root .. "/completion/accelerate.bash"
+local args = parser
+
+-- The script of a shell, as the command prints it (exit 0 asserted).
+local function script_of(shell)
+  local code, out = helpers.sh("cd " .. quote(root) .. " && lua5.4 bin/accelerate completion " .. shell .. " 2>&1")
+  assert.equal(0, code, out)
+  return out
+end
+
+local SCRIPT = os.tmpname()
+do
+  local f = assert(io.open(SCRIPT, "w"))
+  f:write(script_of("bash"))
+  f:close()
+end
 
 -- What _accelerate offers for the command line `words` (the last word is
 -- the one being completed), sorted; env: extra environment assignments.
@@ -47,6 +64,7 @@ describe("bash completion", function()
     local all = sorted(args.commands())
     local with_help = sorted(args.commands())
     with_help[#with_help + 1] = "help"
+    assert.is_true(#all >= 12)
     table.sort(with_help)
     assert.same(with_help, complete { "accelerate", "" })
     assert.same({ "instances" }, complete { "accelerate", "ins" })
@@ -61,6 +79,35 @@ describe("bash completion", function()
     -- before a command: the global ones; the command word is found after global options
     assert.same(args.options(nil), complete { "accelerate", "--" })
     assert.same({ "--status" }, complete { "accelerate", "--url", "http://x", "instances", "DAG", "--st" })
+    -- a campaign subcommand's own options (and the global ones)
+    assert.same(args.options("campaign", "run"), complete { "accelerate", "campaign", "run", "q1.json", "--" })
+    assert.same({ "--no-calendar", "--no-color" }, complete { "accelerate", "campaign", "status", "j", "--no-" })
+    assert.same({ "--journal", "--json" }, complete { "accelerate", "campaign", "run", "--j" })
+  end)
+
+  it("offers campaign's subcommands, and completion's shells", function()
+    assert.same({ "plan", "run", "status" }, complete { "accelerate", "campaign", "" })
+    assert.same({ "run" }, complete { "accelerate", "--json", "campaign", "r" })
+    assert.same({ "bash", "fish", "zsh" }, complete { "accelerate", "completion", "" })
+  end)
+
+  it("offers files where a file is wanted: campaign's SPEC and FILE, --journal, --html, --config", function()
+    local dir = os.tmpname()
+    os.remove(dir)
+    assert(helpers.run("mkdir -p " .. quote(dir) .. " && touch " .. quote(dir .. "/q1.json") .. " "
+      .. quote(dir .. "/q1.journal") .. " " .. quote(dir .. "/other.txt")))
+    local prefix = dir .. "/q1"
+    local both = { prefix .. ".journal", prefix .. ".json" }
+    assert.same(both, complete { "accelerate", "campaign", "run", prefix })
+    assert.same(both, complete { "accelerate", "campaign", "plan", prefix })
+    assert.same(both, complete { "accelerate", "campaign", "status", prefix })
+    assert.same(both, complete { "accelerate", "campaign", "run", "q.json", "--journal", prefix })
+    assert.same(both, complete { "accelerate", "report", "D", "--html", prefix })
+    assert.same(both, complete { "accelerate", "--config", prefix })
+    -- not where a dagName or a date is wanted
+    assert.same({}, complete { "accelerate", "wait", prefix })
+    assert.same({}, complete { "accelerate", "lots", prefix })
+    helpers.run("rm -rf " .. quote(dir))
   end)
 
   it("offers the values of --format, --status, --type and --auth-type, also after --name=", function()
@@ -112,6 +159,48 @@ describe("bash completion", function()
       assert.same({}, got)
       assert.is_true(elapsed < 1.8, "took " .. elapsed .. " s")
     end)
+  end)
+end)
+
+describe("accelerate completion bash|zsh|fish", function()
+  -- A shell's syntax check of the script: nil when the shell is not installed.
+  local function check(shell, flag)
+    if helpers.sh("command -v " .. shell .. " >/dev/null 2>&1") ~= 0 then return nil end
+    local path = os.tmpname()
+    local f = assert(io.open(path, "w"))
+    f:write(script_of(shell))
+    f:close()
+    local code, out = helpers.sh(shell .. " " .. flag .. " " .. quote(path) .. " 2>&1")
+    os.remove(path)
+    return code, out
+  end
+
+  it("prints a script its shell accepts (zsh and fish: when installed)", function()
+    local code, out = check("bash", "-n")
+    assert.equal(0, code, out)
+    assert.matches("\ncomplete %-F _accelerate accelerate\n", script_of("bash"))
+    assert.matches("#compdef accelerate", script_of("zsh"), 1, true)
+    assert.matches("complete %-c accelerate", script_of("fish"))
+    for _, shell in ipairs { { "zsh", "-n" }, { "fish", "--no-execute" } } do
+      local c, o = check(shell[1], shell[2])
+      if c ~= nil then assert.equal(0, c, o) end
+    end
+  end)
+
+  it("names every command and option in zsh's and fish's scripts", function()
+    for _, shell in ipairs { "zsh", "fish" } do
+      local text = script_of(shell)
+      for _, c in ipairs(parser.commands()) do assert.matches(c, text, 1, true) end
+      for _, o in ipairs(parser.options("campaign", "run")) do
+        assert.matches(shell == "fish" and ("-l " .. o:sub(3)) or o, text, 1, true)
+      end
+    end
+  end)
+
+  it("refuses another shell (exit 2)", function()
+    local code, out = helpers.sh("cd " .. quote(root) .. " && lua5.4 bin/accelerate completion tcsh 2>&1")
+    assert.equal(2, code)
+    assert.matches("must be one of 'bash', 'zsh', 'fish'", out, 1, true)
   end)
 end)
 

@@ -1,15 +1,14 @@
 -- Writes the COMMANDS section of accelerate(1) for help2man's --include:
--- each command's own help (accelerate.cli.help), in the order of
--- `accelerate --help`, as no-fill text.  Run by `make man`:
+-- each command's own help, as its declaration (lua/accelerate/cli/commands/)
+-- gives it to `accelerate COMMAND --help`, in the order of `accelerate
+-- --help`, then each subcommand's (campaign run), as no-fill text.  Run by
+-- `make man`:
 --   lua5.4 docs/man/commands.lua >build/man/commands.h2m
 package.path = "lua/?.lua;" .. package.path
-local help = require "accelerate.cli.help"
-
--- The order the main page lists them in.
-local order = {}
-for line in help.HELP.main:match("\nCommands:\n(.-)\n\n"):gmatch("[^\n]+") do
-  order[#order + 1] = assert(line:match("^  (%S+)"), line)
-end
+-- the commands load the workflow, which loads the core built for this Lua
+package.cpath = "build/" .. (rawget(_G, "jit") and "luajit" or ("lua" .. _VERSION:match("%d+%.%d+")))
+  .. "/?.so;" .. package.cpath
+local parser = require "accelerate.cli.parser"
 
 -- roff: a backslash doubled, a line starting with . or ' protected, and
 -- hyphens in options kept as hyphens (not typeset as dashes).
@@ -24,7 +23,10 @@ local function roff(text)
 end
 
 io.write("[COMMANDS]\n")
-for _, name in ipairs(order) do
-  assert(help.HELP[name], "no help page for " .. name)
-  io.write(".SS ", name, "\n.nf\n", roff(help.HELP[name]), "\n.fi\n")
+local t = parser.tree()
+for _, name in ipairs(t.order) do
+  io.write(".SS ", name, "\n.nf\n", roff(parser.help(name)), "\n.fi\n")
+  for _, s in ipairs(require("accelerate.cli.declare").meta(t.commands[name]).subcommands) do
+    io.write(".SS ", name, " ", s.name, "\n.nf\n", roff(parser.help(name, s.name)), "\n.fi\n")
+  end
 end

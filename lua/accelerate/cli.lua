@@ -5,82 +5,76 @@
 -- the command and turns whatever it raised into a message and an exit
 -- code.  The rest lives under cli/:
 --
---   cli/help.lua               help text of the command and of each subcommand
---   cli/args.lua               options of each command, the parser, usage errors
---   cli/context.lua            streams, environment, clock (what specs replace),
---                              write failures kept, secrets masked in server text
---   cli/config.lua             connection settings (flags, environment, config
---                              file, auth value file) and the client
---   cli/progress.lua           the progress line of a watch, on stderr
---   cli/output.lua             the final report or error, and the exit codes
---   cli/backfill_commands.lua  lots, create, backfill, wait, report, repair
---   cli/inspect_commands.lua   instances, detail
---   cli/html_command.lua       report --html: every detail, then the page
---   cli/plan_commands.lua      plans, plan, and the --plan lookup and checks
---   cli/campaign_commands.lua  campaign plan|run|status (cli/campaign_view.lua)
+--   cli/commands/*.lua   one file per command: its argparse declaration
+--                        (arguments, options, help, examples) and run(o, ctx)
+--   cli/parser.lua       the global options, the commands found under
+--                        commands/, the parse and its usage errors
+--   cli/declare.lua      how a command declares its options and arguments
+--   cli/completion.lua   bash, zsh and fish completion, from the declarations
+--   cli/usage.lua        usage errors, numbers given on the command line
+--   cli/context.lua      streams, environment, clock (what specs replace),
+--                        write failures kept, secrets masked in server text
+--   cli/config.lua       connection settings (flags, environment, config
+--                        file, auth value file) and the client
+--   cli/progress.lua     the progress line of a watch, on stderr
+--   cli/output.lua       the final report or error, and the exit codes
+--   cli/create_params.lua, cli/watching.lua, cli/plan_lookup.lua,
+--   cli/html_page.lua, cli/repairs.lua, cli/campaign_view.lua: what commands share
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local help = require "accelerate.cli.help"
-local args = require "accelerate.cli.args"
+local parser = require "accelerate.cli.parser"
+local usage = require "accelerate.cli.usage"
 local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
-local backfill_commands = require "accelerate.cli.backfill_commands"
-local inspect_commands = require "accelerate.cli.inspect_commands"
-local plan_commands = require "accelerate.cli.plan_commands"
-local campaign_commands = require "accelerate.cli.campaign_commands"
 
 local pcall = pcall
-local usage = args.usage
+local raise = usage.raise
 local EXIT = output.EXIT
 
 local _M = {}
 
 _M.EXIT = EXIT
-_M.HELP = help.HELP
-
--- Where each command is implemented.
-local COMMANDS = {
-  lots = backfill_commands.lots,
-  create = backfill_commands.create,
-  backfill = backfill_commands.backfill,
-  wait = backfill_commands.wait,
-  report = backfill_commands.report,
-  repair = backfill_commands.repair,
-  instances = inspect_commands.instances,
-  detail = inspect_commands.detail,
-  plans = plan_commands.plans,
-  plan = plan_commands.plan,
-  campaign = campaign_commands.campaign,
-}
 
 -- One version (ACC_VERSION in src/acc.h), which the workflow carries too.
 local function version()
   return "accelerate " .. workflow._VERSION .. "\n"
 end
 
+-- `accelerate help [COMMAND [SUBCOMMAND]]` is `accelerate COMMAND --help`.
+local function help(ctx, words)
+  local topic = words[2]
+  if topic ~= nil then
+    local msg = parser.unknown_command(topic)
+    if msg then raise(msg) end
+  end
+  ctx.out(parser.help(topic))
+  return EXIT.OK
+end
+
 local function run(argv, ctx)
-  local o = args.parse(argv)
-  if o.flags.version then
+  local o, err = parser.parse(argv)
+  if o.command == "help" then
+    local _, words = parser.command_of(argv)
+    return help(ctx, words)
+  end
+  if o.help then
+    -- a command's page even when its arguments are missing
+    if o.command and not parser.module(o.command) then raise(err or ("unknown command " .. o.command)) end
+    ctx.out(parser.help(o.command))
+    return EXIT.OK
+  end
+  if o.version then
     ctx.out(version())
     return EXIT.OK
   end
-  if not o.command then
-    if o.flags.help then ctx.out(help.page()) return EXIT.OK end
-    ctx.err(help.page())
+  if o.no_command then
+    if err then raise(err) end
+    ctx.err(parser.help())
     return EXIT.USAGE
   end
-  if o.command == "help" then
-    -- `accelerate help COMMAND` is `accelerate COMMAND --help`
-    local topic = o.args[1]
-    if topic ~= nil and not args.is_command(topic) then usage("unknown command " .. topic) end
-    ctx.out(help.page(topic))
-    return EXIT.OK
-  end
-  if not args.is_command(o.command) then usage("unknown command " .. o.command) end
-  if o.flags.help then ctx.out(help.page(o.command)) return EXIT.OK end
-  args.check(o)
-  return COMMANDS[o.command](o, ctx)
+  if err then raise(err, parser.module(o.command) and o.command or nil) end
+  return parser.module(o.command).run(o, ctx)
 end
 
 -- syntax: code = cli.main(argv, env)
@@ -89,7 +83,7 @@ end
 function _M.main(argv, env)
   local ctx = context.new(env)
   argv = argv or {}
-  ctx.json = args.wants_json(argv)
+  ctx.json = usage.wants_json(argv)
   local ok, res = pcall(run, argv, ctx)
   if ok then return output.finish(ctx, res) end
   if output.interrupted(res) then
@@ -103,7 +97,7 @@ function _M.main(argv, env)
     end
     return output.finish(ctx, EXIT.INTERRUPTED)
   end
-  return output.finish(ctx, output.error(ctx, res, args.command_of(argv)))
+  return output.finish(ctx, output.error(ctx, res, (parser.command_of(argv))))
 end
 
 return _M

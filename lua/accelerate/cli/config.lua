@@ -17,7 +17,7 @@
 -- warning on stderr.
 
 local util = require "accelerate.util"
-local args = require "accelerate.cli.args"
+local args = require "accelerate.cli.usage"
 local context = require "accelerate.cli.context"
 
 local type = type
@@ -30,7 +30,7 @@ local str_match = string.match
 local str_gsub = string.gsub
 local io_open = io.open
 local io_popen = io.popen
-local usage = args.usage
+local usage = args.raise
 local number_opt = args.number
 local errstr = util.errstr
 
@@ -248,7 +248,7 @@ function _M.connection(o, ctx)
   if not conn.auth_value then
     usage("no auth value: pass --auth-value-file FILE or set ACCELERATE_AUTH_VALUE" .. where)
   end
-  conn.timeout = args.positive(o, "request-timeout") or tonumber(cfg.timeout)
+  conn.timeout = args.number(o, "request-timeout", 0, false, true) or tonumber(cfg.timeout)
   conn.retries = number_opt(o, "retries", 0, true) or tonumber(cfg.retries)
   return conn
 end

@@ -61,7 +61,7 @@ local function cannot(path, why)
   error(output.write_error("accelerate: cannot write --html " .. path .. ": " .. why), 0)
 end
 
--- syntax: target = html_command.open(path)
+-- syntax: target = html_page.open(path)
 -- Opens path for writing before anything is fetched, without truncating a
 -- page already there (that happens when the new one is written); raises
 -- an "output" error (exit 5) when it cannot be opened.  target.created:
@@ -75,7 +75,7 @@ function _M.open(path)
   return { path = path, created = before == nil }
 end
 
--- syntax: html_command.discard(target)
+-- syntax: html_page.discard(target)
 -- Removes the file open() created, when the report failed before writing it.
 function _M.discard(target)
   if target and target.created and not target.written then os_remove(target.path) end
@@ -96,7 +96,7 @@ local function write_file(target, text)
   target.written = true
 end
 
--- syntax: code = html_command.report(ctx, o, client, report, target)
+-- syntax: code = html_page.report(ctx, o, client, report, target)
 -- target: what open() returned for o.values.html.
 function _M.report(ctx, o, client, r, target)
   local details, errs, seconds, requests = all_details(ctx, client, r)

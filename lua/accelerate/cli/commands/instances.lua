@@ -1,18 +1,15 @@
--- The commands that show what the API returns, as it returns it: instances
--- (a backfill's instances, one page or all) and detail (one instance).
--- Each is fn(o, ctx) -> exit code, o from args.parse; failures are raised
--- (error objects) and printed by cli.main.
+-- `accelerate instances`: a backfill's instances as the API returns them,
+-- one page, every page (--all) or those of some statuses (--status), as a
+-- table, JSON or CSV.
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
 local status = require "accelerate.workflow.status"
-local args = require "accelerate.cli.args"
+local declare = require "accelerate.cli.declare"
+local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
-local context = require "accelerate.cli.context"
-local failreport = require "accelerate.report"
 
-local type = type
 local pcall = pcall
 local ipairs = ipairs
 local error = error
@@ -22,20 +19,39 @@ local floor = math.floor
 local max = math.max
 local str_format = string.format
 local tbl_concat = table.concat
-local number_opt = args.number
-local usage = args.usage
+local raise = usage.raise
 local id_string = util.id_string
 local json_encode = util.json_encode
 local EXIT = output.EXIT
 
-local _M = {}
+local _M = { name = "instances", order = 6, summary = "list a backfill's instances" }
+
+function _M.declare(cmd)
+  cmd:usage("usage: accelerate instances DAG [--page N] [--page-size N] [--all] [--status STATUS]...\n"
+    .. "                                [--format table|json|csv]")
+  cmd:description("Lists a backfill's instances: id, status, table, partitions, times.")
+  declare.argument(cmd, "DAG", "the backfill's dagName")
+  declare.value(cmd, "--page", "N", "page number (default 1)", { number = { 1, true } })
+  declare.value(cmd, "--page-size", "N", "instances per page (default 20)", { number = { 1, true } })
+  declare.flag(cmd, "--all", "every page")
+  declare.value(cmd, "--status", "STATUS", "only the instances of this status (WAITING, RUNNING, SUCCESS,\n"
+    .. "FAILED, or any other the server reports); repeat it, or give\n"
+    .. "FAILED,RUNNING, for several; pages through every instance",
+    { list = true, complete = { "WAITING", "RUNNING", "SUCCESS", "FAILED" } })
+  declare.value(cmd, "--format", "FORMAT", "table (default), json (the same as --json), or csv (a header line,\n"
+    .. "then id,status,mtGuid,startPartition,endPartition,startTime,endTime)",
+    { complete = { "table", "json", "csv" } })
+  cmd:epilog("Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output\n"
+    .. "could not be written.\n\n" .. declare.examples(
+    "accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999",
+    "accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --status FAILED --status RUNNING",
+    "accelerate instances fba27ddf-1aac-451b-ba5f-3d8af4660999 --all --format csv >instances.csv"))
+end
 
 local PAGE_SIZE = 20   -- instances per page without --all
 local ROW = "%-12s %-8s %-36s %-23s %-19s %s\n"   -- id, status, table, partitions, start, end
 
 local function fmt(v) if v == nil then return "-" end return tostring(v) end
-
--- instances -----------------------------------------------------------------------
 
 local CSV_HEADER = { "id", "status", "mtGuid", "startPartition", "endPartition", "startTime", "endTime" }
 
@@ -72,11 +88,11 @@ local function wanted_statuses(o)
   for _, v in ipairs(o.lists.status) do
     for word in v:gmatch("[^,]+") do
       local st = word:upper()
-      if not st:match("^[%w_%-]+$") then usage("--status takes a status such as FAILED or RUNNING", "instances") end
+      if not st:match("^[%w_%-]+$") then raise("--status takes a status such as FAILED or RUNNING", "instances") end
       if not set[st] then set[st] = true names[#names + 1] = st end
     end
   end
-  if #names == 0 then usage("--status takes a status such as FAILED or RUNNING", "instances") end
+  if #names == 0 then raise("--status takes a status such as FAILED or RUNNING", "instances") end
   table.sort(names)
   return set, names
 end
@@ -86,7 +102,7 @@ end
 -- error object on failure), those of the wanted statuses kept.  Its
 -- second result carries the server's total.
 local function list_all(o, ctx, client, dag, wanted, names)
-  local page_size = number_opt(o, "page-size", 1, true) or workflow.DEFAULT_PAGE_SIZE
+  local page_size = o.values["page-size"] or workflow.DEFAULT_PAGE_SIZE
   local all = util.array()
   local total, seen = nil, 0
   local ok, err = pcall(function()
@@ -114,8 +130,8 @@ end
 
 -- One page (--page, --page-size), as the server returns it.
 local function list_page(o, ctx, client, dag)
-  local page_size = number_opt(o, "page-size", 1, true) or PAGE_SIZE
-  local index = number_opt(o, "page", 1, true) or 1
+  local page_size = o.values["page-size"] or PAGE_SIZE
+  local index = o.values.page or 1
   local page, err = client:list_instances { dagName = dag, pageIndex = index, pageSize = page_size }
   if not page then error(err, 0) end
   if o.flags.json then
@@ -136,67 +152,15 @@ local function list_page(o, ctx, client, dag)
   return EXIT.OK
 end
 
-function _M.instances(o, ctx)
+function _M.run(o, ctx)
+  usage.check_format(o)
   if o.lists.status and o.values.page then
-    usage("--status pages through every instance: --page does not go with it", "instances")
+    raise("--status pages through every instance: --page does not go with it", "instances")
   end
   local wanted, names = wanted_statuses(o)   -- checked before any setting is read
   local client = config.client(o, ctx)
   if o.flags.all or wanted then return list_all(o, ctx, client, o.args[1], wanted, names) end
   return list_page(o, ctx, client, o.args[1])
-end
-
--- detail ----------------------------------------------------------------------------
-
-function _M.detail(o, ctx)
-  -- the core's id rule, before any setting is read or anything sent: ids
-  -- are strings to the API (digits in practice, not by contract)
-  local core = context.core()
-  if core and core.id_key then
-    local key, err = core.id_key(o.args[1])
-    if not key then usage(type(err) == "table" and err.message or tostring(err), "detail") end
-  end
-  local client = config.client(o, ctx)
-  local d, err = client:task_detail(o.args[1])
-  if not d then error(err, 0) end
-  d = output.redact_detail(ctx, d)
-  if o.flags.json then
-    local out = util.shallow_copy(d)
-    out.exit = EXIT.OK
-    ctx.out(json_encode(out) .. "\n")
-    return EXIT.OK
-  end
-  d = ctx.text(d)   -- a server's strings, printed as text
-  local out = ctx.out
-  local function field(name, v) if v ~= nil then out(str_format("%-20s %s\n", name, tostring(v))) end end
-  field("taskInstanceId", id_string(d.taskInstanceId) or o.args[1])
-  field("status", d.status)
-  if type(d.mtGuid) == "table" then
-    for _, g in ipairs(d.mtGuid) do
-      field("mtGuid", type(g) == "table" and tbl_concat({ fmt(g.catalog), fmt(g.schema), fmt(g.table) }, ".") or g)
-    end
-  else
-    field("mtGuid", d.mtGuid)
-  end
-  field("partitions", d.startPartitionTime and (tostring(d.startPartitionTime) .. " .. "
-    .. tostring(d.endPartitionTime)))
-  field("retryCnt", d.retryCnt)
-  field("runType", d.runType)
-  field("taskType", d.taskType)
-  field("serverInfo", d.serverInfo)
-  local function time(name, v) if v ~= nil then field(name, failreport.server_time(v)) end end
-  time("startTime", d.startTime)
-  time("endTime", d.endTime)
-  if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
-  if type(d.statusTime) == "table" then
-    for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
-      time("statusTime." .. st, d.statusTime[st])
-    end
-  end
-  if d.msg then out("msg:\n" .. tostring(d.msg) .. "\n") end
-  local sql = type(d.sql) == "table" and (d.sql.originalSql or d.sql.formattedSql) or d.sql
-  if sql then out("sql:\n" .. tostring(sql) .. "\n") end
-  return EXIT.OK
 end
 
 return _M

@@ -12,43 +12,89 @@ local util = require "accelerate.util"
 local campaign = require "accelerate.campaign"
 local insight = require "accelerate.insight"
 local failreport = require "accelerate.report"
-local args = require "accelerate.cli.args"
+local declare = require "accelerate.cli.declare"
+local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
 local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
 
 local type = type
-local pairs = pairs
 local ipairs = ipairs
 local error = error
+local assert = assert
 local tostring = tostring
 local io_open = io.open
 local str_find = string.find
 local str_gsub = string.gsub
-local usage = args.usage
+local raise = usage.raise
+local unpack_list = table.unpack or unpack   -- luacheck: ignore
 local json_encode = util.json_encode
 local array = util.array
 local EXIT = output.EXIT
 
-local _M = {}
+local _M = { name = "campaign", order = 11,
+  summary = "many backfills as one resumable job: plan, run, status (docs/campaign.md)",
+  usage_hint = "campaign takes plan SPEC, run SPEC --journal FILE or status FILE" }
 
--- Which options each subcommand takes, beyond the global ones.
-local OPTIONS = {
-  plan = {},
-  run = { journal = true, adopt = true, interval = true, ["max-interval"] = true, timeout = true,
-    ["force-create"] = true, ["no-calendar"] = true, ["failure-budget"] = true },
-  status = { ["no-calendar"] = true },
-}
-
-local function check_options(o, sub)
-  for _, set in ipairs { o.values, o.flags } do
-    for name in pairs(set) do
-      if OPTIONS.run[name] and not OPTIONS[sub][name] then
-        usage("option --" .. name .. " does not apply to campaign " .. sub, "campaign")
-      end
-    end
-  end
+function _M.declare(cmd)
+  cmd:usage("usage: accelerate campaign plan SPEC.json [--json]\n"
+    .. "       accelerate campaign run SPEC.json --journal FILE [--json] [options]\n"
+    .. "       accelerate campaign status FILE [--json]")
+  cmd:description("Many backfills over many plans and dates as one job.  SPEC.json (format in\n"
+    .. "docs/campaign.md) lists backfills, or selects plans by type and names over\n"
+    .. "one range; each range is cut into tasks (chunk: \"month\" or N days), created\n"
+    .. "oldest or newest dates first, never more than max_in_flight unfinished at\n"
+    .. "once.  Failures judged transient are repaired automatically (repair_rounds);\n"
+    .. "once more than failure_budget instances have FAILED, no new task is created.\n"
+    .. "Every task goes through the checks backfill makes: an EXTERNAL plan is refused\n"
+    .. "(exit 2) unless the spec says \"force\": true, and tasks that cut their plan's\n"
+    .. "weeks or months are warned about (stderr; \"warnings\" in --json).")
+  local plan = declare.subcommand(cmd, "plan", "the tasks in order and their instances (lots; each plan's tables\n"
+    .. "multiply them); nothing sent but plan lookups.  A misspelt plan is\n"
+    .. "refused with the names near it (exit 2)")
+  declare.argument(plan, "SPEC.json", "the campaign spec", { complete = "file" })
+  local run = declare.subcommand(cmd, "run", "the campaign: a line per task event and an overall line (counts,\n"
+    .. "ETA) on stderr; at the end a plan x month grid and the failures\n"
+    .. "by cause.  Ctrl-C or SIGTERM: no more creates, the journal written,\n"
+    .. "exit 130 with the command that resumes; created backfills go on")
+  declare.argument(run, "SPEC.json", "the campaign spec", { complete = "file" })
+  local status = declare.subcommand(cmd, "status", "what the journal says, damaged lines (FILE:LINE) too; nothing sent")
+  declare.argument(status, "FILE", "the campaign's journal", { complete = "file" })
+  -- the options of run, listed on this page
+  local opts = {
+    declare.value(run, "--journal", "FILE", "required by run: the campaign's memory.  The same command again\n"
+      .. "resumes: nothing created twice, running backfills watched again;\n"
+      .. "a journal made for another spec is refused.  A damaged line (not\n"
+      .. "the torn last one) holds every task not known created", { complete = "file" }),
+    declare.value(run, "--adopt", "DAG", "the journal shows a create whose answer was lost (or a damaged\n"
+      .. "line that could hide one), and DAG is the backfill it made (found\n"
+      .. "in AnyMetrics): take it and go on.  DAG is asked of the server\n"
+      .. "first: one it does not know is refused (exit 2)"),
+    declare.flag(run, "--force-create", "the same, but no backfill was made: create it again"),
+    declare.value(run, "--failure-budget", "N", "this run's failure budget instead of the spec's.  A run after a\n"
+      .. "failure-budget stop first repairs the instances left FAILED, once\n"
+      .. "each (their cause is taken as fixed); those still failing count", { number = { 0, true } }),
+    declare.flag(run, "--no-calendar", "no plan x month grid (also for status)"),
+  }
+  local watch = { declare.watch_options(run) }
+  for _, e in ipairs(watch) do opts[#opts + 1] = e end
+  declare.flag(status, "--no-calendar", "no plan x month grid")
+  run:usage("usage: accelerate campaign run SPEC.json --journal FILE [--json] [options]")
+  run:epilog("(--timeout bounds the whole run: exit 3, the backfills keep running)")
+  plan:usage("usage: accelerate campaign plan SPEC.json [--json]")
+  status:usage("usage: accelerate campaign status FILE [--json] [--no-calendar]")
+  -- campaign's own page shows run's options (the parser reads them on run)
+  cmd:group("Options of run (`accelerate campaign run --help`)", unpack_list(opts))
+  cmd:epilog("(--timeout bounds the whole run: exit 3, the backfills keep running)\n\n"
+    .. "Exit codes as for backfill: 0 every task SUCCESS, 1 some FAILED (or the failure budget\n"
+    .. "stopped the campaign), 2 usage, 3 timed out, 4 API or network error (a create whose\n"
+    .. "answer was lost included), 130 interrupted.  --json: one object with ok, stopped\n"
+    .. "(failure_budget, timeout, interrupted or null), tasks, counts, groups and exit.\n\n"
+    .. declare.examples(
+    "accelerate campaign plan q1.json",
+    "accelerate campaign run q1.json --journal q1.journal --interval 5",
+    "accelerate campaign status q1.journal --json"))
 end
 
 local function shell_word(s)
@@ -69,16 +115,16 @@ end
 -- The spec file, decoded and checked; usage errors for what is wrong with it.
 local function read_spec(path)
   local f, err = io_open(path, "rb")
-  if not f then usage("cannot read the campaign spec: " .. tostring(err), "campaign") end
+  if not f then raise("cannot read the campaign spec: " .. tostring(err), "campaign") end
   local text = f:read("*a") or ""
   f:close()
   local spec, jerr = util.json_decode(text)
   if type(spec) ~= "table" then
-    usage("the campaign spec " .. path .. " is not a JSON object" .. (jerr and (": " .. tostring(jerr)) or ""),
+    raise("the campaign spec " .. path .. " is not a JSON object" .. (jerr and (": " .. tostring(jerr)) or ""),
       "campaign")
   end
   local s, serr = campaign.check(spec)
-  if not s then usage(path .. ": " .. serr.message, "campaign") end
+  if not s then raise(path .. ": " .. serr.message, "campaign") end
   return spec, s
 end
 
@@ -198,7 +244,7 @@ end
 local function run(o, ctx, path)
   local spec, s = read_spec(path)
   local jpath = o.values.journal
-  if not jpath then usage("campaign run needs --journal FILE: the campaign's memory, for resuming it", "campaign") end
+  if not jpath then raise("campaign run needs --journal FILE: the campaign's memory, for resuming it", "campaign") end
   local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
   ctx.resume = resume
   local client = config.client(o, ctx)
@@ -206,8 +252,8 @@ local function run(o, ctx, path)
   if core and core.interrupt_on_sigterm then core.interrupt_on_sigterm() end
   local v = view.progress(ctx, o)
   local report, err, partial = campaign.run(client, spec, {
-    journal = jpath, interval = args.positive(o, "interval"), max_interval = args.positive(o, "max-interval"),
-    timeout = args.number(o, "timeout", 0), on_progress = v.progress,
+    journal = jpath, interval = o.values.interval, max_interval = o.values["max-interval"],
+    timeout = o.values.timeout, on_progress = v.progress,
     -- the checks' warnings at once (stderr), in the report's warnings for --json
     on_event = function(ev)
       if ev.event ~= "warning" then return v.event(ev) end
@@ -215,7 +261,7 @@ local function run(o, ctx, path)
     end,
     sleep = ctx.sleep, clock = ctx.clock, defer_signals = true, spec_path = absolute(ctx, path),
     force_create = o.flags["force-create"], adopt = o.values.adopt,
-    failure_budget = args.number(o, "failure-budget", 0, true),
+    failure_budget = o.values["failure-budget"],
   })
   v.finish()
   if not report then
@@ -260,12 +306,9 @@ end
 
 local SUB = { plan = plan, run = run, status = status }
 
--- syntax: code = campaign_commands.campaign(o, ctx)
-function _M.campaign(o, ctx)
-  local sub = o.args[1]
-  if not SUB[sub] then usage("campaign takes plan SPEC, run SPEC --journal FILE or status FILE", "campaign") end
-  check_options(o, sub)
-  return SUB[sub](o, ctx, o.args[2])
+-- o.args: the subcommand, then its SPEC.json or FILE.
+function _M.run(o, ctx)
+  return SUB[o.args[1]](o, ctx, o.args[2])
 end
 
 return _M

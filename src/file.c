@@ -1,5 +1,6 @@
 /* Files for the journal: created private from the start, fsynced, and
  * locked by one process at a time. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -166,7 +167,51 @@ static int acc_file_mkdirs(lua_State *L)
     return 1;
 }
 
+/* Closes the folder a list_dir box holds: its __gc, so that a memory
+ * error raised while the names are pushed never leaks the DIR. */
+static int acc_file_dir_gc(lua_State *L)
+{
+    DIR **box = (DIR **)lua_touserdata(L, 1);
+    if (box != NULL && *box != NULL) {
+        closedir(*box);
+        *box = NULL;
+    }
+    return 0;
+}
+
+/* accelerate.list_dir(path) -> {name, ...} | nil, msg.  The entries of a
+ * folder but "." and "..", in no particular order: the command finds its
+ * command modules so, without a subprocess (which would hold off SIGINT
+ * while it runs, and costs a fork at every start). */
+static int acc_file_list_dir(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    struct dirent *e;
+    int n = 0;
+    DIR **box = (DIR **)lua_newuserdata(L, sizeof *box);
+    *box = NULL;
+    if (luaL_newmetatable(L, "accelerate.dir")) {
+        lua_pushcfunction(L, acc_file_dir_gc);
+        lua_setfield(L, -2, "__gc");
+    }
+    lua_setmetatable(L, -2);
+    *box = opendir(path);
+    if (*box == NULL)
+        return acc_file_errno(L, "cannot list", path);
+    lua_newtable(L);
+    while ((e = readdir(*box)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        lua_pushstring(L, e->d_name);
+        lua_rawseti(L, -2, ++n);
+    }
+    closedir(*box);
+    *box = NULL;
+    return 1;
+}
+
 const luaL_Reg acc_file_lib[] = {
+    {"list_dir", acc_file_list_dir},
     {"mkdirs", acc_file_mkdirs},
     {"create_private", acc_file_create_private},
     {"fsync", acc_file_fsync},

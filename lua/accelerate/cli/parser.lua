@@ -11,6 +11,7 @@
 
 local argparse = require "argparse"
 local declare = require "accelerate.cli.declare"
+local core = require "accelerate.core"
 
 local type = type
 local error = error
@@ -19,7 +20,6 @@ local pairs = pairs
 local ipairs = ipairs
 local require = require
 local io_open = io.open
-local io_popen = io.popen
 local str_sub = string.sub
 local str_find = string.find
 local str_gsub = string.gsub
@@ -81,24 +81,18 @@ local function commands_dir()
   error("accelerate: cannot find lua/accelerate/cli/commands/ on package.path", 0)
 end
 
--- The files of dir, one a line.  A read cut by a signal (SIGINT is a flag
--- the command checks later: no SA_RESTART) is tried again.
+-- The files of dir, from the core (no subprocess: `ls` in a child would
+-- hold off Ctrl-C while it runs, and cost a fork at every start).
 local function list_dir(dir)
-  for _ = 1, 5 do
-    local p = io_popen("ls -1 '" .. str_gsub(dir, "'", "'\\''") .. "' 2>/dev/null")
-    if p then
-      local text = p:read("*a")
-      p:close()
-      if text and text ~= "" then return text end
-    end
-  end
-  error("accelerate: cannot list the commands in " .. dir, 0)
+  local names, err = core.list_dir(dir)
+  if not names then error("accelerate: cannot list the commands: " .. tostring(err), 0) end
+  return names
 end
 
 -- The command modules, one a file, in the order of `accelerate --help`.
 local function command_modules()
   local mods = {}
-  for file in list_dir(commands_dir()):gmatch("[^\n]+") do
+  for _, file in ipairs(list_dir(commands_dir())) do
     local name = str_match(file, "^([%w_]+)%.lua$")
     if name then mods[#mods + 1] = require("accelerate.cli.commands." .. name) end
   end

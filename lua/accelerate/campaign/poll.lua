@@ -7,7 +7,7 @@
 local util = require "accelerate.util"
 local policy = require "accelerate.client"
 local insight = require "accelerate.insight"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local inspect = require "accelerate.workflow.inspect"
 local watch = require "accelerate.workflow.watch"
 
@@ -27,7 +27,7 @@ local _M = {}
 -- scan = {total, counts, failed = {instances}, done}; err when the listing
 -- failed.  `left`: seconds the listing may take (nil: no limit).
 function _M.scan(client, dag, page_size, stats, left)
-  local counts = { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }
+  local counts = status.zero_counts()
   local failed, seen, terminal = {}, 0, 0
   local state
   local ok, err = pcall(function()

@@ -5,7 +5,7 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local args = require "accelerate.cli.args"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
@@ -189,7 +189,7 @@ function _M.detail(o, ctx)
   time("endTime", d.endTime)
   if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
   if type(d.statusTime) == "table" then
-    for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
+    for _, st in ipairs(status.LIFECYCLE) do
       time("statusTime." .. st, d.statusTime[st])
     end
   end

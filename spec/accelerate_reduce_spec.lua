@@ -296,6 +296,25 @@ describe("accelerate.reduce", function()
     local counts = s:counts()
     assert.equal(1, counts.UNKNOWN)
   end)
+
+  it("has the status vocabulary of accelerate.statuses, from its own header (src/status.h)", function()
+    local statuses = require "accelerate.statuses"
+    local v = require("accelerate.core").statuses()
+    assert.same(statuses.DOCUMENTED, v.documented)
+    assert.same(statuses.FAILED_LIST, v.failed)
+    -- a store given no `failed` names counts the header's failed statuses as failed
+    local s = accelerate.store {}
+    s:expect(1, "append")
+    local rows = { { id = 1, status = "SUCCESS" } }
+    for i, st in ipairs(v.failed) do rows[#rows + 1] = { id = i + 1, status = st } end
+    rows[#rows + 1] = { id = 99, status = "PAUSED" }
+    s:add { total = #rows, instances = rows }
+    local counts, terminal, failed = s:counts()
+    assert.equal(#v.failed, failed)
+    assert.equal(#v.failed + 1, terminal)
+    assert.equal(1, counts.PAUSED)
+    assert.equal(#v.failed, #s:failures())
+  end)
 end)
 
 describe("the client's paging rules over a store", function()

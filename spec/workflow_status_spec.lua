@@ -43,6 +43,86 @@ describe("workflow.status", function()
   end)
 end)
 
+describe("a report's instances", function()
+  local instances = require "accelerate.instances"
+  local util = require "accelerate.util"
+
+  it("are one collection: an array answers :each(), :counts(), :failures() and stays an array", function()
+    local a, b = { id = 1, status = "TIMEOUT" }, { id = 3, status = "FAILED" }
+    local plain = { a, { id = 2, status = "SUCCESS" }, b, { id = 4 } }
+    local json = util.json_encode(plain)
+    local list = instances.of(plain)
+    assert.equal(plain, list)   -- taken over, not copied
+    assert.equal(4, #list)
+    assert.equal(b, list[3])
+    local seen = {}
+    for inst in list:each() do seen[#seen + 1] = inst end
+    assert.same(plain, seen)
+    local counts, terminal, failed, n = list:counts()
+    assert.same({ WAITING = 0, RUNNING = 0, SUCCESS = 1, FAILED = 1, TIMEOUT = 1, UNKNOWN = 1 }, counts)
+    assert.same({ 3, 2, 4 }, { terminal, failed, n })
+    assert.same({ a, b }, list:failures())
+    assert.same(plain, list:list())
+    assert.is_not.equal(list, list:list())
+    assert.equal(json, util.json_encode(list))
+    assert.equal("[]", util.json_encode(instances.of(nil)))
+    local ok, cjson = pcall(require, "cjson")
+    if ok then assert.equal(cjson.encode(plain), cjson.encode(list)) end
+  end)
+
+  it("leave an array with a metatable of its own as it is, and read a copy", function()
+    local mt = { __index = function(_, k) if type(k) == "string" then return "x" end end }
+    local t = setmetatable({ { id = 1, status = "SUCCESS" } }, mt)
+    local list = instances.of(t)
+    assert.equal(mt, getmetatable(t))
+    assert.same({ { id = 1, status = "SUCCESS" } }, list:list())
+  end)
+end)
+
+describe("the status vocabulary", function()
+  -- Every Lua file under lua/, read as text.
+  local function sources()
+    local out = {}
+    local p = assert(io.popen("find lua -name '*.lua' | sort"))
+    for path in p:lines() do
+      local f = assert(io.open(path))
+      out[path] = f:read("*a")
+      f:close()
+    end
+    p:close()
+    return out
+  end
+
+  it("is written once (accelerate.statuses), and no reader branches on the form of the instances", function()
+    local seen = 0
+    for path, text in pairs(sources()) do
+      seen = seen + 1
+      if path ~= "lua/accelerate/statuses.lua" then
+        assert.is_nil(text:find('"KILLED"', 1, true), path .. " lists the failed statuses")
+        assert.is_nil(text:find("WAITING = 0", 1, true), path .. " writes the zero counts")
+        assert.is_nil(text:find('"SUCCESS", "FAILED", "RUNNING", "WAITING"', 1, true), path .. " lists the classes")
+        assert.is_nil(text:find('st == "SUCCESS" or st == "RUNNING"', 1, true), path .. " writes a class rule")
+      end
+      assert.is_nil(text:find("is_store", 1, true), path .. " branches on the form of the instances")
+    end
+    assert.is_true(seen > 20)
+  end)
+
+  it("is pure Lua: accelerate.statuses and accelerate.instances load without the core", function()
+    local code = [[
+      package.preload["accelerate.core"] = function() error("loaded the core") end
+      require "accelerate.statuses"
+      require "accelerate.instances"
+      print("ok")
+    ]]
+    local p = assert(io.popen("lua5.4 -e 'package.path=\"lua/?.lua;\"..package.path' -e "
+      .. "'" .. code:gsub("'", "'\\''") .. "' 2>&1"))
+    local out = p:read("*a")
+    p:close()
+    assert.equal("ok\n", out)
+  end)
+end)
+
 describe("workflow modules", function()
   local SUBMODULES = { "status", "checks", "params", "create", "watch", "inspect", "backfill", "repair" }
 

@@ -337,4 +337,39 @@ describe("the watch's confirming sweep (fake client)", function()
     assert.same(assert(workflow.repair_plan(whole, { planId = "p" })),
       assert(workflow.repair_plan(compact, { planId = "p" })))
   end)
+
+  it("gives a report's instances one interface, whole or compact: :each(), :counts(), :failures()", function()
+    local sweep = require "accelerate.workflow.sweep"
+    local util = require "accelerate.util"
+    local saved = sweep.WHOLE_MAX
+    local function run()
+      local c = fake.new { instances = fake.plan("2025-01-01", "2025-01-04", 1, 2, function(li, _, ti)
+        if li == 2 and ti == 1 then return { { 0, "RUNNING" }, { 5, "KILLED" } } end
+        return done_at(li)
+      end) }
+      return assert(workflow.wait(c, "dag-1", { sleep = c.sleep, clock = c.clock, interval = 1, page_size = 3 }))
+    end
+    local whole = run()
+    sweep.WHOLE_MAX = 3
+    local ok, compact = pcall(run)
+    sweep.WHOLE_MAX = saved
+    assert(ok, compact)
+    for _, r in ipairs({ whole, compact }) do
+      local counts, terminal, failed, n = r.instances:counts()
+      assert.same(r.counts, counts)
+      assert.same({ 8, 1, 8 }, { terminal, failed, n })
+      local fails = r.instances:failures()
+      assert.equal(1, #fails)
+      assert.equal("KILLED", fails[1].status)
+      local k = 0
+      for inst in r.instances:each() do k = k + 1; assert.equal(tostring(r.instances:get(k).id), tostring(inst.id)) end
+      assert.equal(#r.instances, k)
+    end
+    -- the whole form is still the documented array: #, [i], ipairs, JSON
+    assert.equal(8, #whole.instances)
+    local plain = {}
+    for i, inst in ipairs(whole.instances) do plain[i] = inst end
+    assert.equal(whole.instances[8], plain[8])
+    assert.equal(util.json_encode(plain), util.json_encode(whole.instances))
+  end)
 end)

@@ -1,13 +1,14 @@
 /* Decoded instance tables into the store's pending page: what a client
  * that hands back Lua tables (list_instances of a fake, a page the
  * reducer could not read and the full decoder could) reduces to.  The
- * same rules as the reducer's and as status.lua's: an id is a string, or a
+ * same rules as the reducer's and as statuses.lua's: an id is a string, or a
  * number as accelerate.id_key writes it; a status that is not a plain name
  * is OTHER, a missing one UNKNOWN. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "status.h"
 #include "store.h"
 
 static const char *const acc_item_names[ACC_NF] = {

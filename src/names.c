@@ -98,7 +98,7 @@ uint32_t acc_names_intern(acc_names *n, const char *s, size_t len)
     return i;
 }
 
-/* A status as status.lua names it: the string when it is a plain name
+/* A status as statuses.of (lua/accelerate/statuses.lua) names it: the string when it is a plain name
  * (letters, digits, _ and -, at most ACC_STATUS_MAX bytes), else OTHER. */
 uint32_t acc_names_status(acc_names *n, const char *s, size_t len)
 {
@@ -138,11 +138,13 @@ void acc_names_release(acc_names *n)
     free(n);
 }
 
-/* A new table with the statuses at their fixed indexes (store.h). */
+/* A new table with the statuses at their fixed indexes, and the failed
+ * ones marked failed (status.h). */
 acc_names *acc_names_new(void)
 {
-    static const char *const fixed[] = {"SUCCESS", "FAILED",  "RUNNING",
-                                        "WAITING", "UNKNOWN", "OTHER"};
+    static const char *const fixed[] = {ACC_STATUS_DOCUMENTED, "UNKNOWN",
+                                        "OTHER"};
+    static const char *const failed[] = {ACC_STATUS_FAILED};
     acc_names *n = calloc(1, sizeof *n);
     size_t i;
     if (n == NULL)
@@ -162,7 +164,12 @@ acc_names *acc_names_new(void)
         if (acc_names_intern(n, fixed[i], strlen(fixed[i])) != i + 1)
             goto fail;
     n->kind[ACC_ST_SUCCESS] = ACC_KIND_SUCCESS;
-    n->kind[ACC_ST_FAILED] = ACC_KIND_FAILED;
+    for (i = 0; i < sizeof failed / sizeof failed[0]; i++) {
+        uint32_t k = acc_names_intern(n, failed[i], strlen(failed[i]));
+        if (k == 0)
+            goto fail;
+        n->kind[k] = ACC_KIND_FAILED;
+    }
     return n;
 fail:
     acc_names_release(n);

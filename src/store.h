@@ -28,6 +28,7 @@
 #include <stdint.h>
 
 #include "acc.h"
+#include "status.h"
 
 #define ACC_STORE_MT "accelerate.store"
 #define ACC_STORE_MEM_MT "accelerate.store.memory"
@@ -36,20 +37,6 @@
 #define ACC_TIME_EPOCH 946684800
 #define ACC_NO_TIME INT32_MIN
 #define ACC_NO_ID UINT32_MAX
-#define ACC_STATUS_MAX 64 /* longer statuses are OTHER (status.lua) */
-
-/* Statuses interned first, at these indexes; 0 is "none". */
-enum {
-    ACC_ST_SUCCESS = 1,
-    ACC_ST_FAILED,
-    ACC_ST_RUNNING,
-    ACC_ST_WAITING,
-    ACC_ST_UNKNOWN, /* no status at all */
-    ACC_ST_OTHER    /* a status that is not a plain name */
-};
-
-/* What a name means as a status. */
-enum { ACC_KIND_OPEN = 0, ACC_KIND_SUCCESS, ACC_KIND_FAILED };
 
 /* Interned string fields of a record, and its times. */
 enum { ACC_F_TABLE, ACC_F_START, ACC_F_END, ACC_F_GROUP, ACC_NF };

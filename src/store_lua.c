@@ -84,7 +84,34 @@ static void acc_store_copy_uv(lua_State *L, int src, int dst,
     lua_pop(L, 2);
 }
 
-/* accelerate.store{failed = names (array or set), full = bool} */
+/* accelerate.statuses() -> {documented = {...}, failed = {...}}: the
+ * vocabulary of status.h, for the spec that compares it with
+ * accelerate.statuses (Lua). */
+static void acc_store_push_names(lua_State *L, const char *const *v, int n)
+{
+    int i;
+    lua_createtable(L, n, 0);
+    for (i = 0; i < n; i++) {
+        lua_pushstring(L, v[i]);
+        lua_rawseti(L, -2, i + 1);
+    }
+}
+
+static int acc_store_statuses(lua_State *L)
+{
+    static const char *const documented[] = {ACC_STATUS_DOCUMENTED};
+    static const char *const failed[] = {ACC_STATUS_FAILED};
+    lua_createtable(L, 0, 2);
+    acc_store_push_names(L, documented,
+                         (int)(sizeof documented / sizeof documented[0]));
+    lua_setfield(L, -2, "documented");
+    acc_store_push_names(L, failed, (int)(sizeof failed / sizeof failed[0]));
+    lua_setfield(L, -2, "failed");
+    return 1;
+}
+
+/* accelerate.store{failed = names (array or set), full = bool}: the
+ * failed statuses of status.h are failed whatever `failed` adds. */
 static int acc_store_new(lua_State *L)
 {
     acc_store *s;
@@ -462,4 +489,5 @@ void acc_store_create_meta(lua_State *L)
 
 const luaL_Reg acc_store_lib[] = {
     {"store", acc_store_new},
+    {"statuses", acc_store_statuses},
     {NULL, NULL}};

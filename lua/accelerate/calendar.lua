@@ -3,7 +3,8 @@
 -- status is the worst over every instance (every table) covering it.
 
 local dates = require "accelerate.dates"
-local statuses = require "accelerate.workflow.status"
+local statuses = require "accelerate.statuses"
+local instances = require "accelerate.instances"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -13,7 +14,7 @@ local str_rep = string.rep
 local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
-local is_failed = statuses.is_failed
+local class_of = statuses.class_of
 
 local _M = {}
 
@@ -30,17 +31,16 @@ local STYLE = {
 }
 _M.STYLE = STYLE
 
--- every failed status (KILLED, TIMEOUT, ...) draws as FAILED
-local function class_of(status)
-  if is_failed(status) then return "FAILED" end
-  if RANK[status] then return status end
-  return "OTHER"
-end
+-- The legend's order: the classes (statuses.CLASSES), then no instance.
+local LEGEND = {}
+for i, cls in ipairs(statuses.CLASSES) do LEGEND[i] = cls end
+LEGEND[#LEGEND + 1] = "NONE"
 
--- day number -> class, and the first and last day seen.  instances: an
--- array of instance tables or a compact store (status.each_of).  A
+-- day number -> class, and the first and last day seen.  instances: a
+-- collection (accelerate.instances.of: a store or an array).  Every failed
+-- status (KILLED, TIMEOUT, ...) draws as FAILED (statuses.class_of).  A
 -- backfill has few distinct partitions: each is parsed once.
-function _M.day_status(instances)
+function _M.day_status(list)
   local days, first, last = {}, nil, nil
   local parsed = {}
   local function day(p)
@@ -52,7 +52,7 @@ function _M.day_status(instances)
     end
     return d or nil
   end
-  for inst in statuses.each_of(instances) do
+  for inst in instances.of(list):each() do
     local s = day(inst.startPartition)
     local e = day(inst.endPartition) or s
     if s and e then
@@ -90,14 +90,14 @@ local function header()
   return str_rep(" ", LABEL_WIDTH) .. tbl_concat(cols)
 end
 
--- syntax: text = calendar.render(instances, {color = bool})
--- instances: a report's (an array, or a compact store).
+-- syntax: text = calendar.render(list, {color = bool})
+-- list: a report's instances (a collection, a store or an array).
 -- Returns the picture and a legend, ending with a newline; "" for no
 -- instance with a usable partition.
-function _M.render(instances, opts)
+function _M.render(list, opts)
   opts = opts or {}
   local color = opts.color and true or false
-  local days, first, last = _M.day_status(instances)
+  local days, first, last = _M.day_status(list)
   if not first then return "" end
   local lines = { header() }
   local y, m = dates.to_civil(first)
@@ -116,7 +116,7 @@ function _M.render(instances, opts)
     if m > 12 then y, m = y + 1, 1 end
   end
   local legend = {}
-  for _, cls in ipairs({ "SUCCESS", "FAILED", "RUNNING", "WAITING", "OTHER", "NONE" }) do
+  for _, cls in ipairs(LEGEND) do
     if tally[cls] or cls == "SUCCESS" or cls == "FAILED" then
       local n = tally[cls] or 0
       legend[#legend + 1] = cell(cls, color) .. " " .. STYLE[cls].label

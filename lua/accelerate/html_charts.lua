@@ -6,7 +6,7 @@
 -- on hover.  Pure: spans in (insight.spans), text out.
 
 local dates = require "accelerate.dates"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local entry = require "accelerate.insight.entry"
 local util = require "accelerate.util"
 
@@ -36,11 +36,7 @@ _M.esc = esc
 
 -- syntax: class = html_charts.class_of(status)
 -- SUCCESS, FAILED (every failed status), RUNNING, WAITING or OTHER.
-local function class_of(st)
-  if status.is_failed(st) then return "FAILED" end
-  if st == "SUCCESS" or st == "RUNNING" or st == "WAITING" then return st end
-  return "OTHER"
-end
+local class_of = status.class_of
 _M.class_of = class_of
 
 local function num(x)

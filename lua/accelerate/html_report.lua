@@ -8,7 +8,7 @@
 local insight = require "accelerate.insight"
 local charts = require "accelerate.html_charts"
 local report_text = require "accelerate.report"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local util = require "accelerate.util"
 
 local ipairs = ipairs
@@ -78,7 +78,7 @@ local CSP = "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-i
 
 local function legend(with_queue)
   local out = { '<p class="legend">' }
-  for _, c in ipairs({ "SUCCESS", "FAILED", "RUNNING", "WAITING", "OTHER" }) do
+  for _, c in ipairs(status.CLASSES) do
     out[#out + 1] = '<span><i class="c-' .. c .. '"></i>' .. c:lower() .. "</span>"
   end
   if with_queue then

@@ -17,7 +17,8 @@ local dates = require "accelerate.dates"
 local entry = require "accelerate.insight.entry"
 local rules = require "accelerate.insight.rules"
 local timing = require "accelerate.insight.timing"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
+local instances = require "accelerate.instances"
 
 local type = type
 local pairs = pairs
@@ -261,8 +262,8 @@ function _M.compress_dates(list)
 end
 
 -- syntax: for e in insight.each_entry(report [, details]) do ... end
--- Each instance of the report (status.each_instance: a plain array or a
--- compact store) with the detail known for it (from the report's
+-- Each instance of the report (its collection: accelerate.instances or
+-- the compact store) with the detail known for it (from the report's
 -- failures, or details: {[id] = detail}), one at a time: what
 -- insight.timing reads for a report of any size.
 function _M.each_entry(report, details)
@@ -273,7 +274,7 @@ function _M.each_entry(report, details)
     end
   end
   for id, d in pairs(details or {}) do known[id] = d end
-  local it = status.each_instance(report)
+  local it = instances.of(report and report.instances):each()
   return function()
     local inst = it()
     if inst == nil then return nil end

@@ -8,7 +8,7 @@
 
 local util = require "accelerate.util"
 local insight = require "accelerate.insight"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local inspect = require "accelerate.workflow.inspect"
 local watch = require "accelerate.workflow.watch"
 local sweep = require "accelerate.workflow.sweep"

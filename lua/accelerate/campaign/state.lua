@@ -10,6 +10,7 @@
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
+local statuses = require "accelerate.statuses"
 local journal = require "accelerate.journal"
 local workflow_repair = require "accelerate.workflow.repair"
 
@@ -262,12 +263,14 @@ function _M.task_counts(st, T)
   local D = T.dag and st.dags[T.dag]
   if not D then return nil, nil end
   if not D.done then
-    local c = util.shallow_copy(D.counts or { SUCCESS = 0, FAILED = 0, RUNNING = 0, WAITING = 0 })
+    local c = util.shallow_copy(D.counts or statuses.zero_counts())
     return c, D.total or 0
   end
   local failed, rerun = count(T.failed), count(T.under_repair)
   local total = D.total or 0
-  return { SUCCESS = max(0, total - failed - rerun), FAILED = failed, RUNNING = rerun, WAITING = 0 }, total
+  local c = statuses.zero_counts()
+  c.SUCCESS, c.FAILED, c.RUNNING = max(0, total - failed - rerun), failed, rerun
+  return c, total
 end
 
 -- The failures of T as workflow.inspect gives them, by date then table.
@@ -307,7 +310,7 @@ end
 -- on_server (tasks with one), failed (after repairs)}.
 function _M.report(st)
   local tasks = array()
-  local counts = { SUCCESS = 0, FAILED = 0, RUNNING = 0, WAITING = 0 }
+  local counts = statuses.zero_counts()
   -- tasks with a backfill created and not yet settled: what goes on on
   -- the server after a stop (a queued repair, or a name the server does
   -- not know, is not)

@@ -5,7 +5,7 @@
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 
 local type = type
 local ipairs = ipairs

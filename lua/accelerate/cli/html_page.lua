@@ -9,7 +9,7 @@
 -- the report fails.
 
 local util = require "accelerate.util"
-local status = require "accelerate.workflow.status"
+local instances = require "accelerate.instances"
 local inspect = require "accelerate.workflow.inspect"
 local html_report = require "accelerate.html_report"
 local output = require "accelerate.cli.output"
@@ -30,7 +30,7 @@ local _M = {}
 -- details ({[id] = detail}), errors, seconds, requests
 local function all_details(ctx, client, r)
   local ids = {}
-  for inst in status.each_instance(r) do
+  for inst in instances.of(r.instances):each() do
     local id = id_string(inst.id)
     if id then ids[#ids + 1] = id end
   end
@@ -46,7 +46,7 @@ end
 -- The failed instances with their details, as workflow.inspect gives them.
 local function failures_of(r, details, errs)
   local out = util.array()
-  for _, inst in ipairs(status.failed_of(r.instances)) do
+  for _, inst in ipairs(instances.of(r.instances):failures()) do
     local id = id_string(inst.id)
     local d = id and details[id]
     out[#out + 1] = { instance = inst, detail = d,

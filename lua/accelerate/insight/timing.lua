@@ -6,7 +6,7 @@
 
 local util = require "accelerate.util"
 local entry = require "accelerate.insight.entry"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 
 local pairs = pairs
 local ipairs = ipairs

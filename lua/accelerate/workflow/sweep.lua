@@ -13,13 +13,14 @@
 -- poll.  A backfill is declared finished only by a full sweep.
 --
 -- Up to WHOLE_MAX instances every one is also kept as its whole table, and
--- the report's `instances` is a plain array of them as it always was;
--- beyond, `instances` is the store itself (status.each_instance reads both).
+-- the report's `instances` is an array of them as it always was (the
+-- collection of accelerate.instances); beyond, `instances` is the store
+-- itself: both answer :each(), :counts(), :failures().
 
 local core = require "accelerate.core"
 local util = require "accelerate.util"
 local policy = require "accelerate.client"
-local status = require "accelerate.workflow.status"
+local instances = require "accelerate.instances"
 
 local type = type
 local ipairs = ipairs
@@ -82,7 +83,7 @@ local function new_store(self)
     s:set_full(self.whole_max > 0 and (self.total == nil or self.total <= self.whole_max))
     return s
   end
-  return core.store { failed = status.FAILED_STATUSES, full = self.whole_max > 0 }
+  return core.store { full = self.whole_max > 0 }   -- failed statuses: src/status.h
 end
 
 -- Every page; the store, or nil, err.
@@ -155,10 +156,10 @@ function Sweeper:poll(stats, left)
 end
 
 -- syntax: list = sweep.instances(store)
--- What a report's `instances` is: a plain array of whole tables while the
--- store keeps them, else the store.
+-- What a report's `instances` is: a collection of the whole tables while
+-- the store keeps them, else the store.
 function _M.instances(store)
-  if store:is_full() then return util.array(store:list()) end
+  if store:is_full() then return instances.new(store:list()) end
   return store
 end
 

@@ -8,6 +8,7 @@ local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local context = require "accelerate.cli.context"
 local failreport = require "accelerate.report"
+local statuses = require "accelerate.statuses"
 
 local type = type
 local ipairs = ipairs
@@ -76,7 +77,7 @@ function _M.run(o, ctx)
   time("endTime", d.endTime)
   if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end
   if type(d.statusTime) == "table" then
-    for _, st in ipairs({ "WAITING", "RUNNING", "SUCCESS", "FAILED" }) do
+    for _, st in ipairs(statuses.LIFECYCLE) do
       time("statusTime." .. st, d.statusTime[st])
     end
   end

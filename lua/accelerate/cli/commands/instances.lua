@@ -4,7 +4,7 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local status = require "accelerate.workflow.status"
+local status = require "accelerate.statuses"
 local declare = require "accelerate.cli.declare"
 local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"

@@ -11,7 +11,6 @@
 
 local argparse = require "argparse"
 local declare = require "accelerate.cli.declare"
-local core = require "accelerate.core"
 
 local type = type
 local error = error
@@ -84,7 +83,7 @@ end
 -- The files of dir, from the core (no subprocess: `ls` in a child would
 -- hold off Ctrl-C while it runs, and cost a fork at every start).
 local function list_dir(dir)
-  local names, err = core.list_dir(dir)
+  local names, err = require("accelerate.core").list_dir(dir)
   if not names then error("accelerate: cannot list the commands: " .. tostring(err), 0) end
   return names
 end

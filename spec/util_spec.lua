@@ -109,7 +109,7 @@ describe("pure-Lua modules", function()
     "accelerate.html_report", "accelerate.html_charts", "accelerate.workflow.checks",
     "accelerate.workflow.params", "accelerate.workflow.plan", "accelerate.workflow.create",
     "accelerate.workflow.repair", "accelerate.workflow.status", "accelerate.journal",
-    "accelerate.campaign.spec", "accelerate.campaign.tasks", "accelerate.campaign.state",
+    "accelerate.campaign.definition", "accelerate.campaign.tasks", "accelerate.campaign.state",
     "accelerate.campaign.record", "accelerate.cli.parser", "accelerate.cli.progress", "accelerate.cli.campaign_view",
   }
   local CHILD = [[

@@ -33,7 +33,7 @@ local _M = {}
 local function int(v) return type(v) == "number" and floor(v) or v end
 
 -- syntax: st = state.new(tasks, s)
--- tasks: tasks.plan's (or the journal's copy of it); s: spec.normalize's.
+-- tasks: tasks.list's (or the journal's copy of it); s: definition.normalize's.
 function _M.new(tasks, s)
   local st = { spec = s, tasks = {}, dags = {}, unfinished = {}, queue = {}, ops = {}, next_task = 1 }
   for i, t in ipairs(tasks) do

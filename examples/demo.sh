@@ -86,11 +86,11 @@ if [ "$rc" -eq 1 ]; then
   echo "(exit code 0: every repaired date succeeded)"
 fi
 
-say "accelerate campaign plan examples/campaign-q1.json   (three plans, a quarter, a task per month)"
+say "accelerate campaign preview examples/campaign-q1.json   (three plans, a quarter, a task per month)"
 camp_env=$(sim_env "the campaign's simulator (ACCELERATE_SIM_PORT + 1 = $camp_port)" camp_sim) || exit 1
 (
   eval "$camp_env"
-  bin/accelerate campaign plan examples/campaign-q1.json
+  bin/accelerate campaign preview examples/campaign-q1.json
   say "accelerate campaign run examples/campaign-q1.json --journal ...   (two at a time)"
   rc=0
   bin/accelerate campaign run examples/campaign-q1.json --journal "$work/campaign.journal" \

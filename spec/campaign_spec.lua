@@ -1,5 +1,5 @@
 -- accelerate.campaign against the simulator: the in-flight cap read from
--- the simulator's request log, both orders (and campaign.plan matching what
+-- the simulator's request log, both orders (and campaign.preview matching what
 -- run creates), the failure budget, automatic repair of transient failures
 -- only, a misspelt plan refused before any create, and kill -9 at four
 -- points of a run followed by a resume that creates every task exactly once.
@@ -133,8 +133,8 @@ describe("campaign.run", function()
     assert.equal(62, settled[1].counts.SUCCESS)
   end)
 
-  it("creates the oldest dates first across all plans, in campaign.plan's order", function()
-    local planned = assert(campaign.plan(client, spec()))
+  it("creates the oldest dates first across all plans, in campaign.preview's order", function()
+    local planned = assert(campaign.preview(client, spec()))
     sim:clear_requests()
     assert(campaign.run(client, spec(), opts()))
     local sent = creates()
@@ -150,7 +150,7 @@ describe("campaign.run", function()
   it("creates the newest dates first with order newest", function()
     local s = spec { order = "newest", chunk = 14, endTime = "2025-01-31",
       plans = { names = { "traffic_weekly", "sales_daily" } } }
-    local planned = assert(campaign.plan(client, s))
+    local planned = assert(campaign.preview(client, s))
     sim:clear_requests()
     assert(campaign.run(client, s, opts()))
     local sent = creates()
@@ -226,7 +226,7 @@ describe("campaign.run", function()
     assert.matches("no plan named 'gmv_montly'; did you mean 'gmv_monthly'", err.message, 1, true)
     assert.equal(0, #creates())
     assert.equal(0, #events_of("intent"))
-    local _, perr = campaign.plan(client, { backfills = { { plan = "sale_daily" } }, startTime = "2025-01-01",
+    local _, perr = campaign.preview(client, { backfills = { { plan = "sale_daily" } }, startTime = "2025-01-01",
       endTime = "2025-01-02" })
     assert.matches("did you mean 'sales_daily'", perr.message, 1, true)
   end)
@@ -337,6 +337,21 @@ end)
 
 -- A child process runs the campaign through a client that kills its own
 -- process (kill -9) at one point; the resume then runs in this process.
+-- issue 18 point 6: "plan" is the API's acceleration plan, so the dry run
+-- is campaign.preview; its older name and every other public name stay.
+describe("campaign's public names", function()
+  it("keeps campaign.plan as the dry run's older name, and run, status, check, warnings", function()
+    assert.equal(campaign.preview, campaign.plan)
+    assert.same(assert(campaign.preview(client, spec())), assert(campaign.plan(client, spec())))
+    for _, name in ipairs { "run", "status", "check", "warnings", "interrupted" } do
+      assert.is_function(campaign[name], name)
+    end
+    local _, err = campaign.plan(client, { backfills = {} })
+    assert.equal("invalid", err.kind)
+    assert.same({}, creates())
+  end)
+end)
+
 describe("campaign.run after kill -9", function()
   local script = tmpname() .. ".lua"
   local side = tmpname()
@@ -652,7 +667,7 @@ describe("campaign guards", function()
 
   it("warns of tasks that cut a plan's periods, in campaign.warnings and before the run's first create", function()
     local S = { backfills = { { plan = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-31" } }, chunk = 7 }
-    local tasks = assert(campaign.plan(client, S))
+    local tasks = assert(campaign.preview(client, S))
     local lines = assert(campaign.warnings(tasks, S))
     assert.equal(1, #lines)
     assert.matches("gmv_monthly is MONTH: 2025-01-01 .. 2025-01-07 cuts months; the aligned range is "

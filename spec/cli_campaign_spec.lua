@@ -1,4 +1,4 @@
--- `accelerate campaign plan|run|status` as a person runs it, against the
+-- `accelerate campaign preview|run|status` as a person runs it, against the
 -- simulator: the dry run, a run with its progress, grid and exit codes, the
 -- failure budget in --json, SIGINT (exit 130, the resume command, the
 -- journal complete, then a resume that creates nothing twice), a misspelt
@@ -74,8 +74,8 @@ after_each(function()
 end)
 
 describe("accelerate campaign", function()
-  it("plans the tasks in order with their instances and the total, sending only plan lookups", function()
-    local code, out, err = cmd("campaign plan " .. spec())
+  it("previews the tasks in order with their instances and the total, sending only plan lookups", function()
+    local code, out, err = cmd("campaign preview " .. spec())
     assert.equal(0, code, err)
     local rows = {}
     for plan, s, e, n in out:gmatch("\n%s+%d+%s+(%S+)%s+(%S+)%s+(%S+)%s+%d+%s+(%d+)") do
@@ -85,10 +85,14 @@ describe("accelerate campaign", function()
       "sales_daily 2025-02-01 2025-02-28 28", "gmv_monthly 2025-02-01 2025-02-28 28",
       "sales_daily 2025-03-01 2025-03-31 31", "gmv_monthly 2025-03-01 2025-03-31 31" }, rows)
     assert.matches("total: 6 tasks, 180 instances", out, 1, true)
-    local _, jout = cmd("campaign plan " .. spec_path .. " --json")
+    local _, jout = cmd("campaign preview " .. spec_path .. " --json")
     local j = assert(json.decode(jout))
     assert.equal(180, j.total.instances)
     assert.equal(6, #j.tasks)
+    -- `campaign plan`, the older name, is the same command
+    local code2, out2 = cmd("campaign plan " .. spec_path)
+    assert.equal(0, code2)
+    assert.equal(out, out2)
     for _, q in ipairs(sim:requests()) do assert.is_true(q.route == "plans" or q.route == "plan", q.route) end
   end)
 
@@ -296,20 +300,20 @@ describe("accelerate campaign", function()
     assert.matches("--journal FILE", err, 1, true)
     code = cmd("campaign start " .. spec_path)
     assert.equal(2, code)
-    code, _, err = cmd("campaign plan " .. spec_path .. " --journal " .. jpath)
+    code, _, err = cmd("campaign preview " .. spec_path .. " --journal " .. jpath)
     assert.equal(2, code)
-    assert.matches("does not apply to campaign plan", err, 1, true)
+    assert.matches("does not apply to campaign preview", err, 1, true)
     write(spec_path, "{ not json")
-    code, _, err = cmd("campaign plan " .. spec_path)
+    code, _, err = cmd("campaign preview " .. spec_path)
     assert.equal(2, code)
     assert.matches("not a JSON object", err, 1, true)
-    code, _, err = cmd("campaign plan " .. spec { max_inflight = 3 })
+    code, _, err = cmd("campaign preview " .. spec { max_inflight = 3 })
     assert.equal(2, code)
     assert.matches("unknown field max_inflight", err, 1, true)
     assert.same({}, sim:requests())
   end)
 
-  it("plans the examples of docs/campaign.md", function()
+  it("previews the examples of docs/campaign.md", function()
     local doc = assert(helpers.read_file(helpers.root .. "/docs/campaign.md"))
     local want = { 6, 27 }
     local i = 0
@@ -317,7 +321,7 @@ describe("accelerate campaign", function()
       i = i + 1
       assert.is_table(json.decode(block), "example " .. i .. " does not parse")
       write(spec_path, block)
-      local code, out, err = cmd("campaign plan " .. spec_path)
+      local code, out, err = cmd("campaign preview " .. spec_path)
       assert.equal(0, code, err)
       assert.matches("total: " .. want[i] .. " tasks", out, 1, true)
     end
@@ -328,7 +332,10 @@ describe("accelerate campaign", function()
     local code, out = cmd("campaign --help")
     assert.equal(0, code)
     assert.matches("accelerate campaign run SPEC.json --journal FILE", out, 1, true)
-    assert.matches("Examples:\n  accelerate campaign plan", out, 1, true)
+    assert.matches("Examples:\n  accelerate campaign preview", out, 1, true)
+    -- the dry run's older name is documented beside its name
+    assert.matches("\n  preview, plan ", out, 1, true)
+    assert.matches("`campaign plan`, its older name", out, 1, true)
     local _, main = cmd("--help")
     assert.matches("\n  campaign ", main, 1, true)
   end)
@@ -509,11 +516,11 @@ end)
 
 -- issue 17 item 12: the checks of backfill, for every task of a campaign.
 describe("accelerate campaign guards", function()
-  it("refuses an EXTERNAL plan without \"force\": true (exit 2), says so in plan, creates it with it", function()
+  it("refuses an EXTERNAL plan without \"force\": true (exit 2), says so in preview, creates it with it", function()
     local S = { backfills = { { plan = "ledger_external", startTime = "2025-01-01", endTime = "2025-01-31" } } }
     local path = spec_path
     write(path, S)
-    local code, _, err = cmd("campaign plan " .. path)
+    local code, _, err = cmd("campaign preview " .. path)
     assert.equal(0, code, err)
     assert.matches('accelerate: warning: ledger_external is an EXTERNAL plan.-a create needs "force": true', err)
     code, _, err = cmd("campaign run " .. path .. " --journal " .. jpath .. " --interval 0.02")
@@ -529,15 +536,15 @@ describe("accelerate campaign guards", function()
     assert.equal(1, #creates())
   end)
 
-  it("shows the period warnings in plan and at the start of run, as a warnings array in --json", function()
+  it("shows the period warnings in preview and at the start of run, as a warnings array in --json", function()
     local path = spec_path
     write(path, { backfills = { { plan = "gmv_monthly" } }, startTime = "2025-01-01", endTime = "2025-01-31",
       chunk = 7 })
-    local code, _, err = cmd("campaign plan " .. path)
+    local code, _, err = cmd("campaign preview " .. path)
     assert.equal(0, code, err)
     assert.matches("accelerate: warning: gmv_monthly is MONTH: 2025-01-01 .. 2025-01-07 cuts months", err, 1, true)
     local out
-    code, out = cmd("campaign plan " .. path .. " --json")
+    code, out = cmd("campaign preview " .. path .. " --json")
     assert.equal(0, code)
     local j = assert(json.decode(out))
     assert.equal(1, #j.warnings)
@@ -577,7 +584,7 @@ describe("accelerate campaign: bad input refused, not half-used", function()
     refused('{"backfills":[' .. ENTRY .. '],"transient":["timeout",null,"busy"]}', "transient[2]")
   end)
 
-  -- item 8: it used to pass `campaign plan` and crash every run at the first failure
+  -- item 8: it used to pass `campaign plan` (now preview) and crash every run at the first failure
   it("refuses a transient pattern that is not a valid Lua pattern", function()
     refused('{"backfills":[' .. ENTRY .. '],"transient":["java heap[space"]}', "transient[1]")
   end)

@@ -79,6 +79,13 @@ describe("parser.parse", function()
     assert.same({ "run", "q1.json" }, parse({ "campaign", "--journal", "j", "run", "q1.json" }).args)
   end)
 
+  it("reads `campaign plan`, the dry run's older name, as `campaign preview`", function()
+    assert.same({ "preview", "q1.json" }, parse({ "campaign", "preview", "q1.json", "--json" }).args)
+    assert.same({ "preview", "q1.json" }, parse({ "campaign", "plan", "q1.json", "--json" }).args)
+    assert.same(parser.options("campaign", "preview"), parser.options("campaign", "plan"))
+    assert.equal(parser.help("campaign", "preview"), parser.help("campaign", "plan"))
+  end)
+
   it("refuses unknown options, a missing value and a value given to a flag", function()
     assert.matches("^unknown option %-x", refused { "-x" })
     assert.equal("unknown option --bogus", refused { "wait", "--bogus" })
@@ -89,6 +96,9 @@ describe("parser.parse", function()
   it("says which command an option of another command does not apply to", function()
     assert.equal("option --all does not apply to wait", refused { "--all", "wait", "dag-1" })
     assert.equal("option --all does not apply to wait", refused { "wait", "--all" })
+    assert.equal("option --journal does not apply to campaign preview",
+      refused { "campaign", "preview", "q.json", "--journal", "j" })
+    -- the alias as typed
     assert.equal("option --journal does not apply to campaign plan",
       refused { "campaign", "plan", "q.json", "--journal", "j" })
   end)
@@ -97,9 +107,9 @@ describe("parser.parse", function()
     assert.equal("unknown command backfil; did you mean 'backfill'?", refused { "backfil" })
     assert.equal("unknown option --plann; did you mean '--plan'?", refused { "backfill", "--plann", "x" })
     assert.equal("unknown option --jounral; did you mean '--journal'?", refused { "wait", "--jounral", "j" })
-    assert.equal("campaign takes plan SPEC, run SPEC --journal FILE or status FILE; did you mean 'run'?",
+    assert.equal("campaign takes preview SPEC, run SPEC --journal FILE or status FILE; did you mean 'run'?",
       refused { "campaign", "rn", "q.json" })
-    assert.equal("campaign takes plan SPEC, run SPEC --journal FILE or status FILE", refused { "campaign" })
+    assert.equal("campaign takes preview SPEC, run SPEC --journal FILE or status FILE", refused { "campaign" })
   end)
 
   it("checks the number of arguments of each command", function()

@@ -86,7 +86,11 @@ describe("bash completion", function()
   end)
 
   it("offers campaign's subcommands, and completion's shells", function()
-    assert.same({ "plan", "run", "status" }, complete { "accelerate", "campaign", "" })
+    -- the dry run by its name; `plan`, its older name, is completed as it
+    assert.same({ "preview", "run", "status" }, complete { "accelerate", "campaign", "" })
+    assert.same({ "preview" }, complete { "accelerate", "campaign", "pr" })
+    assert.same({ "--json" }, complete { "accelerate", "campaign", "plan", "q1.json", "--js" })
+    assert.same({ "--json" }, complete { "accelerate", "campaign", "preview", "q1.json", "--js" })
     assert.same({ "run" }, complete { "accelerate", "--json", "campaign", "r" })
     assert.same({ "bash", "fish", "zsh" }, complete { "accelerate", "completion", "" })
   end)
@@ -99,6 +103,7 @@ describe("bash completion", function()
     local prefix = dir .. "/q1"
     local both = { prefix .. ".journal", prefix .. ".json" }
     assert.same(both, complete { "accelerate", "campaign", "run", prefix })
+    assert.same(both, complete { "accelerate", "campaign", "preview", prefix })
     assert.same(both, complete { "accelerate", "campaign", "plan", prefix })
     assert.same(both, complete { "accelerate", "campaign", "status", prefix })
     assert.same(both, complete { "accelerate", "campaign", "run", "q.json", "--journal", prefix })

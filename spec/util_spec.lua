@@ -80,11 +80,63 @@ describe("accelerate.util", function()
     assert.equal("[null,2]", util.json_encode(top))
   end)
 
+  it("makes errors with the core's metatable, util.error_mt read when first asked", function()
+    local e = util.new_error("invalid", "a message", { journal = "j" })
+    assert.equal(require("accelerate.core").error_mt, util.error_mt)
+    assert.equal(util.error_mt, getmetatable(e))
+    assert.equal("accelerate: [invalid] a message", tostring(e))
+    assert.equal("j", e.journal)
+  end)
+
   it("formats durations for people", function()
     assert.equal("0s", util.format_duration(0))
     assert.equal("59s", util.format_duration(59.4))
     assert.equal("1m00s", util.format_duration(60))
     assert.equal("2h05m", util.format_duration(7500))
     assert.equal("?", util.format_duration(nil))
+  end)
+end)
+
+-- util.lua is the lowest helper: if it loaded the C core at require time,
+-- nothing pure Lua above it (the status vocabulary, insight, the
+-- renderers) could load without the build.  A child interpreter with no C
+-- path and a core that refuses to load requires each of them.
+describe("pure-Lua modules", function()
+  local PURE = {
+    "accelerate.util", "accelerate.statuses", "accelerate.instances", "accelerate.dates",
+    "accelerate.periods", "accelerate.plans", "accelerate.insight", "accelerate.insight.rules",
+    "accelerate.insight.timing", "accelerate.insight.entry", "accelerate.report", "accelerate.calendar",
+    "accelerate.html_report", "accelerate.html_charts", "accelerate.workflow.checks",
+    "accelerate.workflow.params", "accelerate.workflow.plan", "accelerate.workflow.create",
+    "accelerate.workflow.repair", "accelerate.workflow.status", "accelerate.journal",
+    "accelerate.campaign.definition", "accelerate.campaign.tasks", "accelerate.campaign.state",
+    "accelerate.campaign.record", "accelerate.cli.parser", "accelerate.cli.progress", "accelerate.cli.campaign_view",
+  }
+  local CHILD = [[
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+package.cpath = ""
+package.preload["accelerate.core"] = function() error("the C core is not built", 0) end
+for _, name in ipairs(arg) do
+  local ok, err = pcall(require, name)
+  if not ok then io.write(name, ": ", tostring(err), "\n") end
+end
+local util = require "accelerate.util"
+io.write(util.json_encode { id = util.id_string(12876560), list = util.array() }, "\n")
+local ok, err = pcall(util.new_error, "invalid", "x")
+io.write(ok and "made" or tostring(err), "\n")
+]]
+
+  it("load with the C core unavailable, and util's pure helpers work", function()
+    local script = os.tmpname()
+    local f = assert(io.open(script, "w"))
+    f:write(CHILD)
+    f:close()
+    local p = assert(io.popen("LUA_CPATH= LUA_CPATH_5_4= lua5.4 " .. script .. " " .. table.concat(PURE, " ")
+      .. " 2>&1"))
+    local out = p:read("*a")
+    p:close()
+    os.remove(script)
+    -- no module failed; then util's JSON line; then a clear error where the core is needed
+    assert.equal('{"id":"12876560","list":[]}\nthe C core is not built\n', out)
   end)
 end)

@@ -162,8 +162,8 @@ describe("an unknown option", function()
     local dags, rerr = workflow.repair(client, REPORT, { dryrun = true })
     assert.same({}, dags)
     refused("workflow.repair: unknown option 'dryrun'; did you mean 'dry_run'?", nil, rerr)
-    refused("workflow.repair_plan: unknown option 'plan_id'; did you mean 'planId'?",
-      workflow.repair_plan(REPORT, { plan_id = "x" }))
+    refused("workflow.repair_preview: unknown option 'plan_id'; did you mean 'planId'?",
+      workflow.repair_preview(REPORT, { plan_id = "x" }))
     refused("campaign.run: unknown option 'failure_budjet'; did you mean 'failure_budget'?",
       campaign.run(client, { backfills = { { planId = P.planId, startTime = "2025-01-01", endTime = "2025-01-01" } } },
         { failure_budjet = 1 }))

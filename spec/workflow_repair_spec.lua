@@ -1,5 +1,5 @@
--- accelerate.workflow.repair's planning on its own: the failed ranges a
--- report's instances merge into, and the creates repair_plan derives from
+-- accelerate.workflow.repair's preview on its own: the failed ranges a
+-- report's instances merge into, and the creates repair_preview derives from
 -- them.  The repair itself (creates, journal, resume) is covered against a
 -- fake client and the simulator in workflow_spec and journal_spec.
 require("spec.helpers").paths()
@@ -48,19 +48,29 @@ describe("workflow.repair.failed_ranges", function()
     assert.is_false(ok)
     assert.equal("invalid", err.kind)
     assert.matches("12876560", err.message)
-    local plan, perr = repair.repair_plan({ dagName = "d", instances = { inst(7, "FAILED", nil, nil) } }, { planId = "p" })
+    local plan, perr = repair.repair_preview({ dagName = "d", instances = { inst(7, "FAILED", nil, nil) } }, { planId = "p" })
     assert.is_nil(plan)
     assert.equal("invalid", perr.kind)
   end)
 end)
 
-describe("workflow.repair.repair_plan", function()
+describe("workflow.repair.repair_preview", function()
+  -- "plan" is the API's acceleration plan: the creates a repair would send
+  -- are its preview; repair_plan, the older name, is the same function
+  it("keeps workflow.repair_plan, its older name", function()
+    local workflow = require "accelerate.workflow"
+    assert.is_function(workflow.repair_preview)
+    assert.equal(workflow.repair_preview, workflow.repair_plan)
+    assert.equal(repair.repair_preview, repair.repair_plan)
+    assert.equal(repair.repair_preview, workflow.repair_preview)
+  end)
+
   it("counts the lots of each range at the report's lot size", function()
     local report = {
       dagName = "d", params = { planId = "p", dateIntervalOfLot = 3 },
       instances = { inst(1, "FAILED", "2025-01-01", "2025-01-03"), inst(2, "FAILED", "2025-01-04", "2025-01-07") },
     }
-    local plan = assert(repair.repair_plan(report))
+    local plan = assert(repair.repair_preview(report))
     assert.equal(1, #plan)
     assert.same({ repairs = "d", startTime = "2025-01-01", endTime = "2025-01-07", lots = 3,
       params = { planId = "p", startTime = "2025-01-01", endTime = "2025-01-07", dateIntervalOfLot = 3 } }, plan[1])
@@ -69,7 +79,7 @@ describe("workflow.repair.repair_plan", function()
   it("refuses a lot size that is not a whole number of days", function()
     local report = { dagName = "d", params = { planId = "p" }, instances = {} }
     for _, lot in ipairs({ 0, 1.5, "x" }) do
-      local plan, err = repair.repair_plan(report, { dateIntervalOfLot = lot })
+      local plan, err = repair.repair_preview(report, { dateIntervalOfLot = lot })
       assert.is_nil(plan)
       assert.equal("invalid", err.kind)
     end

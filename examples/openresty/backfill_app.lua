@@ -223,7 +223,7 @@ function _M.campaign_create()
     local c, err = client()
     if not c then return fail(err) end
     local tasks
-    tasks, err = campaign.plan(c, spec)
+    tasks, err = campaign.preview(c, spec)
     if not tasks then return fail(err) end
     local id = tostring(campaigns:incr("next", 1, 0))
     campaigns:set(id, cjson.encode { state = "running" })

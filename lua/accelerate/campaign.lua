@@ -7,14 +7,15 @@
 --
 --   local campaign = require "accelerate.campaign"
 --   local report, err = campaign.run(client, spec, opts)
---   local tasks, err = campaign.plan(client, spec)      -- the dry run
+--   local tasks, err = campaign.preview(client, spec)   -- the dry run
+--   (campaign.plan: the same function, its older name)
 --   local status, err = campaign.status(journal_path)   -- nothing sent
 --
 -- Depends only on the client interface and opts.sleep/opts.clock (whose
 -- defaults are nginx's inside nginx), like the workflows: the same code
 -- runs in the command and in an OpenResty timer.  The work is done under
 -- accelerate.campaign.*:
---   spec    the spec checked, its defaults, its identity
+--   definition  the spec checked, its defaults, its identity
 --   tasks   plan lookups, chunks, order: the task list
 --   state   tasks, backfills, repairs and failures in memory
 --   record  the journal: opening, the planned tasks, reading it back
@@ -27,7 +28,7 @@ local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
 local watch = require "accelerate.workflow.watch"
 local inspect = require "accelerate.workflow.inspect"
-local spec_mod = require "accelerate.campaign.spec"
+local definition = require "accelerate.campaign.definition"
 local tasks_mod = require "accelerate.campaign.tasks"
 local state = require "accelerate.campaign.state"
 local record = require "accelerate.campaign.record"
@@ -165,21 +166,21 @@ end
 
 local function prepare(ctx, spec)
   checks.check_client(ctx.client, { "create_task", "list_instances", "task_detail" })
-  local s = spec_mod.normalize(spec)
+  local s = definition.normalize(spec)
   s.failure_budget = budget_of(ctx.opts, s)
   ctx.cfg = engine.settings(ctx.opts)
   ctx.start = ctx.cfg.clock()
   ctx.deadline = ctx.cfg.timeout and ctx.start + ctx.cfg.timeout
   if ctx.path ~= nil then ctx.j = record.open(ctx.path, ctx.client, s.identity) end
-  local tasks = ctx.j and record.planned(ctx.j.events)
+  local tasks = ctx.j and record.tasks(ctx.j.events)
   if tasks then
     ctx.resumed = true
     record.note_spec(ctx.j, ctx.opts.spec_path)
   else
     util.check_stop()
-    tasks = tasks_mod.plan(ctx.client, s, ctx.stats)
+    tasks = tasks_mod.list(ctx.client, s, ctx.stats)
     guard(ctx, s, tasks, tasks)
-    if ctx.j then record.write_plan(ctx.j, tasks, s, ctx.opts.spec_path) end
+    if ctx.j then record.write_tasks(ctx.j, tasks, s, ctx.opts.spec_path) end
   end
   ctx.st = state.new(tasks, s)
   if ctx.j then
@@ -256,23 +257,26 @@ function _M.run(client, spec, opts)
   return nil, err, report
 end
 
--- syntax: tasks, err = campaign.plan(client, spec)
--- The tasks run would create, in order; nothing sent but plan lookups.
-function _M.plan(client, spec)
+-- syntax: tasks, err = campaign.preview(client, spec)
+-- The dry run: the tasks run would create, in order; nothing sent but plan
+-- lookups.  campaign.plan is the same function (its name before "plan"
+-- was kept for the API's acceleration plans), kept for the callers of it.
+function _M.preview(client, spec)
   return checks.protect(function()
-    local s = spec_mod.normalize(spec)
-    return tasks_mod.plan(client, s, checks.new_stats())
+    local s = definition.normalize(spec)
+    return tasks_mod.list(client, s, checks.new_stats())
   end)
 end
+_M.plan = _M.preview
 
 -- syntax: lines, err = campaign.warnings(tasks, spec)
--- What the checks before a create say of campaign.plan's tasks (a task
+-- What the checks before a create say of campaign.preview's tasks (a task
 -- that cuts its plan's periods, an EXTERNAL plan and whether the spec's
 -- "force" lets it be created), one line per plan and kind; nothing sent.
 function _M.warnings(tasks, spec)
   return checks.protect(function()
-    local s = spec_mod.normalize(spec)
-    if type(tasks) ~= "table" then raise("invalid", "tasks must be campaign.plan's") end
+    local s = definition.normalize(spec)
+    if type(tasks) ~= "table" then raise("invalid", "tasks must be campaign.preview's") end
     return (tasks_mod.check(tasks, s, s.force == true))
   end)
 end
@@ -288,9 +292,9 @@ function _M.status(path)
 end
 
 -- syntax: s, err = campaign.check(spec)
--- The spec checked and with its defaults (spec.normalize), nothing sent.
+-- The spec checked and with its defaults (definition.normalize), nothing sent.
 function _M.check(spec)
-  return checks.protect(spec_mod.normalize, spec)
+  return checks.protect(definition.normalize, spec)
 end
 
 _M.interrupted = engine.interrupted

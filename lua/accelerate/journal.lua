@@ -52,7 +52,15 @@
 -- written: params are copied through a whitelist.
 
 local util = require "accelerate.util"
-local core = require "accelerate.core"
+
+-- The C core (private create, fsync, lock), loaded when a journal is first
+-- opened: the checks that only read journal names (workflow/checks.lua)
+-- stay pure Lua.
+local core_mod
+local function core()
+  if not core_mod then core_mod = require "accelerate.core" end
+  return core_mod
+end
 
 local type = type
 local tonumber = tonumber
@@ -92,7 +100,7 @@ end
 
 -- Created readable by its owner only, from the start (the C core).
 local function create_private(path)
-  return core.create_private(path)
+  return core().create_private(path)
 end
 
 -- The line numbers of lines a healed torn line (event "torn") names.
@@ -172,12 +180,12 @@ end
 
 -- The core's fsync(file).
 function _M.fsync()
-  return core.fsync
+  return core().fsync
 end
 
 -- Takes the journal's lock on its open file f, or returns the refusal.
 local function lock(f, path)
-  local ok, msg, holder = core.lock(f)
+  local ok, msg, holder = core().lock(f)
   if ok then return true end
   if holder then
     return nil, new_error("invalid", ("journal %s is in use by process %d: one process writes a journal at a "

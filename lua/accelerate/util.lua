@@ -1,7 +1,9 @@
 -- Small helpers shared by the workflow layer, the journal and the command.
--- Pure Lua over the C core's error objects and clock, 5.1 syntax.
+-- Pure Lua, 5.1 syntax: the C core (its error objects, clock, sleep and
+-- stop flag) is loaded by the functions that use it, when first called, so
+-- that what is pure Lua above this module (the status vocabulary, insight,
+-- the renderers) loads without the build.
 
-local core = require "accelerate.core"
 local plans = require "accelerate.plans"
 
 local type = type
@@ -22,8 +24,16 @@ local str_gsub = string.gsub
 local str_byte = string.byte
 local tbl_concat = table.concat
 local tbl_sort = table.sort
+local require = require
 
 local _M = {}
+
+-- The C core, loaded on first use (never at require time: see above).
+local core_mod
+local function core()
+  if not core_mod then core_mod = require "accelerate.core" end
+  return core_mod
+end
 
 -- Errors ------------------------------------------------------------------
 -- Same shape as the core's error objects (kind, message, ...) so that a
@@ -33,10 +43,11 @@ local _M = {}
 -- whichever layer failed.  Our own messages are not the core's (which cuts
 -- and cleans what a server sent), so they are set as given, with any
 -- extra fields (journal, params, ...).
-_M.error_mt = core.error_mt
+-- util.error_mt, the core's metatable, is read on first use (__index at
+-- the end of this file).
 
 function _M.new_error(kind, message, fields)
-  local e = core.error(kind, "")
+  local e = core().error(kind, "")
   e.message = message
   if fields then
     for k, v in pairs(fields) do e[k] = v end
@@ -51,7 +62,13 @@ end
 -- pcall on the way can turn a Ctrl-C into a result (STYLE.md 28).  Outside
 -- the command (a script, nginx) the flag is never set.
 
-local stop_requested = core.stop_requested
+-- syntax: signal, installed = util.stop_requested()
+-- The signal that asked the command to stop, or false; and whether the
+-- command's handler is installed in this process.
+local function stop_requested()
+  return core().stop_requested()
+end
+_M.stop_requested = stop_requested
 
 -- syntax: err = util.interrupt_error()
 -- The error a stop raises: kind "interrupted" (a new object each time, so
@@ -66,11 +83,6 @@ end
 function _M.check_stop()
   if stop_requested() then error(_M.interrupt_error(), 0) end
 end
-
--- syntax: signal, installed = util.stop_requested()
--- The signal that asked the command to stop, or false; and whether the
--- command's handler is installed in this process.
-_M.stop_requested = stop_requested
 
 -- syntax: bool = util.interrupted(err)
 -- Whether err is a stop: the interrupt error (or a transport's call cut by
@@ -330,7 +342,7 @@ end
 function _M.default_sleep()
   local ngx = rawget(_G, "ngx")
   if type(ngx) == "table" and ngx.sleep then return ngx.sleep end
-  return core.sleep
+  return core().sleep
 end
 
 function _M.default_clock()
@@ -341,7 +353,7 @@ function _M.default_clock()
       return ngx.now()
     end
   end
-  return core.now
+  return core().now
 end
 
 function _M.format_duration(s)
@@ -352,4 +364,7 @@ function _M.format_duration(s)
   return str_format("%dh%02dm", floor(s / 3600), floor(s % 3600 / 60))
 end
 
-return _M
+-- util.error_mt: the core's, when first read (the core not loaded before).
+return setmetatable(_M, { __index = function(_, k)
+  if k == "error_mt" then return core().error_mt end
+end })

@@ -20,7 +20,7 @@
 --   watch     wait: the polling loop and its report
 --   inspect   details of failed instances
 --   backfill  create + wait + inspect
---   repair    repair_plan and repair (failed ranges, plan and lot inference)
+--   repair    repair_preview and repair (failed ranges, plan and lot inference)
 
 local status = require "accelerate.workflow.status"
 local params = require "accelerate.workflow.params"
@@ -53,7 +53,8 @@ _M.create_maybe_happened = create.create_maybe_happened
 _M.wait = watch.wait
 _M.inspect = inspect.inspect
 _M.backfill = backfill.backfill
-_M.repair_plan = repair.repair_plan
+_M.repair_preview = repair.repair_preview
+_M.repair_plan = repair.repair_preview   -- its older name
 _M.repair = repair.repair
 
 _M._failed_ranges = repair.failed_ranges

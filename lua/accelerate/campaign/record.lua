@@ -26,11 +26,11 @@ function _M.open(path, client, identity)
   return checks.open_journal(path, checks.owner(client, { campaign = identity }))
 end
 
--- syntax: tasks = record.planned(events)      (raises)
+-- syntax: tasks = record.tasks(events)      (raises)
 -- The tasks the journal's campaign line planned, or nil before it.  Lines
 -- about tasks without a campaign line: that line is damaged, and planning
 -- again could number the tasks otherwise: refused.
-function _M.planned(events)
+function _M.tasks(events)
   for _, ev in ipairs(events) do
     if ev.event == "campaign" and type(ev.tasks) == "table" then return ev.tasks end
   end
@@ -44,8 +44,8 @@ function _M.planned(events)
   return nil
 end
 
--- syntax: record.write_plan(j, tasks, s [, spec_path])      (raises)
-function _M.write_plan(j, tasks, s, spec_path)
+-- syntax: record.write_tasks(j, tasks, s [, spec_path])      (raises)
+function _M.write_tasks(j, tasks, s, spec_path)
   local ok, err = j:append { event = "campaign", tasks = tasks, order = s.order, spec = spec_path }
   if not ok then error(err, 0) end
 end
@@ -203,7 +203,7 @@ function _M.status(path)
   local events, skipped, exists, _, damage = journal.read(path)
   if not events then error(skipped, 0) end
   if not exists then raise("invalid", "no journal at " .. path) end
-  local tasks = _M.planned(events)
+  local tasks = _M.tasks(events)
   if not tasks then
     local owner = events[1] and events[1]["for"]
     if not (owner and owner.campaign) then raise("invalid", "the journal " .. path .. " is not a campaign's") end

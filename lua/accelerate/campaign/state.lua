@@ -33,7 +33,7 @@ local _M = {}
 local function int(v) return type(v) == "number" and floor(v) or v end
 
 -- syntax: st = state.new(tasks, s)
--- tasks: tasks.plan's (or the journal's copy of it); s: spec.normalize's.
+-- tasks: tasks.list's (or the journal's copy of it); s: definition.normalize's.
 function _M.new(tasks, s)
   local st = { spec = s, tasks = {}, dags = {}, unfinished = {}, queue = {}, ops = {}, next_task = 1 }
   for i, t in ipairs(tasks) do
@@ -95,7 +95,7 @@ local function within(e, first, last)
 end
 
 -- The repairs of the failures `entries` of task T's backfill `parent`
--- (of round `round`): merged into ranges by workflow.repair_plan, queued
+-- (of round `round`): merged into ranges by workflow.repair_preview, queued
 -- for a slot.
 local function queue_repairs(st, T, parent, round, entries)
   local pseudo = {}
@@ -103,7 +103,7 @@ local function queue_repairs(st, T, parent, round, entries)
     pseudo[i] = { id = e.id, status = "FAILED", mtGuid = e.mtGuid, startPartition = e.startPartition,
       endPartition = e.endPartition }
   end
-  local ranges, err = workflow_repair.repair_plan(
+  local ranges, err = workflow_repair.repair_preview(
     { dagName = parent, params = _M.params(T), instances = pseudo }, {})
   if not ranges then error(err, 0) end
   for _, r in ipairs(ranges) do

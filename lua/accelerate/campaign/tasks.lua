@@ -210,11 +210,11 @@ local function sort(list, order)
   end)
 end
 
--- syntax: tasks = tasks.plan(client, s, stats)     (raises)
--- s: spec.normalize's.  tasks = {{task, plan, planId, materializeType,
+-- syntax: list = tasks.list(client, s, stats)     (raises)
+-- s: definition.normalize's.  tasks = {{task, plan, planId, materializeType,
 -- metricTimeGranularity, scheduledBy, startTime, endTime,
 -- dateIntervalOfLot, lots}, ...} in the order they are to be created.
-function _M.plan(client, s, stats)
+function _M.list(client, s, stats)
   local list = {}
   for si, src in ipairs(sources(client, s, stats)) do
     local first, last = dates.parse(src.startTime), dates.parse(src.endTime)
@@ -242,7 +242,7 @@ function _M.plan(client, s, stats)
 end
 
 -- syntax: warnings, refusal = tasks.check(list, s, creates)
--- Every task of `list` (tasks.plan's, or a journal's copy) through the
+-- Every task of `list` (tasks.list's, or a journal's copy) through the
 -- checks a backfill's create makes (workflow.plan.check): a task that
 -- cuts its plan's periods, an EXTERNAL plan (refused when `creates`,
 -- unless the spec says "force": true; refusal is that error, not

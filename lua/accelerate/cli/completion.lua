@@ -166,15 +166,15 @@ local function bash()
     end
   end
   value_arms(t.root)
-  local function args_arm(word, cmd)
+  local function args_arm(pattern, cmd)
     local a = meta(cmd).arguments
     -- what the command's first argument wants (the one completed after it)
-    if a[1] and a[1].complete then positional[#positional + 1] = { '"' .. word .. '"', kind_of(a[1].complete) } end
+    if a[1] and a[1].complete then positional[#positional + 1] = { pattern, kind_of(a[1].complete) } end
   end
   for _, name in ipairs(parser.commands()) do
     local cmd = t.commands[name]
     value_arms(cmd)
-    args_arm(name, cmd)
+    args_arm('"' .. name .. '"', cmd)
     local own = {}
     for _, o in ipairs(parser.options(name)) do if not t.globals[o] then own[#own + 1] = { name = o } end end
     options[#options + 1] = { '"' .. name .. '"', names_of(own) }
@@ -182,10 +182,13 @@ local function bash()
     if #s > 0 then
       local words = {}
       for i, sc in ipairs(s) do
+        -- the name is offered; an alias typed is completed as the name
         words[i] = sc.name
         value_arms(sc.cmd)
-        args_arm(name .. " " .. sc.name, sc.cmd)
-        options[#options + 1] = { '"' .. name .. " " .. sc.name .. '"', names_of(meta(sc.cmd).options) }
+        local pattern = '"' .. name .. " " .. sc.name .. '"'
+        for _, a in ipairs(sc.aliases or {}) do pattern = pattern .. '|"' .. name .. " " .. a .. '"' end
+        args_arm(pattern, sc.cmd)
+        options[#options + 1] = { pattern, names_of(meta(sc.cmd).options) }
       end
       tbl_sort(words)
       subs[#subs + 1] = { name, tbl_concat(words, " ") }

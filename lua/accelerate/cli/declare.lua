@@ -22,7 +22,7 @@ local META = setmetatable({}, { __mode = "k" })
 -- syntax: m = declare.meta(cmd)
 -- What was declared on cmd: options = { {name = "--plan", key = "plan",
 -- flag, list, complete, argname} }, arguments = { {key, name, optional,
--- complete} }, subcommands = { {name, cmd} }.
+-- complete} }, subcommands = { {name, cmd, aliases} }.
 local function meta(cmd)
   local m = META[cmd]
   if not m then
@@ -81,13 +81,17 @@ function _M.argument(cmd, name, help, how)
   return element
 end
 
--- syntax: sub = declare.subcommand(cmd, name, summary)
--- A subcommand (campaign plan|run|status): its own arguments and options.
-function _M.subcommand(cmd, name, summary)
-  local sub = cmd:command(name):summary(summary):add_help(false)
+-- syntax: sub = declare.subcommand(cmd, name, summary [, aliases])
+-- A subcommand (campaign preview|run|status): its own arguments and
+-- options.  aliases: older names that still work (argparse lists them
+-- after the name: "preview, plan"; the parse gives the name).
+function _M.subcommand(cmd, name, summary, aliases)
+  local names = name
+  for _, a in ipairs(aliases or {}) do names = names .. " " .. a end
+  local sub = cmd:command(names):summary(summary):add_help(false)
   _M.style(sub)
   local subs = meta(cmd).subcommands
-  subs[#subs + 1] = { name = name, cmd = sub }
+  subs[#subs + 1] = { name = name, cmd = sub, aliases = aliases or {} }
   return sub
 end
 

@@ -11,7 +11,6 @@
 
 local argparse = require "argparse"
 local declare = require "accelerate.cli.declare"
-local core = require "accelerate.core"
 
 local type = type
 local error = error
@@ -84,7 +83,7 @@ end
 -- The files of dir, from the core (no subprocess: `ls` in a child would
 -- hold off Ctrl-C while it runs, and cost a fork at every start).
 local function list_dir(dir)
-  local names, err = core.list_dir(dir)
+  local names, err = require("accelerate.core").list_dir(dir)
   if not names then error("accelerate: cannot list the commands: " .. tostring(err), 0) end
   return names
 end
@@ -162,6 +161,18 @@ function _M.module(name)
   return _M.tree().modules[name]
 end
 
+-- Subcommand words of a command, their aliases too (nil: none).
+local function subcommands(cmd)
+  local subs = meta(cmd).subcommands
+  if #subs == 0 then return nil end
+  local set = {}
+  for _, s in ipairs(subs) do
+    set[s.name] = s.cmd
+    for _, a in ipairs(s.aliases or {}) do set[a] = s.cmd end
+  end
+  return set
+end
+
 -- syntax: names = parser.options(command [, sub])
 -- The long options a command takes (its own, its subcommands' and the
 -- global ones; sub: one subcommand's), sorted: what the completion offers.
@@ -171,9 +182,7 @@ function _M.options(command, sub)
   for name in pairs(t.globals) do set[name] = true end
   local cmd = command and t.commands[command]
   if cmd and sub then
-    for _, s in ipairs(meta(cmd).subcommands) do
-      if s.name == sub then cmd = s.cmd end
-    end
+    cmd = (subcommands(cmd) or {})[sub] or cmd
     for _, o in ipairs(meta(cmd).options) do set[o.name] = true end
   elseif cmd then
     for name in pairs(collect(cmd, {})) do set[name] = true end
@@ -184,14 +193,6 @@ function _M.options(command, sub)
   return names
 end
 
--- Subcommand words of a command (nil: none).
-local function subcommands(cmd)
-  local subs = meta(cmd).subcommands
-  if #subs == 0 then return nil end
-  local set = {}
-  for _, s in ipairs(subs) do set[s.name] = s.cmd end
-  return set
-end
 
 -- The line as argparse is given it: command (and subcommand) word first,
 -- `--name value` as `--name=value`.  Also the command words found, whether

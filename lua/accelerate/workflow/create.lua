@@ -3,7 +3,6 @@
 -- to resume instead of creating twice: a journal that already names a
 -- backfill, and a create whose answer never arrived.
 
-local core = require "accelerate.core"
 local util = require "accelerate.util"
 local journal = require "accelerate.journal"
 local checks = require "accelerate.workflow.checks"
@@ -187,6 +186,7 @@ local function journaled_create(client, p, j, stats, extra, window, budget)
   local clean = clean_params(p)
   local _, handled = util.stop_requested()
   local defer = (window and window.defer_signals) or handled
+  local core = defer and require "accelerate.core"   -- the command's signal hold, on first use
   if defer then core.defer_signals() end
   if util.stop_requested() then
     if defer then core.allow_signals() end

@@ -76,13 +76,13 @@ local function infer_plan(report)
   return nil
 end
 
--- Every option of workflow.repair and repair_plan (plan and repair_one
+-- Every option of workflow.repair and repair_preview (preview and repair_one
 -- read them).
 local OPTIONS = util.key_set { "planId", "planName", "dateIntervalOfLot", "dry_run", "journal", "force_create",
   "again" }
 
 -- The creates a repair would send, without sending anything; raises.
-local function plan(report, opts)
+local function preview(report, opts)
   if not status.has_instances(report) then
     raise("invalid", "a report with instances is required (workflow.wait or workflow.backfill)")
   end
@@ -110,14 +110,17 @@ local function plan(report, opts)
   return out
 end
 
--- syntax: ranges, err = workflow.repair_plan(report, opts)
+-- syntax: ranges, err = workflow.repair_preview(report, opts)
 -- The creates a repair would send, without sending anything.
-function _M.repair_plan(report, opts)
+-- workflow.repair_plan is the same function, its name before "plan" was
+-- kept for the API's acceleration plans.
+function _M.repair_preview(report, opts)
   return checks.protect(function()
-    checks.options(opts, OPTIONS, "workflow.repair_plan")
-    return plan(report, opts or {})
+    checks.options(opts, OPTIONS, "workflow.repair_preview")
+    return preview(report, opts or {})
   end)
 end
+_M.repair_plan = _M.repair_preview
 
 -- The journal's last op that repairs dag with these params, or nil.
 local function prior_op(summary, dag, p)
@@ -162,7 +165,7 @@ function _M.repair(client, report, opts)
   local function run()
     checks.options(opts, OPTIONS, "workflow.repair")
     checks.check_client(client, { "create_task" })
-    local creates = plan(report, opts)
+    local creates = preview(report, opts)
     if opts.dry_run then
       for _, r in ipairs(creates) do done[#done + 1] = r end
       return done

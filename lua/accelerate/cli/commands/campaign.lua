@@ -1,6 +1,7 @@
--- `accelerate campaign plan|run|status`: many backfills as one job
+-- `accelerate campaign preview|run|status`: many backfills as one job
 -- (accelerate.campaign, docs/campaign.md).
---   plan SPEC.json           the tasks in order, their instances and the total; only plan lookups
+--   preview SPEC.json        the dry run: the tasks in order, their instances and the total;
+--                            only plan lookups ("plan", its older name, is an alias)
 --   run SPEC.json --journal J   the campaign, resumable; progress on stderr, then the plan x month
 --                            grid and the failures by cause
 --   status J                 what the journal says; nothing sent
@@ -34,11 +35,11 @@ local array = util.array
 local EXIT = output.EXIT
 
 local _M = { name = "campaign", order = 11,
-  summary = "many backfills as one resumable job: plan, run, status (docs/campaign.md)",
-  usage_hint = "campaign takes plan SPEC, run SPEC --journal FILE or status FILE" }
+  summary = "many backfills as one resumable job: preview, run, status (docs/campaign.md)",
+  usage_hint = "campaign takes preview SPEC, run SPEC --journal FILE or status FILE" }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate campaign plan SPEC.json [--json]\n"
+  cmd:usage("usage: accelerate campaign preview SPEC.json [--json]\n"
     .. "       accelerate campaign run SPEC.json --journal FILE [--json] [options]\n"
     .. "       accelerate campaign status FILE [--json]")
   cmd:description("Many backfills over many plans and dates as one job.  SPEC.json (format in\n"
@@ -50,10 +51,13 @@ function _M.declare(cmd)
     .. "Every task goes through the checks backfill makes: an EXTERNAL plan is refused\n"
     .. "(exit 2) unless the spec says \"force\": true, and tasks that cut their plan's\n"
     .. "weeks or months are warned about (stderr; \"warnings\" in --json).")
-  local plan = declare.subcommand(cmd, "plan", "the tasks in order and their instances (lots; each plan's tables\n"
-    .. "multiply them); nothing sent but plan lookups.  A misspelt plan is\n"
-    .. "refused with the names near it (exit 2)")
-  declare.argument(plan, "SPEC.json", "the campaign spec", { complete = "file" })
+  -- "plan" is the API's acceleration plan: the dry run was named plan
+  -- before, and that name stays an alias
+  local preview = declare.subcommand(cmd, "preview", "the dry run: the tasks in order and their instances (lots; each\n"
+    .. "plan's tables multiply them); nothing sent but plan lookups.  A\n"
+    .. "misspelt plan is refused with the names near it (exit 2).\n"
+    .. "`campaign plan`, its older name, is the same", { "plan" })
+  declare.argument(preview, "SPEC.json", "the campaign spec", { complete = "file" })
   local run = declare.subcommand(cmd, "run", "the campaign: a line per task event and an overall line (counts,\n"
     .. "ETA) on stderr; at the end a plan x month grid and the failures\n"
     .. "by cause.  Ctrl-C or SIGTERM: no more creates, the journal written,\n"
@@ -82,7 +86,7 @@ function _M.declare(cmd)
   declare.flag(status, "--no-calendar", "no plan x month grid")
   run:usage("usage: accelerate campaign run SPEC.json --journal FILE [--json] [options]")
   run:epilog("(--timeout bounds the whole run: exit 3, the backfills keep running)")
-  plan:usage("usage: accelerate campaign plan SPEC.json [--json]")
+  preview:usage("usage: accelerate campaign preview SPEC.json [--json]")
   status:usage("usage: accelerate campaign status FILE [--json] [--no-calendar]")
   -- campaign's own page shows run's options (the parser reads them on run)
   cmd:group("Options of run (`accelerate campaign run --help`)", unpack_list(opts))
@@ -92,7 +96,7 @@ function _M.declare(cmd)
     .. "answer was lost included), 130 interrupted.  --json: one object with ok, stopped\n"
     .. "(failure_budget, timeout, interrupted or null), tasks, counts, groups and exit.\n\n"
     .. declare.examples(
-    "accelerate campaign plan q1.json",
+    "accelerate campaign preview q1.json",
     "accelerate campaign run q1.json --journal q1.journal --interval 5",
     "accelerate campaign status q1.journal --json"))
 end
@@ -224,10 +228,10 @@ local function warn(ctx, lines)
   for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
 end
 
-local function plan(o, ctx, path)
+local function preview(o, ctx, path)
   local spec = read_spec(path)
   local client = config.client(o, ctx)
-  local tasks, err = campaign.plan(client, spec)
+  local tasks, err = campaign.preview(client, spec)
   if not tasks then error(err, 0) end
   local warnings = assert(campaign.warnings(tasks, spec))
   local text, total = view.plan(tasks)
@@ -304,7 +308,7 @@ local function status(o, ctx, path)
   return code
 end
 
-local SUB = { plan = plan, run = run, status = status }
+local SUB = { preview = preview, run = run, status = status }
 
 -- o.args: the subcommand, then its SPEC.json or FILE.
 function _M.run(o, ctx)

@@ -1,4 +1,5 @@
--- A campaign's spec, checked and with its defaults (docs/campaign.md):
+-- A campaign's definition (its JSON "spec", docs/campaign.md), checked and
+-- with its defaults:
 -- what to backfill (a list of backfills, or a selection of plans over one
 -- range), how to cut it into tasks (chunk), in which order, and the rules
 -- of the run (max_in_flight, failure_budget, repair_rounds, transient).

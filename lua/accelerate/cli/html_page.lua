@@ -2,7 +2,7 @@
 -- cannot be written is exit 5 before anything is fetched), then the details
 -- of every instance (the timeline needs each one's statusTime), fetched
 -- concurrently through client:task_details at the client's default
--- concurrency, then the page (accelerate.html_report) written to FILE,
+-- concurrency, then the page (accelerate.render.html) written to FILE,
 -- then the report as usual.  The fetch is measured and said on stderr: it
 -- is one request per instance.  Any failure to write FILE is an error of
 -- kind "output" (exit 5), and a file the command created is removed when
@@ -11,7 +11,7 @@
 local util = require "accelerate.util"
 local instances = require "accelerate.instances"
 local inspect = require "accelerate.workflow.inspect"
-local html_report = require "accelerate.html_report"
+local render_html = require "accelerate.render.html"
 local output = require "accelerate.cli.output"
 
 local pairs = pairs
@@ -106,7 +106,7 @@ function _M.report(ctx, o, client, r, target)
   r.failures = failures_of(r, details, errs)
   r.details = details
   r.requests = (r.requests or 0) + requests
-  local page = html_report.render(output.redact_report(ctx, r), {
+  local page = render_html.render(output.redact_report(ctx, r), {
     generated_at = os_date("!%Y-%m-%dT%H:%M:%SZ"),
     fetch = { details = n, seconds = seconds, requests = requests },
   })

@@ -16,8 +16,8 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local calendar = require "accelerate.calendar"
-local failreport = require "accelerate.report"
+local calendar = require "accelerate.render.calendar"
+local render_text = require "accelerate.render.text"
 local insight = require "accelerate.insight"
 
 local type = type
@@ -241,10 +241,10 @@ function _M.print_report(ctx, o, r, what)
   if drawn then out("\n" .. calendar.render(r.instances, { color = color }) .. "\n") end
   -- failures by cause; --verbose: each failed instance with its whole stack
   local groups = insight.failures(r.failures)
-  local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
-    or failreport.groups(groups, { dag = r.dagName, color = color })
+  local text = o.flags.verbose and render_text.failures(r.failures, { verbose = true, color = color })
+    or render_text.groups(groups, { dag = r.dagName, color = color })
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
-  local timing = failreport.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
+  local timing = render_text.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
   if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")

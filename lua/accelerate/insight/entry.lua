@@ -78,9 +78,10 @@ end
 -- syntax: e = entry.of(x)
 -- x: {instance =, detail =}, a list row (it has startPartition) or a
 -- detail.  e = {id, table, group, status, first, last, waiting, running,
--- ended, instance, detail}; the times are nil when unknown, and dropped
+-- ended, ended_at, instance, detail}; the times (seconds) are nil when
+-- unknown, and dropped
 -- when they run backwards (an end without a start is kept: an instance
--- can fail before it runs).
+-- can fail before it runs).  ended_at: the end as the server wrote it.
 function _M.of(x)
   local inst, detail
   if type(x) ~= "table" then x = {} end
@@ -94,6 +95,7 @@ function _M.of(x)
   inst = type(inst) == "table" and inst or nil
   detail = type(detail) == "table" and detail or nil
   local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
+  local ended_at = end_time(st) or detail and detail.endTime or inst and inst.endTime
   local e = {
     instance = inst, detail = detail,
     id = id_string(inst and inst.id or detail and detail.taskInstanceId) or "?",
@@ -101,7 +103,7 @@ function _M.of(x)
     status = status.of(inst or detail),
     waiting = parse_ts(st.WAITING or inst and inst.createTime),
     running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime),
-    ended = parse_ts(end_time(st) or detail and detail.endTime or inst and inst.endTime),
+    ended = parse_ts(ended_at), ended_at = ended_at,
   }
   local group = inst and inst.resourceGroup or detail and detail.resourceGroup
   e.group = type(group) == "string" and group ~= "" and group or "(unknown)"

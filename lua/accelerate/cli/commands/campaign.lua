@@ -11,7 +11,7 @@
 local util = require "accelerate.util"
 local campaign = require "accelerate.campaign"
 local insight = require "accelerate.insight"
-local failreport = require "accelerate.report"
+local render_text = require "accelerate.render.text"
 local declare = require "accelerate.cli.declare"
 local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
@@ -195,8 +195,8 @@ local function print_text(ctx, o, r, what, resume, rules)
       .. " requests)") or "") .. "\n")
   if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(r.tasks, { color = color })) end
   local failures = ctx.text(failures_of(ctx, r))   -- a server's strings, printed as text
-  local text = o.flags.verbose and failreport.failures(failures, { verbose = true, color = color })
-    or failreport.groups(insight.failures(failures, { rules = rules }), { color = color })
+  local text = o.flags.verbose and render_text.failures(failures, { verbose = true, color = color })
+    or render_text.groups(insight.failures(failures, { rules = rules }), { color = color })
   if text ~= "" then ctx.out("\n" .. text) end
   ctx.out(verdict(r, resume) .. "\n")
 end

@@ -196,6 +196,8 @@ end
 
 -- ETA ------------------------------------------------------------------------------
 
+-- syntax: n = insight.done_count(report)
+-- The report's instances that will not change again (a terminal status).
 local function done_of(report)
   local done = 0
   for k, v in pairs(report.counts or {}) do
@@ -203,6 +205,7 @@ local function done_of(report)
   end
   return done
 end
+_M.done_count = done_of
 
 -- syntax: insight.sample(history, report)
 -- Adds where report stands ({elapsed, done}) to history: a new sample

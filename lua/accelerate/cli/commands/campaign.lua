@@ -18,6 +18,7 @@ local config = require "accelerate.cli.config"
 local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
+local plan_lookup = require "accelerate.cli.plan_lookup"
 
 local type = type
 local ipairs = ipairs
@@ -193,7 +194,8 @@ local function print_text(ctx, o, r, what, resume, rules)
   ctx.out(what .. ": " .. #r.tasks .. " tasks: " .. view.counts(r.counts, r.total)
     .. (r.elapsed and ("  (" .. util.format_duration(r.elapsed) .. ", " .. tostring(r.requests or 0)
       .. " requests)") or "") .. "\n")
-  if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(r.tasks, { color = color })) end
+  -- plan names the server gave, printed as text (ctx.text before the grid adds its colours)
+  if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(ctx.text(r.tasks), { color = color })) end
   local failures = ctx.text(failures_of(ctx, r))   -- a server's strings, printed as text
   local text = o.flags.verbose and render_text.failures(failures, { verbose = true, color = color })
     or render_text.groups(insight.failures(failures, { rules = rules }), { color = color })
@@ -219,10 +221,8 @@ local function print_json(ctx, r, code, rules)
   ctx.json_done = true
 end
 
--- Warnings on stderr, one line each.
-local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
-end
+-- Warnings on stderr, one line each (plan names the server gave, stripped).
+local warn = plan_lookup.warn
 
 local function plan(o, ctx, path)
   local spec = read_spec(path)
@@ -230,7 +230,7 @@ local function plan(o, ctx, path)
   local tasks, err = campaign.plan(client, spec)
   if not tasks then error(err, 0) end
   local warnings = assert(campaign.warnings(tasks, spec))
-  local text, total = view.plan(tasks)
+  local text, total = view.plan(ctx.text(tasks))   -- plan names the server gave, printed as text
   if o.flags.json then
     ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, warnings = warnings,
       exit = EXIT.OK } .. "\n")

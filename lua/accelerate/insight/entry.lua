@@ -55,7 +55,8 @@ local function partition_day(p)
   return d or nil
 end
 
--- first, last day numbers of the partitions, or nil
+-- syntax: first, last = entry.days(instance [, detail])
+-- The day numbers of its first and last partition (in order), or nil.
 local function days(inst, detail)
   local s = partition_day(inst and inst.startPartition or detail and detail.startPartitionTime)
   local e = partition_day(inst and inst.endPartition or detail and detail.endPartitionTime) or s
@@ -63,6 +64,7 @@ local function days(inst, detail)
   if e < s then s, e = e, s end
   return s, e
 end
+_M.days = days
 
 -- The end of the run: the time of SUCCESS or of a failed status.
 local function end_time(st)

@@ -1,7 +1,7 @@
 -- bench/html-report.lua — builds the HTML report of a synthetic backfill
 -- (INSTANCES instances: TABLES tables x days, two resource groups, about
 -- 3% failed with the simulator's kinds of stack) and prints how long
--- html_report.render takes in Lua CPU time (os.clock, the median of
+-- render_html.render takes in Lua CPU time (os.clock, the median of
 -- ROUNDS), the page's size, and where it wrote the page.
 --
 --   lua5.4 bench/html-report.lua OUT.html [INSTANCES] [ROUNDS]
@@ -11,7 +11,7 @@ package.cpath = root .. "/build/lua5.4/?.so;" .. package.cpath
 
 local dates = require "accelerate.dates"
 local entry = require "accelerate.insight.entry"
-local html_report = require "accelerate.html_report"
+local render_html = require "accelerate.render.html"
 
 local out_path = assert(arg[1], "usage: lua5.4 bench/html-report.lua OUT.html [INSTANCES] [ROUNDS]")
 local n = tonumber(arg[2]) or 5000
@@ -73,7 +73,7 @@ local report, days = synthetic()
 local times, html = {}, nil
 for r = 1, rounds do
   local c0 = os.clock()
-  html = html_report.render(report, { generated_at = "bench" })
+  html = render_html.render(report, { generated_at = "bench" })
   times[r] = os.clock() - c0
 end
 table.sort(times)

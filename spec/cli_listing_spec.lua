@@ -213,7 +213,8 @@ describe("accelerate: control characters a server sent (simulator)", function()
     tmp = os.tmpname()
     sim:scenario(helpers.scenario { speed = 0,
       tenants = { t1 = { credentials = { UID = { "u-1" } }, plans = {
-        { id = "p1", name = EVIL_NAME, displayName = EVIL_DISPLAY, tables = { EVIL_TABLE } } } } },
+        { id = "p1", name = EVIL_NAME, displayName = EVIL_DISPLAY, tables = { EVIL_TABLE } },
+        { id = "p2", name = EVIL_NAME .. "_ext", materializeType = "EXTERNAL", tables = { "dw.ext.ledger" } } } } },
       failures = { probability = 0, retries = 0, partitions = { { date = "2025-01-02", error = EVIL_ERROR } } } })
     local code, out, err = cmd("create --plan-id p1 --start 2025-01-01 --end 2025-01-03 --json")
     assert.equal(0, code, err)
@@ -269,6 +270,19 @@ describe("accelerate: control characters a server sent (simulator)", function()
     -- (the core itself blanks the controls of an error's message; its detail is the server's)
     assert.truthy(out:find('"detail":"x\194\1552J"', 1, true), "--json keeps the detail as the server wrote it")
     assert_clean(err, "an error on stderr with --json")
+  end)
+
+  it("strips them from a campaign's warnings too (an EXTERNAL plan named by the server)", function()
+    local path = tmp .. ".campaign.json"
+    finally(function() os.remove(path) end)
+    local f = assert(io.open(path, "wb"))
+    f:write('{"plans": {"materializeType": "EXTERNAL"}, "startTime": "2025-01-01", "endTime": "2025-01-31"}')
+    f:close()
+    local code, out, err = cmd("campaign plan " .. path)
+    assert.equal(0, code, err)
+    assert.matches("accelerate: warning: evil%]0;pwned%[31mred%[0m_ext is an EXTERNAL plan", err)
+    assert_clean(err, "campaign plan's warnings")
+    assert_clean(out, "campaign plan")
   end)
 
   it("keeps them in --json, escaped as JSON does", function()

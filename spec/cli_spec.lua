@@ -970,3 +970,64 @@ describe("bin/accelerate without the C core", function()
     assert(ok, e)
   end)
 end)
+
+-- Issue 18, point 5: one status line for the watch and the campaign
+-- (cli/progress.lua's line), with what each shows.
+describe("accelerate command: the one status line", function()
+  local progress = require "accelerate.cli.progress"
+  local view = require "accelerate.cli.campaign_view"
+  local context = require "accelerate.cli.context"
+
+  local function ctx_of(tty, width)
+    local err = sink()
+    local ctx = context.new { stdout = sink(), stderr = err, getenv = function() return nil end,
+      isatty = function() return tty end, term_width = function() return width end }
+    return ctx, err
+  end
+
+  local function campaign(settled, running)
+    local tasks = {}
+    for i = 1, 4 do tasks[i] = { task = i, plan = "p", startTime = "2025-01-01", endTime = "2025-01-31" } end
+    return { tasks = tasks, states = { succeeded = settled, running = running, pending = 4 - settled - running },
+      counts = { SUCCESS = 10 * settled }, elapsed = 60 * settled }
+  end
+
+  it("draws a campaign's events above its overall line, redrawn in place and cut to the terminal", function()
+    local ctx, err = ctx_of(true, 40)
+    local v = view.progress(ctx, { flags = {} })
+    v.progress(campaign(1, 1))
+    v.event({ event = "stopped", reason = "interrupted\27]0;x\7" })
+    v.progress(campaign(2, 1))
+    v.finish()
+    local text = err.text()
+    -- the event on a line of its own (its control characters stripped), the status line drawn again under it
+    assert.matches("\r\27%[Kcampaign: stopped %(interrupted%]0;x%): no more creates\n\r\27%[Kcampaign 1/4", text)
+    for line in text:gmatch("\r\27%[K(campaign %d[^\r\n]*)") do assert.is_true(#line <= 39, line) end
+    assert.matches("\r\27%[Kcampaign 2/4[^\r\n]*\n$", text)
+  end)
+
+  it("prints a timestamped line per change when not a terminal, for a campaign and a watch alike", function()
+    local ctx, err = ctx_of(false)
+    local v = view.progress(ctx, { flags = {} })
+    v.progress(campaign(1, 1))
+    v.progress(campaign(1, 1))
+    v.progress(campaign(2, 0))
+    v.finish()
+    local lines = {}
+    for line in err.text():gmatch("[^\n]+") do lines[#lines + 1] = line end
+    assert.equal(2, #lines)
+    assert.matches("^%d%d%d%d%-%d%d%-%d%dT[%d:]+Z campaign 1/4 tasks settled", lines[1])
+    assert.is_nil(err.text():find("\r", 1, true))
+    local wctx, werr = ctx_of(false)
+    local p = progress.new(wctx, { flags = {} })
+    local r = { dagName = "D", total = 2, counts = { RUNNING = 2 }, elapsed = 5 }
+    p.update(r)
+    p.update(r)
+    p.update({ dagName = "D", total = 2, counts = { SUCCESS = 2 }, elapsed = 9 })
+    p.finish()
+    local wlines = {}
+    for line in werr.text():gmatch("[^\n]+") do wlines[#wlines + 1] = line end
+    assert.equal(2, #wlines)
+    assert.matches("Z D  [^\n]*RUNNING[^\n]*  elapsed 5s  eta ", wlines[1])
+  end)
+end)

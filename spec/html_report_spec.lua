@@ -7,7 +7,7 @@
 local helpers = require "spec.helpers"
 helpers.paths()
 
-local html_report = require "accelerate.html_report"
+local render_html = require "accelerate.render.html"
 
 local quote = helpers.quote
 local EVIL = '<script>window.PWNED=1</script><img src=x onerror="window.PWNED=2">'
@@ -37,7 +37,7 @@ local function assert_self_contained(html)
   assert.equal(1, count(html, "<script>"))
 end
 
-describe("html_report.render", function()
+describe("render_html.render", function()
   local function inst(id, tbl, day, st, extra)
     local i = { id = id, mtGuid = tbl, startPartition = day, endPartition = day, status = st, resourceGroup = "g1" }
     for k, v in pairs(extra or {}) do i[k] = v end
@@ -54,7 +54,7 @@ describe("html_report.render", function()
         statusTime = { WAITING = "2025-03-25T10:00:00", RUNNING = "2025-03-25T10:01:00",
           FAILED = "2025-03-25T10:02:00" } } } },
     }
-    local html = html_report.render(r, { generated_at = EVIL })
+    local html = render_html.render(r, { generated_at = EVIL })
     assert.is_nil(html:find("<script>window", 1, true))
     assert.is_nil(html:find("<img", 1, true))
     assert.truthy(html:find("&lt;script&gt;window.PWNED=1&lt;/script&gt;", 1, true))
@@ -71,7 +71,7 @@ describe("html_report.render", function()
     end
     -- one that never ran and has no time at all: a cell, no bar
     instances[31] = inst("131", "dw.t0", "2025-01-31", "WAITING")
-    local html = html_report.render({ dagName = "d", total = 31, counts = {}, instances = instances, failures = {} })
+    local html = render_html.render({ dagName = "d", total = 31, counts = {}, instances = instances, failures = {} })
     assert.equal(31, count(html, 'data-inst="'))
     assert.equal(30, count(html, 'data-bar="'))
     assert.equal(4, count(html, '<rect class="mark"'))      -- the failed ones (7, 14, 21, 28) are marked

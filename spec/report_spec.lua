@@ -1,9 +1,11 @@
--- The pictures and the failure report: calendar cells, colours and letters,
--- the meaningful lines of a JVM stack, timings.
+-- The text renderers (accelerate.render.calendar, accelerate.render.text):
+-- calendar cells, colours and letters, the first lines of a JVM stack as
+-- insight reads them, timings.
 require("spec.helpers").paths()
 
-local calendar = require "accelerate.calendar"
-local report = require "accelerate.report"
+local calendar = require "accelerate.render.calendar"
+local render_text = require "accelerate.render.text"
+local insight = require "accelerate.insight"
 
 local function day(d, status, table_name)
   return { startPartition = d, endPartition = d, status = status, mtGuid = table_name or "t1" }
@@ -51,7 +53,7 @@ describe("calendar.render", function()
   end)
 end)
 
-describe("report.failures", function()
+describe("render.text.failures", function()
   local msg = table.concat({
     "com.example.TaskExecuteException: task 7 failed on dw.t",
     "\tat com.example.A.run(A.java:1)",
@@ -63,19 +65,19 @@ describe("report.failures", function()
   }, "\n")
 
   it("keeps the exception line and the root cause, not the frames", function()
-    local lines = report.meaningful_lines(msg)
+    local lines = insight.first_lines(msg)
     assert.same({
       "com.example.TaskExecuteException: task 7 failed on dw.t",
       "Caused by: java.lang.OutOfMemoryError: Java heap space",
     }, lines)
-    assert.same({ "(no error message)" }, report.meaningful_lines(nil))
-    local long = report.meaningful_lines("x" .. ("y"):rep(500) .. " the end")[1]
+    assert.same({ "(no error message)" }, insight.first_lines(nil))
+    local long = insight.first_lines("x" .. ("y"):rep(500) .. " the end")[1]
     assert.is_true(#long <= 200)
     assert.matches("the end$", long)
   end)
 
   it("gives table, partitions, retries, timings and where the full stack is", function()
-    local text = report.failures({ {
+    local text = render_text.failures({ {
       instance = { id = 12876560, mtGuid = "dw.sales.orders", startPartition = "2025-01-08",
         endPartition = "2025-01-14", status = "FAILED" },
       detail = { msg = msg, retryCnt = 2, serverInfo = "10.0.0.1",
@@ -92,7 +94,7 @@ describe("report.failures", function()
   end)
 
   it("prints the full stack and the SQL with verbose", function()
-    local text = report.failures({ {
+    local text = render_text.failures({ {
       instance = { id = "9", mtGuid = "t", startPartition = "2025-01-01", endPartition = "2025-01-01" },
       detail = { msg = msg, sql = { originalSql = "INSERT INTO t SELECT 1" } },
     } }, { verbose = true })
@@ -101,7 +103,7 @@ describe("report.failures", function()
   end)
 
   it("says when a detail could not be fetched", function()
-    local text = report.failures({ {
+    local text = render_text.failures({ {
       instance = { id = "9", startPartition = "2025-01-01" },
       err = setmetatable({ kind = "network", message = "reset" },
         { __tostring = function() return "accelerate: [network] reset" end }),
@@ -110,8 +112,7 @@ describe("report.failures", function()
   end)
 end)
 
-describe("report.groups and report.timing_line", function()
-  local insight = require "accelerate.insight"
+describe("render.text.groups and render.text.timing_line", function()
 
   local function f(id, tbl, date, msg)
     return { instance = { id = id, mtGuid = tbl, startPartition = date, endPartition = date, status = "FAILED" },
@@ -127,7 +128,7 @@ describe("report.groups and report.timing_line", function()
       f(4, "dw.b", "2025-01-21", lock),
       f(5, "dw.b", "2025-01-22", "something new"),
     })
-    local text = report.groups(groups, { dag = "D" })
+    local text = render_text.groups(groups, { dag = "D" })
     assert.equal(table.concat({
       "FAILED  3 instances  OutOfMemoryError: Java heap space",
       "    tables:    dw.a, dw.b",
@@ -150,14 +151,14 @@ describe("report.groups and report.timing_line", function()
       "    not known to be transient: read the stack first, then `accelerate repair D`",
       "    full stack and SQL: accelerate detail 5  (or add --verbose)",
     }, "\n") .. "\n", text)
-    assert.equal("", report.groups({}, { dag = "D" }))
-    assert.matches("\27%[31mFAILED", report.groups(groups, { dag = "D", color = true }))
+    assert.equal("", render_text.groups({}, { dag = "D" }))
+    assert.matches("\27%[31mFAILED", render_text.groups(groups, { dag = "D", color = true }))
   end)
 
   it("names at most five instances of a group", function()
     local list = {}
     for i = 1, 8 do list[i] = f(i, "t", "2025-01-01", "boom") end
-    assert.matches("instances: 1, 2, 3, 4, 5 and 3 more\n", report.groups(insight.failures(list), { dag = "D" }), 1, true)
+    assert.matches("instances: 1, 2, 3, 4, 5 and 3 more\n", render_text.groups(insight.failures(list), { dag = "D" }), 1, true)
   end)
 
   it("says the timing in one line, and nothing without times", function()
@@ -168,16 +169,15 @@ describe("report.groups and report.timing_line", function()
         statusTime = { WAITING = "2025-01-01T00:00:00", RUNNING = "2025-01-01T00:30:05", SUCCESS = "2025-01-01T01:00:00" } },
     })
     assert.equal("timing: queue p50/p95 5s/30m05s, run p50/p95 29m55s/30m00s, 2.0 instances/hour, 1 at once at most",
-      report.timing_line(t))
-    assert.is_nil(report.timing_line(insight.timing({ { taskInstanceId = 3 } })))
-    assert.is_nil(report.timing_line(nil))
+      render_text.timing_line(t))
+    assert.is_nil(render_text.timing_line(insight.timing({ { taskInstanceId = 3 } })))
+    assert.is_nil(render_text.timing_line(nil))
   end)
 end)
 
 describe("README.md", function()
   it("shows a failure group as the command prints it", function()
     local helpers = require "spec.helpers"
-    local insight = require "accelerate.insight"
     local readme = assert(helpers.read_file(helpers.root .. "/README.md"))
     local block = readme:match("```\n(FAILED  .-\n)```")
     assert.truthy(block)
@@ -188,6 +188,6 @@ describe("README.md", function()
       failures[i] = { instance = { id = 12876574 + 2 * i, mtGuid = "dw.sales.orders_daily", startPartition = date,
         endPartition = date, status = "FAILED" }, detail = { msg = oom } }
     end
-    assert.equal(block, report.groups(insight.failures(failures), { dag = "DAG" }))
+    assert.equal(block, render_text.groups(insight.failures(failures), { dag = "DAG" }))
   end)
 end)

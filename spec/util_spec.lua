@@ -105,8 +105,9 @@ describe("pure-Lua modules", function()
   local PURE = {
     "accelerate.util", "accelerate.statuses", "accelerate.instances", "accelerate.dates",
     "accelerate.periods", "accelerate.plans", "accelerate.insight", "accelerate.insight.rules",
-    "accelerate.insight.timing", "accelerate.insight.entry", "accelerate.report", "accelerate.calendar",
-    "accelerate.html_report", "accelerate.html_charts", "accelerate.workflow.checks",
+    "accelerate.insight.timing", "accelerate.insight.entry", "accelerate.insight.stack", "accelerate.render.text",
+    "accelerate.render.calendar",
+    "accelerate.render.html", "accelerate.render.charts", "accelerate.workflow.checks",
     "accelerate.workflow.params", "accelerate.workflow.plan", "accelerate.workflow.create",
     "accelerate.workflow.repair", "accelerate.workflow.status", "accelerate.journal",
     "accelerate.campaign.definition", "accelerate.campaign.tasks", "accelerate.campaign.state",

@@ -307,7 +307,7 @@ describe("the watch's confirming sweep (fake client)", function()
   it("reads a report of more instances than it keeps whole through the compact store", function()
     local sweep = require "accelerate.workflow.sweep"
     local status = require "accelerate.workflow.status"
-    local calendar = require "accelerate.calendar"
+    local calendar = require "accelerate.render.calendar"
     local insight = require "accelerate.insight"
     local saved = sweep.WHOLE_MAX
     local function run()

@@ -4,6 +4,7 @@
 --
 --   insight.signature(msg)            a stable key for "the same failure"
 --   insight.title(msg)                one readable line naming the root cause
+--   insight.first_lines(msg [, n])    the lines a person reads first
 --   insight.transient(msg [, rules])  whether running it again may get through
 --   insight.check_pattern(p)          whether string.find can ever refuse p
 --   insight.failures(failures [, opts])   groups, by count
@@ -17,6 +18,7 @@ local dates = require "accelerate.dates"
 local entry = require "accelerate.insight.entry"
 local rules = require "accelerate.insight.rules"
 local timing = require "accelerate.insight.timing"
+local stack = require "accelerate.insight.stack"
 local status = require "accelerate.statuses"
 local instances = require "accelerate.instances"
 
@@ -24,11 +26,7 @@ local type = type
 local pairs = pairs
 local ipairs = ipairs
 local tonumber = tonumber
-local floor = math.floor
-local str_find = string.find
-local str_gsub = string.gsub
 local str_sub = string.sub
-local str_match = string.match
 local tbl_sort = table.sort
 local tbl_concat = table.concat
 local array = util.array
@@ -40,106 +38,11 @@ _M.check_pattern = rules.check_pattern
 _M.timing = timing.timing
 _M.spans = timing.spans
 _M.table_name = entry.table_name
-
-local SIGNATURE_MAX = 300
-local TITLE_MAX = 200
-local ROOT_LINES = 2
+_M.signature = stack.signature
+_M.title = stack.title
+_M.first_lines = stack.first_lines
 
 -- Messages -------------------------------------------------------------------
-
-local function is_frame(line)
-  return str_find(line, "^%s*at%s") ~= nil or str_find(line, "^%s*%.%.%.%s*%d+%s+more") ~= nil
-end
-
--- The blocks of a JVM-style message: the exception line and each "Caused
--- by:" with the lines that continue it before the next frame.
-local function blocks(msg)
-  local out, cur = {}, nil
-  for line in (msg .. "\n"):gmatch("([^\n]*)\n") do
-    line = str_match(line, "^%s*(.-)%s*$")
-    if line == "" or is_frame(line) then
-      cur = nil
-    elseif str_find(line, "^Caused by:") or not cur and #out == 0 then
-      cur = { (str_gsub(line, "^Caused by:%s*", "")) }
-      out[#out + 1] = cur
-    elseif cur and #cur < ROOT_LINES then
-      cur[#cur + 1] = line
-    end
-  end
-  return out
-end
-
--- The first lines of the root cause (the last "Caused by:" wins).
-local function root_lines(msg)
-  if type(msg) ~= "string" then return nil end
-  local b = blocks(msg)
-  return b[#b]
-end
-
--- Names that differ from one instance to the next: a dotted name whose
--- last part starts in lower case (a table, a host) is a name; one whose
--- last part starts in upper case is a Java class and stays.
-local function dotted(token)
-  local body, dots = str_match(token, "^(.-)(%.*)$")
-  if not str_find(body, ".", 1, true) then return nil end
-  local last = str_match(body, "([^%.]*)$")
-  if str_find(last, "^%u") then return nil end
-  return "<name>" .. dots
-end
-
-local function normalise(text)
-  local s = " " .. text .. " "
-  s = str_gsub(s, "%x+%-%x+%-%x+%-%x+%-%x+", "<id>")
-  s = str_gsub(s, "%f[%d]%d+%.%d+%.%d+%.%d+%f[%D]", "<name>")   -- an IPv4 host, as a host name
-  s = str_gsub(s, "([%s%(=,:])'[^'\n]*'", "%1'?'")
-  s = str_gsub(s, '"[^"\n]*"', '"?"')
-  s = str_gsub(s, "`[^`\n]*`", "`?`")
-  s = str_gsub(s, "%b[]", "[?]")
-  s = str_gsub(s, "[%a_][%w_%-%.$]*", dotted)
-  s = str_gsub(s, "%f[%w](%x+)%f[%W]", function(h)
-    if #h >= 8 and str_find(h, "%d") and str_find(h, "%a") then return "<id>" end
-  end)
-  s = str_gsub(s, "%d+", "#")
-  s = str_gsub(s, "%s+", " ")
-  return str_match(s, "^%s*(.-)%s*$")
-end
-
--- syntax: key = insight.signature(msg)
--- The root cause's first lines with numbers, dates, ids, hosts, table and
--- partition names, quoted names and stage/task/TID counters made generic:
--- the same failure on another day, host or table has the same key.
-function _M.signature(msg)
-  local lines = root_lines(msg)
-  if not lines or #lines == 0 then return "(no error message)" end
-  local s = normalise(tbl_concat(lines, " "))
-  if #s > SIGNATURE_MAX then s = str_sub(s, 1, SIGNATURE_MAX) end
-  return s
-end
-
-local function clip(s, n)
-  if #s <= n then return s end
-  local tail = floor(n * 0.4)
-  return str_sub(s, 1, n - tail - 5) .. " ... " .. str_sub(s, -tail)
-end
-
--- syntax: line = insight.title(msg)
--- The root cause in one line: from the last exception named in it, by
--- its class's simple name ("OutOfMemoryError: Java heap space" out of
--- Spark's "Job aborted ...: java.lang.OutOfMemoryError: Java heap space").
-function _M.title(msg)
-  local lines = root_lines(msg)
-  if not lines or #lines == 0 then return "(no error message)" end
-  local line = lines[1]
-  local at
-  for pos, name in line:gmatch("()([%a_][%w_%.$]*)") do
-    if str_find(name, "Exception$") or str_find(name, "Error$") then
-      local after = str_sub(line, pos + #name, pos + #name)
-      if after == ":" or after == "" then at = pos end
-    end
-  end
-  if at then line = str_gsub(str_sub(line, at), "^[%w_$]+%.[%w_%.$]-([%w_$]+:)", "%1") end
-  return clip(line, TITLE_MAX)
-end
 
 -- syntax: bool, rule = insight.transient(msg [, rules])
 -- By the rule table (insight.RULES, docs/insight.md): the root cause is
@@ -147,13 +50,13 @@ end
 function _M.transient(msg, rule_table)
   rule_table = rules.check(rule_table)   -- a wrong shape raises, never matches nothing
   if type(msg) ~= "string" then return false, nil end
-  local root = root_lines(msg)
+  local root = stack.root_lines(msg)
   if root then
     local t, rule = rules.transient(tbl_concat(root, "\n"), rule_table)
     if rule then return t, rule end
   end
   local all = {}
-  for _, b in ipairs(blocks(msg)) do all[#all + 1] = tbl_concat(b, "\n") end
+  for _, b in ipairs(stack.blocks(msg)) do all[#all + 1] = tbl_concat(b, "\n") end
   return rules.transient(tbl_concat(all, "\n"), rule_table)
 end
 
@@ -293,6 +196,8 @@ end
 
 -- ETA ------------------------------------------------------------------------------
 
+-- syntax: n = insight.done_count(report)
+-- The report's instances that will not change again (a terminal status).
 local function done_of(report)
   local done = 0
   for k, v in pairs(report.counts or {}) do
@@ -300,6 +205,7 @@ local function done_of(report)
   end
   return done
 end
+_M.done_count = done_of
 
 -- syntax: insight.sample(history, report)
 -- Adds where report stands ({elapsed, done}) to history: a new sample

@@ -1,22 +1,20 @@
 -- What `accelerate campaign` shows: the live progress on stderr (a line
--- per task event, and an overall line with the counts and an ETA: redrawn
--- in place on a terminal, a timestamped line per change otherwise), the
--- plan x month grid of the tasks' states, and the planned tasks.
+-- per task event, and an overall line with the counts and an ETA, on the
+-- status line of cli/progress.lua), the plan x month grid of the tasks'
+-- states, and the planned tasks.
 
 local util = require "accelerate.util"
 local dates = require "accelerate.dates"
 local status = require "accelerate.statuses"
+local progress = require "accelerate.cli.progress"
 
-local type = type
 local ipairs = ipairs
-local tonumber = tonumber
 local tostring = tostring
 local max = math.max
 local str_sub = string.sub
 local str_rep = string.rep
 local str_format = string.format
 local tbl_concat = table.concat
-local os_date = os.date
 local format_duration = util.format_duration
 local number_string = util.number_string
 local STATUS_ORDER = status.STATUS_ORDER
@@ -98,45 +96,21 @@ end
 
 local QUIET = { event = function() end, progress = function() end, finish = function() end }
 
-local function columns_of(ctx)
-  local w = ctx.term_width and ctx.term_width(2)
-  if type(w) == "number" and w > 0 then return w end
-  w = tonumber(ctx.getenv("COLUMNS") or "")
-  return (w and w > 0) and w or 80
-end
-
 -- syntax: v = view.progress(ctx, o)
 -- v.event(ev) and v.progress(report) are campaign.run's on_event and
--- on_progress; v.finish() ends a drawn line.
+-- on_progress, drawn on the one status line (cli/progress.lua): an event
+-- a line of its own, the overall line redrawn; v.finish() ends it.
 function _M.progress(ctx, o)
   if o.flags.quiet then return QUIET end
-  local st = { tty = ctx.isatty(2), n = 0 }
-  local function stamp() return os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " end
-  local function draw()
-    local line = st.line
-    local cols = columns_of(ctx)
-    if #line > cols - 1 then line = str_sub(line, 1, max(10, cols - 1)) end
-    ctx.err("\r\27[K" .. line)
-  end
+  local line, n = progress.line(ctx), 0
   return {
-    event = function(ev)
-      local line = ctx.text(_M.event_line(ev, st.n))   -- dagNames the server gave
-      if st.tty then
-        ctx.err("\r\27[K" .. line .. "\n")
-        if st.line then draw() end
-      else
-        ctx.err(stamp() .. line .. "\n")
-      end
-    end,
+    event = function(ev) line.note(ctx.text(_M.event_line(ev, n))) end,   -- dagNames the server gave
     progress = function(r)
-      st.n = #r.tasks
-      local line, key = _M.overall(r)
-      st.line = line
-      if st.tty then draw()
-      elseif key ~= st.key then ctx.err(stamp() .. line .. "\n") end
-      st.key = key
+      n = #r.tasks
+      local text, key = _M.overall(r)
+      line.show(text, key)
     end,
-    finish = function() if st.tty and st.line then ctx.err("\n") end end,
+    finish = line.finish,
   }
 end
 

@@ -95,15 +95,13 @@ local CONTROL = { ["\t"] = "\t", ["\n"] = "\n" }
 for b = 0, 31 do CONTROL[str_char(b)] = CONTROL[str_char(b)] or "" end
 CONTROL["\127"] = ""
 
--- syntax: s = context.strip(s)
--- s without control characters.  C1 controls (U+0080..U+009F) are the
+-- s without control characters (ctx.text is its one entry).  C1 controls (U+0080..U+009F) are the
 -- UTF-8 pairs C2 80..C2 9F, never a lone byte 0x80..0x9F: those are the
 -- continuation bytes of any non-ASCII text (a plan named in Chinese).
 local function strip(s)
   s = str_gsub(s, "%c", CONTROL)
   return (str_gsub(s, "\194[\128-\159]", ""))
 end
-_M.strip = strip
 
 -- v with every string in it stripped: a string, or a copy of a table (the
 -- same metatable; nested tables copied the same way, cycles kept).
@@ -135,10 +133,12 @@ function _M.new(env)
     clock = env.clock,
     secrets = {},
   }
-  function ctx.out(s)
-    local ok, err = ctx.stdout:write(s)
-    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "write failed") end
+  -- The first failure of a write or flush to stdout is kept (ctx.out_error).
+  local function kept(what, ok, err)
+    if not ok and not ctx.out_error then ctx.out_error = tostring(err or (what .. " failed")) end
+    return ctx.out_error
   end
+  function ctx.out(s) kept("write", ctx.stdout:write(s)) end
   function ctx.err(s) ctx.stderr:write(s) ctx.stderr:flush() end
   function ctx.redact(s)
     if type(s) ~= "string" then return s end
@@ -146,16 +146,12 @@ function _M.new(env)
   end
   -- syntax: v = ctx.text(v)
   -- What a server sent, made fit for a terminal: v (a string, or a table
-  -- copied) with every control character stripped (context.strip).  Only
+  -- copied) with every control character stripped (strip, above).  Only
   -- for text; --json prints the data as it came.
   function ctx.text(v) return clean(v, {}) end
   -- syntax: err = ctx.flush_out()
   -- Flushes stdout; the first failure of any write or of the flush, or nil.
-  function ctx.flush_out()
-    local ok, err = ctx.stdout:flush()
-    if not ok and not ctx.out_error then ctx.out_error = tostring(err or "flush failed") end
-    return ctx.out_error
-  end
+  function ctx.flush_out() return kept("flush", ctx.stdout:flush()) end
   return ctx
 end
 

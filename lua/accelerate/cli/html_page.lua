@@ -2,24 +2,21 @@
 -- cannot be written is exit 5 before anything is fetched), then the details
 -- of every instance (the timeline needs each one's statusTime), fetched
 -- concurrently through client:task_details at the client's default
--- concurrency, then the page (accelerate.html_report) written to FILE,
+-- concurrency, then the page (accelerate.render.html) written to FILE,
 -- then the report as usual.  The fetch is measured and said on stderr: it
--- is one request per instance.  Any failure to write FILE is an error of
--- kind "output" (exit 5), and a file the command created is removed when
--- the report fails.
+-- is one request per instance.  FILE is written by output.write_file: any
+-- failure is exit 5, and a file the command created is removed when the
+-- report fails.
 
 local util = require "accelerate.util"
 local instances = require "accelerate.instances"
 local inspect = require "accelerate.workflow.inspect"
-local html_report = require "accelerate.html_report"
+local render_html = require "accelerate.render.html"
 local output = require "accelerate.cli.output"
 
 local pairs = pairs
 local ipairs = ipairs
 local tostring = tostring
-local io_open = io.open
-local os_remove = os.remove
-local error = error
 local os_date = os.date
 local str_format = string.format
 local id_string = util.id_string
@@ -55,46 +52,14 @@ local function failures_of(r, details, errs)
   return out
 end
 
-local function cannot(path, why)
-  why = tostring(why)
-  if why:sub(1, #path + 2) == path .. ": " then why = why:sub(#path + 3) end   -- io.open names the path
-  error(output.write_error("accelerate: cannot write --html " .. path .. ": " .. why), 0)
-end
-
 -- syntax: target = html_page.open(path)
--- Opens path for writing before anything is fetched, without truncating a
--- page already there (that happens when the new one is written); raises
--- an "output" error (exit 5) when it cannot be opened.  target.created:
--- the file was not there before.
-function _M.open(path)
-  local before = io_open(path, "rb")
-  if before then before:close() end
-  local f, err = io_open(path, "ab")
-  if not f then cannot(path, err) end
-  f:close()
-  return { path = path, created = before == nil }
-end
+-- The page's file, opened before anything is fetched (output.open_file:
+-- exit 5 at once when it cannot be written).
+function _M.open(path) return output.open_file(path, "--html") end
 
 -- syntax: html_page.discard(target)
 -- Removes the file open() created, when the report failed before writing it.
-function _M.discard(target)
-  if target and target.created and not target.written then os_remove(target.path) end
-end
-
-local function write_file(target, text)
-  local path = target.path
-  local f, err = io_open(path, "wb")
-  if not f then cannot(path, err) end
-  local ok, werr = f:write(text)
-  if ok then ok, werr = f:flush() end
-  local cok, cerr = f:close()
-  if not ok or not cok then
-    -- no half-written page of ours left behind
-    if target.created then os_remove(path) end
-    cannot(path, werr or cerr)
-  end
-  target.written = true
-end
+_M.discard = output.discard_file
 
 -- syntax: code = html_page.report(ctx, o, client, report, target)
 -- target: what open() returned for o.values.html.
@@ -106,11 +71,11 @@ function _M.report(ctx, o, client, r, target)
   r.failures = failures_of(r, details, errs)
   r.details = details
   r.requests = (r.requests or 0) + requests
-  local page = html_report.render(output.redact_report(ctx, r), {
+  local page = render_html.render(output.redact_report(ctx, r), {
     generated_at = os_date("!%Y-%m-%dT%H:%M:%SZ"),
     fetch = { details = n, seconds = seconds, requests = requests },
   })
-  write_file(target, page)
+  output.write_file(target, page)
   if not o.flags.quiet then
     ctx.err(str_format("accelerate: wrote %s: %d instances, %d details fetched in %.2f s (%d requests)\n",
       o.values.html, #r.instances, n, seconds, requests))

@@ -16,13 +16,16 @@
 
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
-local calendar = require "accelerate.calendar"
-local failreport = require "accelerate.report"
+local calendar = require "accelerate.render.calendar"
+local render_text = require "accelerate.render.text"
 local insight = require "accelerate.insight"
 
 local type = type
 local ipairs = ipairs
 local tostring = tostring
+local error = error
+local io_open = io.open
+local os_remove = os.remove
 local getmetatable = getmetatable
 local setmetatable = setmetatable
 local str_find = string.find
@@ -97,6 +100,55 @@ local output_mt = { __tostring = function(e) return e.message end }
 -- --html) could not be written; exit 5.
 function _M.write_error(msg)
   return setmetatable({ kind = "output", message = msg }, output_mt)
+end
+
+-- Output files --------------------------------------------------------------------
+-- A file the command was asked to write (report --html FILE): opened before
+-- anything is fetched, written whole or not at all, any failure exit 5.
+
+local function cannot(target, why)
+  local path = target.path
+  why = tostring(why)
+  if why:sub(1, #path + 2) == path .. ": " then why = why:sub(#path + 3) end   -- io.open names the path
+  error(_M.write_error("accelerate: cannot write " .. target.option .. " " .. path .. ": " .. why), 0)
+end
+
+-- syntax: target = output.open_file(path, option)
+-- Opens path for writing without truncating a file already there (that
+-- happens when the new one is written); raises an "output" error (exit 5,
+-- naming option) when it cannot be opened.  target.created: the file was
+-- not there before.
+function _M.open_file(path, option)
+  local target = { path = path, option = option }
+  local before = io_open(path, "rb")
+  if before then before:close() end
+  local f, err = io_open(path, "ab")
+  if not f then cannot(target, err) end
+  f:close()
+  target.created = before == nil
+  return target
+end
+
+-- syntax: output.discard_file(target)
+-- Removes the file open_file created, when nothing was written to it.
+function _M.discard_file(target)
+  if target and target.created and not target.written then os_remove(target.path) end
+end
+
+-- syntax: output.write_file(target, text)
+-- Writes text to target whole; on any failure no half-written file of
+-- ours is left behind and an "output" error (exit 5) is raised.
+function _M.write_file(target, text)
+  local f, err = io_open(target.path, "wb")
+  if not f then cannot(target, err) end
+  local ok, werr = f:write(text)
+  if ok then ok, werr = f:flush() end
+  local cok, cerr = f:close()
+  if not ok or not cok then
+    if target.created then os_remove(target.path) end
+    cannot(target, werr or cerr)
+  end
+  target.written = true
 end
 
 -- syntax: code = output.exit_for_error(err)
@@ -241,10 +293,10 @@ function _M.print_report(ctx, o, r, what)
   if drawn then out("\n" .. calendar.render(r.instances, { color = color }) .. "\n") end
   -- failures by cause; --verbose: each failed instance with its whole stack
   local groups = insight.failures(r.failures)
-  local text = o.flags.verbose and failreport.failures(r.failures, { verbose = true, color = color })
-    or failreport.groups(groups, { dag = r.dagName, color = color })
+  local text = o.flags.verbose and render_text.failures(r.failures, { verbose = true, color = color })
+    or render_text.groups(groups, { dag = r.dagName, color = color })
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
-  local timing = failreport.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
+  local timing = render_text.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
   if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")

@@ -6,13 +6,11 @@
 local util = require "accelerate.util"
 local workflow = require "accelerate.workflow"
 local wplan = require "accelerate.workflow.plan"
-local context = require "accelerate.cli.context"
 
 local type = type
 local ipairs = ipairs
 local error = error
 local tostring = tostring
-local strip = context.strip
 
 local _M = {}
 
@@ -29,9 +27,9 @@ _M.label = label
 
 -- syntax: plan_lookup.warn(ctx, lines)
 -- Warnings on stderr, one line each; a plan's name is the server's: no
--- control character (context.strip).
+-- control character (ctx.text).
 local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. strip(tostring(w)) .. "\n") end
+  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. ctx.text(tostring(w)) .. "\n") end
 end
 _M.warn = warn
 

@@ -55,7 +55,8 @@ local function partition_day(p)
   return d or nil
 end
 
--- first, last day numbers of the partitions, or nil
+-- syntax: first, last = entry.days(instance [, detail])
+-- The day numbers of its first and last partition (in order), or nil.
 local function days(inst, detail)
   local s = partition_day(inst and inst.startPartition or detail and detail.startPartitionTime)
   local e = partition_day(inst and inst.endPartition or detail and detail.endPartitionTime) or s
@@ -63,6 +64,7 @@ local function days(inst, detail)
   if e < s then s, e = e, s end
   return s, e
 end
+_M.days = days
 
 -- The end of the run: the time of SUCCESS or of a failed status.
 local function end_time(st)
@@ -78,9 +80,10 @@ end
 -- syntax: e = entry.of(x)
 -- x: {instance =, detail =}, a list row (it has startPartition) or a
 -- detail.  e = {id, table, group, status, first, last, waiting, running,
--- ended, instance, detail}; the times are nil when unknown, and dropped
+-- ended, ended_at, instance, detail}; the times (seconds) are nil when
+-- unknown, and dropped
 -- when they run backwards (an end without a start is kept: an instance
--- can fail before it runs).
+-- can fail before it runs).  ended_at: the end as the server wrote it.
 function _M.of(x)
   local inst, detail
   if type(x) ~= "table" then x = {} end
@@ -94,6 +97,7 @@ function _M.of(x)
   inst = type(inst) == "table" and inst or nil
   detail = type(detail) == "table" and detail or nil
   local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
+  local ended_at = end_time(st) or detail and detail.endTime or inst and inst.endTime
   local e = {
     instance = inst, detail = detail,
     id = id_string(inst and inst.id or detail and detail.taskInstanceId) or "?",
@@ -101,7 +105,7 @@ function _M.of(x)
     status = status.of(inst or detail),
     waiting = parse_ts(st.WAITING or inst and inst.createTime),
     running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime),
-    ended = parse_ts(end_time(st) or detail and detail.endTime or inst and inst.endTime),
+    ended = parse_ts(ended_at), ended_at = ended_at,
   }
   local group = inst and inst.resourceGroup or detail and detail.resourceGroup
   e.group = type(group) == "string" and group ~= "" and group or "(unknown)"

@@ -12,13 +12,14 @@
 local util = require "accelerate.util"
 local campaign = require "accelerate.campaign"
 local insight = require "accelerate.insight"
-local failreport = require "accelerate.report"
+local render_text = require "accelerate.render.text"
 local declare = require "accelerate.cli.declare"
 local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
 local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
+local plan_lookup = require "accelerate.cli.plan_lookup"
 
 local type = type
 local ipairs = ipairs
@@ -197,10 +198,11 @@ local function print_text(ctx, o, r, what, resume, rules)
   ctx.out(what .. ": " .. #r.tasks .. " tasks: " .. view.counts(r.counts, r.total)
     .. (r.elapsed and ("  (" .. util.format_duration(r.elapsed) .. ", " .. tostring(r.requests or 0)
       .. " requests)") or "") .. "\n")
-  if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(r.tasks, { color = color })) end
+  -- plan names the server gave, printed as text (ctx.text before the grid adds its colours)
+  if not o.flags["no-calendar"] then ctx.out("\n" .. view.grid(ctx.text(r.tasks), { color = color })) end
   local failures = ctx.text(failures_of(ctx, r))   -- a server's strings, printed as text
-  local text = o.flags.verbose and failreport.failures(failures, { verbose = true, color = color })
-    or failreport.groups(insight.failures(failures, { rules = rules }), { color = color })
+  local text = o.flags.verbose and render_text.failures(failures, { verbose = true, color = color })
+    or render_text.groups(insight.failures(failures, { rules = rules }), { color = color })
   if text ~= "" then ctx.out("\n" .. text) end
   ctx.out(verdict(r, resume) .. "\n")
 end
@@ -223,10 +225,8 @@ local function print_json(ctx, r, code, rules)
   ctx.json_done = true
 end
 
--- Warnings on stderr, one line each.
-local function warn(ctx, lines)
-  for _, w in ipairs(lines) do ctx.err("accelerate: warning: " .. w .. "\n") end
-end
+-- Warnings on stderr, one line each (plan names the server gave, stripped).
+local warn = plan_lookup.warn
 
 local function preview(o, ctx, path)
   local spec = read_spec(path)
@@ -234,7 +234,7 @@ local function preview(o, ctx, path)
   local tasks, err = campaign.preview(client, spec)
   if not tasks then error(err, 0) end
   local warnings = assert(campaign.warnings(tasks, spec))
-  local text, total = view.plan(tasks)
+  local text, total = view.plan(ctx.text(tasks))   -- plan names the server gave, printed as text
   if o.flags.json then
     ctx.out(json_encode { tasks = tasks, total = { tasks = #tasks, instances = total }, warnings = warnings,
       exit = EXIT.OK } .. "\n")

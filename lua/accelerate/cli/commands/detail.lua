@@ -7,7 +7,7 @@ local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local context = require "accelerate.cli.context"
-local failreport = require "accelerate.report"
+local render_text = require "accelerate.render.text"
 local statuses = require "accelerate.statuses"
 
 local type = type
@@ -72,7 +72,7 @@ function _M.run(o, ctx)
   field("runType", d.runType)
   field("taskType", d.taskType)
   field("serverInfo", d.serverInfo)
-  local function time(name, v) if v ~= nil then field(name, failreport.server_time(v)) end end
+  local function time(name, v) if v ~= nil then field(name, render_text.server_time(v)) end end
   time("startTime", d.startTime)
   time("endTime", d.endTime)
   if type(d.acceleratePlanUuid) == "table" then field("acceleratePlanUuid", tbl_concat(d.acceleratePlanUuid, ", ")) end

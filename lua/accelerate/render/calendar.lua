@@ -5,6 +5,7 @@
 local dates = require "accelerate.dates"
 local statuses = require "accelerate.statuses"
 local instances = require "accelerate.instances"
+local entry = require "accelerate.insight.entry"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -15,6 +16,7 @@ local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
 local class_of = statuses.class_of
+local partition_days = entry.days
 
 local _M = {}
 
@@ -38,25 +40,13 @@ LEGEND[#LEGEND + 1] = "NONE"
 
 -- day number -> class, and the first and last day seen.  instances: a
 -- collection (accelerate.instances.of: a store or an array).  Every failed
--- status (KILLED, TIMEOUT, ...) draws as FAILED (statuses.class_of).  A
--- backfill has few distinct partitions: each is parsed once.
+-- status (KILLED, TIMEOUT, ...) draws as FAILED (statuses.class_of); the
+-- days are insight's reading of the partitions (entry.days).
 function _M.day_status(list)
   local days, first, last = {}, nil, nil
-  local parsed = {}
-  local function day(p)
-    if p == nil then return nil end
-    local d = parsed[p]
-    if d == nil then
-      d = dates.parse_partition(p) or false
-      parsed[p] = d
-    end
-    return d or nil
-  end
   for inst in instances.of(list):each() do
-    local s = day(inst.startPartition)
-    local e = day(inst.endPartition) or s
-    if s and e then
-      if e < s then s, e = e, s end
+    local s, e = partition_days(inst)
+    if s then
       local cls = class_of(statuses.of(inst))
       for d = s, e do
         local cur = days[d]

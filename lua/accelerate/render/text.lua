@@ -1,86 +1,34 @@
--- The failure report a person reads at the end of a backfill: the failures
--- grouped by cause (accelerate.insight) with their tables, dates and what
--- to do, a line of timing, and with --verbose per failed instance its
+-- A report's failures as text, as a person reads them at the end of a
+-- backfill: the failures grouped by cause (accelerate.insight reads the
+-- stacks and the times; this only writes) with their tables, dates and
+-- what to do, a line of timing, and with --verbose per failed instance its
 -- table, partitions, retries, timings and whole stack and SQL.
 
-local dates = require "accelerate.dates"
 local util = require "accelerate.util"
 local insight = require "accelerate.insight"
+local entry = require "accelerate.insight.entry"
 
 local type = type
-local floor = math.floor
 local ipairs = ipairs
 local tostring = tostring
-local str_match = string.match
 local str_format = string.format
-local str_sub = string.sub
 local str_find = string.find
-local str_gsub = string.gsub
 local tbl_concat = table.concat
-local id_string = util.id_string
 local format_duration = util.format_duration
 
 local _M = {}
 
-local MAX_LINE = 200
-local MAX_LINES = 3
+local entry_of = entry.of
+local day_string = entry.day_string
 
-local function trim(s)
-  return (str_gsub(s, "^%s+", ""):gsub("%s+$", ""))
+-- "2025-01-08", or "2025-01-08 .. 2025-01-14"
+local function partitions(e)
+  local first, last = day_string(e.first) or "?", day_string(e.last)
+  if not last or last == first then return first end
+  return first .. " .. " .. last
 end
 
--- Long lines keep both ends: a JVM cause line ends with the real error
--- ("... most recent failure: ...: java.lang.OutOfMemoryError: Java heap space").
-local function clip(s, n)
-  if #s <= n then return s end
-  local tail = floor(n * 0.45)
-  return str_sub(s, 1, n - tail - 5) .. " ... " .. str_sub(s, -tail)
-end
-
-local function is_frame(line)
-  return str_find(line, "^%s*at%s") ~= nil or str_find(line, "^%s*%.%.%.%s*%d+%s+more") ~= nil
-    or str_find(line, "^%s*$") ~= nil
-end
-
--- The first meaningful lines of an error message: the exception line, and
--- the last "Caused by" (the root cause), skipping stack frames.
-function _M.meaningful_lines(msg, limit)
-  limit = limit or MAX_LINES
-  if type(msg) ~= "string" or msg == "" then return { "(no error message)" } end
-  local lines, causes = {}, {}
-  for line in (msg .. "\n"):gmatch("([^\n]*)\n") do
-    line = str_gsub(line, "\r$", "")
-    if not is_frame(line) then
-      if str_find(line, "^%s*Caused by:") then
-        causes[#causes + 1] = trim(line)
-      elseif #lines == 0 then
-        lines[1] = trim(line)
-      elseif #causes == 0 and #lines < limit then
-        lines[#lines + 1] = trim(line)
-      end
-    end
-  end
-  if #causes > 0 then
-    if #lines >= limit then lines[limit] = nil end
-    lines[#lines + 1] = causes[#causes]
-  end
-  for i = 1, #lines do lines[i] = clip(lines[i], MAX_LINE) end
-  while #lines > limit do lines[#lines] = nil end
-  return lines
-end
-
-local table_name = insight.table_name
-
-local function partitions(inst, detail)
-  local s = inst.startPartition or (detail and detail.startPartitionTime)
-  local e = inst.endPartition or (detail and detail.endPartitionTime)
-  s = s and str_match(tostring(s), "^(%d%d%d%d%-%d%d%-%d%d)") or "?"
-  e = e and str_match(tostring(e), "^(%d%d%d%d%-%d%d%-%d%d)") or s
-  if s == e then return s end
-  return s .. " .. " .. e
-end
-
--- syntax: text = report.server_time(s)
+-- syntax: text = text.server_time(s)
 -- A time the server sent, saying whose clock it is: as it is when it
 -- carries a zone (Z, +08:00), else followed by "(server time)": the API
 -- gives no zone, so it is not ours to call it UTC.  Our own times are
@@ -91,21 +39,7 @@ function _M.server_time(s)
   return s .. " (server time)"
 end
 
--- waited (created -> running), ran (running -> end), from statusTime when
--- the detail has it, else from the list's createTime/startTime/endTime.
-function _M.timings(inst, detail)
-  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or {}
-  local created = dates.parse_timestamp(st.WAITING or inst.createTime)
-  local started = dates.parse_timestamp(st.RUNNING or (detail and detail.startTime) or inst.startTime)
-  local ended = dates.parse_timestamp(st.FAILED or st.SUCCESS or (detail and detail.endTime) or inst.endTime)
-  local t = {}
-  if created and started and started >= created then t.waited = started - created end
-  if started and ended and ended >= started then t.ran = ended - started end
-  t.ended_at = st.FAILED or st.SUCCESS or (detail and detail.endTime) or inst.endTime
-  return t
-end
-
--- syntax: text = report.failures(failures, {verbose = bool, color = bool})
+-- syntax: text = text.failures(failures, {verbose = bool, color = bool})
 function _M.failures(failures, opts)
   opts = opts or {}
   local out = {}
@@ -113,18 +47,18 @@ function _M.failures(failures, opts)
   local bold = opts.color and "\27[1m" or ""
   local reset = opts.color and "\27[0m" or ""
   for _, f in ipairs(failures or {}) do
-    local inst, detail = f.instance or {}, f.detail
-    local id = id_string(inst.id) or "?"
+    local detail = f.detail
+    local e = entry_of({ instance = f.instance or {}, detail = detail })
+    local id = e.id
     local retries = detail and detail.retryCnt
-    out[#out + 1] = red .. "FAILED" .. reset .. "  " .. bold .. table_name(inst, detail) .. reset
-      .. "  " .. partitions(inst, detail) .. "  (instance " .. id
+    out[#out + 1] = red .. "FAILED" .. reset .. "  " .. bold .. e.table .. reset
+      .. "  " .. partitions(e) .. "  (instance " .. id
       .. (retries and (", " .. tostring(retries) .. (retries == 1 and " retry" or " retries")) or "")
       .. ")"
-    local t = _M.timings(inst, detail)
     local timing = {}
-    if t.waited then timing[#timing + 1] = "waited " .. format_duration(t.waited) end
-    if t.ran then timing[#timing + 1] = "ran " .. format_duration(t.ran) end
-    if t.ended_at then timing[#timing + 1] = "failed at " .. _M.server_time(t.ended_at) end
+    if e.waiting and e.running then timing[#timing + 1] = "waited " .. format_duration(e.running - e.waiting) end
+    if e.running and e.ended then timing[#timing + 1] = "ran " .. format_duration(e.ended - e.running) end
+    if e.ended_at then timing[#timing + 1] = "failed at " .. _M.server_time(e.ended_at) end
     if detail and detail.serverInfo then timing[#timing + 1] = "on " .. tostring(detail.serverInfo) end
     if #timing > 0 then out[#out + 1] = "    " .. tbl_concat(timing, ", ") end
     if not detail then
@@ -141,7 +75,7 @@ function _M.failures(failures, opts)
         out[#out + 1] = "      " .. line
       end
     else
-      for _, line in ipairs(_M.meaningful_lines(detail.msg)) do
+      for _, line in ipairs(insight.first_lines(detail.msg)) do
         out[#out + 1] = "    " .. line
       end
       out[#out + 1] = "    full stack and SQL: accelerate detail " .. id .. "  (or add --verbose)"
@@ -162,7 +96,7 @@ local function ids_line(ids)
   return tbl_concat(shown, ", ") .. more
 end
 
--- syntax: text = report.verdict(group [, dag])
+-- syntax: text = text.verdict(group [, dag])
 -- Whether the group is transient, why, and what to do: "transient (a lock
 -- was held elsewhere): retry with `accelerate repair DAG`"; without dag,
 -- the same without the command.
@@ -176,7 +110,7 @@ function _M.verdict(g, dag)
   return "not known to be transient: read the stack first" .. then_repair
 end
 
--- syntax: text = report.groups(groups, {dag =, color = bool})
+-- syntax: text = text.groups(groups, {dag =, color = bool})
 -- One block per failure group (insight.failures): count and title, the
 -- tables, the dates, transient or not with the repair command, and where
 -- the whole stack is.
@@ -205,7 +139,7 @@ local function pct(s)
   return format_duration(s.p50) .. "/" .. format_duration(s.p95)
 end
 
--- syntax: line = report.timing_line(t)
+-- syntax: line = text.timing_line(t)
 -- insight.timing in one line, or nil when no time is known:
 -- "timing: queue p50/p95 2s/5s, run p50/p95 2m10s/2m55s, 41.5 instances/hour, 8 at once".
 function _M.timing_line(t)

@@ -6,8 +6,8 @@
 -- out; every string a server sent is escaped.
 
 local insight = require "accelerate.insight"
-local charts = require "accelerate.html_charts"
-local report_text = require "accelerate.report"
+local charts = require "accelerate.render.charts"
+local render_text = require "accelerate.render.text"
 local status = require "accelerate.statuses"
 local util = require "accelerate.util"
 
@@ -99,7 +99,7 @@ local function header(r, t, opts)
     '<p class="sum">' .. tbl_concat(counts) .. "<span>of " .. esc(r.total or #(r.instances or {}))
       .. " instances</span></p>",
   }
-  local line = report_text.timing_line(t)
+  local line = render_text.timing_line(t)
   if line then out[#out + 1] = "<p>" .. esc(line) .. "</p>" end
   local notes = {}
   if opts.generated_at then notes[#notes + 1] = "generated " .. esc(opts.generated_at) end
@@ -121,7 +121,7 @@ local function group_block(g, dag, open)
     "<dl><dt>tables</dt><dd>" .. esc(tbl_concat(g.tables, ", ")) .. "</dd>",
     "<dt>dates</dt><dd>" .. esc(insight.compress_dates(g.dates)) .. "</dd>",
     "<dt>instances</dt><dd>" .. esc(tbl_concat(g.instances, ", ")) .. "</dd>",
-    "<dt>verdict</dt><dd>" .. esc(report_text.verdict(g)) .. "</dd>",
+    "<dt>verdict</dt><dd>" .. esc(render_text.verdict(g)) .. "</dd>",
     "<dt>repair</dt><dd><code>accelerate repair " .. esc(dag) .. "</code></dd></dl>",
     "<details><summary>sample stack (instance " .. esc(g.sample.id) .. ")</summary><pre>"
       .. esc(g.sample.msg or "(no error message)") .. "</pre></details>",
@@ -178,7 +178,7 @@ local function timing_section(t)
   }, "\n")
 end
 
--- syntax: html = html_report.render(report [, opts])
+-- syntax: html = html.render(report [, opts])
 -- report: workflow.wait's report with its failures' details, and
 -- report.details = {[id] = detail} for every instance the timeline draws.
 -- opts.generated_at (text), opts.fetch = {details =, seconds =}.

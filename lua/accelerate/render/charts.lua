@@ -27,14 +27,14 @@ local _M = {}
 
 local ESC = { ["&"] = "&amp;", ["<"] = "&lt;", [">"] = "&gt;", ['"'] = "&quot;", ["'"] = "&#39;" }
 
--- syntax: text = html_charts.esc(value)
+-- syntax: text = charts.esc(value)
 -- Text safe inside an element and inside a quoted attribute.
 local function esc(v)
   return (str_gsub(tostring(v), "[&<>\"']", ESC))
 end
 _M.esc = esc
 
--- syntax: class = html_charts.class_of(status)
+-- syntax: class = charts.class_of(status)
 -- SUCCESS, FAILED (every failed status), RUNNING, WAITING or OTHER.
 local class_of = status.class_of
 _M.class_of = class_of
@@ -84,7 +84,7 @@ local function day_axis(out, d0, d1, cw, top)
   end
 end
 
--- syntax: svg = html_charts.heatmap(spans)
+-- syntax: svg = charts.heatmap(spans)
 -- Rows are tables (sorted), columns days; an instance of several days is
 -- one cell across them.  Instances without partitions are left out.
 function _M.heatmap(spans)
@@ -192,7 +192,7 @@ local function bar(e, y, rh, t0, t1, scale)
   return tbl_concat(out)
 end
 
--- syntax: svg, drawn = html_charts.timeline(spans)
+-- syntax: svg, drawn = charts.timeline(spans)
 -- A row per instance that has a time, under its resource group; queue
 -- wait light, run in the status colour, a failed one marked at its end.
 function _M.timeline(spans)

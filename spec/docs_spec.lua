@@ -171,3 +171,34 @@ describe("the documentation's runnable examples", function()
     end)
   end
 end)
+
+-- The README is what a newcomer reads first: short, and its Layout table
+-- names every file of the C core and the Lua layer, each in the row of its
+-- folder, so that a newcomer finds where a thing lives from the table.
+describe("README.md's Layout", function()
+  local readme = assert(helpers.read_file(root .. "/README.md"))
+
+  it("is at most 330 lines", function()
+    local n = select(2, readme:gsub("\n", "\n"))
+    assert.is_true(n <= 330, "README.md has " .. n .. " lines")
+  end)
+
+  it("lists every file under src/ and lua/ in the row of its folder", function()
+    local layout = assert(readme:match("\n## Layout\n(.-)\n## ") or readme:match("\n## Layout\n(.*)$"),
+      "README.md has no Layout section")
+    local rows = {}
+    for dir, text in layout:gmatch("\n| `([^`]+/)` | ([^\n]*)") do rows[dir] = text end
+    local _, out = helpers.sh("cd " .. quote(root) .. " && git ls-files src lua")
+    local missing = {}
+    for path in out:gmatch("[^\n]+") do
+      local dir, name = path:match("^(.*/)([^/]+)$")
+      local text = rows[dir]
+      if not text then
+        missing[#missing + 1] = path .. " (no row for " .. dir .. ")"
+      elseif not text:find("`" .. name .. "`", 1, true) then
+        missing[#missing + 1] = path
+      end
+    end
+    assert.same({}, missing)
+  end)
+end)

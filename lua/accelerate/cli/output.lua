@@ -254,6 +254,16 @@ function _M.csv(ctx, header, rows)
   for _, r in ipairs(rows) do line(r, #header) end
 end
 
+-- syntax: code = output.json_result(ctx, t)
+-- A server's object (a page, a plan, a detail) as the command's --json
+-- result: a copy of it with `exit` 0, on one line.
+function _M.json_result(ctx, t)
+  local out = util.shallow_copy(t)
+  out.exit = _M.EXIT.OK
+  ctx.out(util.json_encode(out) .. "\n")
+  return _M.EXIT.OK
+end
+
 -- syntax: code = output.exit_for_report(report)
 function _M.exit_for_report(r)
   if r.ok then return EXIT.OK end

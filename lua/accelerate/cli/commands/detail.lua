@@ -18,7 +18,6 @@ local str_format = string.format
 local tbl_concat = table.concat
 local raise = usage.raise
 local id_string = util.id_string
-local json_encode = util.json_encode
 local EXIT = output.EXIT
 
 local _M = { name = "detail", order = 7, summary = "show one instance's detail (error stack, SQL)" }
@@ -48,12 +47,7 @@ function _M.run(o, ctx)
   local d, err = client:task_detail(o.args[1])
   if not d then error(err, 0) end
   d = output.redact_detail(ctx, d)
-  if o.flags.json then
-    local out = util.shallow_copy(d)
-    out.exit = EXIT.OK
-    ctx.out(json_encode(out) .. "\n")
-    return EXIT.OK
-  end
+  if o.flags.json then return output.json_result(ctx, d) end
   d = ctx.text(d)   -- a server's strings, printed as text
   local out = ctx.out
   local function field(name, v) if v ~= nil then out(str_format("%-20s %s\n", name, tostring(v))) end end

@@ -137,8 +137,7 @@ local function list_page(o, ctx, client, dag)
   if o.flags.json then
     local out = util.shallow_copy(page)
     out.instances = util.array(util.shallow_copy(page.instances))
-    out.exit = EXIT.OK
-    ctx.out(json_encode(out) .. "\n")
+    output.json_result(ctx, out)
   else
     print_instances(ctx, o, page.instances or {})
     if o.values.format == "csv" then return EXIT.OK end

@@ -91,12 +91,7 @@ function _M.run(o, ctx)
   local client = config.client(o, ctx)
   local d, err = client:find_plan(o.args[1])
   if not d then error(err, 0) end
-  if o.flags.json then
-    local out = util.shallow_copy(d)
-    out.exit = EXIT.OK
-    ctx.out(json_encode(out) .. "\n")
-    return EXIT.OK
-  end
+  if o.flags.json then return output.json_result(ctx, d) end
   d = ctx.text(d)   -- a server's strings, printed as text
   local function field(name, v) ctx.out(str_format("%-18s %s\n", name, v)) end
   field("name", fmt(d.name))

@@ -108,6 +108,10 @@ describe("the watch's rule for a poll worth retrying", function()
     -- one call does not retry a failed TLS handshake, a watch rides it out a
     -- few polls as it always has (max_poll_errors bounds a certificate that stays wrong)
     assert.is_true(watch.transient(accelerate.error("network", "TLS", { failure = "tls", sent = false })))
+    -- a poll started with none of the watch's time left is not the end of
+    -- the watch but its timeout, which the loop's deadline check then says
+    -- (a campaign under load failed with "no time left" instead of stopping)
+    assert.is_true(watch.transient(accelerate.error("timeout", "no time left", { failure = "no_time" })))
     assert.is_false(watch.transient(accelerate.error("interrupted", "stop", { failure = "interrupted" })))
     -- a lost answer and a timeout are ridden out
     assert.is_true(watch.transient(accelerate.error("network", "reset", { failure = "reset", sent = true })))

@@ -97,8 +97,10 @@ local POLICY = {
   { "stopped after sending", function(e) return e.kind == "interrupted" and e.sent == true end,
     read = false, create = false, unknown = true, note = "; the backfill may have been created" },
   { "stopped, nothing sent", kind_is "interrupted", read = false, create = false, unknown = false },
+  -- a poll with none of the watch's time left: the watch's own deadline,
+  -- which its loop then reports as a timeout (not as an error)
   { "no time left, nothing sent", function(e) return e.failure == "no_time" end,
-    read = false, create = false, unknown = false },
+    read = false, create = false, unknown = false, poll = true },
   -- one call does not retry it (a wrong certificate stays wrong); a watch
   -- rides it out a few polls (a gateway restarting fails handshakes too)
   { "TLS refused, nothing sent", function(e) return e.failure == "tls" end,

@@ -9,11 +9,16 @@ local cjson = require "cjson"
 
 local PLAN = "5468b0c0462e40e08e44108d8164c7c3"
 
--- a copy of t without any metatable, at any depth
+-- a copy of t without accelerate.show's metatables, at any depth (the
+-- others, an array's, are kept: they are what they were before)
 local function plain(t)
   if type(t) ~= "table" then return t end
   local out = {}
   for k, v in pairs(t) do out[k] = plain(v) end
+  local mt = getmetatable(t)
+  local mine = false
+  for _, m in pairs(require("accelerate.show").metatables) do mine = mine or m == mt end
+  if not mine then setmetatable(out, mt) end
   return out
 end
 
@@ -111,10 +116,87 @@ describe("what the client hands back", function()
     for p in client:plans() do assert.equal("accelerate.plan", getmetatable(p).__name) end
   end)
 
+  it("prints a workflow's report and a campaign's report and tasks", function()
+    local workflow = require "accelerate.workflow"
+    local report = assert(workflow.wait(client, dag, { interval = 0.02, max_interval = 0.1, timeout = 30 }))
+    assert.equal("accelerate.report", getmetatable(report).__name)
+    local line = tostring(report)
+    assert.truthy(line:match("^accelerate%.report{dag=%S+ [a-z]+, 20 instances: [A-Z]+ %d+.*}$"), line)
+    -- the instances collection keeps its own metatable (an array in JSON)
+    -- and prints as what it is
+    assert.equal("accelerate.instances", getmetatable(report.instances).__name)
+    assert.equal("accelerate.instances{20 instances: ", tostring(report.instances):sub(1, 35))
+    assert.equal("[", cjson.encode(report.instances):sub(1, 1))
+    local campaign = require "accelerate.campaign"
+    local journal = os.tmpname()
+    os.remove(journal)
+    local c = assert(campaign.run(client, { plans = { names = { "sales_daily" } }, startTime = "2025-01-01",
+      endTime = "2025-01-03", chunk = "month", max_in_flight = 1 }, { journal = journal, interval = 0.02,
+      max_interval = 0.1, timeout = 30 }))
+    os.remove(journal)
+    assert.equal("accelerate.campaign", getmetatable(c).__name)
+    line = tostring(c)
+    assert.truthy(line:match("^accelerate%.campaign{[a-z]+, 1 tasks: [a-z]+ 1, %d+ instances: [A-Z]+ %d+.*}$"), line)
+    local t = c.tasks[1]
+    assert.equal("accelerate.task", getmetatable(t).__name)
+    assert.truthy(tostring(t):match("^accelerate%.task{#1 sales_daily 2025%-01%-01%.%.2025%-01%-03 [a-z]+ dag=.*}$"),
+      tostring(t))
+    same_data(t)
+  end)
+
   it("leaves errors as they were (they already print well)", function()
     local det, err = client:task_detail("99999999")
     assert.is_nil(det)
     assert.equal(accelerate.error_mt, getmetatable(err))
     assert.truthy(tostring(err):find("^accelerate: %[api%]"))
+  end)
+end)
+
+describe("accelerate.inspect", function()
+  local accelerate
+
+  setup(function() accelerate = helpers.core() end)
+
+  it("renders any value on several lines, keys sorted, metatables not shown", function()
+    local show = require "accelerate.show"
+    local page = show.mark("page", { total = 1, dagName = "d", instances = { { id = "1", status = "FAILED" } } })
+    local text = assert(accelerate.inspect(page))
+    assert.equal(table.concat({
+      "{",
+      "  dagName = \"d\",",
+      "  instances = { {",
+      "      id = \"1\",",
+      "      status = \"FAILED\"",
+      "    } },",
+      "  total = 1",
+      "}" }, "\n"), text)
+    assert.is_nil(text:find("metatable", 1, true))
+  end)
+
+  it("stops at a depth and cuts a long string, saying its length", function()
+    local text = assert(accelerate.inspect({ a = { b = { c = { d = {} } } }, s = string.rep("x", 500) }, { depth = 2 }))
+    assert.truthy(text:find("b = {...}", 1, true), text)
+    assert.truthy(text:find(string.rep("x", 120) .. "... (500 characters)\"", 1, true), text)
+    assert.is_nil(text:find(string.rep("x", 121), 1, true))
+    text = assert(accelerate.inspect("abcdef", { max_string = 3 }))
+    assert.equal('"abc... (6 characters)"', text)
+  end)
+
+  it("never shows a secret: an auth_value key, or the client's auth value anywhere", function()
+    local c = assert(accelerate.new { url = "http://127.0.0.1:9", tenant_id = "t", auth_type = "UID",
+      auth_value = "s3cr3t-token" })
+    local text = assert(accelerate.inspect({ auth_value = "other", authValue = "x", headers = { "Bearer", "s3cr3t-token" },
+      nested = { auth_value = { deep = 1 } }, given = "mine" }, { secret = "mine" }))
+    c:close()
+    for _, s in ipairs { "other", "s3cr3t", "\"x\"", "deep", "mine" } do
+      assert.is_nil(text:find(s, 1, true), s .. " in " .. text)
+    end
+    assert.truthy(text:find('auth_value = "<secret>"', 1, true), text)
+  end)
+
+  it("refuses options it does not know", function()
+    local text, err = accelerate.inspect({}, { depht = 2 })
+    assert.is_nil(text)
+    assert.truthy(err:find("unknown option depht", 1, true))
   end)
 end)

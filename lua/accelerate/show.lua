@@ -5,8 +5,8 @@
 -- tables stay plain data (fields, `#`, pairs, cjson.encode unchanged, as
 -- no __index/__len/__pairs is added).  The call policy (accelerate.client)
 -- marks what both transports decode, so both print alike.  Pure Lua.
-local type, tostring, tonumber, pairs, ipairs, next, setmetatable, getmetatable, rawget =
-  type, tostring, tonumber, pairs, ipairs, next, setmetatable, getmetatable, rawget
+local type, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, rawget =
+  type, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, rawget
 local tbl_concat, tbl_sort = table.concat, table.sort
 local ceil, max = math.ceil, math.max
 
@@ -83,6 +83,12 @@ function R.instance(i)
     tostring(i.mtGuid or i.dagName or "?"), tostring(i.startPartition or "?"))
 end
 
+-- a report's instances (accelerate.instances, the collection)
+function R.instances(list)
+  local counts = status_counts(list)
+  return ("accelerate.instances{%d instances%s}"):format(#list, counts ~= "" and (": " .. counts) or "")
+end
+
 function R.page(p)
   local list = type(p.instances) == "table" and p.instances or {}
   local counts = status_counts(list)
@@ -134,30 +140,40 @@ local function count_line(counts)
   return tbl_concat(parts, " ")
 end
 
+local function outcome(r)
+  if r.timed_out then return "timed out" end
+  if r.stopped then return "stopped: " .. tostring(r.stopped) end
+  if r.ok == true then return "ok" end
+  if r.ok == false then return "failed" end
+  return "running"
+end
+
+-- a workflow's report (workflow.wait, workflow.backfill)
 function R.report(r)
   local counts = count_line(r.counts)
-  local head = r.outcome or r.state or (r.done and "done") or (r.complete and "complete") or nil
-  return ("accelerate.report{dag=%s%s, %s instances%s}"):format(short_id(r.dagName),
-    head and (" " .. tostring(head)) or "", tostring(r.total or "?"), counts ~= "" and (": " .. counts) or "")
+  return ("accelerate.report{dag=%s %s, %s instances%s}"):format(short_id(r.dagName), outcome(r),
+    tostring(r.total or 0), counts ~= "" and (": " .. counts) or "")
 end
 
+-- a campaign's report (campaign.run)
 function R.campaign(r)
   local tasks = type(r.tasks) == "table" and r.tasks or {}
-  local by = {}
-  for _, t in ipairs(tasks) do
-    local st = type(t) == "table" and tostring(t.state or t.status or t.outcome or "?") or "?"
-    by[st] = (by[st] or 0) + 1
+  local states, parts = type(r.states) == "table" and r.states or {}, {}
+  for _, k in ipairs { "succeeded", "failed", "running", "pending" } do
+    if (tonumber(states[k]) or 0) > 0 then parts[#parts + 1] = k .. " " .. states[k] end
   end
-  return ("accelerate.campaign{%s%s, %d tasks%s}"):format(tostring(r.name or r.campaign or "?"),
-    r.outcome and (" " .. tostring(r.outcome)) or "", #tasks,
-    next(by) and (": " .. count_line(by)) or "")
+  local counts = count_line(r.counts)
+  return ("accelerate.campaign{%s, %d tasks%s, %s instances%s}"):format(outcome(r), #tasks,
+    #parts > 0 and (": " .. tbl_concat(parts, " ")) or "", tostring(r.total or 0),
+    counts ~= "" and (": " .. counts) or "")
 end
 
+-- one task of a campaign's report
 function R.task(t)
-  return ("accelerate.task{%s %s%s%s}"):format(tostring(t.key or t.id or t.index or "?"),
-    tostring(t.state or t.status or t.outcome or "?"),
-    t.dagName and (" dag=" .. short_id(t.dagName)) or "",
-    (t.startTime and t.endTime) and (" " .. tostring(t.startTime) .. ".." .. tostring(t.endTime)) or "")
+  local counts = count_line(t.counts)
+  return ("accelerate.task{#%s %s %s..%s %s%s%s}"):format(tostring(t.task or "?"), tostring(t.plan or "?"),
+    tostring(t.startTime or "?"), tostring(t.endTime or "?"), tostring(t.state or "?"),
+    t.dagName and (" dag=" .. short_id(t.dagName)) or "", counts ~= "" and (": " .. counts) or "")
 end
 
 _M.render = R
@@ -202,6 +218,74 @@ function _M.answer(call, res)
   if not f or type(res) ~= "table" then return res end
   if call == "list_instances" and rawget(res, "instances") == nil then return res end
   return f(res)
+end
+
+-- The multi-line view (accelerate.inspect) -------------------------------
+-- Debian's lua-inspect: packaged for 5.1-5.3 only, pure Lua that runs on
+-- 5.4 as it is, so its 5.3 (or 5.1) file is loaded when require fails.
+local inspect_lib
+local INSPECT_FILES = { "/usr/share/lua/5.3/inspect.lua", "/usr/share/lua/5.1/inspect.lua" }
+local function load_inspect()
+  if inspect_lib then return inspect_lib end
+  local ok, lib = pcall(require, "inspect")
+  if not ok then
+    local file
+    for _, f in ipairs(INSPECT_FILES) do
+      local h = io.open(f, "r")
+      if h then h:close(); file = file or f end
+    end
+    if not file then return nil, "accelerate.inspect needs lua-inspect (make deps, or luarocks install inspect)" end
+    local chunk, err = loadfile(file)
+    if not chunk then return nil, err end
+    lib = chunk()
+  end
+  inspect_lib = lib
+  return lib
+end
+
+-- auth values to mask wherever they show up (accelerate.new adds its
+-- client's; opts.secret adds one for a call)
+local secrets = {}
+function _M.add_secret(v)
+  if type(v) == "string" and v ~= "" then secrets[v] = true end
+end
+
+local SECRET_KEYS = { auth_value = true, authValue = true }
+local MASK = "<secret>"
+local DEFAULT_DEPTH, DEFAULT_MAX_STRING = 4, 120
+local INSPECT_OPTIONS = { depth = true, max_string = true, secret = true }
+
+-- syntax: text, err = show.inspect(value [, opts])
+-- opts: depth (levels shown, 4; deeper tables print as {...}), max_string
+-- (characters of a string shown, 120; the rest is cut and its length
+-- given), secret (a value to mask besides the clients' auth values).
+-- Keys sorted; metatables not shown; a key auth_value/authValue, or a
+-- string equal to an auth value, prints as <secret>.
+function _M.inspect(value, opts)
+  if opts ~= nil and type(opts) ~= "table" then return nil, "opts must be a table" end
+  opts = opts or {}
+  for k in pairs(opts) do
+    if not INSPECT_OPTIONS[k] then return nil, "unknown option " .. tostring(k) .. " (depth, max_string, secret)" end
+  end
+  local depth, max_string = opts.depth or DEFAULT_DEPTH, opts.max_string or DEFAULT_MAX_STRING
+  if type(depth) ~= "number" or depth < 0 then return nil, "opts.depth must be a number >= 0" end
+  if type(max_string) ~= "number" or max_string < 1 then return nil, "opts.max_string must be a number >= 1" end
+  local lib, err = load_inspect()
+  if not lib then return nil, err end
+  local extra = opts.secret
+  local function process(item, path)
+    local key = path[#path]
+    if key == lib.METATABLE then return nil end
+    if SECRET_KEYS[key] and path[#path - 1] ~= lib.KEY then return MASK end
+    if type(item) == "string" then
+      if secrets[item] or item == extra then return MASK end
+      if #item > max_string then
+        return item:sub(1, max_string) .. ("... (%d characters)"):format(#item)
+      end
+    end
+    return item
+  end
+  return lib.inspect(value, { depth = depth, process = process })
 end
 
 _M.short, _M.cause = short, cause

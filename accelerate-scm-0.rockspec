@@ -75,6 +75,7 @@ build = {
       ["accelerate.campaign.tasks"] = "lua/accelerate/campaign/tasks.lua",
       ["accelerate.client"] = "lua/accelerate/client.lua",
       ["accelerate.show"] = "lua/accelerate/show.lua",
+      ["accelerate.repl"] = "lua/accelerate/repl.lua",
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
       ["accelerate.cli.campaign_view"] = "lua/accelerate/cli/campaign_view.lua",
       ["accelerate.cli.commands.backfill"] = "lua/accelerate/cli/commands/backfill.lua",

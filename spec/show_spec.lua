@@ -144,6 +144,35 @@ describe("what the client hands back", function()
     same_data(t)
   end)
 
+  -- issue 20: a first answer in three lines; what a newcomer types at
+  -- Lua 5.4's own prompt (lua5.4 -i, input on stdin)
+  it("starts a REPL with accelerate and a client, that prints answers as their one line", function()
+    local q = helpers.quote
+    local input = q('plan = client:plan_detail("' .. PLAN .. '")\nplan\nprint(accelerate.inspect(plan.tablePath))\n'
+      .. 'print(accelerate.inspect({ auth_value = "k" }))\n')
+    -- from a checkout, started from anywhere
+    local code, out = helpers.sh("cd /tmp && printf " .. input .. " | " .. helpers.command_env(sim)
+      .. " lua5.4 -i " .. q(helpers.root .. "/lua/accelerate/repl.lua") .. " 2>&1")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("accelerate: client = accelerate.client{url=" .. sim.url, 1, true), out)
+    assert.truthy(out:find("accelerate%.plan{sales_daily RESULT DAY dw%.sales%.orders_daily 5468b0c0%.%.%.}\n"), out)
+    assert.truthy(out:find('tableName = "orders_daily"', 1, true), out)
+    assert.truthy(out:find('auth_value = "<secret>"', 1, true), out)
+    assert.is_nil(out:find(sim.auth_value, 1, true), out)
+    -- installed (the paths set): lua5.4 -i -l accelerate.repl
+    code, out = helpers.sh("cd " .. q(helpers.root) .. " && printf 'client\n' | " .. helpers.command_env(sim,
+      { "LUA_PATH='lua/?.lua;;'", "LUA_CPATH='build/lua5.4/?.so;;'" }) .. " lua5.4 -i -l accelerate.repl 2>&1")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("[\n>] ?accelerate%.client{url=" .. sim.url:gsub("%p", "%%%0")), out)
+    -- no settings: no client, and it says how to make one
+    code, out = helpers.sh("cd /tmp && printf 'client\n' | env -u ACCELERATE_URL -u ACCELERATE_TENANT_ID "
+      .. "-u ACCELERATE_AUTH_TYPE -u ACCELERATE_AUTH_VALUE HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent lua5.4 -i "
+      .. q(helpers.root .. "/lua/accelerate/repl.lua") .. " 2>&1")
+    assert.equal(0, code, out)
+    assert.truthy(out:find("accelerate: no client (no API url", 1, true), out)
+    assert.truthy(out:find("\nnil\n", 1, true) or out:find("> nil\n", 1, true), out)
+  end)
+
   it("leaves errors as they were (they already print well)", function()
     local det, err = client:task_detail("99999999")
     assert.is_nil(det)

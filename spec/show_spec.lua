@@ -99,6 +99,10 @@ describe("what the client hands back", function()
     local d = show.mark("detail", { taskInstanceId = "12876562", status = "FAILED", retryCnt = 2,
       msg = "x.TaskExecuteException: failed\nCaused by: Lost task (TID 211): java.lang.OutOfMemoryError: Java heap space\n\tat a.b(C.java:1)" })
     assert.equal("accelerate.detail{12876562 FAILED retries=2: java.lang.OutOfMemoryError: Java heap space}", tostring(d))
+    -- an odd answer still prints (tostring never raises at the prompt)
+    assert.equal("accelerate.page{dag=?, page 1.5 of 2 (0 of 3.5)}",
+      tostring(show.mark("page", { pageIndex = 1.5, total = 3.5, pageSize = 2, instances = {} })))
+    for kind in pairs(show.metatables) do assert.is_string(tostring(show.mark(kind, {}))) end
   end)
 
   it("prints a plan page and a plan", function()

@@ -53,9 +53,11 @@ end
 
 local function pages_of(t, n, index_key)
   local size, total = tonumber(t.pageSize), tonumber(t.total)
+  -- %s, not %d: a fractional number from a server must not make
+  -- tostring raise (5.3+ refuses %d of 1.5)
   local index = tonumber(t[index_key]) or 1
-  local of = (size and size > 0 and total) and (" of " .. max(1, ceil(total / size))) or ""
-  return ("page %d%s (%d of %s)"):format(index, of, n, total and tostring(total) or "?")
+  local of = (size and size > 0 and total) and (" of " .. tostring(max(1, ceil(total / size)))) or ""
+  return ("page %s%s (%d of %s)"):format(tostring(index), of, n, total and tostring(total) or "?")
 end
 
 -- The first line of an error stack that says what went wrong: the

@@ -25,7 +25,8 @@ DEB_PACKAGES = make gcc pkg-config curl ca-certificates openssl \
 	libcurl4-openssl-dev lua-cjson lua-busted lua-socket luarocks \
 	nginx-light libnginx-mod-http-lua lua-resty-core \
 	wrk valgrind clang libclang-rt-14-dev bc procps lua-check cppcheck \
-	chromium fonts-dejavu-core help2man man-db libyajl-dev time lua-argparse
+	chromium fonts-dejavu-core help2man man-db libyajl-dev time lua-argparse \
+	lua-inspect
 
 SHELL = /bin/bash
 
@@ -286,7 +287,7 @@ uninstall:
 # No --lpath/--cpath here: busted --lua re-runs itself through sh without
 # quoting, so a ';' in an argument splits the command.  The specs set their
 # own paths (lua/, build/lua5.4/).
-WORKFLOW_SPECS = spec/util_spec.lua spec/periods_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
+WORKFLOW_SPECS = spec/util_spec.lua spec/show_spec.lua spec/periods_spec.lua spec/workflow_spec.lua spec/workflow_status_spec.lua \
 	spec/workflow_params_spec.lua spec/workflow_plan_spec.lua spec/workflow_repair_spec.lua spec/workflow_watch_spec.lua spec/journal_spec.lua spec/report_spec.lua \
 	spec/insight_spec.lua spec/html_report_spec.lua \
 	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \

@@ -20,6 +20,7 @@ dependencies = {
    "lua >= 5.1, < 5.5",
    "lua-cjson >= 2.1",
    "argparse >= 0.7",
+   "inspect >= 3.1",
 }
 external_dependencies = {
    CURL = {
@@ -73,6 +74,8 @@ build = {
       ["accelerate.campaign.state"] = "lua/accelerate/campaign/state.lua",
       ["accelerate.campaign.tasks"] = "lua/accelerate/campaign/tasks.lua",
       ["accelerate.client"] = "lua/accelerate/client.lua",
+      ["accelerate.show"] = "lua/accelerate/show.lua",
+      ["accelerate.repl"] = "lua/accelerate/repl.lua",
       ["accelerate.cli"] = "lua/accelerate/cli.lua",
       ["accelerate.cli.campaign_view"] = "lua/accelerate/cli/campaign_view.lua",
       ["accelerate.cli.commands.backfill"] = "lua/accelerate/cli/commands/backfill.lua",

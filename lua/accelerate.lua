@@ -12,6 +12,7 @@
 local core = require "accelerate.core"
 local client = require "accelerate.client"
 local util = require "accelerate.util"
+local show = require "accelerate.show"
 
 local _M = {
   VERSION = core.VERSION,
@@ -42,6 +43,12 @@ function _M.reduce(...)
   return nil, client.judge("list_instances", err, true)
 end
 
+-- syntax: text, err = accelerate.inspect(value [, opts])
+-- A readable multi-line view of any value (accelerate.show.inspect): keys
+-- sorted, opts.depth (4) levels, strings cut past opts.max_string (120)
+-- with their length, auth values never shown.
+_M.inspect = show.inspect
+
 -- The blocking transport's clock: monotonic, and a sleep that a signal
 -- cuts short (so that Ctrl-C is not held for a whole back-off).
 local clock = { now = core.now, sleep = core.sleep }
@@ -62,6 +69,8 @@ function _M.new(opts)
   local transport
   transport, err = core.transport(opts or {})
   if not transport then return nil, err end
+  -- accelerate.inspect never shows it
+  show.add_secret((opts or {}).auth_value or os.getenv("ACCELERATE_AUTH_VALUE"))
   return client.new(transport, cfg, clock, "accelerate.client")
 end
 

@@ -95,6 +95,23 @@ function RUN.task_details_budget(c, args)
   return { items = n, cut = cut }
 end
 
+-- what a page, a detail and a plan print as (accelerate.show): the
+-- metatables are set by the call policy, so both transports print alike
+function RUN.shown(c, args)
+  local page, err = c:list_instances { dagName = args.dagName, pageSize = 5 }
+  if not page then return nil, err end
+  local det, derr = c:task_detail(args.id)
+  if not det then return nil, derr end
+  local plan, perr = c:plan_detail(args.plan)
+  if not plan then return nil, perr end
+  local shown = {}
+  for what, v in pairs { page = page, instance = page.instances[1], detail = det, plan = plan } do
+    local mt = getmetatable(v)
+    shown[what] = { name = mt and mt.__name or "none", line = tostring(v) }
+  end
+  return { shown = shown }
+end
+
 -- case = {call =, args =}; client options are the caller's.  now() is the
 -- caller's clock.
 function _M.run(client, case, now)
@@ -106,6 +123,7 @@ function _M.run(client, case, now)
     if type(res) == "table" then
       out.items, out.duplicates, out.details, out.errors = res.items, res.duplicates, res.details, res.errors
       out.name, out.granularity, out.cut = res.name, res.granularity, res.cut
+      out.shown = res.shown
       if res.instances then out.items = #res.instances end
     end
   else

@@ -38,6 +38,7 @@ end
 -- Expected: ok, or err fields; requests = exact count (or requests_max);
 -- min_elapsed; items/duplicates for listings.
 local CASES = {
+  { name = "answers print as what they are", call = "shown", ok = true },
   { name = "503 then success", fault = { kind = "status", status = 503, times = 1 },
     ok = true, requests = 2 },
   { name = "429 with Retry-After: 1", fault = { kind = "ratelimit", retry_after = 1, times = 1 },
@@ -192,6 +193,7 @@ describe("one call policy, two transports", function()
     if case.args ~= nil and case.call ~= "instances" and case.call ~= "sweep" then return case.args end
     if case.call == "plan_detail" then return "result_34bfe9036e2e65328e9849430f54cdf5" end -- gmv_monthly
     if case.call == "list_plans" or case.call == "plans" then return {} end
+    if case.call == "shown" then return { dagName = dag, id = ids[1], plan = PLAN } end
     if case.call == "create_task" then
       return { planId = PLAN, startTime = "2025-02-01", endTime = "2025-02-02" }
     elseif case.call == "instances" or case.call == "sweep" then
@@ -211,7 +213,7 @@ describe("one call policy, two transports", function()
     if case.call == "create_task" then return "create" end
     if case.call == "instances" or case.call == "sweep" then return "list" end
     if case.call == "list_plans" or case.call == "plans" then return "plans" end
-    if case.call == "plan_detail" or case.call == "find_plan" then return "plan" end
+    if case.call == "plan_detail" or case.call == "find_plan" or case.call == "shown" then return "plan" end
     return "detail"
   end
 
@@ -282,6 +284,12 @@ describe("one call policy, two transports", function()
       if not a.ok then
         for _, f in ipairs(ERR_FIELDS) do
           assert.equal(a.err[f], b.err[f], case.name .. ": " .. f)
+        end
+      end
+      if case.call == "shown" then
+        for _, what in ipairs { "page", "instance", "detail", "plan" } do
+          assert.equal("accelerate." .. what, a.shown[what].name, what)
+          assert.same(a.shown[what], b.shown[what], what)
         end
       end
       if case.call == "task_details" then

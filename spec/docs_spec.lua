@@ -9,7 +9,9 @@
 --                                           (">> " continues the line above) are
 --                                           typed in, the lines after each are what
 --                                           it prints; a first line "$ lua5.4" is
---                                           the command that starts the REPL
+--                                           the command that starts the REPL ("$ lua5.4
+--                                           -i lua/accelerate/repl.lua": that one, its
+--                                           greeting the lines after it)
 --   <!-- runnable: sh scenario=NAME -->     a shell session: lines "$ command" (a
 --                                           trailing \ continues it) are run with
 --                                           bash, stdout and stderr both compared;
@@ -79,6 +81,10 @@ end
 -- Splits a session into steps {input, expected}: lines starting with
 -- `prompt` begin an input, `cont` lines continue it, other lines are what
 -- the input prints.
+-- accelerate.repl's start, as a statement of the session (prints nothing
+-- of its own on stdout)
+local REPL_START = 'local _ = dofile("lua/accelerate/repl.lua")'
+
 local function steps_of(body, prompt, cont, skip)
   local steps = {}
   local kept = {}
@@ -139,7 +145,15 @@ describe("the documentation's runnable examples", function()
       local env = fresh(b.scenario)
       local steps, outputs
       if b.kind == "lua" then
-        steps = steps_of(b.body, "> ", ">> ", function(l) return l:match("^%$ lua5%.4%s*$") end)
+        -- "$ lua5.4 -i lua/accelerate/repl.lua" starts the REPL of
+        -- accelerate.repl: run as the session's first input, what it
+        -- prints (stderr) compared with the lines that follow it
+        local body = b.body
+        if body[1] and body[1]:match("^%$ lua5%.4 %-i lua/accelerate/repl%.lua%s*$") then
+          body = { "> " .. REPL_START }
+          for i = 2, #b.body do body[i] = b.body[i] end
+        end
+        steps = steps_of(body, "> ", ">> ", function(l) return l:match("^%$ lua5%.4%s*$") end)
         local f = assert(io.open(tmp, "wb"))
         for _, s in ipairs(steps) do f:write(s.input, "\n--8<--\n") end
         f:close()

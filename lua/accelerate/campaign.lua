@@ -33,6 +33,7 @@ local tasks_mod = require "accelerate.campaign.tasks"
 local state = require "accelerate.campaign.state"
 local record = require "accelerate.campaign.record"
 local engine = require "accelerate.campaign.engine"
+local show = require "accelerate.show"
 
 local type = type
 local pcall = pcall
@@ -252,6 +253,9 @@ function _M.run(client, spec, opts)
   end
   local report = build(ctx)
   if ctx.j then ctx.j:close() end
+  -- it prints as what it is at the REPL (accelerate.show)
+  show.mark("campaign", report)
+  for _, t in ipairs(type(report.tasks) == "table" and report.tasks or {}) do show.mark("task", t) end
   if ok then return report end
   if type(err) ~= "table" then err = new_error("error", tostring(err)) end
   return nil, err, report

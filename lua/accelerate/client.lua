@@ -27,12 +27,14 @@
 -- and a clock {now = f, sleep = f} whose now() the deadlines are counted in.
 local core = require "accelerate.core"
 local plans = require "accelerate.plans"
+local show = require "accelerate.show"
 
 local type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error =
   type, tostring, tonumber, ipairs, next, setmetatable, getmetatable, error
 local min = math.min
 local max = math.max
 local retry_delay, new_error, id_key = core.retry_delay, core.error, core.id_key
+local mark_answer = show.answer
 
 local _M = {}
 
@@ -217,7 +219,8 @@ local function call(self, name, args, budget, store)
   local attempt = 0
   while true do
     local res, err, retry_after = t:request(name, args, deadline - now(), store)
-    if res ~= nil then return res end
+    -- the answer prints as what it is (accelerate.show), on either transport
+    if res ~= nil then return mark_answer(name, res) end
     if err == nil then return nil, new_error("decode", name .. ": no answer") end
     local delay = next_delay(self, name, err, attempt, retry_after, deadline)
     if not delay then return nil, err end
@@ -512,7 +515,7 @@ local function run_items(self, items, concurrency, details, errors, until_t)
       t:request_many("task_detail", pending, min(concurrency, #pending), budget)
       for _, it in ipairs(pending) do
         if it.result ~= nil then
-          details[it.key] = it.result
+          details[it.key] = mark_answer("task_detail", it.result)
         else
           local err = it.err or new_error("decode", "task_detail: no answer")
           local delay = next_delay(self, "task_detail", err, it.attempt, it.retry_after, it.deadline)

@@ -13,9 +13,11 @@
 --
 -- The object is the array itself with a metatable, so `#`, `[i]`, ipairs
 -- and JSON encoding (cjson, util.json_encode) keep reading it as the plain
--- array reports always documented.  Pure Lua: reads accelerate.statuses.
+-- array reports always documented.  Pure Lua: reads accelerate.statuses
+-- and accelerate.show.
 
 local statuses = require "accelerate.statuses"
+local show = require "accelerate.show"
 
 local type = type
 local ipairs = ipairs
@@ -30,7 +32,9 @@ local _M = {}
 
 local methods = {}
 -- __jsontype: util.json_encode writes it as an array even when empty
-local List = { __index = methods, __jsontype = "array" }
+-- __name, __tostring: it prints as what it is at the REPL (accelerate.show)
+local List = { __index = methods, __jsontype = "array", __name = "accelerate.instances",
+  __tostring = show.render.instances }
 
 function methods:each()
   local i = 0

@@ -10,6 +10,7 @@ local sweep = require "accelerate.workflow.sweep"
 local checks = require "accelerate.workflow.checks"
 local create = require "accelerate.workflow.create"
 local policy = require "accelerate.client"
+local show = require "accelerate.show"
 
 local type = type
 local pairs = pairs
@@ -217,7 +218,7 @@ local function run(client, dag, opts, ctx)
     total = report.total, counts = report.counts, polls = report.polls,
     requests = stats.requests,
   }, ctx)
-  return report
+  return show.mark("report", report)
 end
 _M.run = run
 

@@ -597,3 +597,32 @@ describe("accelerate campaign: bad input refused, not half-used", function()
       "longer than 100 years")
   end)
 end)
+
+-- issue 20 item 4: an installed user has no docs/ (make install leaves it
+-- out), so the spec format is on `campaign --help` and the man page made
+-- from it: every field definition.lua knows, the defaults, an example.
+describe("campaign --help", function()
+  it("carries the spec format: every known field, the defaults and a valid example", function()
+    helpers.paths()
+    local definition = require "accelerate.campaign.definition"
+    local code, out = helpers.sh("NO_COLOR=1 HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent " .. bin()
+      .. " campaign --help 2>&1")
+    assert.equal(0, code, out)
+    for _, list in pairs(definition.known_fields()) do
+      for _, field in ipairs(list) do
+        assert.truthy(out:find("%f[%w_]" .. field .. "%f[^%w_]"), "campaign --help does not name " .. field)
+      end
+    end
+    for _, default in ipairs { "max_in_flight.-default 1", "order.-default \"oldest\"",
+      "repair_rounds.-default 0" } do
+      assert.truthy(out:find(default), "no default: " .. default)
+    end
+    local example = assert(out:match("\n(%s*{\n.-\n%s*})\n"), "no JSON example")
+    local s = assert(json.decode(example))
+    assert.truthy(definition.normalize(s))
+    -- the format fits the man page's 80 columns with its indent of 7
+    for line in assert(out:match("\nThe spec.-\n  }\n")):gmatch("[^\n]+") do
+      assert.truthy(#line <= 72, "longer than 72 columns: " .. line)
+    end
+  end)
+end)

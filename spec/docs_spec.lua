@@ -192,6 +192,31 @@ end)
 describe("README.md's Layout", function()
   local readme = assert(helpers.read_file(root .. "/README.md"))
 
+  -- issue 20 item 8: the demo failed on a taken port with nothing saying
+  -- how to move it, and the LuaRocks recipe's warning looked like a failure
+  it("names the ports' variables first, and says the LuaRocks warning is expected", function()
+    local first = assert(readme:match("^(.-)\n## Install\n"))
+    assert.matches("ACCELERATE_SIM_PORT", first, 1, true)
+    assert.matches("OPENRESTY_PORT", first, 1, true)
+    local recipe = assert(readme:match("\n([^\n]*LuaRocks[^<]*)<!%-%- spec/packaging_spec%.lua runs"))
+    assert.matches("Missing dependencies", recipe, 1, true)
+    assert.matches("lua-cjson (not installed)", recipe, 1, true)
+    assert.matches("expected", recipe, 1, true)
+  end)
+
+  -- issue 20 item 8: docs/workflow.md described an older demo (no campaign,
+  -- no HTML page) and another duration than the README's
+  it("agrees with docs/workflow.md on what make demo does and how long it takes", function()
+    local workflow = assert(helpers.read_file(root .. "/docs/workflow.md"))
+    local readme_s = assert(readme:match("`make demo`.-about (%d+) seconds"))
+    local make_demo = assert(workflow:match("\n%- `make demo`: (.-)\n%-"))
+    assert.equal(readme_s, make_demo:match("about (%d+) seconds"), make_demo)
+    local script = assert(workflow:match("\n%- `examples/demo%.sh` %(`make demo`%): (.-)\n\n"))
+    for _, step in ipairs { "repair", "demo-report.html", "campaign" } do
+      assert.matches(step, script, 1, true)
+    end
+  end)
+
   it("is at most 330 lines", function()
     local n = select(2, readme:gsub("\n", "\n"))
     assert.is_true(n <= 330, "README.md has " .. n .. " lines")

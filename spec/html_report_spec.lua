@@ -24,9 +24,9 @@ end
 -- The page makes no request: no src, href, url() or @import anywhere, and
 -- the only address is the SVG namespace.
 local function assert_self_contained(html)
-  -- tags as the browser reads them: attribute values (escaped, no quote in
-  -- them) emptied first
-  local tags = html:gsub('"[^"]*"', '""')
+  -- tags as the browser reads them: links inside the page (href="#id")
+  -- taken out, then attribute values (escaped, no quote in them) emptied
+  local tags = html:gsub('%shref="#[%w_%-]+"', ""):gsub('"[^"]*"', '""')
   assert.is_nil(tags:find("<[^>]-%ssrc%s*="))
   assert.is_nil(tags:find("<[^>]-%shref%s*="))
   assert.is_nil(tags:find("<[^>]-%son%a+%s*="))             -- nor an event handler
@@ -160,6 +160,37 @@ describe("accelerate report --html in a browser", function()
     assert.equal(62, cells)
     assert.equal(62, bars)
     assert.equal(r.counts.FAILED, count(dom, '<rect class="mark"'))
+
+    -- issue 20 item 10: each legend names a state once ("failed" was
+    -- twice: the status and the timeline's mark)
+    local legends = 0
+    for legend in dom:gmatch('<p class="legend">(.-)</p>') do
+      legends = legends + 1
+      local seen = {}
+      for label in legend:gmatch("</i>([^<]*)</span>") do
+        assert.is_nil(seen[label], "the legend names '" .. label .. "' twice")
+        seen[label] = true
+      end
+      assert.truthy(seen.failed)
+    end
+    assert.equal(2, legends)
+    -- a summary before the first section links to each failure group and
+    -- to the timing section, and every link lands on an element
+    local top = assert(dom:match("^(.-)<h2"))
+    local summary = assert(top:match('<nav class="summary">(.-)</nav>'), "no summary at the top")
+    local targets = {}
+    for id in dom:gmatch('%sid="([^"]+)"') do targets[id] = true end
+    for id in summary:gmatch('href="#([^"]+)"') do
+      assert.truthy(targets[id], "a link to #" .. id .. " lands nowhere")
+    end
+    assert.truthy(summary:find('href="#timing"', 1, true))
+    assert.truthy(summary:find('href="#failures"', 1, true))
+    local groups = 0
+    for id in dom:gmatch('<details class="group[^"]*" id="([^"]+)"') do
+      groups = groups + 1
+      assert.truthy(summary:find('href="#' .. id .. '"', 1, true), "no link to " .. id)
+    end
+    assert.equal(3, groups)
 
     local png = helpers.root .. "/build/html-report.png"
     os.remove(png)

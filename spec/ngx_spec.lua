@@ -145,6 +145,19 @@ describe("the OpenResty example", function()
         sim:reset_faults()
     end)
 
+    -- issue 20 item 9: the API's own refusal was a 502, as if it had failed
+    it("answers a plan the API does not know with 400 and the API's error", function()
+        sim:clear_requests()
+        local status, json, raw = helpers.api(app, "POST", "/backfills",
+            { planId = "no_such_plan", startTime = "2025-01-01", endTime = "2025-01-02" })
+        assert.are.equal(400, status, raw)
+        assert.are.equal("api", json.kind)
+        assert.are.equal("400", json.code)
+        assert.matches("no_such_plan does not exist", json.error, 1, true)
+        assert.is_string(json.trace_id)
+        assert.are.equal(1, #sim:requests { route = "create" })
+    end)
+
     it("answers 404 for a backfill, an instance or a plan the API does not know", function()
         for _, path in ipairs { "/backfills/no-such-dag", "/instances/99999999", "/plans/no_such_plan" } do
             local status, json, raw = get(path)
@@ -194,11 +207,16 @@ describe("a campaign in the OpenResty example", function()
             startTime = "2025-02-01", endTime = "2025-03-31", chunk = "month", max_in_flight = 2 }
         assert.are.equal(202, status, raw)
         assert.are.equal(4, json.tasks)
+        local last_raw
         local state = helpers.eventually(function()
-            local _, j = get("/campaigns/" .. json.id)
+            local _, j, r = get("/campaigns/" .. json.id)
+            last_raw = r
             return j and j.state ~= "running" and j
         end, 20)
         assert.is_table(state, "the campaign did not finish")
+        -- issue 20 item 9: no repair is an empty array, not {}
+        assert.matches('"repairs":[]', last_raw, 1, true)
+        assert.is_nil(last_raw:find('"repairs":{}', 1, true), last_raw)
         assert.are.equal("succeeded", state.state)
         assert.are.equal(4, #state.tasks)
         local creates = sim:requests { route = "create" }
@@ -396,6 +414,10 @@ describe("the README's nginx configuration", function()
         local readme = assert(helpers.read_file(helpers.root .. "/README.md"))
         local conf = readme:match("<!%-%- spec/ngx_spec%.lua starts this configuration[^\n]*\n```nginx\n(.-)```")
         assert.is_string(conf, "README.md has no marked nginx configuration")
+        -- issue 20 item 9: what a checkout nginx's workers cannot read looks
+        -- like, and what to do about it
+        assert.matches("module 'accelerate.ngx' not found", conf, 1, true)
+        assert.matches("`user OWNER;`", conf, 1, true)
         local server = assert(socket.bind("127.0.0.1", 0))
         local _, port = server:getsockname()
         server:close()

@@ -34,7 +34,9 @@ end
 
 -- The HTTP status to answer for an accelerate error: ours is a gateway,
 -- except for what the API says does not exist (a backfill, an instance, a
--- plan: code 404), which does not exist here either.
+-- plan: code 404), which does not exist here either, and a request the API
+-- refused (code 400: a plan it does not know, a bad date), which is the
+-- caller's to fix, with the API's message.
 local function fail(err)
     local status = 502
     if err.kind == "invalid" then
@@ -43,6 +45,8 @@ local function fail(err)
         status = 504
     elseif err.kind == "api" and (err.code == "404" or err.status == 404) then
         status = 404
+    elseif err.kind == "api" and err.code == "400" then
+        status = 400
     end
     return reply(status, { error = tostring(err), kind = err.kind, code = err.code, trace_id = err.trace_id })
 end
@@ -176,14 +180,17 @@ local function watch(premature, dag)
     shared:set(dag, cjson.encode { state = state, counts = report.counts, total = report.total })
 end
 
--- What GET /campaigns/ID answers of a campaign's report.
+-- What GET /campaigns/ID answers of a campaign's report, as JSON: the
+-- lists stay arrays when empty (util.array; cjson would write {}).
 local function campaign_summary(r, state)
-    local tasks = {}
+    local tasks = util.array()
     for i, t in ipairs(r.tasks) do
+        local repairs = util.array()
+        for j, rep in ipairs(t.repairs or {}) do repairs[j] = rep end
         tasks[i] = { task = t.task, plan = t.plan, startTime = t.startTime, endTime = t.endTime,
-            dagName = t.dagName, state = t.state, repairs = t.repairs, counts = t.counts }
+            dagName = t.dagName, state = t.state, repairs = repairs, counts = t.counts }
     end
-    return cjson.encode { state = state, ok = r.ok, stopped = r.stopped, counts = r.counts,
+    return util.json_encode { state = state, ok = r.ok, stopped = r.stopped, counts = r.counts,
         states = r.states, tasks = tasks, requests = r.requests }
 end
 
@@ -236,7 +243,11 @@ end
 function _M.campaign_status(id)
     local entry = campaigns:get(id)
     if not entry then return reply(404, { error = "no campaign " .. id }) end
-    return reply(200, cjson.decode(entry))
+    -- the JSON stored, as it is (decoded again, [] would come back as {})
+    ngx.status = 200
+    ngx.header["Content-Type"] = "application/json"
+    ngx.say(entry)
+    return ngx.exit(ngx.HTTP_OK)
 end
 
 -- Every WATCH_EVERY seconds, worker 0 starts a watcher for each backfill

@@ -37,6 +37,20 @@ local SELECTION_KEYS = { materializeType = true, names = true }
 local TYPES = { RESULT = true, ACCELERATE = true, EXTERNAL = true }
 local ORDERS = { oldest = true, newest = true }
 
+-- The fields a spec knows, sorted: {spec = {...}, entry = {...} (of a
+-- backfills entry), selection = {...} (of plans)}; `campaign --help`
+-- lists them and its spec checks the page names each.
+function _M.known_fields()
+  local out = {}
+  for name, set in pairs { spec = TOP_KEYS, entry = ENTRY_KEYS, selection = SELECTION_KEYS } do
+    local list = {}
+    for k in pairs(set) do list[#list + 1] = k end
+    tbl_sort(list)
+    out[name] = list
+  end
+  return out
+end
+
 -- Refuses keys a spec does not know: a misspelt option must not be ignored.
 local function only_known(t, known, where)
   local bad = {}

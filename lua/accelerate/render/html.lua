@@ -32,7 +32,7 @@ local CSS = ":root{" .. LIGHT .. "}\n" .. [[
 body{margin:0 auto;max-width:1320px;padding:16px 24px;background:var(--bg);color:var(--fg);
 font:14px/1.45 system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-serif}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid var(--line)}
-.muted{color:var(--muted)}.sum span{margin-right:14px}
+.muted{color:var(--muted)}.sum span{margin-right:14px}.summary a{margin-right:12px}
 .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px;background:var(--card);padding:6px}
 svg.gantt{max-width:100%;height:auto}svg text{fill:var(--fg);font-size:11px}svg .ax{fill:var(--muted);font-size:10px}
 svg .lbl{text-anchor:end}svg .grp{font-weight:600}svg .row{text-anchor:end;font-size:9px;fill:var(--muted)}
@@ -82,7 +82,8 @@ local function legend(with_queue)
     out[#out + 1] = '<span><i class="c-' .. c .. '"></i>' .. c:lower() .. "</span>"
   end
   if with_queue then
-    out[#out + 1] = '<span><i class="q"></i>queue wait</span><span><i class="mark"></i>failed</span>'
+    -- the mark is where a failed run ended: "failed" is the status's label
+    out[#out + 1] = '<span><i class="q"></i>queue wait</span><span><i class="mark"></i>end of a failed run</span>'
   end
   out[#out + 1] = "</p>"
   return tbl_concat(out)
@@ -113,10 +114,23 @@ end
 
 local OPEN_GROUPS = 5   -- the largest groups show their facts at once
 
-local function group_block(g, dag, open)
+-- The links at the top: each failure group (the anchors group_block
+-- gives), then the timing section.
+local function summary(groups)
+  local out = { '<nav class="summary">' }
+  out[#out + 1] = str_format('<a href="#failures">%d failure group%s</a>', #groups, #groups == 1 and "" or "s")
+  for i, g in ipairs(groups) do
+    out[#out + 1] = str_format('<a href="#group-%d">%d &times; %s</a>', i, g.count, esc(g.title))
+  end
+  out[#out + 1] = '<a href="#timing">where the time went</a></nav>'
+  return tbl_concat(out)
+end
+
+local function group_block(g, i, dag, open)
   local out = {
-    str_format('<details class="group%s"%s><summary>%d &times; %s<span class="badge %s">%s</span></summary>',
-      g.transient and " t" or "", open and " open" or "", g.count, esc(g.title), g.transient and "t" or "nt",
+    str_format('<details class="group%s" id="group-%d"%s><summary>%d &times; %s<span class="badge %s">%s</span>'
+      .. "</summary>", g.transient and " t" or "", i, open and " open" or "", g.count, esc(g.title),
+      g.transient and "t" or "nt",
       g.transient and "transient" or "not transient"),
     "<dl><dt>tables</dt><dd>" .. esc(tbl_concat(g.tables, ", ")) .. "</dd>",
     "<dt>dates</dt><dd>" .. esc(insight.compress_dates(g.dates)) .. "</dd>",
@@ -134,7 +148,7 @@ end
 local function failures_section(groups, dag)
   if #groups == 0 then return "<p>No instance failed.</p>" end
   local out = {}
-  for i, g in ipairs(groups) do out[#out + 1] = group_block(g, dag, i <= OPEN_GROUPS) end
+  for i, g in ipairs(groups) do out[#out + 1] = group_block(g, i, dag, i <= OPEN_GROUPS) end
   return tbl_concat(out, "\n")
 end
 
@@ -196,14 +210,14 @@ function _M.render(r, opts)
     '<meta name="color-scheme" content="light dark">',
     "<title>accelerate: backfill " .. esc(r.dagName or "?") .. "</title>",
     "<style>" .. CSS .. "</style></head><body>",
-    header(r, t, opts),
+    header(r, t, opts), summary(groups),
     "<h2>Calendar: table &times; date</h2>", legend(false),
     '<div class="scroll">' .. charts.heatmap(spans) .. "</div>",
     "<h2>Timeline by resource group</h2>", legend(true),
     str_format('<p class="muted">%d instances drawn; hover a bar for its times.</p>', bars),
     '<div class="scroll">' .. gantt .. "</div>",
-    str_format("<h2>Failures by cause (%d)</h2>", #groups), failures_section(groups, r.dagName),
-    "<h2>Where the time went</h2>", timing_section(t),
+    str_format('<h2 id="failures">Failures by cause (%d)</h2>', #groups), failures_section(groups, r.dagName),
+    '<h2 id="timing">Where the time went</h2>', timing_section(t),
     "<script>" .. SCRIPT .. "</script></body></html>\n",
   }
   return tbl_concat(parts, "\n")

@@ -39,12 +39,49 @@ local _M = { name = "campaign", order = 11,
   summary = "many backfills as one resumable job: preview, run, status (docs/campaign.md)",
   usage_hint = "campaign takes preview SPEC, run SPEC --journal FILE or status FILE" }
 
+-- The spec's format, on the page an installed user has (make install
+-- leaves docs/ out); docs/campaign.md says more.  Each field of
+-- definition.known_fields() is named (spec/cli_campaign_spec.lua checks).
+local SPEC_FORMAT = [[
+The spec (SPEC.json): a JSON object; an unknown field is refused.
+What to backfill, one of the two:
+  backfills         a list of {plan | planId | planName, startTime,
+                    endTime, dateIntervalOfLot}: plan is a name, display
+                    name or id; a field left out is the spec's own
+  plans             a selection {materializeType, names} (either or
+                    both): the named plans, or every plan of that type
+                    (RESULT, ACCELERATE, EXTERNAL); the spec's range
+  startTime, endTime  YYYY-MM-DD, both included (at most 100 years)
+  dateIntervalOfLot days per lot (default 1)
+How to run it:
+  chunk             "month" or N days: cut each range into tasks
+                    (default none: a task per range)
+  order             "oldest" or "newest" dates first (default "oldest")
+  max_in_flight     unfinished backfills at once (default 1)
+  failure_budget    no new task once more instances FAILED (default
+                    none; 0 stops at the first failure)
+  repair_rounds     rounds of repairs of transient failures (default 0)
+  transient         Lua patterns matched against the lower-cased stack,
+                    instead of the rule table (default the rule table)
+  force             true: create the backfills of EXTERNAL plans
+                    (default false)
+  name, description free text
+Example (six tasks: January of both plans, then February, then March):
+  {
+    "name": "Q1 2025 result plans",
+    "plans": { "materializeType": "RESULT",
+               "names": ["sales_daily", "gmv_monthly"] },
+    "startTime": "2025-01-01", "endTime": "2025-03-31",
+    "chunk": "month", "max_in_flight": 2,
+    "failure_budget": 50, "repair_rounds": 1
+  }]]
+
 function _M.declare(cmd)
   cmd:usage("usage: accelerate campaign preview SPEC.json [--json]\n"
     .. "       accelerate campaign run SPEC.json --journal FILE [--json] [options]\n"
     .. "       accelerate campaign status FILE [--json]")
-  cmd:description("Many backfills over many plans and dates as one job.  SPEC.json (format in\n"
-    .. "docs/campaign.md) lists backfills, or selects plans by type and names over\n"
+  cmd:description("Many backfills over many plans and dates as one job.  SPEC.json (format\n"
+    .. "below) lists backfills, or selects plans by type and names over\n"
     .. "one range; each range is cut into tasks (chunk: \"month\" or N days), created\n"
     .. "oldest or newest dates first, never more than max_in_flight unfinished at\n"
     .. "once.  Failures judged transient are repaired automatically (repair_rounds);\n"
@@ -92,6 +129,7 @@ function _M.declare(cmd)
   -- campaign's own page shows run's options (the parser reads them on run)
   cmd:group("Options of run (`accelerate campaign run --help`)", unpack_list(opts))
   cmd:epilog("(--timeout bounds the whole run: exit 3, the backfills keep running)\n\n"
+    .. SPEC_FORMAT .. "\n\n"
     .. "Exit codes as for backfill: 0 every task SUCCESS, 1 some FAILED (or the failure budget\n"
     .. "stopped the campaign), 2 usage, 3 timed out, 4 API or network error (a create whose\n"
     .. "answer was lost included), 130 interrupted.  --json: one object with ok, stopped\n"

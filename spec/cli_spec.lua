@@ -651,11 +651,42 @@ describe("accelerate command: limits and messages", function()
   it("refuses in lots the dates create refuses (year 0000), with the same words", function()
     local lerr = refused({ "lots", "0000-01-01", "0000-01-03" })
     local cerr = refused({ "create", "--plan-id", "p", "--start", "0000-01-01", "--end", "0000-01-03" })
-    assert.matches("startTime is not a real date", lerr, 1, true)
-    assert.matches("startTime is not a real date", cerr, 1, true)
-    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" }, "not a real date")
+    assert.matches("START: '0000-01-01' is not a date (YYYY-MM-DD)", lerr, 1, true)
+    assert.matches("--start: '0000-01-01' is not a date (YYYY-MM-DD)", cerr, 1, true)
+    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" },
+      "--end: '0000-01-03' is not a date (YYYY-MM-DD)")
     refused({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-03", "--lot", "100001" },
-      "dateIntervalOfLot must be an integer from 1 to 100000")
+      "--lot must be an integer from 1 to 100000")
+  end)
+
+  -- Issue 20 item 5: the option the user typed, never the API field it fills.
+  it("names the option typed, not the API field, for a date or a range it refuses", function()
+    for _, c in ipairs {
+      { { "--start", "2025/01/01", "--end", "2025-01-31" }, "--start: '2025/01/01' is not a date (YYYY-MM-DD)" },
+      { { "--start", "2025-01-01", "--end", "2025-02-30" }, "--end: '2025-02-30' is not a date (YYYY-MM-DD)" },
+      { { "--start", "2025-01-31", "--end", "2025-01-01" }, "--start 2025-01-31 is after --end 2025-01-01" },
+      { { "--start", "1900-01-01", "--end", "2025-01-01" }, "--start .. --end 1900-01-01 .. 2025-01-01 is longer" },
+    } do
+      for _, cmd in ipairs { "backfill", "create" } do
+        local argv = { cmd, "--plan-id", "p" }
+        for _, a in ipairs(c[1]) do argv[#argv + 1] = a end
+        local err = refused(argv, c[2])
+        assert.is_nil(err:find("startTime", 1, true), err)
+        assert.is_nil(err:find("endTime", 1, true), err)
+      end
+    end
+    local err = refused({ "lots", "2025/01/01", "2025-01-31" }, "START: '2025/01/01' is not a date (YYYY-MM-DD)")
+    assert.is_nil(err:find("startTime", 1, true), err)
+    refused({ "lots", "2025-01-31", "2025-01-01" }, "START 2025-01-31 is after END 2025-01-01")
+  end)
+
+  it("refuses an unknown --status with the known ones and a suggestion, before anything is sent", function()
+    local err = refused({ "instances", "dag-1", "--status", "FAILD" },
+      "--status: unknown status 'FAILD'; did you mean 'FAILED'?")
+    assert.matches("WAITING", err, 1, true)
+    assert.matches("SUCCESS", err, 1, true)
+    refused({ "instances", "dag-1", "--status", "SUCCESS,RUNING" }, "did you mean 'RUNNING'?")
+    refused({ "instances", "dag-1", "--status", "BOGUS" }, "--status: unknown status 'BOGUS'; the statuses are:")
   end)
 end)
 

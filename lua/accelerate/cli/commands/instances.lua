@@ -35,7 +35,8 @@ function _M.declare(cmd)
   declare.value(cmd, "--page-size", "N", "instances per page (default 20)", { number = { 1, true } })
   declare.flag(cmd, "--all", "every page")
   declare.value(cmd, "--status", "STATUS", "only the instances of this status (WAITING, RUNNING, SUCCESS,\n"
-    .. "FAILED, or any other the server reports); repeat it, or give\n"
+    .. "FAILED, or a failed one: KILLED, STOPPED, CANCELED, ERROR,\n"
+    .. "TIMEOUT...); repeat it, or give\n"
     .. "FAILED,RUNNING, for several; pages through every instance",
     { list = true, complete = { "WAITING", "RUNNING", "SUCCESS", "FAILED" } })
   declare.value(cmd, "--format", "FORMAT", "table (default), json (the same as --json), or csv (a header line,\n"
@@ -80,6 +81,16 @@ local function print_instances(ctx, o, items)
   end
 end
 
+-- The statuses --status takes: those the API documents and the failed
+-- ones the server may report (accelerate.statuses); any other is a typo.
+local KNOWN, KNOWN_LIST = {}, {}
+for _, list in ipairs { status.DOCUMENTED, status.FAILED_LIST } do
+  for _, s in ipairs(list) do
+    if not KNOWN[s] then KNOWN[s] = true KNOWN_LIST[#KNOWN_LIST + 1] = s end
+  end
+end
+KNOWN_LIST = tbl_concat(KNOWN_LIST, ", ")
+
 -- --status S (repeatable, or S1,S2): the statuses to keep, upper-cased, as
 -- a set and as a sorted list; nil without --status.
 local function wanted_statuses(o)
@@ -89,6 +100,12 @@ local function wanted_statuses(o)
     for word in v:gmatch("[^,]+") do
       local st = word:upper()
       if not st:match("^[%w_%-]+$") then raise("--status takes a status such as FAILED or RUNNING", "instances") end
+      if not KNOWN[st] then
+        local near = util.nearest(KNOWN, st)
+        raise("--status: unknown status '" .. word .. "'; "
+          .. (near and ("did you mean '" .. near .. "'? (the statuses are: ") or "the statuses are: ")
+          .. KNOWN_LIST .. (near and ")" or ""), "instances")
+      end
       if not set[st] then set[st] = true names[#names + 1] = st end
     end
   end

@@ -1061,4 +1061,34 @@ describe("accelerate command: the one status line", function()
     assert.equal(2, #wlines)
     assert.matches("Z D  [^\n]*RUNNING[^\n]*  elapsed 5s  eta ", wlines[1])
   end)
+
+  -- Issue 20 item 6: a narrow terminal gets a shorter line, not a cut one.
+  it("fits the watch's line to the terminal: percentage, the counts not zero and the ETA", function()
+    local function drawn(width)
+      local ctx, err = ctx_of(true, width)
+      local p = progress.new(ctx, { flags = {} })
+      for i = 1, 3 do
+        p.update({ dagName = "D", total = 62, elapsed = 60 * i,
+          counts = { SUCCESS = 4 * i, FAILED = 0, RUNNING = 6, WAITING = 56 - 4 * i } })
+      end
+      p.finish()
+      local last
+      for line in err.text():gmatch("\r\27%[K([^\r\n]*)") do
+        assert.is_true(#line <= width - 1, width .. ": " .. line)
+        last = line
+      end
+      return last
+    end
+    local wide = drawn(140)
+    assert.matches("SUCCESS 12  FAILED 0  RUNNING 6  WAITING 44  3m00s eta ", wide, 1, true)
+    for _, width in ipairs { 60, 40 } do
+      local line = drawn(width)
+      assert.matches("19%", line, 1, true)
+      assert.matches("12", line, 1, true)
+      assert.matches("44", line, 1, true)
+      assert.matches("6", line, 1, true)
+      assert.is_nil(line:find("FAILED", 1, true), line)
+      assert.matches("eta %d+m%d+s$", line)
+    end
+  end)
 end)

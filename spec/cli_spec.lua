@@ -964,6 +964,32 @@ describe("accelerate command: widths, pages and times", function()
     for line in err:gmatch("\r\27%[K([^\r\n]*)") do assert.is_true(#line <= 49) end
   end)
 
+  -- Issue 20 item 6: the failure groups wrap to a terminal's width.
+  it("wraps the failure groups to the width of a terminal on stdout", function()
+    local function report(tty)
+      local c = plan_client { [2] = true }
+      for _, inst in ipairs(c.instances) do
+        inst.detail = { msg = "java.sql.SQLException: partition p1 of dw.x is being loaded by another job, try again" }
+      end
+      local code, out = run(args { "--no-color", "--no-calendar" },
+        { client = c, tty = { [1] = tty }, term_width = function() return 60 end })
+      assert.equal(1, code)
+      return out
+    end
+    local out = report(true)
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      if line:match("^FAILED") or line:match("^    ") then
+        n = n + 1
+        assert.is_true(#line <= 59, line)
+      end
+    end
+    assert.is_true(n >= 6, out)
+    assert.matches("\n    being loaded by another job", out)
+    assert.matches("SQLException: partition p1 of dw.x is being loaded by another job, try again\n",
+      report(false), 1, true)
+  end)
+
   it("says which clock each time is on: Z for ours, 'server time' for the server's", function()
     local c = plan_client { [2] = true }
     for _, inst in ipairs(c.instances) do

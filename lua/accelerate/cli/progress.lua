@@ -33,15 +33,19 @@ local DEFAULT_COLUMNS = 80
 local IN_ORDER = {}
 for _, k in ipairs(STATUS_ORDER) do IN_ORDER[k] = true end
 
--- The terminal's width now (it may have been resized since the last
--- line): what the terminal says, else $COLUMNS, else 80.
-local function columns_of(ctx)
-  local w = ctx.term_width and ctx.term_width(2)
+-- syntax: n = progress.columns(ctx [, fd])
+-- The width of the terminal on fd (default 2, stderr) now (it may have
+-- been resized since the last line): what the terminal says, else
+-- $COLUMNS, else 80.
+local function columns_of(ctx, fd)
+  local w = ctx.term_width and ctx.term_width(fd or 2)
   if type(w) == "number" and w > 0 then return w end
   w = tonumber(ctx.getenv("COLUMNS") or "")
   if w and w > 0 then return w end
   return DEFAULT_COLUMNS
 end
+
+_M.columns = columns_of
 
 local function stamp() return os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " end
 

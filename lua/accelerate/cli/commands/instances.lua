@@ -27,8 +27,8 @@ local EXIT = output.EXIT
 local _M = { name = "instances", order = 6, summary = "list a backfill's instances" }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate instances DAG [--page N] [--page-size N] [--all] [--status STATUS]...\n"
-    .. "                                [--format table|json|csv]")
+  cmd:usage("usage: accelerate instances DAG [--page N] [--page-size N] [--all]\n"
+    .. "                            [--status STATUS]... [--format FORMAT]")
   cmd:description("Lists a backfill's instances: id, status, table, partitions, times.")
   declare.argument(cmd, "DAG", "the backfill's dagName")
   declare.value(cmd, "--page", "N", "page number (default 1)", { number = { 1, true } })
@@ -40,7 +40,7 @@ function _M.declare(cmd)
     .. "FAILED,RUNNING, for several; pages through every instance",
     { list = true, complete = { "WAITING", "RUNNING", "SUCCESS", "FAILED" } })
   declare.value(cmd, "--format", "FORMAT", "table (default), json (the same as --json), or csv (a header line,\n"
-    .. "then id,status,mtGuid,startPartition,endPartition,startTime,endTime)",
+    .. "then id, status, mtGuid, startPartition, endPartition, startTime, endTime)",
     { complete = { "table", "json", "csv" } })
   cmd:epilog("Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output\n"
     .. "could not be written.\n\n" .. declare.examples(

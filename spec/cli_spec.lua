@@ -678,6 +678,12 @@ describe("accelerate command: limits and messages", function()
     local err = refused({ "lots", "2025/01/01", "2025-01-31" }, "START: '2025/01/01' is not a date (YYYY-MM-DD)")
     assert.is_nil(err:find("startTime", 1, true), err)
     refused({ "lots", "2025-01-31", "2025-01-01" }, "START 2025-01-31 is after END 2025-01-01")
+    err = refused({ "create", "--plan-id", ("x"):rep(300), "--start", "2025-01-01", "--end", "2025-01-02" },
+      "--plan-id and --plan-name must be 1-256 printable characters")
+    assert.is_nil(err:find("planId", 1, true), err)
+    err = refused({ "instances", "dag-1", "--page", "99999999999" }, "--page must be a whole number from 1 to 2147483647")
+    assert.is_nil(err:find("pageIndex", 1, true), err)
+    refused({ "instances", "dag-1", "--page-size", "100001" }, "--page-size must be a whole number from 1 to 100000")
   end)
 
   it("refuses an unknown --status with the known ones and a suggestion, before anything is sent", function()

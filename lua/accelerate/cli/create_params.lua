@@ -30,7 +30,8 @@ local CHECK_CFG = { url = "http://127.0.0.1", tenant_id = "t", auth_type = "UID"
 -- The options of create, backfill and repair that fill each API field; a
 -- message names what the user typed, never the field (lots passes its own
 -- argument names).
-local OPTION_NAMES = { startTime = "--start", endTime = "--end", dateIntervalOfLot = "--lot" }
+local OPTION_NAMES = { startTime = "--start", endTime = "--end", dateIntervalOfLot = "--lot",
+  planId = "--plan-id", planName = "--plan-name" }
 
 -- msg with each API field name replaced by the user's name for it.
 local function worded(msg, names)

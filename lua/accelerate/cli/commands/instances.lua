@@ -12,6 +12,7 @@ local output = require "accelerate.cli.output"
 
 local pcall = pcall
 local ipairs = ipairs
+local pairs = pairs
 local error = error
 local tonumber = tonumber
 local tostring = tostring
@@ -172,6 +173,12 @@ function _M.run(o, ctx)
   usage.check_format(o)
   if o.lists.status and o.values.page then
     raise("--status pages through every instance: --page does not go with it", "instances")
+  end
+  -- the core's bounds of pageIndex and pageSize, said with the options' names
+  for name, most in pairs { page = 2147483647, ["page-size"] = 100000 } do
+    if (o.values[name] or 1) > most then
+      raise(str_format("--%s must be a whole number from 1 to %d", name, most), "instances")
+    end
   end
   local wanted, names = wanted_statuses(o)   -- checked before any setting is read
   local client = config.client(o, ctx)

@@ -651,11 +651,48 @@ describe("accelerate command: limits and messages", function()
   it("refuses in lots the dates create refuses (year 0000), with the same words", function()
     local lerr = refused({ "lots", "0000-01-01", "0000-01-03" })
     local cerr = refused({ "create", "--plan-id", "p", "--start", "0000-01-01", "--end", "0000-01-03" })
-    assert.matches("startTime is not a real date", lerr, 1, true)
-    assert.matches("startTime is not a real date", cerr, 1, true)
-    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" }, "not a real date")
+    assert.matches("START: '0000-01-01' is not a date (YYYY-MM-DD)", lerr, 1, true)
+    assert.matches("--start: '0000-01-01' is not a date (YYYY-MM-DD)", cerr, 1, true)
+    refused({ "backfill", "--plan-id", "p", "--start", "2025-01-01", "--end", "0000-01-03" },
+      "--end: '0000-01-03' is not a date (YYYY-MM-DD)")
     refused({ "create", "--plan-id", "p", "--start", "2025-01-01", "--end", "2025-01-03", "--lot", "100001" },
-      "dateIntervalOfLot must be an integer from 1 to 100000")
+      "--lot must be an integer from 1 to 100000")
+  end)
+
+  -- Issue 20 item 5: the option the user typed, never the API field it fills.
+  it("names the option typed, not the API field, for a date or a range it refuses", function()
+    for _, c in ipairs {
+      { { "--start", "2025/01/01", "--end", "2025-01-31" }, "--start: '2025/01/01' is not a date (YYYY-MM-DD)" },
+      { { "--start", "2025-01-01", "--end", "2025-02-30" }, "--end: '2025-02-30' is not a date (YYYY-MM-DD)" },
+      { { "--start", "2025-01-31", "--end", "2025-01-01" }, "--start 2025-01-31 is after --end 2025-01-01" },
+      { { "--start", "1900-01-01", "--end", "2025-01-01" }, "--start .. --end 1900-01-01 .. 2025-01-01 is longer" },
+    } do
+      for _, cmd in ipairs { "backfill", "create" } do
+        local argv = { cmd, "--plan-id", "p" }
+        for _, a in ipairs(c[1]) do argv[#argv + 1] = a end
+        local err = refused(argv, c[2])
+        assert.is_nil(err:find("startTime", 1, true), err)
+        assert.is_nil(err:find("endTime", 1, true), err)
+      end
+    end
+    local err = refused({ "lots", "2025/01/01", "2025-01-31" }, "START: '2025/01/01' is not a date (YYYY-MM-DD)")
+    assert.is_nil(err:find("startTime", 1, true), err)
+    refused({ "lots", "2025-01-31", "2025-01-01" }, "START 2025-01-31 is after END 2025-01-01")
+    err = refused({ "create", "--plan-id", ("x"):rep(300), "--start", "2025-01-01", "--end", "2025-01-02" },
+      "--plan-id and --plan-name must be 1-256 printable characters")
+    assert.is_nil(err:find("planId", 1, true), err)
+    err = refused({ "instances", "dag-1", "--page", "99999999999" }, "--page must be a whole number from 1 to 2147483647")
+    assert.is_nil(err:find("pageIndex", 1, true), err)
+    refused({ "instances", "dag-1", "--page-size", "100001" }, "--page-size must be a whole number from 1 to 100000")
+  end)
+
+  it("refuses an unknown --status with the known ones and a suggestion, before anything is sent", function()
+    local err = refused({ "instances", "dag-1", "--status", "FAILD" },
+      "--status: unknown status 'FAILD'; did you mean 'FAILED'?")
+    assert.matches("WAITING", err, 1, true)
+    assert.matches("SUCCESS", err, 1, true)
+    refused({ "instances", "dag-1", "--status", "SUCCESS,RUNING" }, "did you mean 'RUNNING'?")
+    refused({ "instances", "dag-1", "--status", "BOGUS" }, "--status: unknown status 'BOGUS'; the statuses are:")
   end)
 end)
 
@@ -933,6 +970,32 @@ describe("accelerate command: widths, pages and times", function()
     for line in err:gmatch("\r\27%[K([^\r\n]*)") do assert.is_true(#line <= 49) end
   end)
 
+  -- Issue 20 item 6: the failure groups wrap to a terminal's width.
+  it("wraps the failure groups to the width of a terminal on stdout", function()
+    local function report(tty)
+      local c = plan_client { [2] = true }
+      for _, inst in ipairs(c.instances) do
+        inst.detail = { msg = "java.sql.SQLException: partition p1 of dw.x is being loaded by another job, try again" }
+      end
+      local code, out = run(args { "--no-color", "--no-calendar" },
+        { client = c, tty = { [1] = tty }, term_width = function() return 60 end })
+      assert.equal(1, code)
+      return out
+    end
+    local out = report(true)
+    local n = 0
+    for line in out:gmatch("[^\n]+") do
+      if line:match("^FAILED") or line:match("^    ") then
+        n = n + 1
+        assert.is_true(#line <= 59, line)
+      end
+    end
+    assert.is_true(n >= 6, out)
+    assert.matches("\n    being loaded by another job", out)
+    assert.matches("SQLException: partition p1 of dw.x is being loaded by another job, try again\n",
+      report(false), 1, true)
+  end)
+
   it("says which clock each time is on: Z for ours, 'server time' for the server's", function()
     local c = plan_client { [2] = true }
     for _, inst in ipairs(c.instances) do
@@ -1029,5 +1092,35 @@ describe("accelerate command: the one status line", function()
     for line in werr.text():gmatch("[^\n]+") do wlines[#wlines + 1] = line end
     assert.equal(2, #wlines)
     assert.matches("Z D  [^\n]*RUNNING[^\n]*  elapsed 5s  eta ", wlines[1])
+  end)
+
+  -- Issue 20 item 6: a narrow terminal gets a shorter line, not a cut one.
+  it("fits the watch's line to the terminal: percentage, the counts not zero and the ETA", function()
+    local function drawn(width)
+      local ctx, err = ctx_of(true, width)
+      local p = progress.new(ctx, { flags = {} })
+      for i = 1, 3 do
+        p.update({ dagName = "D", total = 62, elapsed = 60 * i,
+          counts = { SUCCESS = 4 * i, FAILED = 0, RUNNING = 6, WAITING = 56 - 4 * i } })
+      end
+      p.finish()
+      local last
+      for line in err.text():gmatch("\r\27%[K([^\r\n]*)") do
+        assert.is_true(#line <= width - 1, width .. ": " .. line)
+        last = line
+      end
+      return last
+    end
+    local wide = drawn(140)
+    assert.matches("SUCCESS 12  FAILED 0  RUNNING 6  WAITING 44  3m00s eta ", wide, 1, true)
+    for _, width in ipairs { 60, 40 } do
+      local line = drawn(width)
+      assert.matches("19%", line, 1, true)
+      assert.matches("12", line, 1, true)
+      assert.matches("44", line, 1, true)
+      assert.matches("6", line, 1, true)
+      assert.is_nil(line:find("FAILED", 1, true), line)
+      assert.matches("eta %d+m%d+s$", line)
+    end
   end)
 end)

@@ -229,4 +229,17 @@ describe("accelerate(1)", function()
     local accelerate = helpers.core()
     assert.matches("accelerate " .. accelerate.VERSION:gsub("%.", "%%."), text)
   end)
+
+  -- Issue 20 item 7: the command pages are preformatted and indented by
+  -- 7 columns, so each --help line must leave room for that.
+  it("fits 80 columns: MANWIDTH=80 man -l has no line over 80", function()
+    local code, text = helpers.sh("MANWIDTH=80 man -l " .. quote(PAGE) .. " 2>&1 | col -bx")
+    assert.equal(0, code, text)
+    local long = {}
+    for line in text:gmatch("[^\n]*") do
+      local n = select(2, line:gsub("[^\128-\191]", ""))   -- characters, not bytes
+      if n > 80 then long[#long + 1] = n .. ": " .. line end
+    end
+    assert.equal(0, #long, #long .. " lines over 80 columns:\n" .. table.concat(long, "\n"))
+  end)
 end)

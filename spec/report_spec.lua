@@ -155,6 +155,32 @@ describe("render.text.groups and render.text.timing_line", function()
     assert.matches("\27%[31mFAILED", render_text.groups(groups, { dag = "D", color = true }))
   end)
 
+  -- Issue 20 item 6: on a terminal the long lines wrap at a space, under
+  -- their own column, rather than wherever the terminal cuts them.
+  it("wraps each line to opts.width at spaces, continuation lines indented", function()
+    local lock = "java.sql.SQLException: partition p1 of dw.x is being loaded by another job, try again later"
+    local list = {}
+    for i = 1, 4 do list[i] = f(i, "dw.table_number_" .. i, "2025-01-0" .. i, lock) end
+    local groups = insight.failures(list)
+    local text = render_text.groups(groups, { dag = "D", width = 60 })
+    for line in text:gmatch("[^\n]+") do assert.is_true(#line <= 60, line) end
+    assert.equal(table.concat({
+      "FAILED  4 instances  SQLException: partition p1 of dw.x is",
+      "    being loaded by another job, try again later",
+      "    tables:    dw.table_number_1, dw.table_number_2,",
+      "               dw.table_number_3, dw.table_number_4",
+      "    dates:     2025-01-01..01-04",
+      "    instances: 1, 2, 3, 4",
+      "    transient (another job was loading the partition): retry",
+      "    with `accelerate repair D`",
+      "    full stack and SQL: accelerate detail 1  (or add",
+      "    --verbose)",
+    }, "\n") .. "\n", text)
+    -- without a width (not a terminal): one line each, as before
+    assert.matches("\n    tables:    dw.table_number_1, dw.table_number_2, dw.table_number_3, dw.table_number_4\n",
+      render_text.groups(groups, { dag = "D" }))
+  end)
+
   it("names at most five instances of a group", function()
     local list = {}
     for i = 1, 8 do list[i] = f(i, "t", "2025-01-01", "boom") end

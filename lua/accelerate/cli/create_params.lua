@@ -10,12 +10,15 @@ local context = require "accelerate.cli.context"
 local plan_lookup = require "accelerate.cli.plan_lookup"
 local checks = require "accelerate.workflow.checks"
 local wparams = require "accelerate.workflow.params"
+local dates = require "accelerate.dates"
 
 local type = type
 local ipairs = ipairs
 local tostring = tostring
 local str_format = string.format
 local str_gsub = string.gsub
+local str_match = string.match
+local pairs = pairs
 local raise = usage.raise
 
 local _M = {}
@@ -24,27 +27,58 @@ local _M = {}
 -- core's own rules (accelerate.prepare sends nothing).
 local CHECK_CFG = { url = "http://127.0.0.1", tenant_id = "t", auth_type = "UID", auth_value = "check" }
 
--- syntax: create_params.check(params, command)
+-- The options of create, backfill and repair that fill each API field; a
+-- message names what the user typed, never the field (lots passes its own
+-- argument names).
+local OPTION_NAMES = { startTime = "--start", endTime = "--end", dateIntervalOfLot = "--lot",
+  planId = "--plan-id", planName = "--plan-name" }
+
+-- msg with each API field name replaced by the user's name for it.
+local function worded(msg, names)
+  for field, name in pairs(names) do
+    msg = str_gsub(msg, "%f[%w]" .. field .. "%f[%W]", (str_gsub(name, "%%", "%%%%")))
+  end
+  return msg
+end
+
+-- A real date YYYY-MM-DD from year 0001 (the core's rule), or a usage error
+-- naming the option and the value as typed.
+local function check_date(value, name, command)
+  if value == nil then return end
+  local y = type(value) == "string" and str_match(value, "^(%d%d%d%d)%-%d%d%-%d%d$")
+  if not y or y == "0000" or not dates.parse(value) then
+    raise(str_format("%s: '%s' is not a date (YYYY-MM-DD)", name, tostring(value)), command)
+  end
+end
+
+-- syntax: create_params.check(params, command [, names])
 -- Raises a usage error for create parameters the core would refuse (dates
 -- that are not real, year 0000, a lot size out of range), so that lots,
 -- create, backfill and repair refuse alike, before anything is sent or
--- journaled.  Without the core built there is nothing to check with.
-function _M.check(params, command)
+-- journaled.  names maps startTime, endTime, dateIntervalOfLot to what the
+-- user typed (default --start, --end, --lot).  Without the core built the
+-- dates and the range are still checked.
+function _M.check(params, command, names)
+  names = names or OPTION_NAMES
+  check_date(params.startTime, names.startTime, command)
+  check_date(params.endTime, names.endTime, command)
   local core = context.core()
-  if not core or not core.prepare then return end
-  if params.plan ~= nil then
-    -- --plan is looked up later; the core checks the rest with a stand-in id
-    params = util.shallow_copy(params)
-    params.plan, params.planId = nil, "p"
-  end
-  local req, err = core.prepare(CHECK_CFG, "create_task", params)
-  if not req then
-    local msg = type(err) == "table" and err.message or tostring(err)
-    raise((str_gsub(msg, "^create_task: ", "")), command)
+  if core and core.prepare then
+    local p = params
+    if p.plan ~= nil then
+      -- --plan is looked up later; the core checks the rest with a stand-in id
+      p = util.shallow_copy(p)
+      p.plan, p.planId = nil, "p"
+    end
+    local req, err = core.prepare(CHECK_CFG, "create_task", p)
+    if not req then
+      local msg = type(err) == "table" and err.message or tostring(err)
+      raise(worded((str_gsub(msg, "^create_task: ", "")), names), command)
+    end
   end
   -- the range as a whole, before any plan lookup, without expanding it
   local ok, rerr = checks.protect(wparams.range, params.startTime, params.endTime, params.dateIntervalOfLot)
-  if not ok then raise(rerr.message, command) end
+  if not ok then raise(worded(rerr.message, names), command) end
 end
 
 -- syntax: create_params.one_plan(o)

@@ -13,6 +13,12 @@ local ipairs = ipairs
 local setmetatable = setmetatable
 local tbl_concat = table.concat
 local str_gsub = string.gsub
+local str_sub = string.sub
+local type = type
+
+-- The widest line of a help page: the man page indents the pages by 7
+-- columns and must fit 80.
+local HELP_WIDTH = 72
 
 local _M = {}
 
@@ -99,7 +105,28 @@ end
 -- The help layout of every page: two spaces before a label, descriptions
 -- from column 27, as `accelerate --help` always was.
 function _M.style(cmd)
-  cmd:help_usage_margin(2):help_description_margin(26)
+  cmd:help_usage_margin(2):help_description_margin(26):help_max_width(HELP_WIDTH)
+end
+
+-- A help text as paragraphs that argparse wraps to HELP_WIDTH: a line
+-- break followed by a word joins the lines; blank lines and indented lines
+-- (lists, examples) stay as written.
+local function reflow(text)
+  if type(text) ~= "string" then return text end
+  return (str_gsub(text, "([^\n])\n(%S)", "%1 %2"))
+end
+
+-- syntax: declare.reflow(cmd)
+-- Every help text of cmd (description, epilog, its options' and
+-- arguments') reflowed, so that each page fits HELP_WIDTH columns: the
+-- man page indents it by 7 and must fit 80 (issue 20 item 7).
+function _M.reflow(cmd)
+  cmd._description = reflow(cmd._description)
+  cmd._epilog = reflow(cmd._epilog)
+  for _, list in ipairs { cmd._options or {}, cmd._arguments or {} } do
+    for _, el in ipairs(list) do el._description = reflow(el._description) end
+  end
+  for _, sub in ipairs(cmd._commands or {}) do _M.reflow(sub) end
 end
 
 -- What several commands say alike ----------------------------------------------
@@ -111,9 +138,10 @@ Exit codes:
   2  usage or configuration error
   3  timed out before every instance finished (report: not finished yet)
   4  API or network error (including a create whose answer was lost)
-  5  output could not be written (stdout closed, disk full): the dagName or the
-     outcome is printed on stderr instead
-  130  interrupted (Ctrl-C): the backfill keeps running; the message says how to resume]]
+  5  output could not be written (stdout closed, disk full): the
+     dagName or the outcome is printed on stderr instead
+  130  interrupted (Ctrl-C): the backfill keeps running; the message
+       says how to resume]]
 
 -- syntax: declare.watch_options(cmd)
 -- --interval, --max-interval, --timeout of the commands that watch (the
@@ -157,7 +185,18 @@ owner's scheduler, not by AnyMetrics: it is refused (exit 2) unless --force.]]
 -- The Examples section that ends every command's help.
 function _M.examples(...)
   local lines = { "Examples:" }
-  for _, l in ipairs({ ... }) do lines[#lines + 1] = "  " .. l end
+  for _, l in ipairs({ ... }) do
+    -- a long command continued with a backslash, as a shell reads it
+    local line = "  " .. l
+    while #line > HELP_WIDTH do
+      local cut = HELP_WIDTH - 2
+      while cut > 8 and str_sub(line, cut, cut) ~= " " do cut = cut - 1 end
+      if cut <= 8 then break end
+      lines[#lines + 1] = str_sub(line, 1, cut) .. "\\"
+      line = "      " .. str_sub(line, cut + 1)
+    end
+    lines[#lines + 1] = line
+  end
   return tbl_concat(lines, "\n")
 end
 

@@ -19,6 +19,7 @@ local workflow = require "accelerate.workflow"
 local calendar = require "accelerate.render.calendar"
 local render_text = require "accelerate.render.text"
 local insight = require "accelerate.insight"
+local progress = require "accelerate.cli.progress"
 
 local type = type
 local ipairs = ipairs
@@ -304,7 +305,8 @@ function _M.print_report(ctx, o, r, what)
   -- failures by cause; --verbose: each failed instance with its whole stack
   local groups = insight.failures(r.failures)
   local text = o.flags.verbose and render_text.failures(r.failures, { verbose = true, color = color })
-    or render_text.groups(groups, { dag = r.dagName, color = color })
+    or render_text.groups(groups, { dag = r.dagName, color = color,
+      width = ctx.isatty(1) and progress.columns(ctx, 1) - 1 or nil })   -- wrapped on a terminal
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
   local timing = render_text.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
   if timing then out(timing .. "\n") end

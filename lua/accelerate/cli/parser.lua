@@ -125,6 +125,7 @@ local function build()
     local cmd = root:command(mod.name):summary(mod.summary):add_help(false)
     declare.style(cmd)
     mod.declare(cmd)
+    declare.reflow(cmd)
     if #meta(cmd).subcommands > 0 then cmd:command_target("subcommand") end
     t.modules[mod.name] = mod
     t.commands[mod.name] = cmd
@@ -132,6 +133,7 @@ local function build()
   end
   root:epilog("`accelerate <command> --help` (or `accelerate help <command>`) describes each command;\n"
     .. "`man accelerate` has them all.\n\n" .. declare.EXIT_HELP)
+  declare.reflow(root)
   -- every option of every command, by name: which take a value
   t.options = collect(root, {})
   for _, cmd in pairs(t.commands) do collect(cmd, t.options) end

@@ -1,6 +1,6 @@
 -- The one status line of `backfill`, `wait`, `repair` and `campaign`, on
--- stderr: on a terminal one line redrawn in place (cut to the terminal's
--- width, and kept moving between polls, which may be 30 s apart), otherwise
+-- stderr: on a terminal one line redrawn in place (in a shorter form on a
+-- narrow terminal, cut only when none fits, and kept moving between polls, which may be 30 s apart), otherwise
 -- one plain timestamped line per change.  --quiet prints nothing.
 -- progress.line draws it; progress.new is a watch's (campaign_view.lua
 -- gives a campaign's its text).
@@ -20,6 +20,7 @@ local str_sub = string.sub
 local str_rep = string.rep
 local str_format = string.format
 local tbl_concat = table.concat
+local tbl_sort = table.sort
 local os_date = os.date
 local format_duration = util.format_duration
 local STATUS_ORDER = status.STATUS_ORDER
@@ -32,21 +33,27 @@ local DEFAULT_COLUMNS = 80
 local IN_ORDER = {}
 for _, k in ipairs(STATUS_ORDER) do IN_ORDER[k] = true end
 
--- The terminal's width now (it may have been resized since the last
--- line): what the terminal says, else $COLUMNS, else 80.
-local function columns_of(ctx)
-  local w = ctx.term_width and ctx.term_width(2)
+-- syntax: n = progress.columns(ctx [, fd])
+-- The width of the terminal on fd (default 2, stderr) now (it may have
+-- been resized since the last line): what the terminal says, else
+-- $COLUMNS, else 80.
+local function columns_of(ctx, fd)
+  local w = ctx.term_width and ctx.term_width(fd or 2)
   if type(w) == "number" and w > 0 then return w end
   w = tonumber(ctx.getenv("COLUMNS") or "")
   if w and w > 0 then return w end
   return DEFAULT_COLUMNS
 end
 
+_M.columns = columns_of
+
 local function stamp() return os_date("!%Y-%m-%dT%H:%M:%SZ") .. " " end
 
 -- syntax: l = progress.line(ctx)
 -- l.show(line, key [, plain]): on a terminal, line redrawn in place (one
--- terminal line, or every redraw would leave a wrapped line behind);
+-- terminal line, or every redraw would leave a wrapped line behind; line
+-- may be a list of forms, widest first: the first that fits is drawn, the
+-- last one cut);
 -- otherwise plain (default line) timestamped, when key differs from the
 -- last one shown.  l.note(text): a line of its own, above the status line
 -- on a terminal (which is drawn again under it).  l.finish(): ends a drawn
@@ -56,6 +63,13 @@ function _M.line(ctx)
   local l = { tty = ctx.isatty(2) }
   local function draw()
     local line, columns = st.line, columns_of(ctx)
+    if type(line) == "table" then   -- forms, widest first: the first that fits
+      local forms = line
+      for _, form in ipairs(forms) do
+        line = form
+        if #form <= columns - 1 then break end
+      end
+    end
     if #line > columns - 1 then line = str_sub(line, 1, max(10, columns - 1)) end
     ctx.err("\r\27[K" .. line)
   end
@@ -64,6 +78,7 @@ function _M.line(ctx)
       st.line = line
       draw()
     elseif key ~= st.key then
+      if not plain and type(line) == "table" then plain = line[1] end
       ctx.err(stamp() .. (plain or line) .. "\n")
     end
     st.key = key
@@ -88,19 +103,49 @@ local QUIET = {
   wrap_sleep = function(sleep) return sleep end,
 }
 
--- The terminal line: bar, percentage, counts, elapsed and eta.
+-- Short names of the counts, for a narrow terminal.
+local SHORT = { SUCCESS = "ok", FAILED = "failed", RUNNING = "run", WAITING = "wait" }
+
+-- The counts as "NAME n" parts, in STATUS_ORDER then the others (sorted);
+-- nonzero: only those not zero; short: SHORT's names.
+local function count_parts(counts, nonzero, short)
+  local parts, others = {}, {}
+  for k in pairs(counts) do
+    if not IN_ORDER[k] then others[#others + 1] = k end
+  end
+  tbl_sort(others)
+  for _, list in ipairs { STATUS_ORDER, others } do
+    for _, k in ipairs(list) do
+      local n = counts[k] or 0
+      if not nonzero or n ~= 0 then
+        parts[#parts + 1] = (short and SHORT[k] or k) .. " " .. tostring(n)
+      end
+    end
+  end
+  return tbl_concat(parts, short and " " or "  ")
+end
+
+-- The terminal line, in forms from the widest to the narrowest
+-- (progress.line draws the first that fits): bar, percentage, counts,
+-- elapsed and eta; then without the counts that are zero; then a shorter
+-- bar; then shorter names; then no bar and no elapsed time.  Percentage,
+-- the counts not zero and the ETA are in every form.
 local function bar_line(r, done, elapsed, eta)
-  local filled = r.total > 0 and floor(BAR_WIDTH * done / r.total) or 0
   local pct = r.total > 0 and floor(100 * done / r.total) or 0
-  local parts = { str_format("[%s%s] %3d%%", str_rep("#", filled), str_rep(".", BAR_WIDTH - filled), pct) }
-  for _, k in ipairs(STATUS_ORDER) do
-    parts[#parts + 1] = k .. " " .. tostring(r.counts[k] or 0)
+  local function bar(width)
+    local filled = r.total > 0 and floor(width * done / r.total) or 0
+    return str_format("[%s%s] %3d%%", str_rep("#", filled), str_rep(".", width - filled), pct)
   end
-  for k, v in pairs(r.counts) do
-    if not IN_ORDER[k] then parts[#parts + 1] = k .. " " .. tostring(v) end
-  end
-  parts[#parts + 1] = format_duration(elapsed) .. " eta " .. (eta and format_duration(eta) or "?")
-  return tbl_concat(parts, "  ")
+  local eta_s = "eta " .. (eta and format_duration(eta) or "?")
+  local times = format_duration(elapsed) .. " " .. eta_s
+  return {
+    bar(BAR_WIDTH) .. "  " .. count_parts(r.counts) .. "  " .. times,
+    bar(BAR_WIDTH) .. "  " .. count_parts(r.counts, true) .. "  " .. times,
+    bar(10) .. "  " .. count_parts(r.counts, true) .. "  " .. times,
+    bar(10) .. " " .. count_parts(r.counts, true, true) .. " " .. times,
+    pct .. "% " .. count_parts(r.counts, true, true) .. " " .. times,
+    pct .. "% " .. count_parts(r.counts, true, true) .. " " .. eta_s,
+  }
 end
 
 local function update(st, r)

@@ -13,6 +13,8 @@ local ipairs = ipairs
 local tostring = tostring
 local str_format = string.format
 local str_find = string.find
+local str_gmatch = string.gmatch
+local str_rep = string.rep
 local tbl_concat = table.concat
 local format_duration = util.format_duration
 
@@ -110,25 +112,51 @@ function _M.verdict(g, dag)
   return "not known to be transient: read the stack first" .. then_repair
 end
 
--- syntax: text = text.groups(groups, {dag =, color = bool})
+-- text (after a prefix of used columns) as lines of at most width
+-- columns, broken at spaces, the continuation lines after indent; a word
+-- longer than a line stays whole.  Without width, text as it is.
+local function wrapped(text, used, width, indent)
+  if not width then return text end
+  local lines, line, room, sep = {}, "", width - used, ""
+  for word, space in str_gmatch(text, "(%S+)(%s*)") do
+    if line ~= "" and #line + #sep + #word > room then
+      lines[#lines + 1] = line
+      line, room = word, width - #indent
+    else
+      line = line .. sep .. word   -- the spaces between words kept ("1  (or add")
+    end
+    sep = space
+  end
+  lines[#lines + 1] = line
+  return tbl_concat(lines, "\n" .. indent)
+end
+
+-- syntax: text = text.groups(groups, {dag =, color = bool, width = n})
 -- One block per failure group (insight.failures): count and title, the
 -- tables, the dates, transient or not with the repair command, and where
--- the whole stack is.
+-- the whole stack is.  With width (a terminal's), long lines wrap at
+-- spaces under their own column.
 function _M.groups(groups, opts)
   opts = opts or {}
   local red = opts.color and "\27[31m" or ""
   local bold = opts.color and "\27[1m" or ""
   local reset = opts.color and "\27[0m" or ""
+  local width = type(opts.width) == "number" and opts.width >= 20 and opts.width or nil
   local out = {}
+  local function field(label, value)   -- "    label: value", wrapped under the value
+    local head = str_format("    %-11s", label)
+    out[#out + 1] = head .. wrapped(value, #head, width, str_rep(" ", #head))
+  end
   for i, g in ipairs(groups or {}) do
     if i > 1 then out[#out + 1] = "" end
-    out[#out + 1] = red .. "FAILED" .. reset .. "  " .. g.count .. (g.count == 1 and " instance  " or " instances  ")
-      .. bold .. g.title .. reset
-    out[#out + 1] = "    tables:    " .. tbl_concat(g.tables, ", ")
-    if #g.dates > 0 then out[#out + 1] = "    dates:     " .. insight.compress_dates(g.dates) end
-    out[#out + 1] = "    instances: " .. ids_line(g.instances)
-    out[#out + 1] = "    " .. _M.verdict(g, opts.dag)
-    out[#out + 1] = "    full stack and SQL: accelerate detail " .. tostring(g.sample.id) .. "  (or add --verbose)"
+    local count = "  " .. g.count .. (g.count == 1 and " instance  " or " instances  ")
+    out[#out + 1] = red .. "FAILED" .. reset .. count .. bold .. wrapped(g.title, 6 + #count, width, "    ") .. reset
+    field("tables:", tbl_concat(g.tables, ", "))
+    if #g.dates > 0 then field("dates:", insight.compress_dates(g.dates)) end
+    field("instances:", ids_line(g.instances))
+    out[#out + 1] = "    " .. wrapped(_M.verdict(g, opts.dag), 4, width, "    ")
+    out[#out + 1] = "    " .. wrapped("full stack and SQL: accelerate detail " .. tostring(g.sample.id)
+      .. "  (or add --verbose)", 4, width, "    ")
   end
   if #out == 0 then return "" end
   return tbl_concat(out, "\n") .. "\n"

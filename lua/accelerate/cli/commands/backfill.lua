@@ -23,7 +23,8 @@ local _M = {
 }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate backfill --plan NAME|ID --start DATE --end DATE [--lot N] [--journal FILE] [options]\n"
+  cmd:usage("usage: accelerate backfill --plan NAME|ID --start DATE --end DATE\n"
+    .. "                           [--lot N] [--journal FILE] [options]\n"
     .. "       accelerate backfill ... --dry-run")
   cmd:description("Creates a backfill, shows its progress until every instance has finished,\n"
     .. "then draws the calendar and the failure report.  --dry-run shows the plan\n"

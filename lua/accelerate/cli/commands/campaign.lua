@@ -78,7 +78,7 @@ Example (six tasks: January of both plans, then February, then March):
 
 function _M.declare(cmd)
   cmd:usage("usage: accelerate campaign preview SPEC.json [--json]\n"
-    .. "       accelerate campaign run SPEC.json --journal FILE [--json] [options]\n"
+    .. "       accelerate campaign run SPEC.json --journal FILE [options]\n"
     .. "       accelerate campaign status FILE [--json]")
   cmd:description("Many backfills over many plans and dates as one job.  SPEC.json (format\n"
     .. "below) lists backfills, or selects plans by type and names over\n"
@@ -122,7 +122,7 @@ function _M.declare(cmd)
   local watch = { declare.watch_options(run) }
   for _, e in ipairs(watch) do opts[#opts + 1] = e end
   declare.flag(status, "--no-calendar", "no plan x month grid")
-  run:usage("usage: accelerate campaign run SPEC.json --journal FILE [--json] [options]")
+  run:usage("usage: accelerate campaign run SPEC.json --journal FILE [options]")
   run:epilog("(--timeout bounds the whole run: exit 3, the backfills keep running)")
   preview:usage("usage: accelerate campaign preview SPEC.json [--json]")
   status:usage("usage: accelerate campaign status FILE [--json] [--no-calendar]")

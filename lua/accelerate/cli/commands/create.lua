@@ -14,7 +14,8 @@ local EXIT = output.EXIT
 local _M = { name = "create", order = 2, summary = "create a backfill and print its dagName" }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate create --plan NAME|ID --start DATE --end DATE [--lot N] [--journal FILE]")
+  cmd:usage("usage: accelerate create --plan NAME|ID --start DATE --end DATE\n"
+    .. "                         [--lot N] [--journal FILE]")
   cmd:description("Creates a backfill and prints its dagName.  Never retried automatically: a\n"
     .. "duplicate backfill costs real compute.")
   declare.plan_options(cmd, { range = true })

@@ -12,6 +12,7 @@ local output = require "accelerate.cli.output"
 
 local pcall = pcall
 local ipairs = ipairs
+local pairs = pairs
 local error = error
 local tonumber = tonumber
 local tostring = tostring
@@ -27,19 +28,20 @@ local EXIT = output.EXIT
 local _M = { name = "instances", order = 6, summary = "list a backfill's instances" }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate instances DAG [--page N] [--page-size N] [--all] [--status STATUS]...\n"
-    .. "                                [--format table|json|csv]")
+  cmd:usage("usage: accelerate instances DAG [--page N] [--page-size N] [--all]\n"
+    .. "                            [--status STATUS]... [--format FORMAT]")
   cmd:description("Lists a backfill's instances: id, status, table, partitions, times.")
   declare.argument(cmd, "DAG", "the backfill's dagName")
   declare.value(cmd, "--page", "N", "page number (default 1)", { number = { 1, true } })
   declare.value(cmd, "--page-size", "N", "instances per page (default 20)", { number = { 1, true } })
   declare.flag(cmd, "--all", "every page")
   declare.value(cmd, "--status", "STATUS", "only the instances of this status (WAITING, RUNNING, SUCCESS,\n"
-    .. "FAILED, or any other the server reports); repeat it, or give\n"
+    .. "FAILED, or a failed one: KILLED, STOPPED, CANCELED, ERROR,\n"
+    .. "TIMEOUT...); repeat it, or give\n"
     .. "FAILED,RUNNING, for several; pages through every instance",
     { list = true, complete = { "WAITING", "RUNNING", "SUCCESS", "FAILED" } })
   declare.value(cmd, "--format", "FORMAT", "table (default), json (the same as --json), or csv (a header line,\n"
-    .. "then id,status,mtGuid,startPartition,endPartition,startTime,endTime)",
+    .. "then id, status, mtGuid, startPartition, endPartition, startTime, endTime)",
     { complete = { "table", "json", "csv" } })
   cmd:epilog("Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output\n"
     .. "could not be written.\n\n" .. declare.examples(
@@ -80,6 +82,16 @@ local function print_instances(ctx, o, items)
   end
 end
 
+-- The statuses --status takes: those the API documents and the failed
+-- ones the server may report (accelerate.statuses); any other is a typo.
+local KNOWN, KNOWN_LIST = {}, {}
+for _, list in ipairs { status.DOCUMENTED, status.FAILED_LIST } do
+  for _, s in ipairs(list) do
+    if not KNOWN[s] then KNOWN[s] = true KNOWN_LIST[#KNOWN_LIST + 1] = s end
+  end
+end
+KNOWN_LIST = tbl_concat(KNOWN_LIST, ", ")
+
 -- --status S (repeatable, or S1,S2): the statuses to keep, upper-cased, as
 -- a set and as a sorted list; nil without --status.
 local function wanted_statuses(o)
@@ -89,6 +101,12 @@ local function wanted_statuses(o)
     for word in v:gmatch("[^,]+") do
       local st = word:upper()
       if not st:match("^[%w_%-]+$") then raise("--status takes a status such as FAILED or RUNNING", "instances") end
+      if not KNOWN[st] then
+        local near = util.nearest(KNOWN, st)
+        raise("--status: unknown status '" .. word .. "'; "
+          .. (near and ("did you mean '" .. near .. "'? (the statuses are: ") or "the statuses are: ")
+          .. KNOWN_LIST .. (near and ")" or ""), "instances")
+      end
       if not set[st] then set[st] = true names[#names + 1] = st end
     end
   end
@@ -155,6 +173,12 @@ function _M.run(o, ctx)
   usage.check_format(o)
   if o.lists.status and o.values.page then
     raise("--status pages through every instance: --page does not go with it", "instances")
+  end
+  -- the core's bounds of pageIndex and pageSize, said with the options' names
+  for name, most in pairs { page = 2147483647, ["page-size"] = 100000 } do
+    if (o.values[name] or 1) > most then
+      raise(str_format("--%s must be a whole number from 1 to %d", name, most), "instances")
+    end
   end
   local wanted, names = wanted_statuses(o)   -- checked before any setting is read
   local client = config.client(o, ctx)

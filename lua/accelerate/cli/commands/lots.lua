@@ -44,7 +44,8 @@ end
 function _M.run(o, ctx)
   local start, stop = o.args[1], o.args[2]
   local n = o.args[3] or o.values.lot
-  create_params.check({ planId = "p", startTime = start, endTime = stop, dateIntervalOfLot = n }, "lots")
+  create_params.check({ planId = "p", startTime = start, endTime = stop, dateIntervalOfLot = n }, "lots",
+    { startTime = "START", endTime = "END", dateIntervalOfLot = "N" })
   local lots, err = workflow.lots(start, stop, n)
   if not lots then usage.raise(err.message, "lots") end
   local detail

@@ -36,7 +36,7 @@ _M.MAX_DETAILS = MAX_DETAILS
 local TYPES = { RESULT = true, ACCELERATE = true, EXTERNAL = true }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate plans [--type RESULT|ACCELERATE|EXTERNAL] [--no-details] [--format table|json|csv]")
+  cmd:usage("usage: accelerate plans [--type TYPE] [--no-details] [--format FORMAT]")
   cmd:description("Lists every acceleration plan of the tenant, page after page: NAME, DISPLAY\n"
     .. "NAME, TYPE (materializeType), GRANULARITY (metricTimeGranularity) and ID.\n"
     .. "The list does not carry the granularity: it is read from each plan's detail,\n"
@@ -48,7 +48,7 @@ function _M.declare(cmd)
   declare.value(cmd, "--format", "FORMAT", "table (default); json (the same as --json): an array of\n"
     .. "{id, name, displayName, materializeType, metricTimeGranularity};\n"
     .. "csv: a header line, then those fields in the order\n"
-    .. "name,displayName,materializeType,metricTimeGranularity,id", { complete = { "table", "json", "csv" } })
+    .. "name, displayName, materializeType, metricTimeGranularity, id", { complete = { "table", "json", "csv" } })
   cmd:epilog("A plan's detail that cannot be read leaves its granularity \"-\" with a\n"
     .. "warning on stderr; the listing still exits 0.\n\n"
     .. "Exit codes: 0 listed, 2 usage or config error, 4 API or network error, 5 output\n"

@@ -26,7 +26,8 @@ local EXIT = output.EXIT
 local _M = { name = "repair", order = 5, summary = "re-run only the failed date ranges of a backfill" }
 
 function _M.declare(cmd)
-  cmd:usage("usage: accelerate repair DAG [--wait] [--dry-run] [--journal FILE] [--again] [options]")
+  cmd:usage("usage: accelerate repair DAG [--wait] [--dry-run] [--journal FILE]\n"
+    .. "                             [--again] [options]")
   cmd:description("Creates new backfills covering only the failed date ranges of DAG: adjacent\n"
     .. "and overlapping failed partitions (of any table) merge into as few ranges as\n"
     .. "possible, each created with the original lot size and plan.  The plan and\n"

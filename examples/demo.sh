@@ -86,6 +86,13 @@ if [ "$rc" -eq 1 ]; then
   echo "(exit code 0: every repaired date succeeded)"
 fi
 
+say "lua5.4 -i lua/accelerate/repl.lua   (the same backfill at Lua's prompt: each answer on one line)"
+printf '%s\n' "page = client:list_instances(\"$dag\")" "page" \
+  "for inst in client:instances(\"$dag\") do if inst.status == \"FAILED\" then failed = inst break end end" \
+  "failed" "client:task_detail(failed.id)" "accelerate.inspect(page, { depth = 1 })" |
+  lua5.4 -i lua/accelerate/repl.lua 2>&1 | tail -n +2
+echo
+
 say "accelerate campaign preview examples/campaign-q1.json   (three plans, a quarter, a task per month)"
 camp_env=$(sim_env "the campaign's simulator (ACCELERATE_SIM_PORT + 1 = $camp_port)" camp_sim) || exit 1
 (

@@ -79,3 +79,40 @@ describe("examples/demo.sh on a busy port", function()
     assert.is_nil(ok, "something listens on " .. (port + 1))
   end)
 end)
+
+-- Issue 20: `make demo` shows one readable REPL exchange (answers printed
+-- as their one line, accelerate.show), besides the command's steps; the
+-- whole demo runs on two free ports and leaves nothing running.
+describe("examples/demo.sh", function()
+  local helpers = require "spec.helpers"
+  local socket = require "socket"
+
+  -- a port p free, and p + 1 free too
+  local function two_free_ports()
+    for _ = 1, 20 do
+      local s = assert(socket.bind("127.0.0.1", 0))
+      local _, p = s:getsockname()
+      s:close()
+      p = tonumber(p)
+      local t = socket.bind("127.0.0.1", p + 1)
+      if t then t:close() return p end
+    end
+    error("no two free ports in a row")
+  end
+
+  it("runs to the end and shows the backfill at Lua's prompt, each answer on one line", function()
+    local port = two_free_ports()
+    local code, out = helpers.sh("cd " .. helpers.quote(helpers.root) .. " && env -u ACCELERATE_URL "
+      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent"
+      .. " timeout 180 examples/demo.sh 2>&1")
+    assert.equal(0, code, out)
+    assert.matches("== lua5.4 -i lua/accelerate/repl.lua", out, 1, true)
+    assert.matches("\n> page\naccelerate.page{dag=", out, 1, true)
+    assert.matches("\naccelerate.instance{%d+ FAILED ", out)
+    assert.matches("\naccelerate.detail{%d+ FAILED retries=%d+: ", out)
+    assert.is_nil(out:find("table: 0x", 1, true), out)
+    for _, d in ipairs { "/build/demo-sim-" .. port, "/build/demo-sim-" .. (port + 1) } do
+      assert.is_nil(helpers.read_file(helpers.root .. d .. "/nginx.pid"), d)
+    end
+  end)
+end)

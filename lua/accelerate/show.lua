@@ -8,6 +8,7 @@
 local type, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, rawget =
   type, tostring, tonumber, pairs, ipairs, setmetatable, getmetatable, rawget
 local tbl_concat, tbl_sort = table.concat, table.sort
+local statuses = require "accelerate.statuses"
 local ceil, max = math.ceil, math.max
 
 local _M = {}
@@ -29,7 +30,7 @@ local function short_id(s)
   return s
 end
 
-local ORDER = { "SUCCESS", "FAILED", "RUNNING", "WAITING" }
+local ORDER = statuses.STATUS_ORDER   -- the vocabulary is written once
 
 -- "SUCCESS 3 FAILED 1" over an array of instances: the usual statuses
 -- first, any other after them in name order

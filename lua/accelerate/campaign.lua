@@ -104,12 +104,8 @@ local function recheck_adopted(ctx)
     if D.adopted and not D.checked then list[#list + 1] = D end
   end
   for _, D in ipairs(list) do
-    ctx.stats.requests = ctx.stats.requests + 1
-    local page, err = ctx.client:list_instances { dagName = D.dagName, pageIndex = 1, pageSize = 1 }
-    if page then
+    if checks.find_dag(ctx.client, D.dagName, ctx.stats) then
       D.checked = true
-    elseif not checks.no_such_dag(err) then
-      error(err, 0)
     elseif not (opts.force_create or opts.adopt) then
       D.missing = true
       raise("invalid", "the journal " .. ctx.path .. " adopted " .. D.dagName .. " for task " .. D.task.index

@@ -99,6 +99,18 @@ function _M.no_such_dag(err)
   return type(err) == "table" and (tostring(err.code) == "404" or err.status == 404)
 end
 
+-- syntax: page = checks.find_dag(client, dag, stats)      (raises)
+-- Whether the server knows backfill dag, with one list call of one
+-- instance: its first page, or nil when it answered 404; any other
+-- failure is raised (the server could not be asked).
+function _M.find_dag(client, dag, stats)
+  if stats then stats.requests = stats.requests + 1 end
+  local page, err = client:list_instances { dagName = dag, pageIndex = 1, pageSize = 1 }
+  if page then return page end
+  if _M.no_such_dag(err) then return nil end
+  error(err, 0)
+end
+
 -- syntax: checks.check_dag(client, dag, stats, p)      (raises)
 -- A dagName a person typed (an adopted create), checked before it is
 -- journaled, with one list call of one instance: kind invalid when the
@@ -107,14 +119,10 @@ end
 -- could not be asked.
 function _M.check_dag(client, dag, stats, p)
   if type(dag) ~= "string" or dag == "" then raise("invalid", "a dagName is required") end
-  if stats then stats.requests = stats.requests + 1 end
-  local page, err = client:list_instances { dagName = dag, pageIndex = 1, pageSize = 1 }
+  local page = _M.find_dag(client, dag, stats)
   if not page then
-    if _M.no_such_dag(err) then
-      -- the server's own text is left out: kind invalid is not masked
-      raise("invalid", "no backfill " .. dag .. " on the server (it answered 404): not adopted", { dagName = dag })
-    end
-    error(err, 0)
+    -- the server's own text is left out: kind invalid is not masked
+    raise("invalid", "no backfill " .. dag .. " on the server (it answered 404): not adopted", { dagName = dag })
   end
   local inst = type(page) == "table" and type(page.instances) == "table" and page.instances[1]
   local day = type(inst) == "table" and dates.parse_partition(inst.startPartition)

@@ -16,7 +16,6 @@ local render_text = require "accelerate.render.text"
 local declare = require "accelerate.cli.declare"
 local usage = require "accelerate.cli.usage"
 local config = require "accelerate.cli.config"
-local context = require "accelerate.cli.context"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
 local plan_lookup = require "accelerate.cli.plan_lookup"
@@ -290,8 +289,6 @@ local function run(o, ctx, path)
   local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
   ctx.resume = resume
   local client = config.client(o, ctx)
-  local core = context.core()
-  if core and core.interrupt_on_sigterm then core.interrupt_on_sigterm() end
   local v = view.progress(ctx, o)
   local report, err, partial = campaign.run(client, spec, {
     journal = jpath, interval = o.values.interval, max_interval = o.values["max-interval"],

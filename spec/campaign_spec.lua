@@ -535,6 +535,52 @@ describe("campaign.run after a failure-budget stop", function()
   end)
 end)
 
+-- issue 19: the host's stop (accelerate.runner's stop and worker exit).
+describe("campaign.run with opts.hold", function()
+  it("requested: creates nothing more, watches the unfinished to the end, and a resume goes on", function()
+    sim:scenario(helpers.scenario { speed = 4000 })
+    local asked = false
+    local hold = function()
+      if #creates() >= 2 then asked = true end
+      return asked and "requested" or nil
+    end
+    local r = assert(campaign.run(client, spec { max_in_flight = 2 }, opts { hold = hold }))
+    assert.equal("requested", r.stopped)
+    assert.equal(2, #creates())
+    assert.equal(2, r.states.succeeded)
+    assert.equal(4, r.states.pending)
+    assert.equal(0, r.on_server)
+    assert.equal("requested", events_of("stopped")[1].reason)
+    assert.equal("requested", assert(campaign.status(path)).stopped)
+    local again = assert(campaign.run(client, spec { max_in_flight = 2 }, opts()))
+    assert.is_true(again.ok)
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+    assert.equal(6, #creates())
+  end)
+
+  it("shutdown: ends the run at once, sends nothing more, and a resume watches what runs", function()
+    sim:scenario(helpers.scenario { speed = 4000 })
+    local hold = function() return #creates() >= 1 and "shutdown" or nil end
+    local r = assert(campaign.run(client, spec { max_in_flight = 2 }, opts { hold = hold }))
+    assert.equal("shutdown", r.stopped)
+    assert.equal(1, #creates())
+    assert.equal(1, r.on_server)
+    local seen = #sim:requests()
+    assert.equal("shutdown", events_of("stopped")[1].reason)
+    assert.equal(seen, #sim:requests())
+    local again = assert(campaign.run(client, spec { max_in_flight = 2 }, opts()))
+    assert.is_true(again.ok)
+    for k, n in pairs(create_counts()) do assert.equal(1, n, k) end
+  end)
+
+  it("refuses a hold that is not a function", function()
+    local r, err = campaign.run(client, spec(), opts { hold = "stop" })
+    assert.is_nil(r)
+    assert.equal("invalid", err.kind)
+    assert.equal(0, #creates())
+  end)
+end)
+
 -- issue 17 item 6: an adopted dagName is checked before it is journaled;
 -- a journal that holds a wrong one (an older version) has a way out.
 describe("campaign.run with opts.adopt", function()

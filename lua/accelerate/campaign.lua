@@ -198,22 +198,29 @@ end
 
 -- Every option of campaign.run: the watch's and inspect's (engine.settings,
 -- poll), and the campaign's own (on_event, defer_signals, force_create,
--- adopt: engine and resolve_unknown; failure_budget: the spec's, overridden).
+-- adopt: engine and resolve_unknown; failure_budget: the spec's, overridden;
+-- hold: the host's stop, asked by the engine).
 local RUN_OPTIONS = util.key_set(watch.OPTIONS, inspect.OPTIONS,
-  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget", "spec_path" })
+  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget", "spec_path", "hold" })
 
 local function run(ctx, spec)
   checks.options(ctx.opts, RUN_OPTIONS, "campaign.run")
   prepare(ctx, spec)
   ctx.progress = function() return build(ctx) end
+  if ctx.opts.hold ~= nil and type(ctx.opts.hold) ~= "function" then
+    raise("invalid", "opts.hold must be a function")
+  end
   engine.loop(ctx)
+  -- a host going away asks nothing more of the server
+  if ctx.st.stopped == "shutdown" then return end
   -- the report explains every failure, those read back from the journal too
   local ok, err = pcall(engine.add_details, ctx)
   if not ok and engine.interrupted(err) then error(err, 0) end
 end
 
 -- syntax: report, err, partial = campaign.run(client, spec, opts)
--- report = {ok, stopped = nil | "failure_budget" | "timeout" | "interrupted",
+-- report = {ok, stopped = nil | "failure_budget" | "timeout" | "interrupted"
+--   | "requested" | "shutdown" (opts.hold),
 --   tasks = {{task, plan, planId, startTime, endTime, dateIntervalOfLot, lots,
 --   dagName, state = pending|running|succeeded|failed, counts, total, repairs,
 --   failures = {{instance, detail, err, transient}}}}, counts, total, states,
@@ -225,8 +232,12 @@ end
 -- on_progress(report), on_event(ev), sleep, clock, defer_signals (the
 -- command: an interrupt waits for a create's outcome to be journaled),
 -- force_create, adopt, failure_budget (overrides the spec's), spec_path (the
--- spec's file, journaled for campaign.status's resume command); any other
--- key is refused (RUN_OPTIONS).
+-- spec's file, journaled for campaign.status's resume command), hold (a
+-- function asked before each create and each round: "requested" stops the
+-- creating and lets the unfinished backfills be watched to the end, stopped
+-- "requested"; "shutdown" ends the run at once, stopped "shutdown"; nil goes
+-- on: accelerate.runner's stop and worker exit); any other key is refused
+-- (RUN_OPTIONS).
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then

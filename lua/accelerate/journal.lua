@@ -189,7 +189,8 @@ local function lock(f, path)
   if ok then return true end
   if holder then
     return nil, new_error("invalid", ("journal %s is in use by process %d: one process writes a journal at a "
-      .. "time; wait for it to end, or use another journal file"):format(path, holder), { journal = path })
+      .. "time; wait for it to end, or use another journal file"):format(path, holder), { journal = path,
+      holder = holder })
   end
   return nil, new_error("invalid", ("journal %s: %s"):format(path, tostring(msg)), { journal = path })
 end

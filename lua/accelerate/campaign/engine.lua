@@ -125,6 +125,24 @@ local function out_of_time(ctx)
   return true
 end
 
+-- The stops after which nothing is created, not even a repair: the run's
+-- time is out, or its host asked it to stop (opts.hold: "requested", a
+-- person's stop; "shutdown", the host going away).
+local HALTS = { timeout = true, interrupted = true, requested = true, shutdown = true }
+
+-- opts.hold: the host's say, asked before every create and every round.
+-- A requested stop lets the unfinished backfills be watched to the end; a
+-- shutdown ends the run at once, its journal telling where it stood.
+local function held(ctx)
+  local hold = ctx.opts.hold
+  local reason = hold and hold()
+  if reason == "requested" or reason == "shutdown" then
+    _M.stop(ctx, reason)
+    return reason
+  end
+  return nil
+end
+
 -- Fills the free slots: repairs first (they finish older work), then the
 -- next tasks in order, unless the run has stopped.  Returns how many were
 -- created.
@@ -132,7 +150,8 @@ local function fill(ctx)
   local st, before = ctx.st, ctx.created
   while #st.unfinished < st.spec.max_in_flight do
     local job = st.queue[1]
-    local halted = st.stopped == "timeout" or st.stopped == "interrupted"
+    if held(ctx) then break end
+    local halted = HALTS[st.stopped]
     if job and not halted then
       check_stop()
       if out_of_time(ctx) then break end
@@ -229,7 +248,8 @@ local function poll_round(ctx)
 end
 
 local function finished(st)
-  return #st.unfinished == 0 and #st.queue == 0 and (st.stopped or not state.next_pending(st))
+  return #st.unfinished == 0 and (#st.queue == 0 or HALTS[st.stopped])
+    and (st.stopped or not state.next_pending(st))
 end
 
 -- syntax: engine.loop(ctx)      (raises)
@@ -238,12 +258,13 @@ function _M.loop(ctx)
   local current = cfg.interval
   while true do
     check_stop()
+    if held(ctx) == "shutdown" then break end
     local changed = poll_round(ctx)
     local budget = st.spec.failure_budget
     if budget and state.failed_count(st) > budget then _M.stop(ctx, "failure_budget") end
     local created = fill(ctx)
     if ctx.opts.on_progress then ctx.opts.on_progress(ctx.progress()) end
-    if finished(st) then break end
+    if finished(st) or st.stopped == "shutdown" then break end
     local now = cfg.clock()
     if ctx.deadline and now >= ctx.deadline then
       _M.stop(ctx, "timeout")

@@ -11,6 +11,7 @@
 
 local util = require "accelerate.util"
 local campaign = require "accelerate.campaign"
+local summary = require "accelerate.campaign.summary"
 local insight = require "accelerate.insight"
 local render_text = require "accelerate.render.text"
 local declare = require "accelerate.cli.declare"
@@ -31,7 +32,6 @@ local str_gsub = string.gsub
 local raise = usage.raise
 local unpack_list = table.unpack or unpack   -- luacheck: ignore
 local json_encode = util.json_encode
-local array = util.array
 local EXIT = output.EXIT
 
 local _M = { name = "campaign", order = 11,
@@ -178,18 +178,7 @@ local function use_color(o, ctx)
 end
 
 -- Every failure after repairs, their stacks masked.
-local function failures_of(ctx, r)
-  local out = array()
-  for _, t in ipairs(r.tasks) do
-    for _, f in ipairs(t.failures or {}) do
-      local g = util.shallow_copy(f)
-      g.detail = output.redact_detail(ctx, f.detail)
-      if f.err ~= nil then g.err = output.redact_error(ctx, f.err) end
-      out[#out + 1] = g
-    end
-  end
-  return out
-end
+local function failures_of(ctx, r) return summary.failures(r, ctx.redact) end
 
 local function exit_for(r)
   if r.stopped == "interrupted" then return EXIT.INTERRUPTED end
@@ -245,18 +234,7 @@ local function print_text(ctx, o, r, what, resume, rules)
 end
 
 local function print_json(ctx, r, code, rules)
-  local out = util.shallow_copy(r)
-  local failures = failures_of(ctx, r)
-  out.tasks = array()
-  for i, t in ipairs(r.tasks) do
-    local c = util.shallow_copy(t)
-    c.failures = nil
-    c.failed = array()
-    for _, f in ipairs(t.failures or {}) do c.failed[#c.failed + 1] = f.instance.id end
-    out.tasks[i] = c
-  end
-  out.groups = insight.failures(failures, { rules = rules })
-  out.stopped = r.stopped
+  local out = summary.object(r, { redact = ctx.redact, rules = rules })
   out.exit = code
   ctx.out(json_encode(out) .. "\n")
   ctx.json_done = true

@@ -8,6 +8,8 @@ files["spec/"] = { std = "min+busted" }
 files["sim/lua/"] = { std = "luajit+ngx_lua" }
 files["examples/openresty/"] = { std = "luajit+ngx_lua" }
 files["lua/accelerate/ngx.lua"] = { std = "luajit+ngx_lua" }
+files["lua/accelerate/runner.lua"] = { std = "luajit+ngx_lua" }
+files["lua/accelerate/runner/"] = { std = "luajit+ngx_lua" }
 files["bin/accelerate"] = { std = "lua54" }
 
 -- Specs hold tables of cases, one per line.

@@ -1,17 +1,14 @@
 -- The handlers of examples/openresty/nginx.conf: start a backfill, report
--- its status as JSON, and watch running backfills from a timer; start a
--- campaign (many backfills, accelerate.campaign) run by a timer, and report
--- where it stands.  Every call to the API goes through accelerate.ngx
+-- its status as JSON, and watch running backfills from a timer.  Campaigns
+-- are accelerate.runner's (durable, under /accelerate/).  Every call to the API goes through accelerate.ngx
 -- (cosockets), so a slow API never holds up the other requests of the worker.
 local acc = require "accelerate.ngx"
 local workflow = require "accelerate.workflow"
-local campaign = require "accelerate.campaign"
 local util = require "accelerate.util"
 local cjson = require "cjson.safe"
 
 local ngx = ngx
 local shared = ngx.shared.backfills
-local campaigns = ngx.shared.campaigns
 
 local _M = {}
 
@@ -178,76 +175,6 @@ local function watch(premature, dag)
     ngx.log(report.ok and ngx.NOTICE or ngx.WARN, "backfill ", dag, " ", state, ": ",
         workflow.summary(report), " (", report.polls, " polls, ", report.requests or "?", " requests)")
     shared:set(dag, cjson.encode { state = state, counts = report.counts, total = report.total })
-end
-
--- What GET /campaigns/ID answers of a campaign's report, as JSON: the
--- lists stay arrays when empty (util.array; cjson would write {}).
-local function campaign_summary(r, state)
-    local tasks = util.array()
-    for i, t in ipairs(r.tasks) do
-        local repairs = util.array()
-        for j, rep in ipairs(t.repairs or {}) do repairs[j] = rep end
-        tasks[i] = { task = t.task, plan = t.plan, startTime = t.startTime, endTime = t.endTime,
-            dagName = t.dagName, state = t.state, repairs = repairs, counts = t.counts }
-    end
-    return util.json_encode { state = state, ok = r.ok, stopped = r.stopped, counts = r.counts,
-        states = r.states, tasks = tasks, requests = r.requests }
-end
-
--- Runs a campaign in a timer with the unchanged campaign module on the
--- cosocket client; where it stands is kept in the shared dict.  No
--- journal here: a server restart forgets it (the command has --journal).
-local function run_campaign(premature, id, spec)
-    if premature then return end
-    local c, err = client()
-    local report
-    if c then
-        report, err = campaign.run(c, spec, { interval = 0.2, max_interval = 2, timeout = 3600,
-            on_progress = function(r) campaigns:set(id, campaign_summary(r, "running")) end })
-    end
-    if not report then
-        ngx.log(ngx.ERR, "campaign ", id, " failed: ", tostring(err))
-        campaigns:set(id, cjson.encode { state = "error", error = tostring(err) })
-        return
-    end
-    local state = report.ok and "succeeded" or (report.stopped or "failed")
-    ngx.log(report.ok and ngx.NOTICE or ngx.WARN, "campaign ", id, " ", state, ": ",
-        workflow.summary { counts = report.counts, total = report.total })
-    campaigns:set(id, campaign_summary(report, state))
-end
-
--- POST /campaigns with a campaign spec as JSON (docs/campaign.md): checked
--- and its plans looked up at once (a misspelt plan is a 400, and nothing
--- is created), then run by a timer.  Answers 202 {id, tasks}.
-function _M.campaign_create()
-    if ngx.req.get_method() ~= "POST" then
-        ngx.header["Allow"] = "POST"
-        return reply(405, { error = "use POST" })
-    end
-    ngx.req.read_body()
-    local spec = cjson.decode(ngx.req.get_body_data() or "")
-    if type(spec) ~= "table" then return reply(400, { error = "the body must be a JSON object" }) end
-    local c, err = client()
-    if not c then return fail(err) end
-    local tasks
-    tasks, err = campaign.preview(c, spec)
-    if not tasks then return fail(err) end
-    local id = tostring(campaigns:incr("next", 1, 0))
-    campaigns:set(id, cjson.encode { state = "running" })
-    local ok, terr = ngx.timer.at(0, run_campaign, id, spec)
-    if not ok then return reply(503, { error = "cannot start the campaign's timer: " .. tostring(terr) }) end
-    return reply(202, { id = id, tasks = #tasks })
-end
-
--- GET /campaigns/ID: the campaign's state, counts and tasks.
-function _M.campaign_status(id)
-    local entry = campaigns:get(id)
-    if not entry then return reply(404, { error = "no campaign " .. id }) end
-    -- the JSON stored, as it is (decoded again, [] would come back as {})
-    ngx.status = 200
-    ngx.header["Content-Type"] = "application/json"
-    ngx.say(entry)
-    return ngx.exit(ngx.HTTP_OK)
 end
 
 -- Every WATCH_EVERY seconds, worker 0 starts a watcher for each backfill

@@ -19,6 +19,8 @@ local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
 local plan_lookup = require "accelerate.cli.plan_lookup"
+local metrics = require "accelerate.metrics"
+local metrics_file = require "accelerate.cli.metrics_file"
 
 local type = type
 local ipairs = ipairs
@@ -117,6 +119,12 @@ function _M.declare(cmd)
       .. "failure-budget stop first repairs the instances left FAILED, once\n"
       .. "each (their cause is taken as fixed); those still failing count", { number = { 0, true } }),
     declare.flag(run, "--no-calendar", "no plan x month grid (also for status)"),
+    declare.value(run, "--metrics", "FILE", "Prometheus metrics of the run, for node_exporter's textfile\n"
+      .. "collector: FILE rewritten whole (FILE.tmp, then renamed; mode\n"
+      .. "0644) at each poll and at the end.  The campaign label is the\n"
+      .. "journal's name without its extension.  A folder that cannot be\n"
+      .. "written to is refused before anything is sent (exit 2); a write\n"
+      .. "that fails later is a warning, once, and the campaign goes on", { complete = "file" }),
   }
   local watch = { declare.watch_options(run) }
   for _, e in ipairs(watch) do opts[#opts + 1] = e end
@@ -282,6 +290,31 @@ local function preview(o, ctx, path)
   return EXIT.OK
 end
 
+-- --metrics FILE: nil, or {client, progress(report), finish(report, err)}:
+-- the client counted, the file written at each poll and at the end.
+local function metrics_of(o, ctx, spec, jpath, client)
+  local mpath = o.values.metrics
+  if not mpath then return nil end
+  local writer, why = metrics_file.check(mpath)
+  if not writer then raise("cannot write the metrics file " .. mpath .. ": " .. why, "campaign") end
+  local store, warned = {}, false
+  local function write(r, state)
+    local text = metrics.render { store = store, campaigns = { { id = metrics_file.campaign_label(jpath),
+      name = type(spec.name) == "string" and spec.name or nil, state = state, report = r } } }
+    local ok, err = writer:write(text)
+    if not ok and not warned then
+      warned = true
+      ctx.err("accelerate: warning: cannot write the metrics file " .. mpath .. ": " .. err
+        .. "; the campaign goes on\n")
+    end
+  end
+  return {
+    client = metrics.counting(client, store),
+    progress = function(r) write(r, "running") end,
+    finish = function(r, err) write(r, metrics.outcome_state(r, err)) end,
+  }
+end
+
 local function run(o, ctx, path)
   local spec, s = read_spec(path)
   local jpath = o.values.journal
@@ -289,10 +322,19 @@ local function run(o, ctx, path)
   local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
   ctx.resume = resume
   local client = config.client(o, ctx)
+  local m = metrics_of(o, ctx, spec, jpath, client)
   local v = view.progress(ctx, o)
+  local on_progress = v.progress
+  if m then
+    client = m.client
+    on_progress = function(r)
+      v.progress(r)
+      m.progress(r)
+    end
+  end
   local report, err, partial = campaign.run(client, spec, {
     journal = jpath, interval = o.values.interval, max_interval = o.values["max-interval"],
-    timeout = o.values.timeout, on_progress = v.progress,
+    timeout = o.values.timeout, on_progress = on_progress,
     -- the checks' warnings at once (stderr), in the report's warnings for --json
     on_event = function(ev)
       if ev.event ~= "warning" then return v.event(ev) end
@@ -303,6 +345,7 @@ local function run(o, ctx, path)
     failure_budget = o.values["failure-budget"],
   })
   v.finish()
+  if m then m.finish(report or partial, err) end
   if not report then
     if partial and partial.tasks and #partial.tasks > 0 and not o.flags.json then
       ctx.err("accelerate: the campaign stopped on an error; " .. on_server(partial)

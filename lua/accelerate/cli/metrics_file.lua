@@ -7,7 +7,10 @@
 -- user, and nothing in it is secret.
 --
 -- What cannot be written is found before anything is created (check, a
--- usage error); a write that fails later is the caller's warning, once.
+-- usage error); a write that fails later is a warning, once.
+
+local metrics = require "accelerate.metrics"
+local usage = require "accelerate.cli.usage"
 
 local type = type
 local tostring = tostring
@@ -98,6 +101,33 @@ function Writer:write(text)
     return nil, tostring(merr)
   end
   return true
+end
+
+-- syntax: m = metrics_file.hooks(path, ctx, client, campaign)     (raises a usage error)
+-- What `campaign run --metrics path` adds to the run: m.client, client
+-- counted (metrics.counting); m.progress(report), campaign.run's
+-- on_progress (state running); m.finish(report, err) once it returned.
+-- campaign = {id (the label), name}.  A path that cannot be written is a
+-- usage error now, before anything is sent.
+function _M.hooks(path, ctx, client, campaign)
+  local writer, why = _M.check(path)
+  if not writer then usage.raise("cannot write the metrics file " .. path .. ": " .. why, "campaign") end
+  local store, warned = {}, false
+  local function write(r, state)
+    local text = metrics.render { store = store, campaigns = { { id = campaign.id, name = campaign.name,
+      state = state, report = r } } }
+    local ok, err = writer:write(text)
+    if not ok and not warned then
+      warned = true
+      ctx.err("accelerate: warning: cannot write the metrics file " .. path .. ": " .. err
+        .. "; the campaign goes on\n")
+    end
+  end
+  return {
+    client = metrics.counting(client, store),
+    progress = function(r) write(r, "running") end,
+    finish = function(r, err) write(r, metrics.outcome_state(r, err)) end,
+  }
 end
 
 return _M

@@ -19,7 +19,6 @@ local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
 local plan_lookup = require "accelerate.cli.plan_lookup"
-local metrics = require "accelerate.metrics"
 local metrics_file = require "accelerate.cli.metrics_file"
 
 local type = type
@@ -144,6 +143,7 @@ function _M.declare(cmd)
     .. declare.examples(
     "accelerate campaign preview q1.json",
     "accelerate campaign run q1.json --journal q1.journal --interval 5",
+    "accelerate campaign run q1.json --journal q1.journal --metrics /var/lib/prometheus/node-exporter/q1.prom",
     "accelerate campaign status q1.journal --json"))
 end
 
@@ -290,31 +290,6 @@ local function preview(o, ctx, path)
   return EXIT.OK
 end
 
--- --metrics FILE: nil, or {client, progress(report), finish(report, err)}:
--- the client counted, the file written at each poll and at the end.
-local function metrics_of(o, ctx, spec, jpath, client)
-  local mpath = o.values.metrics
-  if not mpath then return nil end
-  local writer, why = metrics_file.check(mpath)
-  if not writer then raise("cannot write the metrics file " .. mpath .. ": " .. why, "campaign") end
-  local store, warned = {}, false
-  local function write(r, state)
-    local text = metrics.render { store = store, campaigns = { { id = metrics_file.campaign_label(jpath),
-      name = type(spec.name) == "string" and spec.name or nil, state = state, report = r } } }
-    local ok, err = writer:write(text)
-    if not ok and not warned then
-      warned = true
-      ctx.err("accelerate: warning: cannot write the metrics file " .. mpath .. ": " .. err
-        .. "; the campaign goes on\n")
-    end
-  end
-  return {
-    client = metrics.counting(client, store),
-    progress = function(r) write(r, "running") end,
-    finish = function(r, err) write(r, metrics.outcome_state(r, err)) end,
-  }
-end
-
 local function run(o, ctx, path)
   local spec, s = read_spec(path)
   local jpath = o.values.journal
@@ -322,7 +297,9 @@ local function run(o, ctx, path)
   local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
   ctx.resume = resume
   local client = config.client(o, ctx)
-  local m = metrics_of(o, ctx, spec, jpath, client)
+  -- --metrics FILE: the client counted, the file written at each poll and at the end
+  local m = o.values.metrics and metrics_file.hooks(o.values.metrics, ctx, client, {
+    id = metrics_file.campaign_label(jpath), name = type(spec.name) == "string" and spec.name or nil })
   local v = view.progress(ctx, o)
   local on_progress = v.progress
   if m then

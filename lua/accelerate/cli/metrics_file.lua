@@ -7,7 +7,10 @@
 -- user, and nothing in it is secret.
 --
 -- What cannot be written is found before anything is created (check, a
--- usage error); a write that fails later is a warning, once.
+-- usage error); a write that fails later is a warning, once.  Not
+-- output.write_file (report --html): that one writes a file once, in
+-- place, and fails the command; this one is rewritten while a collector
+-- reads it, and must never stop a campaign.
 
 local metrics = require "accelerate.metrics"
 local usage = require "accelerate.cli.usage"

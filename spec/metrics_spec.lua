@@ -149,6 +149,25 @@ describe("metrics.render", function()
     assert.equal(1, value_of(samples, "accelerate_runner_leader"))
   end)
 
+  it("names the state of a campaign once campaign.run has returned", function()
+    local function r(states, over)
+      local t = report(states, {}, 1)
+      for k, v in pairs(over or {}) do t[k] = v end
+      return t
+    end
+    assert.equal("succeeded", metrics.outcome_state(r({ succeeded = 4 }, { ok = true })))
+    assert.equal("failed", metrics.outcome_state(r({ succeeded = 3, failed = 1 })))
+    assert.equal("failed", metrics.outcome_state(r({ succeeded = 1, pending = 3 }, { stopped = "failure_budget" })))
+    assert.equal("stopped", metrics.outcome_state(r({ succeeded = 1, running = 1, pending = 2 }, { stopped = "interrupted" })))
+    assert.equal("stopped", metrics.outcome_state(r({ running = 2, pending = 2 }, { stopped = "timeout" })))
+    assert.equal("needs_attention", metrics.outcome_state(r({ running = 1 }), { kind = "network", outcome_unknown = true }))
+    local held = r({ pending = 4 })
+    held.tasks[1].create_unknown = true
+    assert.equal("needs_attention", metrics.outcome_state(held))
+    assert.equal("failed", metrics.outcome_state(nil, { kind = "api" }))
+    assert.equal("pending", metrics.outcome_state(r({ pending = 4 })))
+  end)
+
   it("computes the ETA the progress line shows (campaign_view's overall line)", function()
     local r = report({ pending = 2, running = 0, succeeded = 1, failed = 1 }, {}, 20)
     assert.equal(20, metrics.eta(r))
@@ -376,6 +395,18 @@ describe("accelerate campaign run --metrics FILE", function()
     assert.equal(1, n, err)
     assert.matches("the campaign goes on", err, 1, true)
     assert.equal(6, #sim:requests { route = "create" })
+  end)
+
+  it("ends a run stopped by a lost create with needs_attention and the create counted unknown", function()
+    sim:fault { route = "create", kind = "drop", after = "respond" }
+    local code, out, err = helpers.command(sim, argv(), { "NO_COLOR=1" })
+    assert.equal(4, code, out .. err)
+    local _, samples = parse(assert(helpers.read_file(mpath)))
+    assert.equal(1, value_of(samples, "accelerate_creates_total", { outcome = "unknown" }))
+    assert.equal(0, value_of(samples, "accelerate_creates_total", { outcome = "created" }))
+    assert.equal(1, value_of(samples, "accelerate_requests_total", { call = "create_task", outcome = "network" }))
+    assert.equal(1, value_of(samples, "accelerate_campaign_state", { campaign = 'q1 "2025"', state = "needs_attention" }))
+    assert.equal(0, value_of(samples, "accelerate_campaign_state", { campaign = 'q1 "2025"', state = "running" }))
   end)
 
   it("refuses a FILE it cannot write before anything is sent or journaled (exit 2)", function()

@@ -143,7 +143,6 @@ function _M.declare(cmd)
     .. declare.examples(
     "accelerate campaign preview q1.json",
     "accelerate campaign run q1.json --journal q1.journal --interval 5",
-    "accelerate campaign run q1.json --journal q1.journal --metrics /var/lib/prometheus/node-exporter/q1.prom",
     "accelerate campaign status q1.journal --json"))
 end
 

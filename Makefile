@@ -293,7 +293,7 @@ WORKFLOW_SPECS = spec/util_spec.lua spec/show_spec.lua spec/periods_spec.lua spe
 	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
 	spec/cli_listing_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
-	spec/campaign_spec.lua spec/cli_campaign_spec.lua
+	spec/campaign_spec.lua spec/cli_campaign_spec.lua spec/metrics_spec.lua
 
 .PHONY: test-workflow demo
 
@@ -411,7 +411,7 @@ test-pkg:
 # the conformance table run against both transports.
 test-ngx:
 	@$(MAKE) --no-print-directory build LUA_VERSION=jit
-	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua
+	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua spec/metrics_ngx_spec.lua
 
 # Memory and undefined-behaviour checks of the C core (valgrind, then
 # AddressSanitizer + UBSan + LeakSanitizer).

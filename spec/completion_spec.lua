@@ -95,7 +95,7 @@ describe("bash completion", function()
     assert.same({ "bash", "fish", "zsh" }, complete { "accelerate", "completion", "" })
   end)
 
-  it("offers files where a file is wanted: campaign's SPEC and FILE, --journal, --html, --config", function()
+  it("offers files where a file is wanted: campaign's SPEC and FILE, --journal, --metrics, --html, --config", function()
     local dir = os.tmpname()
     os.remove(dir)
     assert(helpers.run("mkdir -p " .. quote(dir) .. " && touch " .. quote(dir .. "/q1.json") .. " "
@@ -107,6 +107,7 @@ describe("bash completion", function()
     assert.same(both, complete { "accelerate", "campaign", "plan", prefix })
     assert.same(both, complete { "accelerate", "campaign", "status", prefix })
     assert.same(both, complete { "accelerate", "campaign", "run", "q.json", "--journal", prefix })
+    assert.same(both, complete { "accelerate", "campaign", "run", "q.json", "--metrics", prefix })
     assert.same(both, complete { "accelerate", "report", "D", "--html", prefix })
     assert.same(both, complete { "accelerate", "--config", prefix })
     -- not where a dagName or a date is wanted

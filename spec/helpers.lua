@@ -283,7 +283,8 @@ end
 -- An nginx with its Lua module, on a free loopback port, for specs that run
 -- accelerate.ngx inside nginx.  opts: dir (a folder of the spec's own; the
 -- modules in opts.modules {name = source} are written there), locations
--- (the server block's lines).  Returns {port, url, prefix, stop()}; stopped
+-- (the server block's lines), http (more lines of the http block:
+-- lua_shared_dict ...).  Returns {port, url, prefix, stop()}; stopped
 -- by pid through sim/nginxctl.sh.
 function helpers.start_nginx(opts)
     local dir = opts.dir
@@ -321,6 +322,7 @@ function helpers.start_nginx(opts)
         ('    lua_package_path "%s/?.lua;%s/lua/?.lua;%s/?.lua;;";'):format(dir, helpers.root, helpers.root),
         ('    lua_package_cpath "%s/build/luajit/?.so;;";'):format(helpers.root),
         "    lua_socket_log_errors off;",
+        table.concat(opts.http or {}, "\n"),
         ("    server { listen 127.0.0.1:%d;"):format(n.port),
         table.concat(opts.locations, "\n"),
         "    }",

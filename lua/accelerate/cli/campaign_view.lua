@@ -7,6 +7,7 @@ local util = require "accelerate.util"
 local dates = require "accelerate.dates"
 local status = require "accelerate.statuses"
 local progress = require "accelerate.cli.progress"
+local metrics = require "accelerate.metrics"
 
 local ipairs = ipairs
 local tostring = tostring
@@ -18,6 +19,9 @@ local tbl_concat = table.concat
 local format_duration = util.format_duration
 local number_string = util.number_string
 local STATUS_ORDER = status.STATUS_ORDER
+-- seconds left at the pace tasks settled so far, or nil: the one ETA, the
+-- metrics' (accelerate_campaign_eta_seconds) too
+local eta = metrics.eta
 
 local _M = {}
 
@@ -71,14 +75,6 @@ function _M.event_line(ev, n)
       .. (ev.reason == "failure_budget" and (", " .. number_string(ev.failed) .. " instance(s) FAILED") or "")
   end
   return head .. ": " .. tostring(ev.event)
-end
-
--- Seconds left at the pace tasks settled so far, or nil.
-local function eta(r)
-  local n = #r.tasks
-  local settled = (r.states.succeeded or 0) + (r.states.failed or 0)
-  if settled == 0 or settled >= n or r.stopped then return nil end
-  return r.elapsed / settled * (n - settled)
 end
 
 -- The overall line (time and ETA before the counts, which a narrow

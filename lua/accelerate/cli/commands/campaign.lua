@@ -20,6 +20,7 @@ local config = require "accelerate.cli.config"
 local output = require "accelerate.cli.output"
 local view = require "accelerate.cli.campaign_view"
 local plan_lookup = require "accelerate.cli.plan_lookup"
+local metrics_file = require "accelerate.cli.metrics_file"
 
 local type = type
 local ipairs = ipairs
@@ -117,6 +118,12 @@ function _M.declare(cmd)
       .. "failure-budget stop first repairs the instances left FAILED, once\n"
       .. "each (their cause is taken as fixed); those still failing count", { number = { 0, true } }),
     declare.flag(run, "--no-calendar", "no plan x month grid (also for status)"),
+    declare.value(run, "--metrics", "FILE", "Prometheus metrics of the run, for node_exporter's textfile\n"
+      .. "collector: FILE rewritten whole (FILE.tmp, then renamed; mode\n"
+      .. "0644) at each poll and at the end.  The campaign label is the\n"
+      .. "journal's name without its extension.  A folder that cannot be\n"
+      .. "written to is refused before anything is sent (exit 2); a write\n"
+      .. "that fails later is a warning, once, and the campaign goes on", { complete = "file" }),
   }
   local watch = { declare.watch_options(run) }
   for _, e in ipairs(watch) do opts[#opts + 1] = e end
@@ -267,10 +274,21 @@ local function run(o, ctx, path)
   local resume = "accelerate campaign run " .. shell_word(path) .. " --journal " .. shell_word(jpath)
   ctx.resume = resume
   local client = config.client(o, ctx)
+  -- --metrics FILE: the client counted, the file written at each poll and at the end
+  local m = o.values.metrics and metrics_file.hooks(o.values.metrics, ctx, client, {
+    id = metrics_file.campaign_label(jpath), name = type(spec.name) == "string" and spec.name or nil })
   local v = view.progress(ctx, o)
+  local on_progress = v.progress
+  if m then
+    client = m.client
+    on_progress = function(r)
+      v.progress(r)
+      m.progress(r)
+    end
+  end
   local report, err, partial = campaign.run(client, spec, {
     journal = jpath, interval = o.values.interval, max_interval = o.values["max-interval"],
-    timeout = o.values.timeout, on_progress = v.progress,
+    timeout = o.values.timeout, on_progress = on_progress,
     -- the checks' warnings at once (stderr), in the report's warnings for --json
     on_event = function(ev)
       if ev.event ~= "warning" then return v.event(ev) end
@@ -281,6 +299,7 @@ local function run(o, ctx, path)
     failure_budget = o.values["failure-budget"],
   })
   v.finish()
+  if m then m.finish(report or partial, err) end
   if not report then
     if partial and partial.tasks and #partial.tasks > 0 and not o.flags.json then
       ctx.err("accelerate: the campaign stopped on an error; " .. on_server(partial)

@@ -198,62 +198,6 @@ describe("the OpenResty example", function()
     end)
 end)
 
-describe("a campaign in the OpenResty example", function()
-    local function post(spec) return helpers.api(app, "POST", "/campaigns", spec) end
-
-    it("runs from a timer with the unchanged campaign module: at most max_in_flight at once, every task once", function()
-        sim:clear_requests()
-        local status, json, raw = post { plans = { names = { "sales_daily", "gmv_monthly" } },
-            startTime = "2025-02-01", endTime = "2025-03-31", chunk = "month", max_in_flight = 2 }
-        assert.are.equal(202, status, raw)
-        assert.are.equal(4, json.tasks)
-        local last_raw
-        local state = helpers.eventually(function()
-            local _, j, r = get("/campaigns/" .. json.id)
-            last_raw = r
-            return j and j.state ~= "running" and j
-        end, 20)
-        assert.is_table(state, "the campaign did not finish")
-        -- issue 20 item 9: no repair is an empty array, not {}
-        assert.matches('"repairs":[]', last_raw, 1, true)
-        assert.is_nil(last_raw:find('"repairs":{}', 1, true), last_raw)
-        assert.are.equal("succeeded", state.state)
-        assert.are.equal(4, #state.tasks)
-        local creates = sim:requests { route = "create" }
-        assert.are.equal(4, #creates)
-        local seen = {}
-        for i, t in ipairs(state.tasks) do
-            assert.are.equal("succeeded", t.state)
-            assert.is_nil(seen[t.dagName])
-            seen[t.dagName] = true
-            local body = helpers.json.decode(creates[i].body)
-            assert.are.equal(t.startTime, body.startTime)
-        end
-        -- unfinished from its create to its last list poll: never more than 2 at once
-        local opened, closed = {}, {}
-        for i, t in ipairs(state.tasks) do opened[t.dagName] = creates[i].seq end
-        for _, q in ipairs(sim:requests { route = "list" }) do closed[q.args.dagName] = q.seq end
-        for _, at in pairs(opened) do
-            local n = 0
-            for dag, from in pairs(opened) do
-                if from <= at and closed[dag] >= at then n = n + 1 end
-            end
-            assert.is_true(n <= 2, n .. " unfinished at once")
-        end
-        assert.matches("campaign " .. json.id .. " succeeded", error_log(), 1, true)
-    end)
-
-    it("refuses a misspelt plan with a 400 before any create", function()
-        sim:clear_requests()
-        local status, json = post { plans = { names = { "sales_dialy" } }, startTime = "2025-02-01",
-            endTime = "2025-02-28" }
-        assert.are.equal(400, status)
-        assert.matches("did you mean 'sales_daily'", json.error, 1, true)
-        assert.are.equal(0, #sim:requests { route = "create" })
-        assert.are.equal(404, (get("/campaigns/999")))
-    end)
-end)
-
 describe("the worker", function()
     local id
     before_each(function()

@@ -8,6 +8,7 @@
 -- busted --lua=lua5.4.
 local helpers = require "spec.helpers"
 local socket = require "socket"
+local exposition = require "spec.exposition"
 
 local quote = helpers.quote
 local json = helpers.json
@@ -326,5 +327,25 @@ describe("accelerate.runner's routes", function()
         for _, k in ipairs { "tasks", "counts", "states", "groups", "total", "state", "id", "name" } do
             assert.is_not_nil(obj[k], k)
         end
+    end)
+
+    it("GET metrics: the exposition format, the campaign's tasks and instances, the calls, the leader", function()
+        local id = post_campaign(a)
+        local done = wait_for(a, id, state_is("succeeded"))
+        local status, _, raw, headers = helpers.api(a, "GET", "/accelerate/metrics")
+        assert.equal(200, status)
+        assert.matches("version=0.0.4", headers["content-type"], 1, true)
+        local fams, samples = exposition.parse(raw)
+        local v = exposition.value_of
+        assert.equal(6, v(samples, "accelerate_campaign_tasks", { campaign = id, state = "succeeded" }))
+        assert.equal(0, v(samples, "accelerate_campaign_tasks", { campaign = id, state = "pending" }))
+        assert.equal(done.counts.SUCCESS, v(samples, "accelerate_campaign_instances", { campaign = id, status = "SUCCESS" }))
+        assert.equal(6, v(samples, "accelerate_creates_total", { outcome = "created" }))
+        assert.equal(#sim:requests { route = "create" }, v(samples, "accelerate_requests_total", { call = "create_task", outcome = "ok" }))
+        assert.is_true(v(samples, "accelerate_requests_total", { call = "list_instances", outcome = "ok" }) > 0)
+        assert.equal(1, v(samples, "accelerate_runner_leader", { worker = "0" }))
+        assert.equal(0, v(samples, "accelerate_runner_leader", { worker = "1" }))
+        assert.equal("counter", fams.accelerate_requests_total.type)
+        assert.equal("gauge", fams.accelerate_campaign_tasks.type)
     end)
 end)

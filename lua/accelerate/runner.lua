@@ -24,6 +24,7 @@ local acc = require "accelerate.ngx"
 local util = require "accelerate.util"
 local store_mod = require "accelerate.runner.store"
 local leader = require "accelerate.runner.leader"
+local metrics = require "accelerate.metrics"
 
 local ngx = ngx
 local type = type
@@ -104,7 +105,9 @@ local function setup(opts)
   local client, err = acc.new(copts)
   if not client then return nil, err end
   return {
-    opts = opts, dict = dict, store = store, store_mod = store_mod, client = client,
+    opts = opts, dict = dict, store = store, store_mod = store_mod, eta = metrics.eta,
+    -- every call counted in the shared dict, for GET metrics
+    client = metrics.counting(client, dict),
     redact = redactor(copts.auth_value or os.getenv("ACCELERATE_AUTH_VALUE")),
     worker = opts.worker or 0,
   }

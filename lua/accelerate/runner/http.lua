@@ -18,6 +18,7 @@ local tasks_mod = require "accelerate.campaign.tasks"
 local summary = require "accelerate.campaign.summary"
 local checks = require "accelerate.workflow.checks"
 local leader = require "accelerate.runner.leader"
+local view = require "accelerate.runner.view"
 local util = require "accelerate.util"
 
 local ngx = ngx
@@ -126,15 +127,22 @@ local function object_of(R, id)
   return obj
 end
 
-local function list(R)
+-- Every campaign's object, oldest first.
+local function objects(R)
   local out = array()
   for _, id in ipairs(R.store:ids()) do
     local obj = object_of(R, id)
-    if obj then
-      out[#out + 1] = { id = obj.id, name = obj.name, state = obj.state, counts = obj.counts,
-        tasks = #obj.tasks > 0 and #obj.tasks or R.dict:get("n:" .. id) or 0, states = obj.states,
-        created_at = obj.created_at }
-    end
+    if obj then out[#out + 1] = obj end
+  end
+  return out
+end
+
+local function list(R)
+  local out = array()
+  for _, obj in ipairs(objects(R)) do
+    out[#out + 1] = { id = obj.id, name = obj.name, state = obj.state, counts = obj.counts,
+      tasks = #obj.tasks > 0 and #obj.tasks or R.dict:get("n:" .. obj.id) or 0, states = obj.states,
+      created_at = obj.created_at }
   end
   return out
 end
@@ -262,11 +270,11 @@ local function route(R, prefix)
   if id then return campaign_route(R, id, action ~= "" and action or nil) end
   if rest == "metrics" then
     if not method("GET") then return end
-    return require("accelerate.runner.view").metrics(R, list, object_of)
+    return view.metrics(R, function() return objects(R) end)
   end
   if rest == "" or rest == "page" then
     if not method("GET") then return end
-    return require("accelerate.runner.view").page(R, rest, object_of)
+    return view.page(R, prefix, rest, function() return objects(R) end)
   end
   return fail(404, "not_found", "no route " .. rest)
 end

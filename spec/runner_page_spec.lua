@@ -248,6 +248,34 @@ describe("page.document and page.csp", function()
   end)
 end)
 
+-- The driving function can fail: it reports what a strict policy refuses
+-- and what a script throws, while the page keeps running in real time.
+describe("helpers.browser", function()
+  it("reports CSP violations, uncaught errors and console errors, and waits in real time", function()
+    local file = os.tmpname() .. ".html"
+    write(file, [[<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy"
+content="default-src 'none'; script-src 'nonce-abcdefghijklmnop'; style-src 'nonce-abcdefghijklmnop'"></head>
+<body><p style="color:red">styled</p><button onclick="go()">x</button><script>window.RAN=1</script>
+<script nonce="abcdefghijklmnop">var n=0;setInterval(function(){n++;
+document.documentElement.setAttribute('data-n',String(n));},200);
+console.error('said so');setTimeout(function(){undefinedFunction();},50);</script></body></html>]])
+    local t0 = helpers.now()
+    local dom, errs, v = helpers.browse("file://" .. file, { ["until"] = "+document.documentElement"
+      .. ".getAttribute('data-n') >= 5" })
+    local elapsed = helpers.now() - t0
+    os.remove(file)
+    assert.is_true(v)
+    assert.is_true(elapsed > 0.9, "the page's timers ran ahead of real time: " .. elapsed)
+    assert.truthy(dom:find('data-n="', 1, true))
+    local all = table.concat(errs, "\n")
+    assert.matches("violates the following Content Security Policy directive 'style%-src", all)
+    assert.matches("inline event handler violates", all)
+    assert.matches("inline script violates", all)
+    assert.matches("Uncaught ReferenceError: undefinedFunction is not defined", all)
+    assert.matches("console.error: said so", all)
+  end)
+end)
+
 -- The page in a browser: the driving part (watch_page) takes a URL and a
 -- function that makes the server change; the fixture (a small nginx
 -- module over files) is only one server it can watch.

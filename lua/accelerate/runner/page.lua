@@ -127,7 +127,7 @@ function tick(){
   .then(function(r){if(!r.ok)throw new Error('HTTP '+r.status);return r.text();})
   .then(function(t){try{apply(t);}catch(e){lost('page: '+(e&&e.message));}},
     function(e){lost(e&&e.name==='AbortError'?'timed out':(e&&e.message)||'network error');})
-  .then(function(){clearTimeout(guard);setTimeout(tick,streak?Math.min(every*Math.pow(2,streak),10000):every);},
+  .then(function(){clearTimeout(guard);setTimeout(tick,streak?Math.min(every*Math.pow(2,streak),5000):every);},
     function(){setTimeout(tick,every);});}
 try{track();}catch(e){}
 root.setAttribute('data-ready','1');

@@ -153,6 +153,15 @@ end
 function _M.layout(tasks, unit)
   local periods = periods_of(tasks, unit)
   local plans, rows = {}, {}
+  local y0, m0 = 0, 0
+  if periods[1] then y0, m0 = periods[1].y, periods[1].m or 1 end
+  -- the period a day falls in, by arithmetic: a long campaign of short
+  -- tasks costs its cells, not tasks x periods
+  local function index(day)
+    local y, m = dates.to_civil(day)
+    if unit == "year" then return y - y0 + 1 end
+    return (y - y0) * 12 + (m - m0) + 1
+  end
   for _, t in ipairs(tasks) do
     local row = rows[t.plan]
     if not row then
@@ -161,15 +170,16 @@ function _M.layout(tasks, unit)
       plans[#plans + 1] = t.plan
     end
     local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
-    for i, p in ipairs(periods) do
-      if s and e and s <= p.last and e >= p.first then
+    if s and e and s <= e then
+      local first = index(s)
+      for i = first, index(e) do
         local cell = row[i]
         if not cell then
           cell = { starts = {} }
           row[i] = cell
         end
         if not cell.state or (RANK[t.state] or 0) > (RANK[cell.state] or 0) then cell.state = t.state end
-        if s >= p.first then cell.starts[#cell.starts + 1] = t end
+        if i == first then cell.starts[#cell.starts + 1] = t end
       end
     end
   end

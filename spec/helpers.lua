@@ -559,6 +559,34 @@ function helpers.browse(url, opts)
     return dom, errs, value
 end
 
+-- syntax: b, first_dom, changed = helpers.watch_page(url, change [, opts])
+-- The live page of accelerate.runner.page at url: waits (10 s) for its
+-- first update (data-updates on <html>), calls opts.before_change(b),
+-- then change() (whatever makes the server's campaigns move on), then
+-- waits (opts.seconds, 20) until a task cell's state differs from the one
+-- first shown, the page open all along.  Returns the browser, still open
+-- (b:close() it), the DOM of the first update, and the changed cells
+-- ("CAMPAIGN:TASK" words of data-changed; nil when none changed).
+function helpers.watch_page(url, change, opts)
+    opts = opts or {}
+    local attr = "document.documentElement.getAttribute"
+    local b = helpers.browser(opts)
+    local ok, first, changed = pcall(function()
+        b:open(url)
+        assert(b:wait("+" .. attr .. "('data-updates') >= 1", 10), "the page never updated: "
+            .. table.concat(b:errors(), "\n"))
+        local dom = b:dom()
+        if opts.before_change then opts.before_change(b) end
+        change()
+        return dom, b:wait(attr .. "('data-changed')", opts.seconds or 20)
+    end)
+    if not ok then
+        b:close()
+        error(first, 2)
+    end
+    return b, first, changed
+end
+
 -- Polls fn until it returns a truthy value or `seconds` pass.
 function helpers.eventually(fn, seconds)
     local deadline = socket.gettime() + (seconds or 5)

@@ -276,9 +276,10 @@ console.error('said so');setTimeout(function(){undefinedFunction();},50);</scrip
   end)
 end)
 
--- The page in a browser: the driving part (watch_page) takes a URL and a
--- function that makes the server change; the fixture (a small nginx
--- module over files) is only one server it can watch.
+-- The page in a browser: the driving part (helpers.watch_page) takes a URL
+-- and a function that makes the server change; the fixture (a small nginx
+-- module over files) is only one server it can watch (spec/runner_spec.lua
+-- can point it at the runner).
 describe("the live page in headless Chromium", function()
   local dir, ngx_srv
 
@@ -324,35 +325,13 @@ return _M
 
   local ATTR = "document.documentElement.getAttribute"
 
-  -- Opens url and waits for the first update; change() makes the server
-  -- change; then waits (20 s at most) until a task cell's state differs
-  -- from the one first shown, with the page open all along.  Returns the
-  -- browser (still open), the first DOM, and the changed cells' words.
-  local function watch_page(url, change, opts)
-    opts = opts or {}
-    local b = helpers.browser()
-    local ok, first, changed = pcall(function()
-      b:open(url)
-      assert(b:wait("+" .. ATTR .. "('data-updates') >= 1", 10), "no update: " .. table.concat(b:errors(), "\n"))
-      local first = b:dom()
-      if opts.before_change then opts.before_change(b) end
-      change()
-      return first, b:wait(ATTR .. "('data-changed')", opts.seconds or 20)
-    end)
-    if not ok then
-      b:close()
-      error(first, 0)
-    end
-    return b, first, changed
-  end
-
   it("runs with no error, one cell per task, a cell that changes state, opened details kept", function()
     os.remove(dir .. "/down")
     local before = earlier(evil, 4)
     before.id, before.name = evil.id, evil.name
     set_campaigns({ before })
     local opened_key
-    local b, first, changed = watch_page(ngx_srv.url .. "/accelerate/", function() set_campaigns({ evil }) end, {
+    local b, first, changed = helpers.watch_page(ngx_srv.url .. "/accelerate/", function() set_campaigns({ evil }) end, {
       -- the person opens the first group's sample stack
       before_change = function(br)
         opened_key = br:eval([[(function(){var d=document.querySelector('details.group details');

@@ -252,7 +252,8 @@ end)
 -- and what a script throws, while the page keeps running in real time.
 describe("helpers.browser", function()
   it("reports CSP violations, uncaught errors and console errors, and waits in real time", function()
-    local file = os.tmpname() .. ".html"
+    local base = os.tmpname()
+    local file = base .. ".html"
     write(file, [[<!DOCTYPE html><html><head><meta http-equiv="Content-Security-Policy"
 content="default-src 'none'; script-src 'nonce-abcdefghijklmnop'; style-src 'nonce-abcdefghijklmnop'"></head>
 <body><p style="color:red">styled</p><button onclick="go()">x</button><script>window.RAN=1</script>
@@ -264,6 +265,7 @@ console.error('said so');setTimeout(function(){undefinedFunction();},50);</scrip
       .. ".getAttribute('data-n') >= 5" })
     local elapsed = helpers.now() - t0
     os.remove(file)
+    os.remove(base)
     assert.is_true(v)
     assert.is_true(elapsed > 0.9, "the page's timers ran ahead of real time: " .. elapsed)
     assert.truthy(dom:find('data-n="', 1, true))

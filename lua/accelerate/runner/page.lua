@@ -95,13 +95,15 @@ end
 -- syntax: html = page.document(prefix, nonce [, opts])
 -- The page: its style, an empty container (or opts.fragment, a first
 -- page.fragment to show before the first poll), and its script, which
--- fetches page.fragment_url(prefix) every opts.interval_ms (1000).  Serve
+-- fetches page.fragment_url(prefix) every opts.interval_ms (1000; at
+-- least 200).  Serve
 -- it with the header page.csp(nonce), Content-Type text/html.
 function _M.document(prefix, nonce, opts)
   local n, err = check_nonce(nonce)
   if not n then return nil, err end
   opts = opts or {}
   local every = tonumber(opts.interval_ms) or _M.INTERVAL_MS
+  if every ~= every or every < 200 then every = 200 end   -- never a flood of fetches
   return tbl_concat({
     '<!DOCTYPE html>\n<html lang="en" data-fragment="' .. esc(_M.fragment_url(prefix)) .. '" data-interval="'
       .. floor(every) .. '"><head><meta charset="utf-8">',
@@ -113,7 +115,7 @@ function _M.document(prefix, nonce, opts)
     '<style nonce="' .. n .. '">' .. render_html.CSS .. CSS .. "</style></head><body>",
     '<header class="top"><h1>Campaigns</h1><span class="muted" id="updated">connecting&hellip;</span>'
       .. '<span class="conn" id="conn" role="status" hidden></span></header>',
-    '<main id="campaigns" aria-live="polite">' .. (opts.fragment or "") .. "</main>",
+    '<main id="campaigns">' .. (opts.fragment or "") .. "</main>",
     '<script nonce="' .. n .. '">' .. SCRIPT .. "</script></body></html>\n",
   }, "\n")
 end
@@ -222,7 +224,9 @@ local function grid(tasks)
     head[#head + 1] = tbl_concat(row) .. "</tr>"
   end
   local row = { '<tr><th></th>' }
-  for _, p in ipairs(l.periods) do row[#row + 1] = "<th>" .. (yearly and p.y or view.MONTHS[p.m]) .. "</th>" end
+  for _, p in ipairs(l.periods) do
+    row[#row + 1] = "<th>" .. (yearly and str_format("%d", p.y) or view.MONTHS[p.m]) .. "</th>"
+  end
   head[#head + 1] = tbl_concat(row) .. "</tr></thead>"
   local body = { "<tbody>" }
   for _, plan in ipairs(l.plans) do

@@ -407,12 +407,14 @@ test-pkg:
 	@$(MAKE) --no-print-directory man
 	@$(BUSTED) $(PKG_SPECS)
 
-# accelerate.ngx inside Debian's nginx (the module built for LuaJIT), and
-# the conformance table run against both transports.
+# accelerate.ngx inside Debian's nginx (the module built for LuaJIT), the
+# conformance table run against both transports, and the runner's live
+# page served by nginx and opened in headless Chromium.
 test-ngx:
 	@$(MAKE) --no-print-directory build LUA_VERSION=jit
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
 	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua spec/metrics_ngx_spec.lua \
-	  spec/runner_spec.lua
+	  spec/runner_spec.lua spec/runner_page_spec.lua
 
 # Memory and undefined-behaviour checks of the C core (valgrind, then
 # AddressSanitizer + UBSan + LeakSanitizer).

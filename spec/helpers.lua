@@ -374,6 +374,221 @@ function helpers.scenario(overrides)
     return s
 end
 
+-- Headless Chromium (Debian's), driven over the DevTools protocol on a
+-- pipe (--remote-debugging-pipe: JSON messages ended by a NUL byte, read
+-- on its fd 3, written on its fd 4), here two FIFOs.  Real time, unlike
+-- --dump-dom with --virtual-time-budget, whose virtual clock runs the
+-- page's timers ahead of a server that changes at its own pace; and the
+-- page's errors come as events, attached before the page loads:
+-- exceptions (Runtime.exceptionThrown), console.error, and the browser's
+-- own log (a CSP violation, a failed load: Log.entryAdded).
+--
+--   local b = helpers.browser()              -- raises when chromium is missing
+--   b:open(url)                              -- navigates, waits for the load
+--   b:wait("js expression", seconds)         -- its value once truthy, or nil
+--   b:eval("js expression")                  -- its value (JSON-able)
+--   b:dom()  b:errors()  b:screenshot(path, {width =, dark =})  b:close()
+--
+-- As root Chromium needs --no-sandbox; every run is bounded by `timeout`
+-- (opts.timeout, 120 s) and stopped by pid in close().
+local Browser = {}
+Browser.__index = Browser
+
+local function browser_read(b)
+    local buf = {}
+    while true do
+        local c = b.rd:read(1)
+        if not c then
+            error("chromium exited: " .. tostring(helpers.read_file(b.dir .. "/chromium.log")), 3)
+        end
+        if c == "\0" then break end
+        buf[#buf + 1] = c
+    end
+    return assert(cjson.decode(table.concat(buf)))
+end
+
+-- Sends one command and reads until its answer, keeping the events.
+function Browser:send(method, params, browser_level)
+    self.seq = self.seq + 1
+    local msg = { id = self.seq, method = method, params = params or {} }
+    if not browser_level then msg.sessionId = self.session end
+    assert(self.wr:write(assert(cjson.encode(msg)), "\0"))
+    assert(self.wr:flush())
+    while true do
+        local m = browser_read(self)
+        if m.id == self.seq then
+            if m.error then error(method .. ": " .. tostring(m.error.message), 2) end
+            return m.result
+        end
+        if m.method then self:event(m) end
+    end
+end
+
+-- The errors a person would see in the console, as lines of text.
+function Browser:event(m)
+    local p = m.params or {}
+    local line
+    if m.method == "Runtime.exceptionThrown" then
+        local d = p.exceptionDetails or {}
+        local ex = d.exception or {}
+        line = ("%s %s (%s:%s)"):format(tostring(d.text), tostring(ex.description or ex.value or ""),
+            tostring(d.url), tostring(d.lineNumber))
+    elseif m.method == "Runtime.consoleAPICalled" and (p.type == "error" or p.type == "assert") then
+        local words = {}
+        for _, a in ipairs(p.args or {}) do words[#words + 1] = tostring(a.value or a.description) end
+        line = "console." .. p.type .. ": " .. table.concat(words, " ")
+    elseif m.method == "Log.entryAdded" and p.entry and p.entry.level == "error" then
+        line = ("%s: %s"):format(tostring(p.entry.source), tostring(p.entry.text))
+    end
+    if line then self.errs[#self.errs + 1] = line end
+end
+
+function Browser:eval(expr)
+    local r = self:send("Runtime.evaluate", { expression = expr, returnByValue = true })
+    if r.exceptionDetails then error("evaluate " .. expr .. ": " .. tostring(r.exceptionDetails.text), 2) end
+    local v = r.result and r.result.value
+    if v == cjson.null then return nil end
+    return v
+end
+
+function Browser:wait(expr, seconds)
+    return helpers.eventually(function()
+        local v = self:eval(expr)
+        if v and v ~= "" then return v end
+        socket.sleep(0.1)
+    end, seconds or 10)
+end
+
+function Browser:open(url)
+    self:send("Page.navigate", { url = url })
+    assert(self:wait("document.readyState === 'complete'", 20), "the page did not load: " .. url)
+end
+
+function Browser:dom() return self:eval("document.documentElement.outerHTML") end
+
+-- Every error so far (a copy; the browser's events read up to now).
+function Browser:errors()
+    self:eval("1")
+    local out = {}
+    for i, e in ipairs(self.errs) do out[i] = e end
+    return out
+end
+
+-- A PNG of the whole page, opts.width (1280) wide, in the light or
+-- opts.dark colour scheme.
+function Browser:screenshot(path, opts)
+    opts = opts or {}
+    local width = opts.width or 1280
+    self:send("Emulation.setEmulatedMedia", { features = { { name = "prefers-color-scheme",
+        value = opts.dark and "dark" or "light" } } })
+    self:send("Emulation.setDeviceMetricsOverride", { width = width, height = opts.height or 800,
+        deviceScaleFactor = 1, mobile = false })
+    local h = opts.height or self:eval("Math.ceil(document.documentElement.scrollHeight)")
+    self:send("Emulation.setDeviceMetricsOverride", { width = width, height = h, deviceScaleFactor = 1,
+        mobile = false })
+    local shot = self:send("Page.captureScreenshot", { format = "png" })
+    local b64 = self.dir .. "/shot.b64"
+    local f = assert(io.open(b64, "wb"))
+    f:write(shot.data)
+    f:close()
+    assert(run("base64 -d " .. quote(b64) .. " >" .. quote(path)), "base64 -d failed")
+    return path
+end
+
+function Browser:close()
+    if self.closed then return end
+    self.closed = true
+    pcall(self.send, self, "Browser.close", nil, true)
+    if not helpers.eventually(function() return not helpers.alive(self.pid) end, 5) then
+        run("kill " .. self.pid .. " 2>/dev/null")
+        helpers.eventually(function() return not helpers.alive(self.pid) end, 5)
+    end
+    self.wr:close()
+    self.rd:close()
+    run("rm -rf " .. quote(self.dir))
+end
+
+-- syntax: b = helpers.browser([opts])
+-- opts.timeout: seconds the browser may live (120); opts.flags: more
+-- command-line flags.
+function helpers.browser(opts)
+    opts = opts or {}
+    local code, path = helpers.sh("command -v chromium")
+    assert(code == 0, "chromium is missing: run `make deps` (it is in the Makefile's DEB_PACKAGES)")
+    local p = io.popen("mktemp -d")
+    local dir = p:read("*l")
+    p:close()
+    local b = setmetatable({ dir = dir, seq = 0, errs = {} }, Browser)
+    assert(run("mkfifo " .. quote(dir .. "/in") .. " " .. quote(dir .. "/out")))
+    -- read-write: the FIFO always has a reader, so a write after Chromium
+    -- died never raises SIGPIPE here; the EOF on out says it died
+    b.wr = assert(io.open(dir .. "/in", "r+b"))
+    assert(run(("timeout %d %s --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
+        .. "--hide-scrollbars --mute-audio --user-data-dir=%s --remote-debugging-pipe %s about:blank "
+        .. "3<%s 4>%s 2>%s & echo $! >%s"):format(opts.timeout or 120, quote(path:gsub("%s+$", "")),
+        quote(dir .. "/profile"), opts.flags or "", quote(dir .. "/in"), quote(dir .. "/out"),
+        quote(dir .. "/chromium.log"), quote(dir .. "/pid"))))
+    b.rd = assert(io.open(dir .. "/out", "rb"))
+    b.pid = assert(tonumber(helpers.read_file(dir .. "/pid")), "no pid")
+    local page
+    for _, t in ipairs(b:send("Target.getTargets", nil, true).targetInfos) do
+        if t.type == "page" then page = t.targetId end
+    end
+    b.session = b:send("Target.attachToTarget", { targetId = assert(page, "no page target"), flatten = true },
+        true).sessionId
+    b:send("Runtime.enable")
+    b:send("Log.enable")
+    b:send("Page.enable")
+    return b
+end
+
+-- syntax: dom, errors, value = helpers.browse(url, opts)
+-- Opens url, lets the page run until opts.until (a JS expression) is
+-- truthy (within opts.seconds, 10), calling opts.during(b) first when
+-- given (to change the server meanwhile); returns its DOM, the errors
+-- seen, and the expression's value (nil when it never came true).
+function helpers.browse(url, opts)
+    opts = opts or {}
+    local b = helpers.browser(opts)
+    local ok, dom, errs, value = pcall(function()
+        b:open(url)
+        if opts.during then opts.during(b) end
+        local v = opts["until"] and b:wait(opts["until"], opts.seconds)
+        return b:dom(), b:errors(), v
+    end)
+    b:close()
+    if not ok then error(dom, 2) end
+    return dom, errs, value
+end
+
+-- syntax: b, first_dom, changed = helpers.watch_page(url, change [, opts])
+-- The live page of accelerate.runner.page at url: waits (10 s) for its
+-- first update (data-updates on <html>), calls opts.before_change(b),
+-- then change() (whatever makes the server's campaigns move on), then
+-- waits (opts.seconds, 20) until a task cell's state differs from the one
+-- first shown, the page open all along.  Returns the browser, still open
+-- (b:close() it), the DOM of the first update, and the changed cells
+-- ("CAMPAIGN:TASK" words of data-changed; nil when none changed).
+function helpers.watch_page(url, change, opts)
+    opts = opts or {}
+    local attr = "document.documentElement.getAttribute"
+    local b = helpers.browser(opts)
+    local ok, first, changed = pcall(function()
+        b:open(url)
+        assert(b:wait("+" .. attr .. "('data-updates') >= 1", 10), "the page never updated: "
+            .. table.concat(b:errors(), "\n"))
+        local dom = b:dom()
+        if opts.before_change then opts.before_change(b) end
+        change()
+        return dom, b:wait(attr .. "('data-changed')", opts.seconds or 20)
+    end)
+    if not ok then
+        b:close()
+        error(first, 2)
+    end
+    return b, first, changed
+end
+
 -- Polls fn until it returns a truthy value or `seconds` pass.
 function helpers.eventually(fn, seconds)
     local deadline = socket.gettime() + (seconds or 5)

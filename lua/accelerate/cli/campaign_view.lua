@@ -110,8 +110,10 @@ function _M.progress(ctx, o)
   }
 end
 
--- The months of the tasks, in order: {year, month, first, last}.
-local function months_of(tasks)
+-- The periods the tasks cover, in order: {y, m (nil for a year), first,
+-- last} (days since the epoch), a month each, or a year each when unit is
+-- "year".
+local function periods_of(tasks, unit)
   local lo, hi
   for _, t in ipairs(tasks) do
     local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
@@ -121,38 +123,77 @@ local function months_of(tasks)
   local out = {}
   if not lo then return out end
   local y, m = dates.to_civil(lo)
+  if unit == "year" then m = nil end
   while true do
-    local first = dates.from_civil(y, m, 1)
+    local first = dates.from_civil(y, m or 1, 1)
     if first > hi then break end
-    out[#out + 1] = { y = y, m = m, first = first, last = first + dates.days_in_month(y, m) - 1 }
-    m = m + 1
-    if m > 12 then y, m = y + 1, 1 end
+    local last = m and (first + dates.days_in_month(y, m) - 1) or (dates.from_civil(y, 12, 31))
+    out[#out + 1] = { y = y, m = m, first = first, last = last }
+    if m then
+      m = m + 1
+      if m > 12 then y, m = y + 1, 1 end
+    else
+      y = y + 1
+    end
   end
   return out
 end
+
+-- syntax: l = view.layout(tasks [, unit])
+-- The plan x period grid, for the text grid here and the runner's page
+-- (runner/page.lua): l.periods (as periods_of gives them; unit "month",
+-- the default, or "year"), l.plans (names in the tasks' order) and
+-- l.rows[plan][i] = {state = the worst state of the plan's tasks covering
+-- period i, starts = the tasks that start in it}, or nil where no task
+-- covers it.
+function _M.layout(tasks, unit)
+  local periods = periods_of(tasks, unit)
+  local plans, rows = {}, {}
+  local y0, m0 = 0, 0
+  if periods[1] then y0, m0 = periods[1].y, periods[1].m or 1 end
+  -- the period a day falls in, by arithmetic: a long campaign of short
+  -- tasks costs its cells, not tasks x periods
+  local function index(day)
+    local y, m = dates.to_civil(day)
+    if unit == "year" then return y - y0 + 1 end
+    return (y - y0) * 12 + (m - m0) + 1
+  end
+  for _, t in ipairs(tasks) do
+    local row = rows[t.plan]
+    if not row then
+      row = {}
+      rows[t.plan] = row
+      plans[#plans + 1] = t.plan
+    end
+    local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
+    if s and e and s <= e then
+      local first = index(s)
+      for i = first, index(e) do
+        local cell = row[i]
+        if not cell then
+          cell = { starts = {} }
+          row[i] = cell
+        end
+        if not cell.state or (RANK[t.state] or 0) > (RANK[cell.state] or 0) then cell.state = t.state end
+        if i == first then cell.starts[#cell.starts + 1] = t end
+      end
+    end
+  end
+  return { periods = periods, plans = plans, rows = rows }
+end
+
+_M.MONTHS = MONTHS
 
 -- syntax: text = view.grid(tasks, {color = bool})
 -- A row per plan, a column per month; each cell the state of the plan's
 -- tasks in that month (the worst of them): S succeeded, F failed,
 -- R running, . pending.
 function _M.grid(tasks, opts)
-  local months = months_of(tasks)
+  local l = _M.layout(tasks)
+  local months = l.periods
   if #months == 0 then return "" end
-  local plans, rows, width = {}, {}, 4
-  for _, t in ipairs(tasks) do
-    if not rows[t.plan] then
-      rows[t.plan] = {}
-      plans[#plans + 1] = t.plan
-      width = max(width, #t.plan)
-    end
-    local s, e = dates.parse(t.startTime), dates.parse(t.endTime)
-    for i, mo in ipairs(months) do
-      if s and e and s <= mo.last and e >= mo.first then
-        local cur = rows[t.plan][i]
-        if not cur or RANK[t.state] > RANK[cur] then rows[t.plan][i] = t.state end
-      end
-    end
-  end
+  local width = 4
+  for _, p in ipairs(l.plans) do width = max(width, #p) end
   local pad = str_rep(" ", width + 2)
   local years, names = {}, {}
   for i, mo in ipairs(months) do
@@ -161,10 +202,10 @@ function _M.grid(tasks, opts)
     names[i] = MONTHS[mo.m] .. " "
   end
   local out = { pad .. tbl_concat(years):gsub("%s+$", ""), pad .. tbl_concat(names):gsub("%s+$", "") }
-  for _, p in ipairs(plans) do
+  for _, p in ipairs(l.plans) do
     local cells = {}
     for i = 1, #months do
-      local stt = rows[p][i]
+      local stt = l.rows[p][i] and l.rows[p][i].state
       local letter = stt and LETTER[stt] or " "
       if stt and opts and opts.color then letter = COLOR[stt] .. letter .. RESET end
       cells[i] = " " .. letter .. "  "

@@ -12,6 +12,8 @@ local status = require "accelerate.statuses"
 local util = require "accelerate.util"
 
 local ipairs = ipairs
+local tostring = tostring
+local str_byte = string.byte
 local str_format = string.format
 local tbl_concat = table.concat
 local esc = charts.esc
@@ -33,6 +35,7 @@ body{margin:0 auto;max-width:1320px;padding:16px 24px;background:var(--bg);color
 font:14px/1.45 system-ui,-apple-system,"Segoe UI","DejaVu Sans",sans-serif}
 h1{font-size:20px;margin:0 0 4px}h2{font-size:16px;margin:28px 0 8px;border-bottom:1px solid var(--line)}
 .muted{color:var(--muted)}.sum span{margin-right:14px}.summary a{margin-right:12px}
+.sum i{display:inline-block;width:9px;height:9px}
 .scroll{overflow-x:auto;border:1px solid var(--line);border-radius:6px;background:var(--card);padding:6px}
 svg.gantt{max-width:100%;height:auto}svg text{fill:var(--fg);font-size:11px}svg .ax{fill:var(--muted);font-size:10px}
 svg .lbl{text-anchor:end}svg .grp{font-weight:600}svg .row{text-anchor:end;font-size:9px;fill:var(--muted)}
@@ -92,8 +95,8 @@ end
 local function header(r, t, opts)
   local counts = {}
   for _, k in ipairs(status.STATUS_ORDER) do
-    counts[#counts + 1] = str_format('<span><i class="c-%s" style="display:inline-block;width:9px;height:9px">'
-      .. "</i> %s %d</span>", k, k, r.counts and r.counts[k] or 0)
+    counts[#counts + 1] = str_format('<span><i class="c-%s"></i> %s %d</span>', k, k,
+      r.counts and r.counts[k] or 0)
   end
   local out = {
     "<h1>Backfill " .. esc(r.dagName or "?") .. "</h1>",
@@ -126,17 +129,39 @@ local function summary(groups)
   return tbl_concat(out)
 end
 
-local function group_block(g, i, dag, open)
+-- A short stable key of a group's signature (djb2, 32 bits, in hex;
+-- exact in doubles on every Lua): the same cause keeps its key while the
+-- groups' order changes, so a live page keeps a group opened.
+local function group_key(g)
+  local h = 5381
+  local sig = tostring(g.signature or g.title or "")
+  for i = 1, #sig do h = (h * 33 + str_byte(sig, i)) % 4294967296 end
+  return str_format("%08x", h)
+end
+
+-- The repair line: `accelerate repair DAG` for each backfill the group's
+-- failures are in (opts.dags(g), a list), or the report's own DAG.
+local function repair_line(g, opts)
+  local dags = opts.dags and opts.dags(g) or { opts.dag }
+  local out = {}
+  for i, dag in ipairs(dags) do out[i] = "<code>accelerate repair " .. esc(dag) .. "</code>" end
+  if #out == 0 then return "" end
+  return "<dt>repair</dt><dd>" .. tbl_concat(out, " ") .. "</dd>"
+end
+
+local function group_block(g, i, opts, open)
+  local id = (opts.id_prefix or "group-") .. (opts.id_prefix and group_key(g) or tostring(i))
+  local key = opts.key_prefix and (opts.key_prefix .. group_key(g)) or id
   local out = {
-    str_format('<details class="group%s" id="group-%d"%s><summary>%d &times; %s<span class="badge %s">%s</span>'
-      .. "</summary>", g.transient and " t" or "", i, open and " open" or "", g.count, esc(g.title),
-      g.transient and "t" or "nt",
+    str_format('<details class="group%s" id="%s" data-key="%s"%s><summary>%d &times; %s'
+      .. '<span class="badge %s">%s</span></summary>', g.transient and " t" or "", esc(id), esc(key),
+      open and " open" or "", g.count, esc(g.title), g.transient and "t" or "nt",
       g.transient and "transient" or "not transient"),
     "<dl><dt>tables</dt><dd>" .. esc(tbl_concat(g.tables, ", ")) .. "</dd>",
     "<dt>dates</dt><dd>" .. esc(insight.compress_dates(g.dates)) .. "</dd>",
     "<dt>instances</dt><dd>" .. esc(tbl_concat(g.instances, ", ")) .. "</dd>",
     "<dt>verdict</dt><dd>" .. esc(render_text.verdict(g)) .. "</dd>",
-    "<dt>repair</dt><dd><code>accelerate repair " .. esc(dag) .. "</code></dd></dl>",
+    repair_line(g, opts) .. "</dl>",
     "<details><summary>sample stack (instance " .. esc(g.sample.id) .. ")</summary><pre>"
       .. esc(g.sample.msg or "(no error message)") .. "</pre></details>",
     "<details><summary>sample SQL</summary><pre>" .. esc(g.sample.sql or "(none)") .. "</pre></details>",
@@ -145,10 +170,21 @@ local function group_block(g, i, dag, open)
   return tbl_concat(out, "\n")
 end
 
-local function failures_section(groups, dag)
+-- syntax: text = html.failure_groups(groups [, opts])
+-- The failures by cause (insight.failures' groups) as <details> blocks,
+-- the largest opened: the report's section, and each campaign's on the
+-- runner's page.  opts.dag: the backfill the repair line names;
+-- opts.dags(g): a list of them per group instead; opts.id_prefix: ids
+-- PREFIX..KEY, KEY from the group's signature, so that several lists
+-- share a page and a group keeps its id as the order changes (default
+-- group-1, group-2...); opts.key_prefix: data-key PREFIX..KEY (default
+-- the id), what a live page keeps a group opened by; opts.open: how many
+-- are opened (5).
+function _M.failure_groups(groups, opts)
+  opts = opts or {}
   if #groups == 0 then return "<p>No instance failed.</p>" end
   local out = {}
-  for i, g in ipairs(groups) do out[#out + 1] = group_block(g, i, dag, i <= OPEN_GROUPS) end
+  for i, g in ipairs(groups) do out[#out + 1] = group_block(g, i, opts, i <= (opts.open or OPEN_GROUPS)) end
   return tbl_concat(out, "\n")
 end
 
@@ -216,7 +252,8 @@ function _M.render(r, opts)
     "<h2>Timeline by resource group</h2>", legend(true),
     str_format('<p class="muted">%d instances drawn; hover a bar for its times.</p>', bars),
     '<div class="scroll">' .. gantt .. "</div>",
-    str_format('<h2 id="failures">Failures by cause (%d)</h2>', #groups), failures_section(groups, r.dagName),
+    str_format('<h2 id="failures">Failures by cause (%d)</h2>', #groups),
+    _M.failure_groups(groups, { dag = r.dagName }),
     '<h2 id="timing">Where the time went</h2>', timing_section(t),
     "<script>" .. SCRIPT .. "</script></body></html>\n",
   }
@@ -224,5 +261,8 @@ function _M.render(r, opts)
 end
 
 _M.escape = esc
+-- The report's stylesheet (colours for light, dark and print), which the
+-- runner's page (runner/page.lua) builds on.
+_M.CSS = CSS
 
 return _M

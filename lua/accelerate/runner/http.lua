@@ -272,9 +272,9 @@ local function route(R, prefix)
     if not method("GET") then return end
     return view.metrics(R, function() return objects(R) end)
   end
-  if rest == "" or rest == "page" then
+  if rest == "" then
     if not method("GET") then return end
-    return view.page(R, prefix, rest, function() return objects(R) end)
+    return view.page(prefix, function() return objects(R) end)
   end
   return fail(404, "not_found", "no route " .. rest)
 end

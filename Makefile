@@ -306,6 +306,7 @@ test-workflow: deps
 
 demo: deps
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	@$(MAKE) --no-print-directory build LUA_VERSION=jit
 	@examples/demo.sh
 
 # ---------------------------------------------------------------------------

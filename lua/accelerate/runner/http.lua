@@ -118,6 +118,10 @@ local function object_of(R, id)
       dict:set("s:" .. id, json_encode(obj), STATUS_TTL)
     end
   end
+  if #obj.tasks == 0 then
+    -- not yet journaled: the tasks the POST counted wait
+    obj.states = { pending = dict:get("n:" .. id) or 0, running = 0, succeeded = 0, failed = 0 }
+  end
   obj.state = summary.state(obj, { running = running, stop = stop })
   local etext = dict:get("e:" .. id)
   obj.error = etext and json_decode(etext) or nil

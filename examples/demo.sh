@@ -42,6 +42,13 @@ if camp_sim status >/dev/null 2>&1; then
   exit 2
 fi
 
+# The OpenResty example's port: taken, the demo would fail half-way.
+ngx_port=${OPENRESTY_PORT:-8090}
+if (exec 3<>"/dev/tcp/127.0.0.1/$ngx_port") 2>/dev/null; then
+  echo "demo: port $ngx_port on 127.0.0.1 is in use by another program: set OPENRESTY_PORT to a free port" >&2
+  exit 2
+fi
+
 work=$(mktemp -d)
 # A simulator's export lines (`simctl start`); when it does not start, one
 # line naming why, and the end of the demo (every later step would fail).
@@ -114,7 +121,7 @@ camp_env=$(sim_env "the campaign's simulator (ACCELERATE_SIM_PORT + 1 = $camp_po
 
   say "the same campaign inside nginx: POST it to accelerate.runner, reload nginx in the middle"
   ngx_run start
-  base=http://127.0.0.1:${OPENRESTY_PORT:-8090}/accelerate
+  base=http://127.0.0.1:$ngx_port/accelerate
   # one line per look at the campaign: its state, its tasks and its runner
   line='local o = require("cjson").decode(io.read("a")); local s = o.states or {}
     print(("%-8s tasks: %d succeeded, %d failed, %d running, %d pending   %s"):format(o.state,

@@ -149,25 +149,6 @@ describe("metrics.render", function()
     assert.equal(1, value_of(samples, "accelerate_runner_leader"))
   end)
 
-  it("names the state of a campaign once campaign.run has returned", function()
-    local function r(states, over)
-      local t = report(states, {}, 1)
-      for k, v in pairs(over or {}) do t[k] = v end
-      return t
-    end
-    assert.equal("succeeded", metrics.outcome_state(r({ succeeded = 4 }, { ok = true })))
-    assert.equal("failed", metrics.outcome_state(r({ succeeded = 3, failed = 1 })))
-    assert.equal("failed", metrics.outcome_state(r({ succeeded = 1, pending = 3 }, { stopped = "failure_budget" })))
-    assert.equal("stopped", metrics.outcome_state(r({ succeeded = 1, running = 1, pending = 2 }, { stopped = "interrupted" })))
-    assert.equal("stopped", metrics.outcome_state(r({ running = 2, pending = 2 }, { stopped = "timeout" })))
-    assert.equal("needs_attention", metrics.outcome_state(r({ running = 1 }), { kind = "network", outcome_unknown = true }))
-    local held = r({ pending = 4 })
-    held.tasks[1].create_unknown = true
-    assert.equal("needs_attention", metrics.outcome_state(held))
-    assert.equal("failed", metrics.outcome_state(nil, { kind = "api" }))
-    assert.equal("pending", metrics.outcome_state(r({ pending = 4 })))
-  end)
-
   it("computes the ETA the progress line shows (campaign_view's overall line)", function()
     local r = report({ pending = 2, running = 0, succeeded = 1, failed = 1 }, {}, 20)
     assert.equal(20, metrics.eta(r))

@@ -315,27 +315,6 @@ function _M.eta(r)
   return elapsed / settled * (n - settled)
 end
 
--- syntax: state = metrics.outcome_state(report [, err])
--- A campaign's state once campaign.run has returned report (or nil, err,
--- report): needs_attention (a create whose answer was lost), failed,
--- stopped (interrupted or timed out), succeeded, else running (nothing
--- failed, some task not settled) or pending (none created).
-function _M.outcome_state(r, err)
-  r = type(r) == "table" and r or {}
-  local tasks = type(r.tasks) == "table" and r.tasks or {}
-  if type(err) == "table" and err.outcome_unknown == true then return "needs_attention" end
-  for _, t in ipairs(tasks) do
-    if type(t) == "table" and t.create_unknown then return "needs_attention" end
-  end
-  if err ~= nil then return "failed" end
-  if r.ok == true then return "succeeded" end
-  local states = type(r.states) == "table" and r.states or {}
-  if (tonumber(states.failed) or 0) > 0 or r.stopped == "failure_budget" then return "failed" end
-  if r.stopped == "interrupted" or r.stopped == "timeout" then return "stopped" end
-  if (tonumber(states.running) or 0) > 0 or (tonumber(states.succeeded) or 0) > 0 then return "running" end
-  return "pending"
-end
-
 -- {state = n} of a report: its `states`, else counted from its tasks.
 local function task_states(r)
   if type(r.states) == "table" then return r.states end

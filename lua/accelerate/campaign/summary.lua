@@ -66,20 +66,39 @@ function _M.object(r, opts)
   return out
 end
 
--- syntax: word = summary.state(report, facts)
--- pending | running | succeeded | failed | stopped | needs_attention.
--- report: campaign.run's or campaign.status's; facts.running: a run holds
--- it now; facts.stop: a stop was asked and stands.
+-- Whether a create's answer was lost and waits for a person.
+local function unknown_create(r, err)
+  if type(r.unresolved) == "table" and #r.unresolved > 0 then return true end
+  for _, t in ipairs(type(r.tasks) == "table" and r.tasks or {}) do
+    if type(t) == "table" and t.create_unknown then return true end
+  end
+  return type(err) == "table" and (err.outcome_unknown == true or err.kind == "create_unknown")
+end
+
+-- syntax: word = summary.state(report [, facts])
+-- pending | running | succeeded | failed | stopped | needs_attention: the
+-- one word for where a campaign stands, for the runner's routes and
+-- metrics and the command's --metrics.  report: campaign.run's (or its
+-- partial one), campaign.status's or the --json object.  facts: running (a
+-- run holds it now), stop (a person's stop stands), done (campaign.run has
+-- returned, the command's end), err (the error it returned with).
 --   needs_attention  a create whose answer was lost waits for a person
---   succeeded/failed the journal says it ended, or a failure budget stopped it
---   stopped          a person's stop, once nothing of it runs on the server
+--   succeeded/failed it ended; failed too when a failure budget stopped it,
+--                    or when the command's run ended on an error
+--   stopped          a person's stop once nothing of it runs on the server,
+--                    or the command interrupted or timed out
+--   pending/running  nothing created yet / the rest
 function _M.state(r, facts)
-  facts = facts or {}
-  if type(r.unresolved) == "table" and #r.unresolved > 0 then return "needs_attention" end
-  local states = r.states or {}
+  r, facts = type(r) == "table" and r or {}, facts or {}
+  if unknown_create(r, facts.err) then return "needs_attention" end
+  local states = type(r.states) == "table" and r.states or {}
   local n = type(r.tasks) == "table" and #r.tasks or 0
-  if r.ended or r.ok then
-    return (r.ok or (n > 0 and (states.succeeded or 0) == n)) and "succeeded" or "failed"
+  local all_ok = r.ok == true or (n > 0 and (states.succeeded or 0) == n)
+  if r.ended then return all_ok and "succeeded" or "failed" end
+  if facts.done then
+    if facts.err ~= nil or r.stopped == "failure_budget" then return "failed" end
+    if r.stopped == "interrupted" or r.stopped == "timeout" then return "stopped" end
+    if not r.stopped then return all_ok and "succeeded" or ((states.failed or 0) > 0 and "failed" or "running") end
   end
   if not facts.running and r.stopped == "failure_budget" then return "failed" end
   local on_server = (states.running or 0) > 0

@@ -13,6 +13,7 @@
 -- reads it, and must never stop a campaign.
 
 local metrics = require "accelerate.metrics"
+local summary = require "accelerate.campaign.summary"
 local usage = require "accelerate.cli.usage"
 
 local type = type
@@ -129,7 +130,7 @@ function _M.hooks(path, ctx, client, campaign)
   return {
     client = metrics.counting(client, store),
     progress = function(r) write(r, "running") end,
-    finish = function(r, err) write(r, metrics.outcome_state(r, err)) end,
+    finish = function(r, err) write(r, summary.state(r, { done = true, err = err })) end,
   }
 end
 

@@ -204,10 +204,14 @@ describe("accelerate campaign", function()
       local before = #(helpers.read_file(jpath) or "")
       -- one run in five is cut while its modules load
       local delay = run % 5 == 0 and math.random() * 0.08 or math.random() * 1.2
-      -- set -m: without job control bash starts a background command with
+      -- Without job control a shell starts a background command with
       -- SIGINT ignored, and a signal sent before the interpreter installs
-      -- its handler would be lost (a terminal's Ctrl-C is not)
-      local sh = ("set -m; %s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; echo $? >%s.rc"):format(
+      -- its handler would be lost (a terminal's Ctrl-C is not).  set -m
+      -- is not enough: this bash is itself started in the background by a
+      -- shell without job control, and a signal ignored on entry to a
+      -- shell stays ignored in its children; env resets it.
+      local sh = ("set -m; env --default-signal=INT %s %s %s >%s.out 2>%s.err & echo $! >%s.pid; wait $!; "
+        .. "echo $? >%s.rc"):format(
         env(), bin(), argv, tmp, tmp, tmp, tmp)
       os.remove(tmp .. ".rc")
       os.remove(tmp .. ".pid")

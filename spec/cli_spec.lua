@@ -703,7 +703,7 @@ describe("sim/simctl and examples/openresty/run", function()
     assert.equal("simctl: usage: simctl start|stop|status|env|stop-all DIR (simctl --help)\n", out)
     code, out = sh("examples/openresty/run bogus 2>&1")
     assert.equal(2, code)
-    assert.equal("openresty example: usage: examples/openresty/run start|stop\n", out)
+    assert.equal("openresty example: usage: examples/openresty/run start|stop|reload\n", out)
   end)
 end)
 

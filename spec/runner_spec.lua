@@ -20,9 +20,9 @@ local apps = {}
 local SPEC = { name = "q1", plans = { names = { "sales_daily", "gmv_monthly" } }, startTime = "2025-01-01",
     endTime = "2025-03-31", chunk = "month", max_in_flight = 2 }
 -- Simulated seconds per real second: at SLOW a month of sales_daily runs
--- for about 3 s and the campaign for about 15 s, time for three reloads;
+-- for about 2 s and the campaign for about 15 s, time for three reloads;
 -- at FAST the campaign takes a few seconds.
-local SLOW, FAST = 150, 600
+local SLOW, FAST = 300, 600
 
 local function free_port()
     local server = assert(socket.bind("127.0.0.1", 0))
@@ -39,7 +39,7 @@ local function start_app(opts)
     a.url = "http://127.0.0.1:" .. a.port
     a.dir = helpers.root .. "/build/test-sim/runner-" .. a.port
     a.campaigns = a.dir .. "/campaigns"
-    a.env = ("OPENRESTY_PORT=%d OPENRESTY_DIR=%s ACCELERATE_URL=%s ACCELERATE_TENANT_ID=%s "
+    a.env = ("OPENRESTY_WORKERS=2 OPENRESTY_PORT=%d OPENRESTY_DIR=%s ACCELERATE_URL=%s ACCELERATE_TENANT_ID=%s "
         .. "ACCELERATE_AUTH_TYPE=%s ACCELERATE_AUTH_VALUE=%s ACCELERATE_TIMEOUT=5 ACCELERATE_RUNNER_INTERVAL=0.2"):format(
         a.port, quote(a.dir), sim.url, sim.tenant_id, sim.auth_type, quote(sim.auth_value))
     local run = quote(helpers.root .. "/examples/openresty/run")

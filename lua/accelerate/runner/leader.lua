@@ -119,11 +119,12 @@ local function wanted(R, id)
 end
 
 local function on_ended(R, id, spec, rules, report, err)
+  local held = R.running[id] == "holding"
   R.running[id] = nil
-  R.dict:delete("run:" .. id)
+  if held then R.dict:delete("run:" .. id) end
   if err and err.holder then
     -- another process runs it: try again later, quietly
-    R.known[id] = { retry_at = ngx.now() + SCAN_EVERY }
+    R.known[id] = { retry_at = ngx.now() + SCAN_EVERY / 2 }
     return
   end
   local k = { tries = 0 }
@@ -171,6 +172,7 @@ local function run_campaign(premature, R, id, extra)
   local function progress(report)
     if not started then
       started = true
+      R.running[id] = "holding"
       -- the first progress comes once the journal is ours (its lock taken)
       ngx.log(ngx.NOTICE, "accelerate.runner: campaign ", id, " run by worker ", ngx.worker.pid())
     end
@@ -205,11 +207,9 @@ end
 
 local function start(R, id, extra)
   R.running[id] = true
-  R.dict:set("run:" .. id, ngx.worker.pid(), RUN_MARK_TTL)
   local ok, err = ngx.timer.at(0, run_campaign, R, id, extra)
   if not ok then
     R.running[id] = nil
-    R.dict:delete("run:" .. id)
     ngx.log(ngx.ERR, "accelerate.runner: cannot start campaign ", id, ": ", err)
   end
 end
@@ -223,7 +223,9 @@ end
 
 local function scan_one(R, id, now)
   if R.running[id] then
-    R.dict:set("run:" .. id, ngx.worker.pid(), RUN_MARK_TTL)
+    -- marked only once the run holds the journal: a run waiting for
+    -- another process's lock is no one's run yet
+    if R.running[id] == "holding" then R.dict:set("run:" .. id, ngx.worker.pid(), RUN_MARK_TTL) end
     return
   end
   local k = R.known[id]

@@ -293,7 +293,7 @@ WORKFLOW_SPECS = spec/util_spec.lua spec/show_spec.lua spec/periods_spec.lua spe
 	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
 	spec/cli_listing_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
-	spec/campaign_spec.lua spec/cli_campaign_spec.lua
+	spec/campaign_spec.lua spec/cli_campaign_spec.lua spec/campaign_notify_spec.lua
 
 .PHONY: test-workflow demo
 

@@ -411,7 +411,7 @@ test-pkg:
 # the conformance table run against both transports.
 test-ngx:
 	@$(MAKE) --no-print-directory build LUA_VERSION=jit
-	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua
+	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/ngx_notify_spec.lua spec/conformance_spec.lua
 
 # Memory and undefined-behaviour checks of the C core (valgrind, then
 # AddressSanitizer + UBSan + LeakSanitizer).

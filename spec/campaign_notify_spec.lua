@@ -115,6 +115,7 @@ describe("campaign notify", function()
     for _, q in ipairs(sim:requests { route = "notify" }) do
       assert.is_nil(q.body:find(sim.auth_value, 1, true))
       assert.is_nil(q.headers.authorization)
+      assert.matches("^accelerate/%d", q.headers["user-agent"])
     end
   end)
 

@@ -153,6 +153,41 @@ describe("campaign notify", function()
     assert.equal(0, #report.warnings)
   end)
 
+  it("a full queue drops the oldest waiting POST, counted, with a warning", function()
+    -- a slow receiver: the POSTs pile up behind the one in flight
+    sim:fault { route = "notify", kind = "delay", delay = 0.5, times = -1 }
+    spec { notify = { url = sim.url .. "/__sim/notify", queue = 1 } }
+    local code, out, err = run("--json")
+    assert.equal(0, code, err)
+    local report = json.decode(out)
+    local n = report.notify
+    assert.is_true(n.dropped > 0, json.encode(n))
+    assert.equal(13, n.delivered + n.dropped + n.failed, json.encode(n))
+    assert.matches("POST%(s%) dropped so far: 1 waiting already %(notify.queue%)", table.concat(report.warnings, "\n"))
+    -- the end is the newest: never the one dropped
+    local got = posts()
+    assert.equal("end", got[#got].event)
+  end)
+
+  it("Ctrl-C with POSTs in flight still stops at once: exit 130 within 1 s of the signal", function()
+    sim:scenario(helpers.scenario { speed = 300 })
+    -- every POST hangs 5 s at the receiver: some are in flight at the signal
+    sim:fault { route = "notify", kind = "delay", delay = 5, times = -1 }
+    spec { notify = { url = sim.url .. "/__sim/notify", timeout = 10 } }
+    local argv = "campaign run " .. spec_path .. " --journal " .. jpath .. " --interval 0.05"
+    -- set -m: a background command with SIGINT not ignored
+    local sh = ("set -m; %s %s %s >/dev/null 2>&1 & pid=$!; sleep 1; t0=$(date +%%s.%%N); kill -INT $pid; "
+      .. "wait $pid; rc=$?; t1=$(date +%%s.%%N); echo $rc $t0 $t1"):format(
+      helpers.command_env(sim, { "NO_COLOR=1" }), helpers.quote(helpers.root .. "/bin/accelerate"), argv)
+    local _, out = helpers.sh("bash -c " .. helpers.quote(sh) .. " 2>/dev/null")
+    local rc, t0, t1 = out:match("(%d+) ([%d.]+) ([%d.]+)")
+    assert.equal("130", rc, out)
+    local took = tonumber(t1) - tonumber(t0)
+    print(("\nCtrl-C with notify POSTs in flight: exit after %.2f s"):format(took))
+    assert.is_true(took < 1, ("%.2f s after the signal"):format(took))
+    assert.truthy(#sim:requests { route = "notify" } > 0)
+  end)
+
   it("a resume may add notify (not part of the identity); a bad URL is an invalid spec naming the field",
     function()
     spec { notify = false }

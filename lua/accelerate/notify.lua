@@ -40,13 +40,13 @@ local MAX_IN_FLIGHT = 4
 local BACKOFF_BASE, BACKOFF_CAP = 1, 30
 _M.DEFAULTS = { timeout = 5, retries = 2, queue = 1000, flush = 5 }
 -- the end's flush after an interrupt: a Ctrl-C stays prompt
-_M.INTERRUPT_FLUSH = 0.5
+_M.INTERRUPT_FLUSH = 0.25
 
 local function number_in(v, where, lo, hi, whole)
   if type(v) ~= "number" or v ~= v or v < lo or v > hi or (whole and v ~= floor(v)) then
     raise("invalid", where .. " must be a " .. (whole and "whole number" or "number") .. " from " .. lo .. " to " .. hi)
   end
-  return v
+  return whole and floor(v) or v
 end
 
 -- syntax: conf = notify.check(v, where)       (raises kind invalid)

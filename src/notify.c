@@ -201,14 +201,16 @@ static int acc_notify_collect(lua_State *L, acc_notify *n)
     return got;
 }
 
-/* n:pump([wait = 0]) -> {{id, ok, status, error}, ...}: drives the
- * transfers, waiting on their sockets for up to `wait` seconds, or
- * sleeping it (acc_sleep) when none is in flight; returns early once one
- * ends or a stop is requested. */
+/* n:pump([wait = 0[, through_stop]]) -> {{id, ok, status, error}, ...}:
+ * drives the transfers, waiting on their sockets for up to `wait` seconds,
+ * or sleeping it (acc_sleep) when none is in flight; returns early once
+ * one ends or a stop is requested.  through_stop: a stop requested does
+ * not end the wait on the sockets (the bounded flush after a Ctrl-C). */
 static int acc_notify_pump(lua_State *L)
 {
     acc_notify *n = acc_notify_check(L);
     double wait = (double)luaL_optnumber(L, 2, 0);
+    int through_stop = lua_toboolean(L, 3);
     double until;
     int running = 0;
 
@@ -221,13 +223,14 @@ static int acc_notify_pump(lua_State *L)
     for (;;) {
         double left;
         curl_multi_perform(n->multi, &running);
-        if (acc_notify_collect(L, n) > 0 || acc_process_stopping())
+        if (acc_notify_collect(L, n) > 0 ||
+            (acc_process_stopping() && !through_stop))
             break;
         left = until - acc_now();
         if (left <= 0)
             break;
         if (n->count == 0) {
-            acc_sleep(left);
+            acc_sleep(left); /* at once when a stop is requested */
             break;
         }
         if (left > ACC_NOTIFY_SLICE_MS / 1000.0)

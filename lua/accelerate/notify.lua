@@ -140,7 +140,10 @@ function N:event(ev)
   local t = task_of(ev.task)
   t.dagName = ev.dagName or t.dagName
   t.round = ev.round
-  self:push { event = "task", change = ev.event, task = t, of = ev.of, repair = ev.repair }
+  -- a settle that decided a repair: how many instances it re-runs (not
+  -- their ids: a big backfill's list would make every payload huge)
+  local repairing = type(ev.repair) == "table" and #ev.repair > 0 and #ev.repair or nil
+  self:push { event = "task", change = ev.event, task = t, of = ev.of, repairing = repairing }
 end
 
 -- syntax: N:finish(report)       the "end" payload
@@ -202,15 +205,16 @@ function N:busy()
   return self.in_flight > 0 or #self.queue > 0
 end
 
--- syntax: N:pump(wait)
+-- syntax: N:pump(wait, through_stop)
 -- Starts what is due, lets the sender work for up to `wait` seconds (less
--- when a retry comes due first) and takes in what ended.
-function N:pump(wait)
+-- when a retry comes due first) and takes in what ended.  A stop request
+-- (Ctrl-C) ends the sender's wait unless through_stop.
+function N:pump(wait, through_stop)
   local now = self.clock()
   self:start(now)
   local due = self.in_flight < MAX_IN_FLIGHT and self:next_due(now)
   if due and due < wait then wait = due end
-  local done = self.sender:pump(wait > 0 and wait or 0)
+  local done = self.sender:pump(wait > 0 and wait or 0, through_stop)
   now = self.clock()
   for _, res in ipairs(done or {}) do
     local item = self.flying[res.id]
@@ -230,7 +234,10 @@ function N:flush(limit)
   while self:busy() do
     local left = stop - self.clock()
     if left <= 0 then break end
-    local ok = pcall(self.pump, self, min(left, 0.5))
+    -- after a Ctrl-C only what is in flight is waited for, no back-off
+    if self.in_flight == 0 and util.stop_requested() then break end
+    -- through_stop: after a Ctrl-C the sender still waits on its sockets
+    local ok = pcall(self.pump, self, min(left, 0.5), true)
     if not ok then break end
   end
   local left = #self.queue + self.in_flight

@@ -20,9 +20,9 @@ local function spec(over)
   local s = { name = "q1-notify", plans = { materializeType = "RESULT", names = { "sales_daily", "gmv_monthly" } },
     startTime = "2025-01-01", endTime = "2025-03-31", chunk = "month", max_in_flight = 2,
     notify = { url = sim.url .. "/__sim/notify" } }
-  -- notify = false: none
+  -- a field = false: left out
   for k, v in pairs(over or {}) do s[k] = v end
-  if s.notify == false then s.notify = nil end
+  for k, v in pairs(s) do if v == false then s[k] = nil end end
   write(spec_path, s)
   return spec_path
 end
@@ -117,6 +117,30 @@ describe("campaign notify", function()
       assert.is_nil(q.headers.authorization)
       assert.matches("^accelerate/%d", q.headers["user-agent"])
     end
+  end)
+
+  it("tells a repair: its create (round 1), the settle that decided it (repairing), a failed end", function()
+    sim:scenario(helpers.scenario { failures = { retries = 0, partitions = {
+      { date = "2025-01-09", table = "dw.sales.orders_daily", times = 1, error = "partition_locked" },
+      { date = "2025-01-20", table = "dw.sales.orders_daily", error = "oom" } } } })
+    spec { plans = false, backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" } },
+      startTime = false, endTime = false, chunk = false, repair_rounds = 1 }
+    local code, out, err = run("--json")
+    assert.equal(1, code, err)
+    local report = json.decode(out)
+    local got = posts()
+    local function int(v) return v and ("%d"):format(v) or "nil" end
+    local seen = {}
+    for _, p in ipairs(got) do
+      seen[#seen + 1] = ("%s %s r%s %s %s"):format(p.event, tostring(p.change), int(p.task and p.task.round),
+        tostring(p.task and p.task.state), int(p.repairing))
+    end
+    assert.same({ "task created r0 running nil", "task settled r0 running 1", "task created r1 running nil",
+      "task settled r1 failed nil", "end nil rnil nil nil" }, seen)
+    assert.equal(report.tasks[1].repairs[1], got[3].task.dagName)
+    assert.equal(report.tasks[1].dagName, got[2].task.dagName)
+    assert.is_false(got[5].ok)
+    assert.equal(1, got[5].states.failed)
   end)
 
   it("a receiver that is down: the campaign ends ok in about the time it takes without, with a warning",

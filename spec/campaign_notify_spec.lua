@@ -143,6 +143,20 @@ describe("campaign notify", function()
     assert.equal(1, got[5].states.failed)
   end)
 
+  it("a run ended by an error tells it in the end payload", function()
+    sim:fault { route = "list", kind = "status", status = 403, times = -1 }
+    spec()
+    local code, _, err = run()
+    assert.is_true(code ~= 0, err)
+    local got = posts()
+    local last = got[#got]
+    assert.equal("end", last.event)
+    assert.is_false(last.ok)
+    assert.is_string(last.error.kind)
+    assert.is_string(last.error.message)
+    assert.equal("task", got[1].event)
+  end)
+
   it("a receiver that is down: the campaign ends ok in about the time it takes without, with a warning",
     function()
     spec { notify = false }

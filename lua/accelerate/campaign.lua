@@ -222,9 +222,9 @@ end
 -- The "end" POST, and a bounded flush of what is queued (notify_flush
 -- seconds, less after an interrupt); the notifier's warnings and counts
 -- go into the report.
-local function finish_notify(ctx, report)
+local function finish_notify(ctx, report, err)
   local N = ctx.notifier
-  pcall(N.finish, N, report)
+  pcall(N.finish, N, report, err)
   local limit = ctx.opts.notify_flush or notify.DEFAULTS.flush
   if report.stopped == "interrupted" or util.stop_requested() then limit = min(limit, notify.INTERRUPT_FLUSH) end
   pcall(N.flush, N, limit)
@@ -279,7 +279,7 @@ function _M.run(client, spec, opts)
     end
   end
   local report = build(ctx)
-  if ctx.notifier then finish_notify(ctx, report) end
+  if ctx.notifier then finish_notify(ctx, report, not ok and err or nil) end
   if ctx.j then ctx.j:close() end
   -- it prints as what it is at the REPL (accelerate.show)
   show.mark("campaign", report)

@@ -146,10 +146,16 @@ function N:event(ev)
   self:push { event = "task", change = ev.event, task = t, of = ev.of, repairing = repairing }
 end
 
--- syntax: N:finish(report)       the "end" payload
-function N:finish(r)
-  self:push { event = "end", ok = r.ok == true, stopped = r.stopped, states = r.states, counts = r.counts,
-    total = r.total, tasks = type(r.tasks) == "table" and #r.tasks or 0 }
+-- syntax: N:finish(report, err)       the "end" payload
+-- err: the error that ended the run (its kind and message), if one did.
+function N:finish(r, err)
+  local e
+  if err ~= nil then
+    e = type(err) == "table" and { kind = err.kind, message = err.message }
+      or { kind = "error", message = tostring(err) }
+  end
+  self:push { event = "end", ok = r.ok == true and e == nil, stopped = r.stopped, states = r.states,
+    counts = r.counts, total = r.total, tasks = type(r.tasks) == "table" and #r.tasks or 0, error = e }
 end
 
 -- Starts the POSTs that are due, MAX_IN_FLIGHT at most.

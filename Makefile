@@ -293,7 +293,8 @@ WORKFLOW_SPECS = spec/util_spec.lua spec/show_spec.lua spec/periods_spec.lua spe
 	spec/cli_parser_spec.lua spec/cli_config_spec.lua spec/cli_inspect_spec.lua spec/cli_repairs_spec.lua spec/cli_plans_spec.lua \
 	spec/cli_listing_spec.lua \
 	spec/cli_spec.lua spec/examples_spec.lua spec/secrets_spec.lua \
-	spec/campaign_spec.lua spec/campaign_summary_spec.lua spec/cli_campaign_spec.lua spec/metrics_spec.lua
+	spec/campaign_spec.lua spec/campaign_summary_spec.lua spec/cli_campaign_spec.lua spec/metrics_spec.lua \
+	spec/campaign_notify_spec.lua
 
 .PHONY: test-workflow demo
 
@@ -414,8 +415,8 @@ test-pkg:
 test-ngx:
 	@$(MAKE) --no-print-directory build LUA_VERSION=jit
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
-	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/conformance_spec.lua spec/metrics_ngx_spec.lua \
-	  spec/runner_spec.lua spec/runner_page_spec.lua
+	@$(BUSTED) spec/ngx_spec.lua spec/ngx_tls_spec.lua spec/ngx_notify_spec.lua spec/conformance_spec.lua \
+	  spec/metrics_ngx_spec.lua spec/runner_spec.lua spec/runner_page_spec.lua
 
 # Memory and undefined-behaviour checks of the C core (valgrind, then
 # AddressSanitizer + UBSan + LeakSanitizer).

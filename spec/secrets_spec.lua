@@ -362,6 +362,27 @@ describe("secrets", function()
       assert.are.equal(4, code)
     end)
 
+    it("campaign run with notify: no payload, header or warning holds the auth value", function()
+      sim:scenario(secret_scenario { failures = FAILURES })
+      sim:clear_requests()
+      local spec = { name = "secret-notify", repair_rounds = 1, notify = { url = sim.url .. "/__sim/notify" },
+        backfills = { { planId = PLAN, startTime = "2025-01-01", endTime = "2025-01-10" } } }
+      local f = assert(io.open(work .. "/notify.json", "wb"))
+      f:write(helpers.json.encode(spec))
+      f:close()
+      -- the first POST fails: its retry's warning path runs too
+      sim:fault { route = "notify", kind = "status", status = 500, times = 1 }
+      local code = cli("campaign run notify.json --journal notify.journal --interval 0.05 --json")
+      assert.are.equal(1, code) -- the oom failure is not transient: the task fails
+      local reqs = sim:requests { route = "notify" }
+      assert.is_true(#reqs >= 5, #reqs .. " notify POSTs")
+      for i, q in ipairs(reqs) do
+        assert_clean("notify POST " .. i .. " body", q.body)
+        for k, v in pairs(q.headers) do assert_clean("notify POST " .. i .. " header " .. k, v) end
+      end
+      sim:reset_faults()
+    end)
+
     it("leaves no trace in any file it wrote (journals included), all journals 0600", function()
       local _, list = sh("cd " .. quote(work) .. " && find . -type f ! -name config ! -name value")
       local n = 0

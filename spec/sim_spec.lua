@@ -1671,6 +1671,25 @@ describe("request log", function()
         assert.are.equal(404, status)
         assert.are.equal("other", sim:requests()[1].route)
     end)
+
+    it("records notify POSTs to /__sim/notify as route notify; faults of route notify fail them, * does not",
+        function()
+        sim:clear_requests()
+        sim:reset_faults()
+        sim:fault { route = "*", kind = "status", status = 500, times = -1 }
+        sim:fault { route = "notify", kind = "status", status = 503, times = 2 }
+        local seen = {}
+        for i = 1, 3 do
+            local status = helpers.api(sim, "POST", "/__sim/notify", '{"event":"end","n":' .. i .. '}')
+            seen[i] = status
+        end
+        sim:reset_faults()
+        assert.are.same({ 503, 503, 200 }, seen)
+        local reqs = sim:requests { route = "notify" }
+        assert.are.equal(3, #reqs)
+        assert.are.equal('{"event":"end","n":3}', reqs[3].body)
+        assert.are.equal("POST", reqs[3].method)
+    end)
 end)
 
 describe("workers", function()

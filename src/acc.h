@@ -158,6 +158,9 @@ extern const luaL_Reg acc_process_lib[];
 void acc_transport_create_meta(lua_State *L);
 extern const luaL_Reg acc_transport_lib[];
 
+/* notify.c */
+extern const luaL_Reg acc_notify_lib[];
+
 /* accelerate.c */
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L);
 

@@ -34,6 +34,7 @@ local state = require "accelerate.campaign.state"
 local record = require "accelerate.campaign.record"
 local engine = require "accelerate.campaign.engine"
 local show = require "accelerate.show"
+local notify = require "accelerate.notify"
 
 local type = type
 local pcall = pcall
@@ -41,6 +42,7 @@ local ipairs = ipairs
 local error = error
 local tostring = tostring
 local floor = math.floor
+local min = math.min
 local new_error = util.new_error
 local raise = checks.raise
 
@@ -169,6 +171,12 @@ local function prepare(ctx, spec)
   ctx.start = ctx.cfg.clock()
   ctx.deadline = ctx.cfg.timeout and ctx.start + ctx.cfg.timeout
   if ctx.path ~= nil then ctx.j = record.open(ctx.path, ctx.client, s.identity) end
+  if s.notify then
+    -- the POSTs ride on on_event and on the naps (notify.attach); only
+    -- once the journal is this run's: a run refused its lock says nothing
+    ctx.opts, ctx.notifier = notify.attach(ctx.opts, s.notify, notify.campaign_name(s.name, ctx.path))
+    ctx.cfg = engine.settings(ctx.opts)
+  end
   local tasks = ctx.j and record.tasks(ctx.j.events)
   if tasks then
     ctx.resumed = true
@@ -201,7 +209,8 @@ end
 -- adopt: engine and resolve_unknown; failure_budget: the spec's, overridden;
 -- hold: the host's stop, asked by the engine).
 local RUN_OPTIONS = util.key_set(watch.OPTIONS, inspect.OPTIONS,
-  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget", "spec_path", "hold" })
+  { "on_event", "defer_signals", "force_create", "adopt", "failure_budget", "spec_path", "hold", "notify_sender",
+    "notify_flush" })
 
 local function run(ctx, spec)
   checks.options(ctx.opts, RUN_OPTIONS, "campaign.run")
@@ -216,6 +225,21 @@ local function run(ctx, spec)
   -- the report explains every failure, those read back from the journal too
   local ok, err = pcall(engine.add_details, ctx)
   if not ok and engine.interrupted(err) then error(err, 0) end
+end
+
+-- The "end" POST, and a bounded flush of what is queued (notify_flush
+-- seconds, less after an interrupt); the notifier's warnings and counts
+-- go into the report.
+local function finish_notify(ctx, report, err)
+  local N = ctx.notifier
+  -- a host's shutdown is a pause (the next worker resumes it), not an end
+  if report.stopped ~= "shutdown" then pcall(N.finish, N, report, err) end
+  local limit = ctx.opts.notify_flush or notify.DEFAULTS.flush
+  if report.stopped == "interrupted" or util.stop_requested() then limit = min(limit, notify.INTERRUPT_FLUSH) end
+  pcall(N.flush, N, limit)
+  N:close()
+  report.notify = N:stats()
+  for _, w in ipairs(N.warnings) do report.warnings[#report.warnings + 1] = w end
 end
 
 -- syntax: report, err, partial = campaign.run(client, spec, opts)
@@ -236,8 +260,11 @@ end
 -- function asked before each create and each round: "requested" stops the
 -- creating and lets the unfinished backfills be watched to the end, stopped
 -- "requested"; "shutdown" ends the run at once, stopped "shutdown"; nil goes
--- on: accelerate.runner's stop and worker exit); any other key is refused
--- (RUN_OPTIONS).
+-- on: accelerate.runner's stop and worker exit), notify_sender (the spec's
+-- notify POSTs through this sender instead of notify.default_sender's),
+-- notify_flush (seconds the end waits for them, default 5); any other key
+-- is refused (RUN_OPTIONS).  With a notify in the spec, report.notify =
+-- {delivered, failed, dropped}.
 function _M.run(client, spec, opts)
   opts = opts or {}
   if opts.journal ~= nil and (type(opts.journal) ~= "string" or opts.journal == "") then
@@ -245,6 +272,13 @@ function _M.run(client, spec, opts)
   end
   if opts.spec_path ~= nil and (type(opts.spec_path) ~= "string" or opts.spec_path == "") then
     return nil, new_error("invalid", "opts.spec_path must be a file path")
+  end
+  local nf = opts.notify_flush
+  if nf ~= nil and (type(nf) ~= "number" or nf ~= nf or nf < 0 or nf > 600) then
+    return nil, new_error("invalid", "opts.notify_flush must be seconds from 0 to 600")
+  end
+  if opts.notify_sender ~= nil and type(opts.notify_sender) ~= "table" and type(opts.notify_sender) ~= "userdata" then
+    return nil, new_error("invalid", "opts.notify_sender must be a sender (post, pump, pending, close)")
   end
   local ctx = { client = client, opts = opts, stats = checks.new_stats(), created = 0, errors_in_row = 0,
     path = opts.journal }
@@ -259,6 +293,7 @@ function _M.run(client, spec, opts)
     end
   end
   local report = build(ctx)
+  if ctx.notifier then finish_notify(ctx, report, not ok and err or nil) end
   if ctx.j then ctx.j:close() end
   -- it prints as what it is at the REPL (accelerate.show)
   show.mark("campaign", report)

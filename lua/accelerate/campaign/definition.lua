@@ -13,6 +13,7 @@ local util = require "accelerate.util"
 local checks = require "accelerate.workflow.checks"
 local params = require "accelerate.workflow.params"
 local rules = require "accelerate.insight.rules"
+local notify = require "accelerate.notify"
 
 local type = type
 local pairs = pairs
@@ -29,7 +30,7 @@ local _M = {}
 local TOP_KEYS = {
   backfills = true, plans = true, startTime = true, endTime = true, dateIntervalOfLot = true,
   chunk = true, order = true, max_in_flight = true, failure_budget = true, repair_rounds = true,
-  transient = true, name = true, description = true, force = true,
+  transient = true, name = true, description = true, force = true, notify = true,
 }
 local ENTRY_KEYS = { plan = true, planId = true, planName = true, startTime = true, endTime = true,
   dateIntervalOfLot = true }
@@ -201,7 +202,8 @@ end
 -- chunk, order, max_in_flight, failure_budget (nil: none), repair_rounds,
 -- transient (patterns or nil), rules (for insight.transient), force
 -- (EXTERNAL plans created anyway: a rule of the run, not of the identity),
--- identity}.
+-- notify ({url, timeout, retries, queue}: notify.check, not of the
+-- identity either), name, identity}.
 function _M.normalize(raw)
   if type(raw) ~= "table" then raise("invalid", "a campaign spec must be an object") end
   only_known(raw, TOP_KEYS, "campaign spec")
@@ -216,6 +218,9 @@ function _M.normalize(raw)
     repair_rounds = whole(raw.repair_rounds, "repair_rounds", 0, 0),
     transient = patterns_of(raw.transient),
     force = raw.force,
+    -- a rule of the run, not of the identity: a resume may add or change it
+    notify = notify.check(raw.notify, "campaign spec: notify"),
+    name = type(raw.name) == "string" and raw.name or nil,
   }
   if s.force ~= nil and type(s.force) ~= "boolean" then
     raise("invalid", "campaign spec: force must be true or false")

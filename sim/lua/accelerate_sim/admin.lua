@@ -83,6 +83,16 @@ ROUTES["DELETE /__sim/requests"] = function()
     return ok()
 end
 
+-- A receiver of the campaign's notify POSTs (docs/campaign.md, "notify"):
+-- each body goes into the request log (route "notify"), after the faults
+-- of route "notify" (a fault of route "*" leaves it alone), then 200.
+ROUTES["POST /__sim/notify"] = function(_, raw)
+    reqlog.record("notify", state.scenario().request_log, raw)
+    local fault = faults.take("notify")
+    if fault and not faults.apply(fault) then return end
+    return ok()
+end
+
 ROUTES["PUT /__sim/scenario"] = function(_, raw)
     local s, err = scenario.decode(raw or "")
     if not s then return refuse(400, err) end

@@ -18,7 +18,7 @@ local KINDS = {
 }
 local KIND_NAMES = "status, html, malformed, truncated, empty, drop, delay, ratelimit, huge, nested, body, "
     .. "trickle, paging"
-local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, ["*"] = true }
+local ROUTES = { create = true, list = true, detail = true, plans = true, plan = true, notify = true, ["*"] = true }
 -- The routes that page their answer: where a "paging" fault applies.
 local PAGED = { list = true, plans = true }
 -- Framing is the fault kind's business (truncated, huge, trickle), not a
@@ -78,7 +78,7 @@ end
 -- Checks a fault description from the admin API; returns the stored form.
 local function check(f)
     if type(f) ~= "table" then error("a fault must be a JSON object", 0) end
-    if not ROUTES[f.route] then error("route must be create, list, detail, plans, plan or *", 0) end
+    if not ROUTES[f.route] then error("route must be create, list, detail, plans, plan, notify or *", 0) end
     if not KINDS[f.kind] then error("kind must be one of " .. KIND_NAMES, 0) end
     local out = {
         route = f.route, kind = f.kind,
@@ -146,7 +146,8 @@ function _M.take(route)
         cached_ver = ver
     end
     for _, f in ipairs(cached) do
-        if (f.route == route or f.route == "*") and (f.kind ~= "paging" or PAGED[route])
+        -- "*": the API's routes, not the notify receiver (/__sim/notify)
+        if (f.route == route or (f.route == "*" and route ~= "notify")) and (f.kind ~= "paging" or PAGED[route])
             and (not f.probability or random() < f.probability) then
             if f.times < 0 then return f end
             local left = dict:incr("fault_left:" .. f.id, -1)

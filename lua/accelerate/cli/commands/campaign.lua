@@ -65,6 +65,9 @@ How to run it:
                     instead of the rule table (default the rule table)
   force             true: create the backfills of EXTERNAL plans
                     (default false)
+  notify            {url, timeout, retries, queue}: a JSON POST to url
+                    at each create and settle of a task and at the end;
+                    best effort (default timeout 5 s, retries 2)
   name, description free text
 Example (six tasks: January of both plans, then February, then March):
   {

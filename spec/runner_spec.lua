@@ -366,4 +366,38 @@ describe("accelerate.runner's routes", function()
         b:close()
         assert(ok, err)
     end)
+
+    it("notify in a spec: a POST per task change and one end, from the runner's worker; no auth value anywhere", function()
+        local spec = { name = "told", backfills = { { plan = "sales_daily", startTime = "2025-01-01", endTime = "2025-01-31" },
+            { plan = "gmv_monthly", startTime = "2025-01-01", endTime = "2025-01-31" } },
+            notify = { url = sim.url .. "/__sim/notify" } }
+        local id = post_campaign(a, spec)
+        wait_for(a, id, state_is("succeeded"))
+        local got = helpers.eventually(function()
+            local out = {}
+            for _, q in ipairs(sim:requests { route = "notify" }) do out[#out + 1] = json.decode(q.body) end
+            for _, p in ipairs(out) do if p.event == "end" then return out end end
+        end, 10)
+        assert.is_table(got, "no end POST")
+        local ends, created, settled = 0, 0, 0
+        for _, p in ipairs(got) do
+            assert.equal("told", p.campaign)
+            if p.event == "end" then ends = ends + 1 end
+            if p.change == "created" then created = created + 1 end
+            if p.change == "settled" then settled = settled + 1 end
+        end
+        assert.equal(1, ends)
+        assert.equal(2, created)
+        assert.equal(2, settled)
+        -- the auth value: not in the folder, the answers, the metrics, the log
+        local secret = sim.auth_value
+        local _, files = helpers.sh("cat " .. quote(a.campaigns) .. "/*")
+        local _, _, list = api(a, "GET", "campaigns")
+        local _, _, one = api(a, "GET", "campaigns/" .. id)
+        local _, _, m = api(a, "GET", "metrics")
+        local _, _, page = api(a, "GET", "")
+        for what, text in pairs { files = files, list = list, one = one, metrics = m, page = page, log = a.log() } do
+            assert.is_nil(text:find(secret, 1, true), what)
+        end
+    end)
 end)

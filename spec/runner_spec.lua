@@ -171,6 +171,8 @@ describe("accelerate.runner's durability", function()
         end
         local done = wait_for(a, id, state_is("succeeded"))
         assert_once_each(done)
+        timeline[#timeline + 1] = ("%d tasks, %d creates, each task once"):format(#done.tasks,
+            select(2, create_counts()))
         assert.is_true(#events(a, id, "stopped") >= 2, "the reloads stopped fewer than two runs: "
             .. table.concat(timeline, "; ") .. "\n" .. a.log():sub(-4000))
         print(("\n  %s\n  the campaign took %.1f s"):format(table.concat(timeline, "\n  "), helpers.now() - t_start))
@@ -196,17 +198,20 @@ describe("accelerate.runner's durability", function()
         local pid = new_runner(a, id, nil)
         wait_for(a, id, function(o) return (o.states.running or 0) > 0 end, 10)
         local master = a.master()
+        local t_kill = helpers.now()
         assert(helpers.run(("kill -9 %d"):format(master)))
         -- the orphaned workers notice within a second, and quit: the port is free
         assert(helpers.eventually(function() return not alive(pid) end, 20), "the orphaned worker did not quit")
-        assert(helpers.eventually(function() return a.run("start") end, 10), "nginx did not start again")
+        local quit = helpers.now() - t_kill
         local t0 = helpers.now()
+        assert(helpers.eventually(function() return a.run("start") end, 10), "nginx did not start again")
         local new = new_runner(a, id, pid)
         local took = helpers.now() - t0
         assert.is_true(took < 5, took)
         local done = wait_for(a, id, state_is("succeeded"))
         assert_once_each(done)
-        print(("\n  kill -9 of master %d, start: worker %d resumed in %.2f s"):format(master, new, took))
+        print(("\n  kill -9 of master %d: its orphaned worker quit %.2f s later; start: worker %d resumed %.2f s "
+            .. "after the start command"):format(master, quit, new, took))
     end)
 
     it("two nginx on one folder, and the command: one runner per campaign, one create per task", function()

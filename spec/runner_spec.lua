@@ -405,4 +405,27 @@ describe("accelerate.runner's routes", function()
             assert.is_nil(text:find(secret, 1, true), what)
         end
     end)
+
+    it("a failure budget's stop: failed and parked, even after a restart; resume repairs once and goes on", function()
+        -- the failure happens once: its cause is fixed before the resume
+        sim:scenario(helpers.scenario { speed = FAST, failures = { retries = 0, partitions = {
+            { date = "2025-01-10", table = "dw.sales.orders_daily", times = 1, error = "oom" } } } })
+        local spec = { plans = { names = { "sales_daily" } }, startTime = "2025-01-01", endTime = "2025-03-31",
+            chunk = "month", max_in_flight = 1, failure_budget = 0 }
+        local id = post_campaign(a, spec)
+        local o = wait_for(a, id, state_is("failed"), 30)
+        assert.equal("failure_budget", o.stopped)
+        assert.equal(1, select(2, create_counts()))
+        assert(a.run("stop"))
+        assert(a.run("start"))
+        socket.sleep(1.5)
+        assert.equal("failed", get(a, id).state)
+        assert.equal(1, select(2, create_counts()))
+        -- resume: the FAILED instance repaired once, the other tasks created
+        assert.equal(202, (api(a, "POST", "campaigns/" .. id .. "/resume")))
+        local done = wait_for(a, id, state_is("succeeded"), 60)
+        assert.equal(3, #done.tasks)
+        assert.equal(1, #events(a, id, "retry"))
+        assert.equal(4, select(2, create_counts()))   -- three tasks and one repair
+    end)
 end)

@@ -36,6 +36,7 @@ local _M = {}
 
 local MAX_BODY = 1024 * 1024   -- a spec is a few KB; this is plenty
 local STATUS_TTL = 1           -- seconds a journal's reading is reused by the handlers
+local ENDED_TTL = 60           -- the same, for a campaign whose journal says it ended
 
 local function reply(status, body, ctype)
   ngx.status = status
@@ -115,7 +116,8 @@ local function object_of(R, id)
         report = { tasks = array(), counts = {}, states = {}, total = 0 }
       end
       obj = leader.object(R, id, report, { stop = stop, running = running }, spec)
-      dict:set("s:" .. id, json_encode(obj), STATUS_TTL)
+      -- an ended campaign's journal changes no more: read it once a minute
+      dict:set("s:" .. id, json_encode(obj), obj.ended and ENDED_TTL or STATUS_TTL)
     end
   end
   if #obj.tasks == 0 then

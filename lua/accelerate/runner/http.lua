@@ -60,6 +60,8 @@ local function fail_with(R, err)
     or (kind == "api" and (err.code == "400" or err.code == "404" or err.status == 404)) then
     return fail(400, kind, msg)
   end
+  -- the runner's own folder (a full disk, a lost permission) is this server's fault
+  if kind == "journal" then return fail(500, kind, msg) end
   return fail(kind == "timeout" and 504 or 502, kind, msg)
 end
 

@@ -115,7 +115,9 @@ local function new_runner(a, id, old, seconds)
     local o = wait_for(a, id, function(o)
         return o.state == "succeeded" or (o.runner_pid and o.runner_pid ~= old)
     end, seconds or 10, "a new runner after " .. tostring(old))
-    return o.runner_pid, helpers.now() - t0, o
+    -- a whole number (JSON's 7182 decodes as 7182.0, which names no /proc entry)
+    local pid = o.runner_pid and tonumber(("%d"):format(o.runner_pid))
+    return pid, helpers.now() - t0, o
 end
 
 local function events(a, id, kind)
@@ -132,7 +134,10 @@ local function listing(dir)
     return out
 end
 
-local function alive(pid) return helpers.alive(pid) end
+local function alive(pid)
+    assert(type(pid) == "number" and pid % 1 == 0 and tostring(pid):find("^%d+$"), "a pid: " .. tostring(pid))
+    return helpers.alive(pid)
+end
 
 setup(function()
     sim = helpers.start_sim { scenario = "test" }
@@ -183,6 +188,7 @@ describe("accelerate.runner's durability", function()
         local id = post_campaign(a)
         local pid = new_runner(a, id, nil)
         wait_for(a, id, function(o) return (o.states.running or 0) > 0 end, 10)
+        assert.is_true(alive(pid))
         assert(helpers.run(("kill -9 %d"):format(pid)))
         local new, took = new_runner(a, id, pid)
         assert.is_true(took < 5, took)
@@ -198,6 +204,7 @@ describe("accelerate.runner's durability", function()
         local pid = new_runner(a, id, nil)
         wait_for(a, id, function(o) return (o.states.running or 0) > 0 end, 10)
         local master = a.master()
+        assert.is_true(alive(pid))
         local t_kill = helpers.now()
         assert(helpers.run(("kill -9 %d"):format(master)))
         -- the orphaned workers notice within a second, and quit: the port is free

@@ -55,7 +55,8 @@ end
 -- the API did not answer is the gateway's 502/504.
 local function fail_with(R, err)
   local kind = type(err) == "table" and err.kind or "error"
-  local msg = R.redact(util.errstr(err))
+  -- the message alone: the answer's kind says the rest
+  local msg = R.redact(type(err) == "table" and type(err.message) == "string" and err.message or util.errstr(err))
   if kind == "invalid" or kind == "usage" or kind == "not_found"
     or (kind == "api" and (err.code == "400" or err.code == "404" or err.status == 404)) then
     return fail(400, kind, msg)

@@ -112,6 +112,17 @@ bench-core: deps
 	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
 	bench/core-vs-peers
 
+# accelerate.ngx next to lua-resty-http + cjson in one nginx worker, on the
+# same static answer, with wrk at 1 and 16 connections (about 1 minute).
+# lua-resty-http is not a Debian package: it is loaded from
+# ../shared/peers/lua-resty-http/lib when there; otherwise the bench says
+# it skipped.
+.PHONY: bench-ngx
+bench-ngx: deps
+	@$(MAKE) --no-print-directory build LUA_VERSION=5.4
+	@$(MAKE) --no-print-directory build LUA_VERSION=jit
+	bench/ngx-vs-resty-http
+
 # ---------------------------------------------------------------------------
 # C core (src/): the `accelerate` module, built for one Lua at a time.
 #   make build LUA_VERSION=5.1|5.2|5.3|5.4|jit    -> build/lua5.x/ or build/luajit/

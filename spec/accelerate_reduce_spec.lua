@@ -105,6 +105,37 @@ describe("accelerate.reduce", function()
     assert.equal("\195\169", insts[2].extra.x[3].y)
   end)
 
+  -- issue 21 item 2: a report of 200,000 instances parses 600,000 times;
+  -- the core's parse_timestamp is dates.parse_timestamp in C, the same
+  -- number for every text
+  it("parse_timestamp gives dates.parse_timestamp's Lua answer for every text", function()
+    local dates = require "accelerate.dates"
+    local lua_parse = dates.parse_timestamp_lua
+    local core = require "accelerate.core"
+    assert.is_function(core.parse_timestamp)
+    local fixed = { "2025-03-25T10:00:00", "2025-03-25 10:00:00.123+08:00", "2025-03-25", "2025-03-25T1",
+      "2024-02-29T23:59:59Z", "2025-13-40T25:61:61", "0001-01-01T00:00:00", "9999-12-31T23:59:59", "garbage", "",
+      "2025-03-2", "2025-03-25T10:00", "2025/03/25", "20250325", "2025-03-25X10:00:00", "-025-03-25" }
+    for _, t in ipairs(fixed) do assert.equal(lua_parse(t), core.parse_timestamp(t), t) end
+    assert.is_nil(core.parse_timestamp(nil))
+    assert.is_nil(core.parse_timestamp(20250325))
+    local chars = "0123456789-: T"
+    math.randomseed(21)
+    for _ = 1, 20000 do
+      local b = { "20", tostring(math.random(10, 99)), "-", ("%02d"):format(math.random(0, 19)), "-",
+        ("%02d"):format(math.random(0, 39)), "T", ("%02d"):format(math.random(0, 29)), ":",
+        ("%02d"):format(math.random(0, 69)), ":", ("%02d"):format(math.random(0, 69)) }
+      local t = table.concat(b)
+      local k = math.random(0, #t + 1)
+      if k > 0 and k <= #t then
+        local c = math.random(1, #chars)
+        t = t:sub(1, k - 1) .. chars:sub(c, c) .. t:sub(k + 1)
+      end
+      t = t:sub(1, math.random(8, #t))
+      assert.equal(lua_parse(t), core.parse_timestamp(t), t)
+    end
+  end)
+
   it("keeps times as seconds that read back as dates.parse_timestamp reads the server's text", function()
     local dates = require "accelerate.dates"
     local times = { "2025-03-25T10:00:00", "2025-03-25 10:00:00.123+08:00", "2025-03-25", "2025-03-25T1",

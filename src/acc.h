@@ -160,6 +160,8 @@ extern const luaL_Reg acc_transport_lib[];
 
 /* notify.c */
 extern const luaL_Reg acc_notify_lib[];
+/* days.c: dates.parse_timestamp in C */
+extern const luaL_Reg acc_days_lib[];
 
 /* accelerate.c */
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L);

@@ -85,7 +85,7 @@ local function digits(a, b)   -- two digit bytes -> number, or nil
   return a * 10 + b
 end
 
-function _M.parse_timestamp(s)
+local function parse_lua(s)
   if type(s) ~= "string" then return nil end
   local c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, c16, c17, c18, c19 = str_byte(s, 1, 19)
   local yh, yl, m, d = digits(c1, c2), digits(c3, c4), digits(c6, c7), digits(c9, c10)
@@ -96,6 +96,19 @@ function _M.parse_timestamp(s)
     return day * 86400
   end
   return day * 86400 + hh * 3600 + mm * 60 + ss
+end
+_M.parse_timestamp_lua = parse_lua
+
+-- The C core's parse_timestamp (the same numbers, many times cheaper) once
+-- the core is loaded by whoever uses this module; this one stays pure.
+local fast
+function _M.parse_timestamp(s)
+  if fast == nil then
+    local core = package.loaded["accelerate.core"]
+    if not core then return parse_lua(s) end
+    fast = core.parse_timestamp or parse_lua
+  end
+  return fast(s)
 end
 
 -- A partition field may be a date or a timestamp ("2025-01-01T00:00:00").

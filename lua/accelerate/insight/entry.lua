@@ -84,9 +84,11 @@ end
 -- unknown, and dropped
 -- when they run backwards (an end without a start is kept: an instance
 -- can fail before it runs).  ended_at: the end as the server wrote it.
-function _M.of(x)
+-- syntax: inst, detail = entry.parts(x)
+-- What x holds: its list row and its detail (either may be nil).
+local function parts(x)
   local inst, detail
-  if type(x) ~= "table" then x = {} end
+  if type(x) ~= "table" then return nil, nil end
   if x.instance ~= nil or x.detail ~= nil then
     inst, detail = x.instance, x.detail
   elseif x.startPartition ~= nil or x.mtGuid and type(x.mtGuid) == "string" then
@@ -94,24 +96,40 @@ function _M.of(x)
   else
     detail = x
   end
-  inst = type(inst) == "table" and inst or nil
-  detail = type(detail) == "table" and detail or nil
+  return type(inst) == "table" and inst or nil, type(detail) == "table" and detail or nil
+end
+_M.parts = parts
+
+-- syntax: waiting, running, ended, ended_at = entry.times(inst, detail)
+-- The times of its states in seconds (nil when unknown, or when they run
+-- backwards), and its end as the server wrote it.  entry.of's, and what
+-- insight.timing's overall line reads of 200,000 instances without
+-- building an entry for each.
+local function times(inst, detail)
   local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
   local ended_at = end_time(st) or detail and detail.endTime or inst and inst.endTime
+  local waiting = parse_ts(st.WAITING or inst and inst.createTime)
+  local running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime)
+  local ended = parse_ts(ended_at)
+  if waiting and running and running < waiting then waiting = nil end
+  if running and ended and ended < running then ended = nil end
+  return waiting, running, ended, ended_at
+end
+_M.times = times
+
+function _M.of(x)
+  local inst, detail = parts(x)
+  local waiting, running, ended, ended_at = times(inst, detail)
+  local group = inst and inst.resourceGroup or detail and detail.resourceGroup
   local e = {
     instance = inst, detail = detail,
     id = id_string(inst and inst.id or detail and detail.taskInstanceId) or "?",
     table = _M.table_name(inst, detail),
     status = status.of(inst or detail),
-    waiting = parse_ts(st.WAITING or inst and inst.createTime),
-    running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime),
-    ended = parse_ts(ended_at), ended_at = ended_at,
+    waiting = waiting, running = running, ended = ended, ended_at = ended_at,
+    group = type(group) == "string" and group ~= "" and group or "(unknown)",
   }
-  local group = inst and inst.resourceGroup or detail and detail.resourceGroup
-  e.group = type(group) == "string" and group ~= "" and group or "(unknown)"
   e.first, e.last = days(inst, detail)
-  if e.waiting and e.running and e.running < e.waiting then e.waiting = nil end
-  if e.running and e.ended and e.ended < e.running then e.ended = nil end
   return e
 end
 

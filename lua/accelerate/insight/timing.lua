@@ -16,6 +16,7 @@ local array = util.array
 local shallow_copy = util.shallow_copy
 local is_failed = status.is_failed
 local is_terminal = status.is_terminal
+local status_of = status.of
 
 local _M = {}
 
@@ -132,48 +133,50 @@ local function each(entries)
   end
 end
 
--- The figures of one span, added to the running totals in acc (by table
--- and group, and the slowest, unless acc.overall_only).
-local NO_BUCKET = { queue = {}, run = {} }
-
-local function add(acc, e)
-  local bt, bg = NO_BUCKET, NO_BUCKET
-  if not acc.overall_only then
-    bt, bg = bucket(acc.by_table, e.table), bucket(acc.by_group, e.group)
-    bt.count, bg.count = bt.count + 1, bg.count + 1
-    if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
-  end
-  if e.waiting and e.running then
-    local q = e.running - e.waiting
-    e.queue = q
+-- The overall figures of one span (its status and times in seconds),
+-- added to the running totals in acc; returns its queue and run time.
+local function add_times(acc, st, waiting, running, ended)
+  local q, r
+  if waiting and running then
+    q = running - waiting
     acc.queue[#acc.queue + 1] = q
-    if bt ~= NO_BUCKET then bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = q, q end
   end
-  if e.running and e.ended then
-    local r = e.ended - e.running
-    e.run = r
+  if running and ended then
+    r = ended - running
     acc.run[#acc.run + 1] = r
-    if bt ~= NO_BUCKET then
-      bt.run[#bt.run + 1], bg.run[#bg.run + 1] = r, r
-      keep_slowest(acc.top, e)
-    end
   end
-  if not e.running then acc.never_ran = acc.never_ran + 1 end
-  local start = e.waiting or e.running
-  if start or e.ended then acc.timed = acc.timed + 1 end
+  if not running then acc.never_ran = acc.never_ran + 1 end
+  local start = waiting or running
+  if start or ended then acc.timed = acc.timed + 1 end
   if start and (not acc.first or start < acc.first) then acc.first = start end
-  local latest = e.ended or e.running or e.waiting
+  local latest = ended or running or waiting
   if latest and (not acc.last or latest > acc.last) then acc.last = latest end
-  if e.ended then acc.finished = acc.finished + 1 end
-  if e.running then
+  if ended then acc.finished = acc.finished + 1 end
+  if running then
     -- one still running runs until the last moment; one that has finished
     -- at a time nobody knows is left out
-    if e.ended then
+    if ended then
       local ev = acc.events
-      ev[#ev + 1], ev[#ev + 2] = 2 * e.running + 1, 2 * e.ended
-    elseif not is_terminal(e.status) then
-      acc.open[#acc.open + 1] = e.running
+      ev[#ev + 1], ev[#ev + 2] = 2 * running + 1, 2 * ended
+    elseif not is_terminal(st) then
+      acc.open[#acc.open + 1] = running
     end
+  end
+  return q, r
+end
+
+-- An entry's figures: the overall ones, and by table and group, and the
+-- slowest.
+local function add(acc, e)
+  local bt, bg = bucket(acc.by_table, e.table), bucket(acc.by_group, e.group)
+  bt.count, bg.count = bt.count + 1, bg.count + 1
+  if is_failed(e.status) then bt.failed, bg.failed = bt.failed + 1, bg.failed + 1 end
+  local q, r = add_times(acc, e.status, e.waiting, e.running, e.ended)
+  e.queue, e.run = q, r
+  if q then bt.queue[#bt.queue + 1], bg.queue[#bg.queue + 1] = q, q end
+  if r then
+    bt.run[#bt.run + 1], bg.run[#bg.run + 1] = r, r
+    keep_slowest(acc.top, e)
   end
 end
 
@@ -190,9 +193,20 @@ end
 function _M.timing(entries, opts)
   local acc = { by_table = {}, by_group = {}, queue = {}, run = {}, top = {}, events = {}, open = {},
     n = 0, timed = 0, never_ran = 0, finished = 0, overall_only = opts and opts.overall_only }
-  for x in each(entries) do
-    acc.n = acc.n + 1
-    add(acc, entry.of(x))
+  if acc.overall_only then
+    -- the timing line of a report of any size: no entry built per instance
+    local parts, times = entry.parts, entry.times
+    for x in each(entries) do
+      acc.n = acc.n + 1
+      local inst, detail = parts(x)
+      local waiting, running, ended = times(inst, detail)
+      add_times(acc, status_of(inst or detail), waiting, running, ended)
+    end
+  else
+    for x in each(entries) do
+      acc.n = acc.n + 1
+      add(acc, entry.of(x))
+    end
   end
   local first, last, ev = acc.first, acc.last, acc.events
   for _, running in ipairs(acc.open) do

@@ -4,10 +4,14 @@
 -- backfill that runs in list order, and the one bound that holds whatever
 -- the server does: every page is read at least once every K polls.
 --
--- A page's interval (in polls) is 1 after a read that found it changed and
--- doubles after each read that found it the same, up to K.  A page all
--- SUCCESS cannot change (SUCCESS is final) and one all WAITING cannot until
--- the server reaches it: both wait K polls, except the pages all WAITING
+-- A page holding an instance not final (RUNNING, or WAITING beside others)
+-- is read at every poll: that is where a watch's news comes from.  A page
+-- whose instances are all final but not all SUCCESS (a server may retry a
+-- FAILED one) is read at an interval (in polls) that is 1 after a read that
+-- found it changed and doubles after each read that found it the same, up
+-- to K.  A page all SUCCESS cannot change (SUCCESS is final) and one all
+-- WAITING cannot until the server reaches it: both wait K polls, except
+-- the pages all WAITING
 -- just after the last page that holds any other status (the frontier, as
 -- the server's list order runs), which are read at every poll: `ahead` of
 -- them, doubled while every one of them was found started, else the number
@@ -18,6 +22,7 @@
 local pairs = pairs
 local next = next
 local setmetatable = setmetatable
+local is_terminal = require("accelerate.statuses").is_terminal
 local min = math.min
 local max = math.max
 
@@ -115,16 +120,27 @@ function Pace:due(npages, t)
   return out, window
 end
 
+-- Whether comp holds an instance not final (RUNNING, WAITING, any status
+-- not SUCCESS nor failed).
+local function open(comp)
+  for st, n in pairs(comp) do
+    if n > 0 and not is_terminal(st) then return true end
+  end
+  return false
+end
+
 -- syntax: p:read(k, comp, t)
 -- Page k was read at poll t and held comp: its next interval.
 function Pace:read(k, comp, t)
   local old = self.comp[k]
   local what = kind(comp)
-  if what == "success" or (what == "waiting" and (old == nil or same(old, comp))) then
+  if what == "success" or what == "waiting" then
     self.iv[k] = K
-  elseif old == nil or not same(old, comp) then
+  elseif open(comp) or old == nil or not same(old, comp) then
     self.iv[k] = 1
   else
+    -- every instance final, some failed (a server may retry them): read
+    -- less often while the page stays the same
     self.iv[k] = min((self.iv[k] or 1) * 2, K)
   end
   self.comp[k], self.last[k] = comp, t

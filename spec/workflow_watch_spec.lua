@@ -274,10 +274,10 @@ describe("the watch's sweeps", function()
     local K = require("accelerate.workflow.pace").K
     -- no slot limit and up to 3,000 s before an instance is ready: the
     -- instances run in no order (a page all WAITING may start before the
-    -- pages ahead of it), and one of 2025-01-01 fails on a page all WAITING
+    -- pages ahead of it), and one of 2025-01-03 fails on a page all WAITING
     sim:scenario(helpers.scenario { speed = 0, concurrency = { default = 1000, ["*"] = 1000 },
       failures = { probability = 0, retries = 0,
-        partitions = { { date = "2025-01-01", table = "dw.sales.orders_daily", error = "oom" } } },
+        partitions = { { date = "2025-01-03", table = "dw.sales.orders_by_region", error = "oom" } } },
       timing = { schedule_delay = { 1, 3000 }, duration = { 60, 180 }, retry_delay = 10 } })
     local dag = new_dag()
     local report, polls = watch(dag)

@@ -11,16 +11,14 @@
 -- found it changed and doubles after each read that found it the same, up
 -- to K.  A page all SUCCESS cannot change (SUCCESS is final) and one all
 -- WAITING cannot until the server reaches it: both wait K polls, except
--- the pages all WAITING
--- just after the last page that holds any other status (the frontier, as
--- the server's list order runs), which are read at every poll: `ahead` of
--- them, doubled while every one of them was found started, else the number
--- that started and one more.  After a full sweep the pages that wait K
--- polls are spread over the next K polls, so that the bound never asks
--- for every page at once.
+-- the pages all WAITING from the first one on (the frontier, as the
+-- server's list order runs), which are read at every poll: `ahead` of
+-- them, doubled while every one of them was found started, else the
+-- number that started and one more.  After a full sweep the pages that
+-- wait K polls are spread over the next K polls, so that the bound never
+-- asks for every page at once.
 
 local pairs = pairs
-local next = next
 local setmetatable = setmetatable
 local is_terminal = require("accelerate.statuses").is_terminal
 local min = math.min
@@ -92,25 +90,27 @@ local function kind(comp)
 end
 _M.kind = kind
 
--- The last page of npages holding an instance not WAITING (0: none).
+-- The first page of npages all WAITING at its last read: where the server,
+-- running the backfill in its list order, starts next (nil: none).  A page
+-- further on found started (read for the bound) does not move it: the
+-- pages all WAITING before that one may have started too.
 local function frontier(self, npages)
-  for k = npages, 1, -1 do
-    local c = self.comp[k]
-    if c and kind(c) ~= "waiting" and next(c) ~= nil then return k end
+  for k = 1, npages do
+    if kind(self.comp[k]) == "waiting" then return k end
   end
-  return 0
+  return nil
 end
 
 -- syntax: pages, window = p:due(npages, t)
 -- The pages poll t reads, in order, and the set of those read because
--- they are just past the frontier.
+-- they are at the frontier.
 function Pace:due(npages, t)
   local out, window = {}, {}
-  local f = frontier(self, npages)
-  local last_window = min(npages, f + self.ahead)
+  local f = frontier(self, npages) or npages + 1
+  local last_window = min(npages, f + self.ahead - 1)
   for k = 1, npages do
     local age = t - (self.last[k] or -K)
-    if k > f and k <= last_window and kind(self.comp[k]) == "waiting" then
+    if k >= f and k <= last_window and kind(self.comp[k]) == "waiting" then
       out[#out + 1] = k
       window[k] = true
     elseif age >= min(self.iv[k] or 1, K) then

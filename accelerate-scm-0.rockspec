@@ -138,6 +138,7 @@ build = {
       ["accelerate.workflow.checks"] = "lua/accelerate/workflow/checks.lua",
       ["accelerate.workflow.create"] = "lua/accelerate/workflow/create.lua",
       ["accelerate.workflow.inspect"] = "lua/accelerate/workflow/inspect.lua",
+      ["accelerate.workflow.pace"] = "lua/accelerate/workflow/pace.lua",
       ["accelerate.workflow.params"] = "lua/accelerate/workflow/params.lua",
       ["accelerate.workflow.plan"] = "lua/accelerate/workflow/plan.lua",
       ["accelerate.workflow.repair"] = "lua/accelerate/workflow/repair.lua",

@@ -156,9 +156,11 @@ describe("the watch's sweeps", function()
   end
 
   -- Watches dag; returns the report and, per poll, the pages the watch
-  -- asked for and the pages all SUCCESS once it answered.  The spec's own
-  -- listing (one page of N) is told from the watch's by its page size.
-  local function watch(dag, after_poll)
+  -- asked for, the pages all SUCCESS once it answered, the ids FAILED by
+  -- then and the ids FAILED in its report.  The spec's own listing (one
+  -- page of N) is told from the watch's by its page size.  Each of the
+  -- watch's sleeps moves the simulator `advance` seconds (60).
+  local function watch(dag, after_poll, advance)
     local c = assert(accelerate.new(sim:client_options()))
     local polls, seen = {}, 0
     local function asked()
@@ -169,21 +171,27 @@ describe("the watch's sweeps", function()
       seen = #reqs
       return out
     end
-    local function success_pages()
+    local function truth()
       local page = assert(c:list_instances { dagName = dag, pageIndex = 1, pageSize = N })
-      local done = {}
+      local done, failed = {}, {}
       for k = 1, PAGES do
         done[k] = true
         for i = (k - 1) * SIZE + 1, k * SIZE do
-          if page.instances[i].status ~= "SUCCESS" then done[k] = false end
+          local inst = page.instances[i]
+          if inst.status ~= "SUCCESS" then done[k] = false end
+          if inst.status == "FAILED" then failed[inst.id] = k end
         end
       end
-      return done
+      return done, failed
     end
     local report = assert(workflow.wait(c, dag, {
-      interval = 1, page_size = SIZE, sleep = function() sim:advance(60) end,
-      on_progress = function()
-        polls[#polls + 1] = { pages = asked(), success = success_pages() }
+      interval = 1, page_size = SIZE, timeout = 60, sleep = function() sim:advance(advance or 60) end,
+      on_progress = function(r)
+        local success, failed = truth()
+        local reported = {}
+        for _, f in ipairs(r.failures) do reported[tostring(f.instance.id)] = true end
+        polls[#polls + 1] = { pages = asked(), success = success, failed = failed, reported = reported,
+          done = r.done }
         if after_poll then after_poll(#polls) end
       end,
     }))
@@ -191,35 +199,14 @@ describe("the watch's sweeps", function()
     return report, polls
   end
 
-  local function stale(poll)
-    local out = {}
-    for k = 1, PAGES do if not poll.success[k] then out[#out + 1] = k end end
+  local function sorted(list)
+    local out = concat(list, {})
+    table.sort(out)
     return out
   end
 
-  it("fetches again only the pages not all SUCCESS, and ends on a full sweep", function()
-    local dag = new_dag()
-    local report, polls = watch(dag)
-    assert.is_true(report.ok)
-    assert.equal(N, report.total)
-    assert.is_true(#polls >= 5, #polls)
-    assert.same(range(1, PAGES), polls[1].pages)
-    local requests = PAGES
-    for n = 2, #polls do
-      local before = stale(polls[n - 1])
-      if n < #polls then
-        assert.same(before, polls[n].pages, "poll " .. n)
-      elseif #before < PAGES then
-        -- the pages fetched said it was done: a full sweep confirms it
-        assert.same(concat(before, range(1, PAGES)), polls[n].pages)
-      else
-        assert.same(range(1, PAGES), polls[n].pages)
-      end
-      requests = requests + #polls[n].pages
-    end
-    assert.equal(requests, report.requests)
-    assert.is_true(requests < #polls * PAGES * 0.75, requests .. " requests in " .. #polls .. " polls")
-    -- the report is the one a listing of every page gives
+  -- The report is the one a listing of every page gives.
+  local function exact(dag, report)
     local c = assert(accelerate.new(sim:client_options()))
     local all = {}
     for inst in c:instances(dag, { pageSize = 7 }) do all[#all + 1] = inst end
@@ -230,6 +217,87 @@ describe("the watch's sweeps", function()
       return a.id < b.id
     end)
     assert.same(all, report.instances)
+  end
+
+  -- The polls since page k was last read, at each poll (bound: pace.K).
+  local function longest_unread(polls)
+    local last, worst = {}, { gap = 0 }
+    for n, poll in ipairs(polls) do
+      for _, k in ipairs(poll.pages) do last[k] = n end
+      for k = 1, PAGES do
+        local gap = n - (last[k] or 0)
+        if gap > worst.gap then worst = { gap = gap, page = k, poll = n } end
+      end
+    end
+    return worst
+  end
+
+  it("reads every page at least once every K polls, and fewer pages than before", function()
+    local K = require("accelerate.workflow.pace").K
+    assert.is_true(K >= 1 and K <= 8, K)
+    -- 20 s per poll: some 30 polls, the last pages all WAITING for most of them
+    local dag = new_dag()
+    local report, polls = watch(dag, nil, 20)
+    assert.is_true(report.ok)
+    assert.equal(N, report.total)
+    assert.is_true(#polls > 2 * K, #polls)
+    assert.same(range(1, PAGES), polls[1].pages)
+    local worst = longest_unread(polls)
+    assert.is_true(worst.gap <= K, ("page %d unread for %d polls at poll %d (K = %d)")
+      :format(worst.page or 0, worst.gap, worst.poll or 0, K))
+    local requests = 0
+    for _, poll in ipairs(polls) do requests = requests + #poll.pages end
+    assert.equal(requests, report.requests)
+    -- the rule before read every page not all SUCCESS at every poll
+    local before = PAGES
+    for n = 2, #polls do
+      for k = 1, PAGES do if not polls[n - 1].success[k] then before = before + 1 end end
+    end
+    assert.is_true(requests < before, requests .. " requests, " .. before .. " by the rule before")
+    exact(dag, report)
+  end)
+
+  it("finishes only on a poll that read every page once, ceil(total / page size) requests", function()
+    local dag = new_dag()
+    local report, polls = watch(dag)
+    assert.is_true(report.ok)
+    assert.is_true(#polls >= 5, #polls)
+    local last = polls[#polls]
+    assert.is_true(last.done)
+    assert.equal(math.ceil(report.total / SIZE), #last.pages)
+    assert.same(range(1, PAGES), sorted(last.pages))
+    for n = 1, #polls - 1 do assert.is_false(polls[n].done, "poll " .. n) end
+    exact(dag, report)
+  end)
+
+  it("has an instance turned FAILED on a page it skips in its report within K polls", function()
+    local K = require("accelerate.workflow.pace").K
+    -- no slot limit and up to 3,000 s before an instance is ready: the
+    -- instances run in no order (a page all WAITING may start before the
+    -- pages ahead of it), and one of 2025-01-03 fails on a page all WAITING
+    sim:scenario(helpers.scenario { speed = 0, concurrency = { default = 1000, ["*"] = 1000 },
+      failures = { probability = 0, retries = 0,
+        partitions = { { date = "2025-01-03", table = "dw.sales.orders_by_region", error = "oom" } } },
+      timing = { schedule_delay = { 1, 3000 }, duration = { 60, 180 }, retry_delay = 10 } })
+    local dag = new_dag()
+    local report, polls = watch(dag)
+    assert.is_false(report.ok)
+    assert.equal(1, report.counts.FAILED)
+    local id = tostring(report.failures[1].instance.id)
+    local turned, noticed
+    for n, poll in ipairs(polls) do
+      if poll.failed[id] and not turned then turned = n end
+      if poll.reported[id] and not noticed then noticed = n end
+    end
+    assert.is_number(turned)
+    assert.is_number(noticed)
+    -- its page was not read at the poll it turned FAILED at: a page skipped
+    assert.is_true(noticed > turned, "noticed at the poll it turned FAILED: no page skipped")
+    assert.is_true(noticed - turned <= K, ("turned FAILED at poll %d, in the report at poll %d (K = %d)")
+      :format(turned, noticed, K))
+    local worst = longest_unread(polls)
+    assert.is_true(worst.gap <= K, ("page %d unread for %d polls"):format(worst.page or 0, worst.gap))
+    exact(dag, report)
   end)
 
   it("sweeps every page again at once when total changes", function()
@@ -237,7 +305,8 @@ describe("the watch's sweeps", function()
       if n == 1 then sim:fault { route = "list", kind = "paging", total = N + 1, times = 1 } end
     end)
     assert.is_true(report.ok)
-    assert.same(concat({ stale(polls[1])[1] }, range(1, PAGES)), polls[2].pages)
+    -- the first page read answered another total: every page at once
+    assert.same(concat({ polls[2].pages[1] }, range(1, PAGES)), polls[2].pages)
   end)
 
   it("watches through a transport of one's own that ignores the store", function()
@@ -266,7 +335,8 @@ describe("the watch's sweeps", function()
     end)
     assert.is_true(report.ok)
     assert.is_true(polls[1].success[1])
-    assert.same(concat({ stale(polls[1])[1] }, range(1, PAGES)), polls[2].pages)
+    -- the first page read held other ids: every page at once
+    assert.same(concat({ polls[2].pages[1] }, range(1, PAGES)), polls[2].pages)
   end)
 end)
 

@@ -4,13 +4,16 @@
 --
 -- A full sweep lists every page by the client's paging rules (ids unique,
 -- a repeated page is an error, `total` ends it: accelerate.client.rules).
--- Once one has been seen, a poll fetches again only the pages that can
--- still change: a SUCCESS instance never changes again, so a page whose
--- instances were all SUCCESS is not fetched (pages with a FAILED instance
--- are: a server may retry it).  The skip holds only while `total` is the
--- same and every page fetched holds exactly the ids it held before (the
--- list is ordered); anything else falls back to a full sweep in the same
--- poll.  A backfill is declared finished only by a full sweep.
+-- Once one has been seen, a poll reads again only the pages that can have
+-- changed (accelerate.workflow.pace: a rate per page that follows how often
+-- it changes, the frontier of the server's list order, and every page read
+-- at least once every pace.K polls).  The pages skipped keep what they held
+-- at their last read.  The skip holds only while `total` is the same and
+-- every page fetched holds exactly the ids it held before (the list is
+-- ordered); anything else falls back to a full sweep in the same poll.  A
+-- backfill is declared finished only by a poll that read every page: once
+-- every instance known is final the poll is a full sweep, and when the
+-- pages read say it is finished, the poll reads the others too.
 --
 -- Up to WHOLE_MAX instances every one is also kept as its whole table, and
 -- the report's `instances` is an array of them as it always was (the
@@ -21,6 +24,7 @@ local core = require "accelerate.core"
 local util = require "accelerate.util"
 local policy = require "accelerate.client"
 local instances = require "accelerate.instances"
+local pace = require "accelerate.workflow.pace"
 
 local type = type
 local ipairs = ipairs
@@ -45,6 +49,8 @@ function _M.new(client, dag, page_size, clock, whole_max)
     store = nil,   -- the store of the last answered poll
     total = nil,   -- the total its full sweep read (nil: the server gave none)
     whole_max = whole_max or _M.WHOLE_MAX,   -- read here: a spec may lower it
+    pace = pace.new(),   -- which pages a poll reads
+    polls = 0,           -- polls answered
   }, Sweeper)
 end
 
@@ -86,40 +92,6 @@ local function new_store(self)
   return core.store { full = self.whole_max > 0 }   -- failed statuses: src/status.h
 end
 
--- Every page; the store, or nil, err.
-local function full(self, stats, left)
-  local store, t0 = new_store(self), self.clock()
-  local state, err, partial_state = policy.sweep(function(k)
-    local res, ferr = fetch(self, store, k, "append", budget(self, left, t0))
-    if res and store:is_full() and ((tonumber(res.total) or 0) > self.whole_max or #store > self.whole_max) then
-      store:set_full(false)
-    end
-    return res, ferr
-  end, self.size, "instances")
-  stats.requests = stats.requests + (state or partial_state).requests
-  if not state then return nil, err end
-  store:seal()
-  self.store, self.total, self.server_total = store, state.total or #store, state.total
-  return store
-end
-
--- The pages that can still change: the new store and whether that was
--- every page (then it is as good as a full sweep: the same pages, ids and
--- total); false when a full sweep must decide (total or a page's ids
--- changed, nothing left to fetch); or nil, err.
-local function partial(self, stats, left)
-  local stale = self.store:stale_pages()
-  if #stale == 0 then return false end
-  local store, t0 = self.store:fork(), self.clock()
-  for _, k in ipairs(stale) do
-    stats.requests = stats.requests + 1
-    local res, err = fetch(self, store, k, "replace", budget(self, left, t0))
-    if not res then return nil, err end
-    if tonumber(res.total) ~= self.server_total or not res.same then return false end
-  end
-  return store, #stale == store:pages()
-end
-
 -- The poll's facts: {store, total, counts, terminal, failed, seen, done, full}.
 local function facts(self, store, was_full)
   local counts, terminal, failed, seen = store:counts()
@@ -134,24 +106,94 @@ local function facts(self, store, was_full)
     seen = seen, done = done, full = was_full }
 end
 
+-- Every page, at poll t; the store, or nil, err.  Each page's make-up is
+-- what the store counts beyond the pages before it.
+local function full(self, stats, left, t)
+  local store, t0 = new_store(self), self.clock()
+  local comps, before = {}, nil
+  local state, err, partial_state = policy.sweep(function(k)
+    local res, ferr = fetch(self, store, k, "append", budget(self, left, t0))
+    if res and store:is_full() and ((tonumber(res.total) or 0) > self.whole_max or #store > self.whole_max) then
+      store:set_full(false)
+    end
+    if res then
+      local c = store:counts()
+      comps[k], before = pace.diff(c, before), c
+    end
+    return res, ferr
+  end, self.size, "instances")
+  stats.requests = stats.requests + (state or partial_state).requests
+  if not state then return nil, err end
+  store:seal()
+  self.store, self.total, self.server_total = store, state.total or #store, state.total
+  local n = store:pages()
+  for k = 1, n do self.pace:read(k, comps[k] or {}, t) end
+  self.pace:swept(n, t)
+  return store
+end
+
+-- Pages `list` again into store (a fork of the last poll's), each one's
+-- make-up appended to reads as {k, comp}; before: the store's counts.
+-- Returns the counts after, false when a full sweep must decide (total
+-- or a page's ids changed), or nil, err.
+local function reread(self, store, list, reads, before, stats, left, t0)
+  for _, k in ipairs(list) do
+    stats.requests = stats.requests + 1
+    local res, err = fetch(self, store, k, "replace", budget(self, left, t0))
+    if not res then return nil, err end
+    if tonumber(res.total) ~= self.server_total or not res.same then return false end
+    local c = store:counts()
+    reads[#reads + 1] = { k, pace.add(self.pace.comp[k] or {}, pace.diff(c, before)) }
+    before = c
+  end
+  return before
+end
+
+-- The pages of a poll that can have changed (pace:due): the new store and
+-- the facts, or false when a full sweep must decide, or nil, err.  When
+-- the pages read say the backfill is finished, the others are read too:
+-- the poll that finishes it has read every page once.
+local function partial(self, stats, left, t)
+  local n = self.store:pages()
+  local due, window = self.pace:due(n, t)
+  local store, t0, reads = self.store:fork(), self.clock(), {}
+  local before, err = reread(self, store, due, reads, self.store:counts(), stats, left, t0)
+  if not before then return before, err end
+  local f = facts(self, store, #reads == n)
+  if f.done and not f.full then
+    local read, rest = {}, {}
+    for _, r in ipairs(reads) do read[r[1]] = true end
+    for k = 1, n do if not read[k] then rest[#rest + 1] = k end end
+    before, err = reread(self, store, rest, reads, before, stats, left, t0)
+    if not before then return before, err end
+    f = facts(self, store, true)
+  end
+  self.store = store
+  for _, r in ipairs(reads) do self.pace:read(r[1], r[2], t) end
+  self.pace:window_read(window)
+  return f
+end
+
 -- syntax: facts, err = sweeper:poll(stats, left)
 -- One poll; stats.requests counts its list calls; left: seconds it may
 -- take at most (nil: no limit).  On an error the last poll's store stays.
 function Sweeper:poll(stats, left)
+  local t = self.polls + 1
   if self.store then
-    local store, every_page = partial(self, stats, left)
-    if store == nil then return nil, every_page end
-    if store then
-      local f = facts(self, store, every_page)
-      if not f.done or every_page then
-        self.store = store
+    local _, terminal, _, seen = self.store:counts()
+    -- every instance known is final: only a full sweep may say finished
+    if terminal < seen then
+      local f, err = partial(self, stats, left, t)
+      if f == nil then return nil, err end
+      if f then
+        self.polls = t
         return f
       end
-      -- done by the pages fetched: a full sweep confirms it
     end
   end
-  local store, err = full(self, stats, left)
+  local store, err = full(self, stats, left, t)
   if not store then return nil, err end
+  self.polls = t
   return facts(self, store, true)
 end
 

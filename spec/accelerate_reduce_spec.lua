@@ -87,6 +87,31 @@ describe("accelerate.reduce", function()
     assert.same({ 2, 1, 3 }, { terminal, failed, seen })
   end)
 
+  -- a full sweep reads each page's make-up: counted over that page alone,
+  -- not over the whole store after every page (quadratic in the pages)
+  it("counts one page with counts(k): the pages' counts add up to the store's", function()
+    local s = store()
+    local pages = {
+      { '{"id":"1","status":"SUCCESS"}', '{"id":"2","status":"FAILED"}' },
+      { '{"id":"3","status":"RUNNING"}', '{"id":"4","status":"KILLED"}', '{"id":"5","status":"WAITING"}' },
+      { '{"id":"6","status":"SUCCESS"}' },
+    }
+    for k, rows in ipairs(pages) do assert(reduce(list_body(rows, 6), s, k)) end
+    local sum, st, sf, ss = {}, 0, 0, 0
+    for k = 1, #pages do
+      local c, t, f, n = s:counts(k)
+      assert.equal(#pages[k], n)
+      for name, v in pairs(c) do sum[name] = (sum[name] or 0) + v end
+      st, sf, ss = st + t, sf + f, ss + n
+    end
+    local all_c, all_t, all_f, all_n = s:counts()
+    assert.same(all_c, sum)
+    assert.same({ all_t, all_f, all_n }, { st, sf, ss })
+    assert.same({ SUCCESS = 0, FAILED = 0, RUNNING = 1, WAITING = 1, KILLED = 1 }, (s:counts(2)))
+    assert.same({ SUCCESS = 0, FAILED = 0, RUNNING = 0, WAITING = 0 }, (s:counts(9)))
+    assert.has_error(function() s:counts(0) end)
+  end)
+
   it("gives what the full decoder gives, instance by instance", function()
     local _, _, r = reduce(list_body(ROWS))
     local _, _, d = decoded(list_body(ROWS), store { full = false })

@@ -10,7 +10,7 @@
  *   store:add(items)        a page of decoded instance tables -> result
  *   store:seal()            forgets the sweep's id set
  *   store:set_full(bool)    whether every instance is kept whole
- *   store:counts()          counts, terminal, failed, seen
+ *   store:counts([k])       counts, terminal, failed, seen (k: one page)
  *   store:is_full()         whether it is
  *   store:stale_pages()     pages that may still change: not all SUCCESS,
  *                           empty, or holding an id twice
@@ -354,18 +354,32 @@ static int acc_store_lua_set_full(lua_State *L)
     return 0;
 }
 
-/* store:counts() -> counts, terminal, failed, seen (status.count's) */
+/* store:counts([k]) -> counts, terminal, failed, seen (status.count's),
+ * of every page, or of page k alone: a full sweep reads each page's
+ * make-up as it adds it, which over the whole store would be quadratic in
+ * the pages. */
 static int acc_store_lua_counts(lua_State *L)
 {
     acc_store *s = acc_store_check(L, 1);
     const acc_names *nm = s->names;
-    uint32_t *c = lua_newuserdata(L, nm->n * sizeof *c), k, i;
-    lua_Integer terminal = 0, failed = 0;
+    uint32_t *c, k, i, from = 0, to = s->npages;
+    lua_Integer terminal = 0, failed = 0, seen = 0;
+    if (!lua_isnoneornil(L, 2)) {
+        lua_Number n = luaL_checknumber(L, 2);
+        luaL_argcheck(L, n >= 1 && n <= 4294967295.0 &&
+                             n == (lua_Number)(uint32_t)n,
+                      2, "a page number");
+        from = (uint32_t)n - 1;
+        to = from < s->npages ? from + 1 : from;
+    }
+    c = lua_newuserdata(L, nm->n * sizeof *c);
     memset(c, 0, nm->n * sizeof *c);
-    for (k = 0; k < s->npages; k++) {
+    for (k = from; k < to; k++) {
         const acc_page *p = s->pages[k];
         for (i = 0; p != NULL && i < p->n; i++)
             c[p->rec[i].status]++;
+        if (p != NULL)
+            seen += p->n;
     }
     lua_createtable(L, 0, 6);
     for (i = ACC_ST_SUCCESS; i <= ACC_ST_WAITING; i++) {
@@ -391,7 +405,7 @@ static int acc_store_lua_counts(lua_State *L)
     }
     lua_pushinteger(L, terminal);
     lua_pushinteger(L, failed);
-    lua_pushinteger(L, (lua_Integer)s->count);
+    lua_pushinteger(L, lua_isnoneornil(L, 2) ? (lua_Integer)s->count : seen);
     return 4;
 }
 

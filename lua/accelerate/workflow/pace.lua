@@ -44,27 +44,6 @@ function _M.new()
   }, Pace)
 end
 
--- {[status] = n} of what `after` counts beyond `before` (store:counts()).
-function _M.diff(after, before)
-  local out = {}
-  for st, n in pairs(after) do
-    local d = n - (before and before[st] or 0)
-    if d ~= 0 then out[st] = d end
-  end
-  return out
-end
-
--- comp plus the difference d (both {[status] = n}).
-function _M.add(comp, d)
-  local out = {}
-  for st, n in pairs(comp) do out[st] = n end
-  for st, n in pairs(d) do
-    local v = (out[st] or 0) + n
-    out[st] = v ~= 0 and v or nil
-  end
-  return out
-end
-
 local function same(a, b)
   if not a or not b then return false end
   for st, n in pairs(a) do if b[st] ~= n then return false end end

@@ -107,19 +107,16 @@ local function facts(self, store, was_full)
 end
 
 -- Every page, at poll t; the store, or nil, err.  Each page's make-up is
--- what the store counts beyond the pages before it.
+-- counted over that page alone (store:counts(k)).
 local function full(self, stats, left, t)
   local store, t0 = new_store(self), self.clock()
-  local comps, before = {}, nil
+  local comps = {}
   local state, err, partial_state = policy.sweep(function(k)
     local res, ferr = fetch(self, store, k, "append", budget(self, left, t0))
     if res and store:is_full() and ((tonumber(res.total) or 0) > self.whole_max or #store > self.whole_max) then
       store:set_full(false)
     end
-    if res then
-      local c = store:counts()
-      comps[k], before = pace.diff(c, before), c
-    end
+    if res then comps[k] = (store:counts(k)) end
     return res, ferr
   end, self.size, "instances")
   stats.requests = stats.requests + (state or partial_state).requests
@@ -133,20 +130,17 @@ local function full(self, stats, left, t)
 end
 
 -- Pages `list` again into store (a fork of the last poll's), each one's
--- make-up appended to reads as {k, comp}; before: the store's counts.
--- Returns the counts after, false when a full sweep must decide (total
--- or a page's ids changed), or nil, err.
-local function reread(self, store, list, reads, before, stats, left, t0)
+-- make-up appended to reads as {k, comp}.  Returns true, false when a full
+-- sweep must decide (total or a page's ids changed), or nil, err.
+local function reread(self, store, list, reads, stats, left, t0)
   for _, k in ipairs(list) do
     stats.requests = stats.requests + 1
     local res, err = fetch(self, store, k, "replace", budget(self, left, t0))
     if not res then return nil, err end
     if tonumber(res.total) ~= self.server_total or not res.same then return false end
-    local c = store:counts()
-    reads[#reads + 1] = { k, pace.add(self.pace.comp[k] or {}, pace.diff(c, before)) }
-    before = c
+    reads[#reads + 1] = { k, (store:counts(k)) }
   end
-  return before
+  return true
 end
 
 -- The pages of a poll that can have changed (pace:due): the new store and
@@ -157,15 +151,15 @@ local function partial(self, stats, left, t)
   local n = self.store:pages()
   local due, window = self.pace:due(n, t)
   local store, t0, reads = self.store:fork(), self.clock(), {}
-  local before, err = reread(self, store, due, reads, self.store:counts(), stats, left, t0)
-  if not before then return before, err end
+  local ok, err = reread(self, store, due, reads, stats, left, t0)
+  if not ok then return ok, err end
   local f = facts(self, store, #reads == n)
   if f.done and not f.full then
     local read, rest = {}, {}
     for _, r in ipairs(reads) do read[r[1]] = true end
     for k = 1, n do if not read[k] then rest[#rest + 1] = k end end
-    before, err = reread(self, store, rest, reads, before, stats, left, t0)
-    if not before then return before, err end
+    ok, err = reread(self, store, rest, reads, stats, left, t0)
+    if not ok then return ok, err end
     f = facts(self, store, true)
   end
   self.store = store

@@ -609,7 +609,7 @@ describe("campaign --help", function()
   it("carries the spec format: every known field, the defaults and a valid example", function()
     helpers.paths()
     local definition = require "accelerate.campaign.definition"
-    local code, out = helpers.sh("NO_COLOR=1 HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent " .. bin()
+    local code, out = helpers.sh("NO_COLOR=1 HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home " .. bin()
       .. " campaign --help 2>&1")
     assert.equal(0, code, out)
     for _, list in pairs(definition.known_fields()) do

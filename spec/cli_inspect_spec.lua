@@ -17,7 +17,7 @@ local function sink()
 end
 
 local ENV = { ACCELERATE_URL = "http://127.0.0.1:1", ACCELERATE_TENANT_ID = "t1",
-  ACCELERATE_AUTH_TYPE = "UID", ACCELERATE_AUTH_VALUE = "secret", HOME = "/nonexistent" }
+  ACCELERATE_AUTH_TYPE = "UID", ACCELERATE_AUTH_VALUE = "secret", HOME = "/nonexistent/accelerate-spec-home" }
 
 local function run(argv, client)
   local out, err = sink(), sink()

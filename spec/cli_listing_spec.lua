@@ -20,7 +20,7 @@ end
 describe("accelerate help", function()
   local function cmd(argv)
     local tmp = os.tmpname()
-    local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && HOME=/nonexistent lua5.4 bin/accelerate "
+    local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && HOME=/nonexistent/accelerate-spec-home lua5.4 bin/accelerate "
       .. argv .. " 2>" .. tmp)
     local err = helpers.read_file(tmp) or ""
     os.remove(tmp)
@@ -75,7 +75,7 @@ describe("accelerate instances and plans: --status and --format (simulator)", fu
     local env = {
       "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
       "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
+      "HOME=/nonexistent/accelerate-spec-home", "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home", "NO_COLOR=1",
     }
     local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env " .. table.concat(env, " ")
       .. " lua5.4 bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
@@ -196,7 +196,7 @@ describe("accelerate: control characters a server sent (simulator)", function()
     local env = {
       "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
       "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
+      "HOME=/nonexistent/accelerate-spec-home", "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home", "NO_COLOR=1",
     }
     local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env " .. table.concat(env, " ")
       .. " lua5.4 bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")

@@ -25,7 +25,7 @@ describe("accelerate plans, plan and --plan (simulator)", function()
     local env = {
       "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
       "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent", "NO_COLOR=1",
+      "HOME=/nonexistent/accelerate-spec-home", "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home", "NO_COLOR=1",
     }
     local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env " .. table.concat(env, " ")
       .. " bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
@@ -287,8 +287,8 @@ describe("accelerate plans, plan and --plan (simulator)", function()
     end)
 
     it("backfill --dry-run with --plan-id needs no connection settings and sends nothing", function()
-      local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent "
-        .. "XDG_CONFIG_HOME=/nonexistent bin/accelerate backfill --plan-id " .. SALES
+      local code, out = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent/accelerate-spec-home "
+        .. "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home bin/accelerate backfill --plan-id " .. SALES
         .. " --start 2025-01-01 --end 2025-01-03 --lot 2 --dry-run 2>&1")
       assert.equal(0, code, out)
       assert.equal("plan id " .. SALES .. " (sent as given, not looked up)\n"
@@ -296,8 +296,8 @@ describe("accelerate plans, plan and --plan (simulator)", function()
         .. "   1  2025-01-01 .. 2025-01-02  2 days\n"
         .. "   2  2025-01-03 .. 2025-01-03  1 day\n", out)
       -- a real create needs them, and says so
-      code = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent "
-        .. "XDG_CONFIG_HOME=/nonexistent bin/accelerate backfill --plan-id " .. SALES
+      code = sh("cd " .. helpers.quote(helpers.root) .. " && env -i PATH=\"$PATH\" HOME=/nonexistent/accelerate-spec-home "
+        .. "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home bin/accelerate backfill --plan-id " .. SALES
         .. " --start 2025-01-01 --end 2025-01-03 >/dev/null 2>&1")
       assert.equal(2, code)
     end)

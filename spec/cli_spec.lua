@@ -23,7 +23,7 @@ end
 
 local BASE_ENV = {
   ACCELERATE_URL = "http://127.0.0.1:1", ACCELERATE_TENANT_ID = "t1",
-  ACCELERATE_AUTH_TYPE = "UID", ACCELERATE_AUTH_VALUE = SECRET, HOME = "/nonexistent",
+  ACCELERATE_AUTH_TYPE = "UID", ACCELERATE_AUTH_VALUE = SECRET, HOME = "/nonexistent/accelerate-spec-home",
 }
 
 -- Runs the command in-process.  o: env (overrides), tty = {[1]=bool,[2]=bool},
@@ -371,7 +371,7 @@ describe("bin/accelerate against the simulator", function()
     local env = {
       "ACCELERATE_URL=" .. helpers.quote(sim.url), "ACCELERATE_TENANT_ID=" .. sim.tenant_id,
       "ACCELERATE_AUTH_TYPE=" .. sim.auth_type, "ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value),
-      "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+      "HOME=/nonexistent/accelerate-spec-home", "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home",
     }
     for _, e in ipairs(env_extra or {}) do env[#env + 1] = e end
     return sh("env " .. table.concat(env, " ") .. " bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
@@ -445,7 +445,7 @@ describe("bin/accelerate against the simulator", function()
     if has_script ~= 0 then return pending("util-linux `script` is not installed") end
     local inner = "env ACCELERATE_URL=" .. sim.url .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
       .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. sim.auth_value
-      .. " HOME=/nonexistent NO_COLOR= bin/accelerate backfill --plan-id " .. PLAN
+      .. " HOME=/nonexistent/accelerate-spec-home NO_COLOR= bin/accelerate backfill --plan-id " .. PLAN
       .. " --start 2025-01-01 --end 2025-01-05 --interval 0.05"
     local code, out = sh("script -qec " .. helpers.quote(inner) .. " /dev/null")
     assert.equal(0, code)
@@ -476,7 +476,7 @@ describe("bin/accelerate against the simulator", function()
     os.remove(journal)
     sim:clear_requests()
     local env = "env ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID=t1 "
-      .. "ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value) .. " HOME=/nonexistent "
+      .. "ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value) .. " HOME=/nonexistent/accelerate-spec-home "
     local _, pid = sh(env .. "bin/accelerate backfill --plan-id " .. PLAN .. " --start 2025-01-01 "
       .. "--end 2025-01-05 --interval 0.05 --max-interval 0.05 --journal " .. journal
       .. " >/dev/null 2>&1 & echo $!")
@@ -517,7 +517,7 @@ describe("bin/accelerate with a journal, when a create's answer is lost (simulat
   local function cmd(argv)
     local env = "env ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
       .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. helpers.quote(sim.auth_value)
-      .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent "
+      .. " HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home "
     local code, out = sh(env .. "bin/accelerate " .. argv .. " 2>" .. tmp .. ".err")
     local err = helpers.read_file(tmp .. ".err") or ""
     assert.is_nil((out .. err):find(sim.auth_value, 1, true))
@@ -610,7 +610,7 @@ describe("accelerate command: limits and messages", function()
   end)
 
   it("says a refused connection setting once, without a doubled prefix", function()
-    local code, err = require("spec.helpers").sh("env -i HOME=/nonexistent ACCELERATE_URL=ftp://x "
+    local code, err = require("spec.helpers").sh("env -i HOME=/nonexistent/accelerate-spec-home ACCELERATE_URL=ftp://x "
       .. "ACCELERATE_TENANT_ID=t ACCELERATE_AUTH_TYPE=UID ACCELERATE_AUTH_VALUE=xyz "
       .. "bin/accelerate detail 1 2>&1 >/dev/null")
     assert.equal(2, code)
@@ -863,7 +863,7 @@ describe("bin/accelerate: outcomes (simulator)", function()
   local function env_of(auth)
     return "env -i PATH=\"$PATH\" ACCELERATE_URL=" .. helpers.quote(sim.url) .. " ACCELERATE_TENANT_ID="
       .. sim.tenant_id .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE="
-      .. helpers.quote(auth or sim.auth_value) .. " HOME=/nonexistent "
+      .. helpers.quote(auth or sim.auth_value) .. " HOME=/nonexistent/accelerate-spec-home "
   end
   -- argv's stdout goes to `to` (a path) or is returned
   local function cmd(argv, to, auth)

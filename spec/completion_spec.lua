@@ -130,7 +130,7 @@ describe("bash completion", function()
     teardown(function() if sim then sim:stop() end end)
 
     local function env_of(url)
-      return "HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent ACCELERATE_URL=" .. quote(url)
+      return "HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home ACCELERATE_URL=" .. quote(url)
         .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type
         .. " ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value)
     end
@@ -149,7 +149,7 @@ describe("bash completion", function()
     end)
 
     it("are none when the configuration does not work", function()
-      assert.same({}, complete({ BIN, "plan", "" }, "HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent"))
+      assert.same({}, complete({ BIN, "plan", "" }, "HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home"))
       assert.same({}, complete({ BIN, "plan", "" }, env_of(sim.url) .. " ACCELERATE_AUTH_VALUE=wrong"))
     end)
 

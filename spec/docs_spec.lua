@@ -129,7 +129,7 @@ describe("the documentation's runnable examples", function()
     assert(status == 200, raw)
     local c = helpers.json.decode(text).connection
     return ("ACCELERATE_URL=%s ACCELERATE_TENANT_ID=%s ACCELERATE_AUTH_TYPE=%s ACCELERATE_AUTH_VALUE=%s "
-      .. "HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent XDG_STATE_HOME=%s NO_COLOR=1 "):format(
+      .. "HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home XDG_STATE_HOME=%s NO_COLOR=1 "):format(
       quote(sim.url), quote(c.tenant_id), quote(c.auth_type), quote(c.auth_value), quote(tmp .. ".state"))
   end
 

@@ -59,7 +59,7 @@ describe("examples/demo.sh on a busy port", function()
     port = tonumber(port)
     local dir = helpers.root .. "/build/demo-sim-" .. port
     local code, out = helpers.sh("cd " .. helpers.quote(helpers.root) .. " && env -u ACCELERATE_URL "
-      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent"
+      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home"
       .. " timeout 60 examples/demo.sh 2>&1")
     assert.is_true(code ~= 0 and code ~= 124, "exit " .. tostring(code) .. ":\n" .. out)
     local lines = {}
@@ -103,7 +103,7 @@ describe("examples/demo.sh", function()
   it("runs to the end and shows the backfill at Lua's prompt, each answer on one line", function()
     local port = two_free_ports()
     local code, out = helpers.sh("cd " .. helpers.quote(helpers.root) .. " && env -u ACCELERATE_URL "
-      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent"
+      .. "ACCELERATE_SIM_PORT=" .. port .. " HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home"
       .. " timeout 180 examples/demo.sh 2>&1")
     assert.equal(0, code, out)
     assert.matches("== lua5.4 -i lua/accelerate/repl.lua", out, 1, true)

@@ -86,6 +86,21 @@ function helpers.sh(cmd)
     return code, (out:gsub("rc=%d+%s*$", ""))
 end
 
+-- The HOME (and XDG_CONFIG_HOME) the specs give the command: a folder that
+-- does not exist, so that no user config is read and no state (repair
+-- records) is written or found.  Below /nonexistent, not /nonexistent
+-- itself: a program run as root with HOME=/nonexistent (Chromium does)
+-- creates that folder, and a state written there outlived the run.
+helpers.NO_HOME = "/nonexistent/accelerate-spec-home"
+do
+    local f = io.open(helpers.NO_HOME .. "/.", "rb")
+    if f then
+        f:close()
+        error(helpers.NO_HOME .. " exists: the specs need it not to; a run that made it left it behind "
+            .. "(remove it)")
+    end
+end
+
 -- The environment that points bin/accelerate at sim: its connection, and
 -- HOME and XDG_CONFIG_HOME nowhere, so that no user config is read.
 -- extra: more "NAME=value" words.
@@ -93,7 +108,7 @@ function helpers.command_env(sim, extra)
     local env = {
         "ACCELERATE_URL=" .. quote(sim.url), "ACCELERATE_TENANT_ID=" .. quote(sim.tenant_id),
         "ACCELERATE_AUTH_TYPE=" .. quote(sim.auth_type), "ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value),
-        "HOME=/nonexistent", "XDG_CONFIG_HOME=/nonexistent",
+        "HOME=/nonexistent/accelerate-spec-home", "XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home",
     }
     for _, e in ipairs(extra or {}) do env[#env + 1] = e end
     return "env " .. table.concat(env, " ")
@@ -523,9 +538,12 @@ function helpers.browser(opts)
     -- read-write: the FIFO always has a reader, so a write after Chromium
     -- died never raises SIGPIPE here; the EOF on out says it died
     b.wr = assert(io.open(dir .. "/in", "r+b"))
-    assert(run(("timeout %d %s --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
+    -- a HOME of its own: Chromium writes caches and crash reports there,
+    -- and a spec's HOME must stay a folder that does not exist
+    assert(run(("HOME=%s XDG_CONFIG_HOME=%s XDG_CACHE_HOME=%s timeout %d %s --headless --no-sandbox --disable-gpu --no-first-run --no-default-browser-check "
         .. "--hide-scrollbars --mute-audio --user-data-dir=%s --remote-debugging-pipe %s about:blank "
-        .. "3<%s 4>%s 2>%s & echo $! >%s"):format(opts.timeout or 120, quote(path:gsub("%s+$", "")),
+        .. "3<%s 4>%s 2>%s & echo $! >%s"):format(quote(dir .. "/home"), quote(dir .. "/home/.config"),
+        quote(dir .. "/home/.cache"), opts.timeout or 120, quote(path:gsub("%s+$", "")),
         quote(dir .. "/profile"), opts.flags or "", quote(dir .. "/in"), quote(dir .. "/out"),
         quote(dir .. "/chromium.log"), quote(dir .. "/pid"))))
     b.rd = assert(io.open(dir .. "/out", "rb"))

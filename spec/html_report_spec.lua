@@ -89,7 +89,7 @@ describe("accelerate report --html in a browser", function()
   local function cmd(argv)
     local env = "env ACCELERATE_URL=" .. quote(sim.url) .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
       .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value)
-      .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent "
+      .. " HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home "
     local code, out = helpers.sh("cd " .. quote(helpers.root) .. " && " .. env .. "bin/accelerate " .. argv
       .. " 2>" .. quote(OUT .. "/stderr.txt"))
     return code, out, helpers.read_file(OUT .. "/stderr.txt") or ""
@@ -98,7 +98,10 @@ describe("accelerate report --html in a browser", function()
   -- Runs headless Chromium on a file; returns its stdout and its log.
   local function browse(args, file)
     local log = OUT .. "/chromium.log"
-    local _, out = helpers.sh("timeout 120 " .. quote(chromium) .. " --headless --no-sandbox --disable-gpu "
+    -- a HOME of its own: Chromium writes caches and crash reports there
+    local home = quote(OUT .. "/chromium-home")
+    local _, out = helpers.sh("HOME=" .. home .. " XDG_CONFIG_HOME=" .. home .. " XDG_CACHE_HOME=" .. home
+      .. " timeout 120 " .. quote(chromium) .. " --headless --no-sandbox --disable-gpu "
       .. "--no-first-run --hide-scrollbars --enable-logging=stderr --v=0 " .. args .. " "
       .. quote("file://" .. file) .. " 2>" .. quote(log))
     return out, helpers.read_file(log) or ""
@@ -211,7 +214,7 @@ describe("accelerate report --html FILE that cannot be written", function()
   local function cmd(argv)
     local env = "env ACCELERATE_URL=" .. quote(sim.url) .. " ACCELERATE_TENANT_ID=" .. sim.tenant_id
       .. " ACCELERATE_AUTH_TYPE=" .. sim.auth_type .. " ACCELERATE_AUTH_VALUE=" .. quote(sim.auth_value)
-      .. " HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent NO_COLOR=1 "
+      .. " HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home NO_COLOR=1 "
     local code, out = helpers.sh("cd " .. quote(helpers.root) .. " && " .. env .. "bin/accelerate " .. argv
       .. " 2>" .. quote(tmp .. ".err"))
     return code, out, helpers.read_file(tmp .. ".err") or ""

@@ -170,7 +170,7 @@ describe("what the client hands back", function()
     assert.truthy(out:find("[\n>] ?accelerate%.client{url=" .. sim.url:gsub("%p", "%%%0")), out)
     -- no settings: no client, and it says how to make one
     code, out = helpers.sh("cd /tmp && printf 'client\n' | env -u ACCELERATE_URL -u ACCELERATE_TENANT_ID "
-      .. "-u ACCELERATE_AUTH_TYPE -u ACCELERATE_AUTH_VALUE HOME=/nonexistent XDG_CONFIG_HOME=/nonexistent lua5.4 -i "
+      .. "-u ACCELERATE_AUTH_TYPE -u ACCELERATE_AUTH_VALUE HOME=/nonexistent/accelerate-spec-home XDG_CONFIG_HOME=/nonexistent/accelerate-spec-home lua5.4 -i "
       .. q(helpers.root .. "/lua/accelerate/repl.lua") .. " 2>&1")
     assert.equal(0, code, out)
     assert.truthy(out:find("accelerate: no client (no API url", 1, true), out)

@@ -410,6 +410,13 @@ static int acc_rd_blank(const char *s, size_t from, size_t n)
  * gives up (0) and the yajl reader reads the body from the start: what
  * the scanner reads, it reads as that reader does; what it does not, it
  * leaves alone. */
+/* The few helpers called for every key and value are inlined. */
+#if defined(__GNUC__)
+#define ACC_SC_INLINE __inline__ __attribute__((always_inline))
+#else
+#define ACC_SC_INLINE
+#endif
+
 /* Deeper than this (far below the decoder's limit) is the yajl reader's. */
 #define ACC_SC_MAX_DEPTH 32
 
@@ -425,6 +432,7 @@ typedef struct acc_sc_seen {
     const char *s; /* key: from its opening quote; value: its contents */
     size_t n;      /* key: up to its closing quote included */
     long long v;   /* key: its K_*; value: what the record got from it */
+    long hms;      /* a time's seconds of the day (acc_sc_hms) */
 } acc_sc_seen;
 
 typedef struct acc_sc {
@@ -444,7 +452,7 @@ static void acc_sc_ws(acc_sc *sc)
 }
 
 /* Whether the next byte is c (after blanks), then past it. */
-static int acc_sc_byte(acc_sc *sc, char c)
+static ACC_SC_INLINE int acc_sc_byte(acc_sc *sc, char c)
 {
     if (sc->p < sc->end && *sc->p == c) { /* no blank: the server's way */
         sc->p++;
@@ -723,13 +731,11 @@ static void acc_sc_put(acc_rec *r, int k, long long v)
         r->time[k - K_TIME] = (int32_t)v;
 }
 
-/* memcmp(a, b, n) == 0, without a call for the 8 to 16 bytes of most keys
- * and values (two overlapping 8-byte loads each). */
-static int acc_sc_eq(const char *a, const char *b, size_t n)
+/* memcmp(a, b, n) == 0 for 8 <= n <= 16: two overlapping 8-byte loads
+ * each. */
+static ACC_SC_INLINE int acc_sc_eq16(const char *a, const char *b, size_t n)
 {
     uint64_t x, y, u, v;
-    if (n < 8 || n > 16)
-        return memcmp(a, b, n) == 0;
     memcpy(&x, a, 8);
     memcpy(&y, b, 8);
     memcpy(&u, a + n - 8, 8);
@@ -737,9 +743,34 @@ static int acc_sc_eq(const char *a, const char *b, size_t n)
     return ((x ^ y) | (u ^ v)) == 0;
 }
 
+/* memcmp(a, b, n) == 0, without a call for the 4 to 32 bytes of most keys
+ * and values. */
+static ACC_SC_INLINE int acc_sc_eq(const char *a, const char *b, size_t n)
+{
+    if (n >= 8 && n <= 16) {
+        uint64_t x, y, u, v;
+        memcpy(&x, a, 8);
+        memcpy(&y, b, 8);
+        memcpy(&u, a + n - 8, 8);
+        memcpy(&v, b + n - 8, 8);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    if (n > 16 && n <= 32) /* the first 16 bytes, then the last 16 */
+        return acc_sc_eq16(a, b, 16) && acc_sc_eq16(a + n - 16, b + n - 16, 16);
+    if (n >= 4 && n < 8) {
+        uint32_t x, y, u, v;
+        memcpy(&x, a, 4);
+        memcpy(&y, b, 4);
+        memcpy(&u, a + n - 4, 4);
+        memcpy(&v, b + n - 4, 4);
+        return ((x ^ y) | (u ^ v)) == 0;
+    }
+    return memcmp(a, b, n) == 0;
+}
+
 /* Whether the bytes at sc->p are those of seen (n of them from s, then
  * `after`); past them if so. */
-static int acc_sc_again(acc_sc *sc, const acc_sc_seen *seen, char after)
+static ACC_SC_INLINE int acc_sc_again(acc_sc *sc, const acc_sc_seen *seen, char after)
 {
     const char *p = sc->p;
     size_t n = seen->n;
@@ -773,6 +804,37 @@ static int acc_sc_inst_member_key(acc_sc *sc, int i)
     return acc_sc_inst_key(k, n);
 }
 
+/* The seconds of the day of a full time "YYYY-MM-DD[T ]hh:mm:ss...", as
+ * acc_time_parse reads it, or -1 when it is not one. */
+static long acc_sc_hms(const char *s, size_t n)
+{
+    unsigned h1, h2, m1, m2, s1, s2;
+    if (n < 19 || (s[10] != 'T' && s[10] != ' ') || s[13] != ':' ||
+        s[16] != ':')
+        return -1;
+    h1 = (unsigned)(s[11] - '0'), h2 = (unsigned)(s[12] - '0');
+    m1 = (unsigned)(s[14] - '0'), m2 = (unsigned)(s[15] - '0');
+    s1 = (unsigned)(s[17] - '0'), s2 = (unsigned)(s[18] - '0');
+    if ((h1 | h2 | m1 | m2 | s1 | s2) > 9) /* each a digit */
+        return -1;
+    return (long)((h1 * 10 + h2) * 3600 + (m1 * 10 + m2) * 60 + s1 * 10 + s2);
+}
+
+/* A time on the day of the remembered one (most times of a page share
+ * their day): its seconds from the remembered seconds, without the
+ * calendar; 0 when it is not that simple (acc_time_parse then). */
+static int acc_sc_time_near(const acc_sc_seen *seen, const char *s, long b,
+                            int32_t *out)
+{
+    int64_t t;
+    if (seen->s == NULL || seen->v == ACC_NO_TIME || seen->hms < 0 || b < 0 ||
+        !acc_sc_eq(s, seen->s, 10))
+        return 0;
+    t = (int64_t)seen->v - seen->hms + b;
+    *out = t <= INT32_MIN || t > INT32_MAX ? ACC_NO_TIME : (int32_t)t;
+    return 1;
+}
+
 /* The value of wanted key k of an instance into the record. */
 static int acc_sc_inst_value(acc_sc *sc, int k)
 {
@@ -780,6 +842,7 @@ static int acc_sc_inst_value(acc_sc *sc, int k)
     acc_sc_seen *seen = &sc->vals[k];
     const char *s;
     size_t n;
+    long hms;
     int esc, t;
     if (k != K_ID && sc->p < sc->end && *sc->p == '"') {
         sc->p++;
@@ -793,12 +856,16 @@ static int acc_sc_inst_value(acc_sc *sc, int k)
     t = acc_sc_scalar(sc, &s, &n, &esc);
     if (t < 0 || esc) /* an escaped value: the yajl reader's */
         return 0;
-    if (!acc_rd_field(rd, t, s, n))
+    hms = t == LUA_TSTRING && k >= K_TIME ? acc_sc_hms(s, n) : -1;
+    if (hms >= 0 && acc_sc_time_near(seen, s, hms, &rd->rec.time[k - K_TIME]))
+        ; /* read from the remembered time */
+    else if (!acc_rd_field(rd, t, s, n))
         return 0; /* out of memory, rd->oom says */
     if (t == LUA_TSTRING && k != K_ID) {
         seen->s = s;
         seen->n = n;
         seen->v = acc_sc_got(&rd->rec, k);
+        seen->hms = hms;
     }
     if (t != LUA_TTABLE)
         return 1;

@@ -48,6 +48,7 @@ build = {
             "src/file.c",
             "src/http.c",
             "src/items.c",
+            "src/json.c",
             "src/multi.c",
             "src/names.c",
             "src/notify.c",

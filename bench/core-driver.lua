@@ -14,6 +14,9 @@
 --   socket_http   socket.http.request as shipped: a new connection per call, cjson
 --   luasocket_raw the least a Lua client can do over luasocket: a hand-written
 --                 keep-alive HTTP/1.1 GET on one TCP connection, cjson
+--   bare          bench/bare.c (a minimal libcurl binding: one reused easy
+--                 handle, get(url) returning the body) + cjson.decode: the
+--                 reference task_detail is held to, instruction for instruction
 --   cjson_decode  no network: decodes the body in BENCH_BODY_FILE with a
 --                 private cjson.safe instance set up as the C core sets up its
 --                 own (what decoding alone costs the client per call)
@@ -70,6 +73,18 @@ if contender == "cjson_decode" then
     if det == nil then error("core-driver: decode failed") end
     return 1
   end, os.clock)
+  return
+end
+
+if contender == "bare" then
+  local bare, cjson = require "bare", require "cjson"
+  local get, decode, target = bare.get, cjson.decode, url .. path
+  assert(decode(get(target)).taskInstanceId, "core-driver: bare: not a detail")
+  run(function()
+    local det = decode(get(target))
+    if not det then error("core-driver: bare: nothing decoded") end
+    return 1
+  end, require("socket").gettime)
   return
 end
 

@@ -228,6 +228,42 @@ describe("accelerate.reduce", function()
     assert.same({ count = 0, fresh = 0 }, res)
   end)
 
+  it("reads instances written alike as the decoder does, near misses included", function()
+    -- the reducer remembers the previous instance's keys and values (most
+    -- repeat): a value that only extends, shortens or escapes a remembered
+    -- one, a key moved or spaced, must each be read afresh
+    local row = '{"id":"%d","status":"%s","mtGuid":"%s","startPartition":"2025-01-01",'
+      .. '"endPartition":"2025-01-01","resourceGroup":"g","createTime":"%s","priority":1}'
+    local rows = {
+      row:format(1, "SUCCESS", "dw.s.a", "2025-03-25T10:00:00"),
+      row:format(2, "SUCCESS", "dw.s.a", "2025-03-25T10:00:00"),
+      row:format(3, "SUCCESSFUL", "dw.s.ab", "2025-03-25T10:00:001"),
+      row:format(4, "SUCCESS", "dw.s.", "2025-03-25T10:00"),
+      row:format(5, "RUNNING", "dw.s.\\u0061", "2025-03-25T10:00:00"),
+      '{"status":"FAILED","id":"6","mtGuid":"dw.s.a","startPartition" :"2025-01-02","endPartition":"2025-01-01"}',
+      '{"id":"7","status":"FAILED" ,"mtGuid": "dw.s.a","startPartition":"2025-01-01","endPartition":null}',
+      row:format(8, "WAITING", "dw.s.a", "2025-03-25T10:00:00"),
+    }
+    local body = list_body(rows)
+    local _, _, r = reduce(body)
+    local _, _, d = decoded(body, store { full = false })
+    same_store(r, d)
+    local by = {}
+    for _, inst in ipairs(all(r)) do by[inst.id] = inst end
+    assert.equal("SUCCESSFUL", by["3"].status)
+    assert.equal("dw.s.ab", by["3"].mtGuid)
+    assert.equal("2025-03-25T10:00:00", by["3"].createTime) -- what follows the seconds is not read
+    assert.equal("dw.s.", by["4"].mtGuid)
+    assert.equal("2025-03-25T00:00:00", by["4"].createTime) -- no full time: the day
+    assert.equal("dw.s.a", by["5"].mtGuid)
+    assert.equal("2025-01-02", by["6"].startPartition)
+    assert.equal("2025-03-25T10:00:00", by["8"].createTime)
+    assert.same({ SUCCESS = 3, RUNNING = 1, WAITING = 1, FAILED = 2 }, (function()
+      local c = r:counts()
+      return { SUCCESS = c.SUCCESS, RUNNING = c.RUNNING, WAITING = c.WAITING, FAILED = c.FAILED }
+    end)())
+  end)
+
   it("takes the last of a repeated field, as the decoder does", function()
     local body = list_body { '{"id":"1","status":"RUNNING","status":"FAILED","mtGuid":"a","mtGuid":null}' }
     local _, _, r = reduce(body)

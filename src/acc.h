@@ -135,6 +135,9 @@ void acc_decode_push_id(lua_State *L, int idx);
 void acc_decode_instance(lua_State *L, const char *s, size_t n);
 extern const luaL_Reg acc_decode_lib[];
 
+/* json.c */
+int acc_json_decode(lua_State *L, const char *s, size_t n);
+
 /* clock.c */
 double acc_now(void);
 int acc_sleep(double seconds);

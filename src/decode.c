@@ -10,9 +10,11 @@
 #include "acc.h"
 
 /* cjson decodes every number as a double, so an id above 2^53 would come
- * back with other digits.  Before decoding, integer values of the id keys
- * are turned into JSON strings, keeping the digits as the server sent
- * them.  Returns 1 and pushes the rewritten body if anything changed. */
+ * back with other digits.  When json.c's reader leaves a body to cjson,
+ * integer values of the id keys are first turned into JSON strings,
+ * keeping the digits as the server sent them (json.c does the same while
+ * it reads).  Returns 1 and pushes the rewritten body if anything
+ * changed. */
 static int acc_key_is_id(const char *k, size_t n)
 {
     return (n == 2 && memcmp(k, "id", 2) == 0) ||
@@ -195,6 +197,24 @@ static void acc_decode_clean(lua_State *L, int t)
     }
 }
 
+/* Pushes the value of a JSON text and a message (nil when read): first by
+ * acc_json_decode, which drops null fields and keeps ids and integers as
+ * it reads (returns 1); else, on anything it leaves to cjson, by quoting
+ * the ids and calling cjson, whose value still wants acc_decode_clean and
+ * whose message says what is wrong (returns 0). */
+static int acc_decode_json(lua_State *L, const char *s, size_t n)
+{
+    if (acc_json_decode(L, s, n)) {
+        lua_pushnil(L);
+        return 1;
+    }
+    lua_pushvalue(L, ACC_UV_DECODE);
+    if (!acc_decode_quote_ids(L, s, n))
+        lua_pushlstring(L, s, n);
+    lua_call(L, 1, 2);
+    return 0;
+}
+
 static void acc_decode_fix_id(lua_State *L, int t, const char *field)
 {
     lua_getfield(L, t, field);
@@ -210,18 +230,17 @@ static void acc_decode_fix_id(lua_State *L, int t, const char *field)
  * null fields dropped and its id a string.  Pushes the table, or nil. */
 void acc_decode_instance(lua_State *L, const char *s, size_t n)
 {
+    int cleaned;
     luaL_checkstack(L, 8, "accelerate: decode");
-    lua_pushvalue(L, ACC_UV_DECODE);
-    if (!acc_decode_quote_ids(L, s, n))
-        lua_pushlstring(L, s, n);
-    lua_call(L, 1, 2);
+    cleaned = acc_decode_json(L, s, n);
     lua_pop(L, 1);
     if (!lua_istable(L, -1)) {
         lua_pop(L, 1);
         lua_pushnil(L);
         return;
     }
-    acc_decode_clean(L, lua_gettop(L));
+    if (!cleaned)
+        acc_decode_clean(L, lua_gettop(L));
     acc_decode_fix_id(L, lua_gettop(L), "id");
 }
 
@@ -520,14 +539,15 @@ static int acc_decode_list(lua_State *L, int data)
 /* list_plans: {plans = data (each plan an object, its id a string),
  * hasNext, total, pageNumber, pageSize} from beside data at the top level,
  * whether or not the envelope's fields are there. */
-static int acc_decode_plans(lua_State *L, int json)
+static int acc_decode_plans(lua_State *L, int json, int cleaned)
 {
     static const char *const paging[] = {"hasNext", "total", "pageNumber",
                                          "pageSize", NULL};
     size_t i, n;
     int plans, res;
 
-    acc_decode_clean(L, json); /* null fields dropped, integers kept */
+    if (!cleaned)
+        acc_decode_clean(L, json); /* null fields dropped, integers kept */
     lua_getfield(L, json, "data");
     plans = lua_gettop(L);
     if (lua_isnil(L, plans)) {
@@ -562,7 +582,8 @@ static int acc_decode_plans(lua_State *L, int json)
 
 /* A successful JSON answer shaped for its call.  Pushes the result
  * (returns 1) or the error (returns 0). */
-static int acc_decode_shape(lua_State *L, acc_call call, int json)
+static int acc_decode_shape(lua_State *L, acc_call call, int json,
+                            int cleaned)
 {
     const char *what = acc_request_call_name(call);
     int data = json, envelope;
@@ -586,7 +607,7 @@ static int acc_decode_shape(lua_State *L, acc_call call, int json)
     if (call == ACC_CALL_CREATE)
         return acc_decode_create(L, json);
     if (call == ACC_CALL_LIST_PLANS)
-        return acc_decode_plans(L, json);
+        return acc_decode_plans(L, json, cleaned);
     if (envelope) {
         lua_getfield(L, json, "data");
         data = lua_gettop(L);
@@ -603,7 +624,8 @@ static int acc_decode_shape(lua_State *L, acc_call call, int json)
                        "array", what);
         return 0;
     }
-    acc_decode_clean(L, data);
+    if (!cleaned)
+        acc_decode_clean(L, data);
     if (call == ACC_CALL_LIST)
         return acc_decode_list(L, data);
     if (call == ACC_CALL_DETAIL)
@@ -620,18 +642,15 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
                              const char *body, size_t len, const char *trace,
                              size_t trace_len)
 {
-    int base = lua_gettop(L), json;
+    int base = lua_gettop(L), json, cleaned = 0;
 
     /* 5.1 does not grow a C function's stack beyond LUA_MINSTACK by itself */
     luaL_checkstack(L, 24, "accelerate: decode");
     lua_pushnil(L); /* base+1: the slot for the single return value */
     json = base + 2;
     if (len > 0 && !acc_is_html(body, len)) {
-        lua_pushvalue(L, ACC_UV_DECODE);
-        if (!acc_decode_quote_ids(L, body, len))
-            lua_pushlstring(L, body, len);
-        lua_call(L, 1, 2);
-        /* base+2: value or nil, base+3: cjson's message */
+        cleaned = acc_decode_json(L, body, len);
+        /* base+2: value or nil, base+3: cjson's message or nil */
     } else {
         lua_pushnil(L);
         lua_pushliteral(L, "not JSON");
@@ -647,7 +666,7 @@ static int acc_decode_answer(lua_State *L, acc_call call, long status,
         return acc_decode_fail(L, base, status, lua_gettop(L), trace,
                                trace_len);
     }
-    if (!acc_decode_shape(L, call, json))
+    if (!acc_decode_shape(L, call, json, cleaned))
         return acc_decode_fail(L, base, status, lua_gettop(L), trace,
                                trace_len);
     return acc_decode_ok(L, base, lua_gettop(L));

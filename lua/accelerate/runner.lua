@@ -30,8 +30,6 @@ local ngx = ngx
 local type = type
 local tostring = tostring
 local io_open = io.open
-local str_find = string.find
-local str_sub = string.sub
 
 local _M = { _VERSION = require("accelerate.core").VERSION }
 
@@ -54,22 +52,13 @@ local function read_secret(path)
   return s
 end
 
--- Every copy of the auth value in s replaced, as the command's output does.
+-- Every copy of the auth value in s replaced, as the command's output does
+-- (util.mask_secrets).
 local function redactor(secret)
-  if type(secret) ~= "string" or #secret < 4 then return function(s) return s end end
+  local secrets = type(secret) == "string" and { secret } or {}
   return function(s)
     if type(s) ~= "string" then return s end
-    local out, from = {}, 1
-    while true do
-      local i, j = str_find(s, secret, from, true)
-      if not i then break end
-      out[#out + 1] = str_sub(s, from, i - 1)
-      out[#out + 1] = "***"
-      from = j + 1
-    end
-    if from == 1 then return s end
-    out[#out + 1] = str_sub(s, from)
-    return table.concat(out)
+    return util.mask_secrets(secrets, s)
   end
 end
 

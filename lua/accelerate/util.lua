@@ -22,6 +22,7 @@ local str_format = string.format
 local str_find = string.find
 local str_gsub = string.gsub
 local str_byte = string.byte
+local str_sub = string.sub
 local tbl_concat = table.concat
 local tbl_sort = table.sort
 local require = require
@@ -93,6 +94,26 @@ function _M.interrupted(err)
   if type(err) == "table" and err.kind == "interrupted" then return true end
   local msg = type(err) == "table" and err.message or err
   return type(msg) == "string" and str_find(msg, "interrupted!", 1, true) ~= nil
+end
+
+-- The core's shortest value worth masking (ACC_REDACT_MIN): shorter ones
+-- would garble every message they happen to occur in.
+local REDACT_MIN = 3
+
+-- syntax: s = util.mask_secrets(secrets, s)
+-- s with every secret of the list (of REDACT_MIN characters or more)
+-- replaced by "***": the command's output and the runner's answers.
+function _M.mask_secrets(secrets, s)
+  for _, secret in ipairs(secrets) do
+    local from = 1
+    while #secret >= REDACT_MIN do
+      local a, b = str_find(s, secret, from, true)
+      if not a then break end
+      s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
+      from = a + 3
+    end
+  end
+  return s
 end
 
 -- A string or error table as one line, whatever the error object is.

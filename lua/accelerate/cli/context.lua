@@ -18,7 +18,6 @@
 local util = require "accelerate.util"
 
 local type = type
-local ipairs = ipairs
 local next = next
 local getmetatable = getmetatable
 local setmetatable = setmetatable
@@ -26,8 +25,6 @@ local str_char = string.char
 local str_gsub = string.gsub
 local pcall = pcall
 local tostring = tostring
-local str_find = string.find
-local str_sub = string.sub
 local os_getenv = os.getenv
 
 local _M = {}
@@ -70,23 +67,7 @@ local function default_term_width(fd)
   return nil
 end
 
--- The core's shortest value worth masking (ACC_REDACT_MIN): shorter ones
--- would garble every message they happen to occur in.
-local REDACT_MIN = 3
-
--- s with every secret (of REDACT_MIN characters or more) replaced by "***".
-local function scrub(secrets, s)
-  for _, secret in ipairs(secrets) do
-    local from = 1
-    while #secret >= REDACT_MIN do
-      local a, b = str_find(s, secret, from, true)
-      if not a then break end
-      s = str_sub(s, 1, a - 1) .. "***" .. str_sub(s, b + 1)
-      from = a + 3
-    end
-  end
-  return s
-end
+local scrub = util.mask_secrets
 
 -- What a control character becomes in text: nothing, but tab and newline
 -- (multi-line stacks and SQL keep their lines).  %c is C's iscntrl: 0-31

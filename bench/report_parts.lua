@@ -30,7 +30,7 @@ local r = timed("sweep", function() return assert(workflow.wait(client, dag, { t
 timed("calendar", function() return calendar.render(r.instances) end)
 timed("groups", function() return insight.failures(r.failures) end)
 timed("timing", function()
-  return insight.timing(insight.each_entry(r, r.details), { overall_only = true })
+  return insight.overall_timing(r, r.details)
 end)
 local total, out = 0, {}
 for _, name in ipairs(order) do

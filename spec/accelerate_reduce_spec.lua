@@ -378,6 +378,55 @@ describe("accelerate.reduce", function()
     assert.matches("accelerate.store", tostring(s))
   end)
 
+  -- issue 21 item 2: the calendar and the timing line read 200,000
+  -- instances through scan(), which builds no table per instance
+  it("scans what each() gives, value by value: the times as dates.parse_timestamp reads them", function()
+    local dates = require "accelerate.dates"
+    local instances = require "accelerate.instances"
+    local parse = dates.parse_timestamp_lua
+    local FIELDS = { "id", "status", "startPartition", "endPartition" }
+    local TIMES = { "createTime", "startTime", "endTime" }
+    local function from_each(s)
+      local out, i = {}, 0
+      for inst in s:each() do
+        i = i + 1
+        local row = { i = i }
+        for _, k in ipairs(FIELDS) do row[k] = inst[k] end
+        for _, k in ipairs(TIMES) do row[k] = parse(inst[k]) end
+        out[i] = row
+      end
+      return out
+    end
+    local function from_scan(s)
+      local out = {}
+      for i, id, st, sp, ep, c, b, e in s:scan() do
+        out[#out + 1] = { i = i, id = id, status = st, startPartition = sp, endPartition = ep,
+          createTime = c, startTime = b, endTime = e }
+      end
+      return out
+    end
+    local odd = {
+      -- kept whole (failed): its own text, a time with a fraction and a zone, one that does not parse
+      '{"id":7,"status":"FAILED","startPartition":"2025-01-05T00:00:00","createTime":"2025-03-25 10:00:00.5+08:00",'
+        .. '"startTime":"garbage","endTime":"2025-03-25"}',
+      -- kept as a record: no status, no partitions, a time 32 bits cannot hold
+      '{"id":"8","createTime":"0001-01-01T00:00:00","endTime":"2068-01-19T03:14:07"}',
+      '{"id":"9","status":{"odd":1},"mtGuid":"dw.s.c","startPartition":"2025-01-04","endPartition":"2025-01-02"}',
+    }
+    local rows = {}
+    for i, r in ipairs(ROWS) do rows[i] = r end
+    for _, r in ipairs(odd) do rows[#rows + 1] = r end
+    for _, full in ipairs { false, true } do
+      local _, _, s = reduce(list_body(rows), store { full = full })
+      local want = from_each(s)
+      assert.equal(#rows, #want)
+      assert.same(want, from_scan(s))
+      -- a collection of the same instances as a Lua array scans alike
+      assert.same(want, from_scan(instances.new(s:list())))
+    end
+    assert.same({}, from_scan(store()))
+  end)
+
   it("reduces decoded tables as the store's own items", function()
     local s = store()
     s:expect(1, "append")

@@ -319,6 +319,63 @@ describe("insight.timing", function()
   end)
 end)
 
+-- issue 21 item 2: the timing line of a report of any size reads its
+-- collection with scan() and no entry per instance; the same figures
+describe("insight.overall_timing", function()
+  local OVERALL = { "instances", "timed", "never_ran", "finished", "queue", "run", "concurrency", "first",
+    "last", "throughput" }
+
+  it("gives insight.timing's overall figures, with the details known by id", function()
+    local row = function(id, st, c, b, e, extra)
+      local r = { id = id, status = st, mtGuid = "a", startPartition = "2025-01-01", endPartition = "2025-01-01",
+        createTime = c, startTime = b, endTime = e }
+      for k, v in pairs(extra or {}) do r[k] = v end
+      return r
+    end
+    local report = {
+      instances = {
+        row("1", "SUCCESS", "2025-01-01T10:00:00", "2025-01-01T10:01:00", "2025-01-01T10:03:00"),
+        -- its detail (a failure's) has other times, and they win
+        row("2", "FAILED", "2025-01-01T10:00:00", "2025-01-01T10:00:10", "2025-01-01T10:00:20"),
+        -- its detail (given by id) has only some: the others are the list's
+        row("3", "SUCCESS", "2025-01-01T09:00:00", "2025-01-01T10:00:00", "2025-01-01T10:09:00"),
+        -- times that run backwards, one that does not parse, none at all
+        row("4", "SUCCESS", "2025-01-01T11:00:00", "2025-01-01T10:00:00", "2025-01-01T09:00:00"),
+        row("5", "RUNNING", "garbage", "2025-01-01T10:02:00"),
+        row("6", "WAITING"),
+        -- no status; a status that is no string
+        row("7", nil, "2025-01-01T10:00:00", "2025-01-01T10:05:00", "2025-01-01T10:06:00"),
+        row("8", { odd = true }, "2025-01-01T10:00:00", "2025-01-01T10:05:00"),
+        -- an id the server wrote as a number, its detail known by its text
+        row(9, "FAILED", "2025-01-01T10:00:00"),
+      },
+      failures = {
+        { instance = { id = "2" }, detail = { statusTime = { WAITING = "2025-01-01T10:00:00",
+          RUNNING = "2025-01-01T10:04:00", FAILED = "2025-01-01T10:08:00" } } },
+      },
+    }
+    local details = {
+      ["3"] = { startTime = "2025-01-01T10:01:00" },
+      ["9"] = { statusTime = { RUNNING = "2025-01-01T10:01:00", FAILED = "2025-01-01T10:02:00" } },
+    }
+    local want = insight.timing(insight.each_entry(report, details))
+    local got = insight.overall_timing(report, details)
+    for _, k in ipairs(OVERALL) do assert.same(want[k], got[k], k) end
+    assert.same({}, got.by_table)
+    assert.same({}, got.by_group)
+    assert.same({}, got.slowest)
+    -- runs of 120 (1), 240 (2: its detail's), 480 (3: its detail's start), 60 (7) and 60 (9: its
+    -- detail's); 4's times run backwards; at 10:05, 2, 3, 5, 7 and 8 run at once
+    assert.same({ count = 5, p50 = 120, p95 = 480, max = 480 }, got.run)
+    assert.equal(5, got.concurrency)
+    -- and with no details, the list's times alone
+    want = insight.timing(insight.each_entry({ instances = report.instances }))
+    got = insight.overall_timing({ instances = report.instances })
+    for _, k in ipairs(OVERALL) do assert.same(want[k], got[k], k) end
+    assert.equal(0, insight.overall_timing({}).instances)
+  end)
+end)
+
 describe("insight.eta", function()
   local function rep(elapsed, done, total, extra)
     local r = { elapsed = elapsed, total = total or 100, counts = { SUCCESS = done, FAILED = 0, RUNNING = 0,

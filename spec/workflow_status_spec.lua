@@ -31,6 +31,16 @@ describe("workflow.status", function()
     assert.same({ { WAITING = 0, RUNNING = 0, SUCCESS = 0, FAILED = 0 }, 0, 0 }, { status.count({}) })
   end)
 
+  it("names a status value as statuses.of names the instance that holds it", function()
+    local statuses = require "accelerate.statuses"
+    for _, v in ipairs { "SUCCESS", "KILLED", "PAUSED", "", "a b", ("X"):rep(65), false, 3, {} } do
+      assert.equal(statuses.of({ status = v }), statuses.name(v), tostring(v))
+    end
+    assert.equal("UNKNOWN", statuses.name(nil))
+    assert.equal("OTHER", statuses.name(""))
+    assert.equal("OTHER", statuses.name(3))
+  end)
+
   it("keeps the failed instances of a list in order", function()
     local a, b = { id = 1, status = "TIMEOUT" }, { id = 3, status = "FAILED" }
     assert.same({ a, b }, status.failed_of({ a, { id = 2, status = "SUCCESS" }, b, { id = 4 } }))

@@ -403,6 +403,7 @@ describe("the watch's confirming sweep (fake client)", function()
     assert.same(whole.failures, compact.failures)
     assert.equal(calendar.render(whole.instances), calendar.render(compact.instances))
     assert.same(insight.timing(insight.each_entry(whole)), insight.timing(insight.each_entry(compact)))
+    assert.same(insight.overall_timing(whole), insight.overall_timing(compact))
     local ids = {}
     for inst in status.each_instance(compact) do ids[#ids + 1] = inst.id end
     local want = {}

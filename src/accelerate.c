@@ -54,7 +54,8 @@ static void acc_push_decoder(lua_State *L)
 static const luaL_Reg *const acc_libs[] = {
     acc_config_lib, acc_request_lib,   acc_decode_lib, acc_error_lib,
     acc_retry_lib,  acc_clock_lib,     acc_file_lib,   acc_process_lib,
-    acc_transport_lib, acc_store_lib, acc_reduce_lib, acc_notify_lib, acc_days_lib, NULL};
+    acc_transport_lib, acc_store_lib, acc_reduce_lib, acc_notify_lib, acc_days_lib,
+    acc_sort_lib, NULL};
 
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L)
 {

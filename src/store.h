@@ -134,6 +134,7 @@ const acc_rec *acc_store_rec(const acc_store *s, uint32_t g, uint32_t *page,
 int32_t acc_time_parse(const char *s, size_t len);
 int acc_time_format(int32_t t, char *buf, size_t size);
 int64_t acc_days_from_civil(int64_t y, int64_t m, int64_t d);
+void acc_days_push_timestamp(lua_State *L, int idx);
 
 /* order.c */
 int acc_order_build(acc_store *s, uint32_t *order);
@@ -144,6 +145,7 @@ int acc_items_reduce(lua_State *L, acc_store *s, int page, int pending);
 /* store_read.c */
 int acc_store_lua_get(lua_State *L);
 int acc_store_lua_each(lua_State *L);
+int acc_store_lua_scan(lua_State *L);
 int acc_store_lua_failures(lua_State *L);
 int acc_store_lua_list(lua_State *L);
 

@@ -476,6 +476,7 @@ static const luaL_Reg acc_store_methods[] = {
     {"pages", acc_store_lua_pages},
     {"get", acc_store_lua_get},
     {"each", acc_store_lua_each},
+    {"scan", acc_store_lua_scan},
     {"failures", acc_store_lua_failures},
     {"list", acc_store_lua_list},
     {NULL, NULL}};

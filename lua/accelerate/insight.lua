@@ -10,6 +10,7 @@
 --   insight.failures(failures [, opts])   groups, by count
 --   insight.timing(entries)           queue and run percentiles, throughput...
 --   insight.each_entry(report)        a report's instances with their details
+--   insight.overall_timing(report)    the timing line's figures, of any size
 --   insight.eta(report, history)      seconds left, or nil
 --   insight.compress_dates(days)      "2025-01-09..01-10, 01-21"
 
@@ -169,7 +170,8 @@ end
 -- the compact store) with the detail known for it (from the report's
 -- failures, or details: {[id] = detail}), one at a time: what
 -- insight.timing reads for a report of any size.
-function _M.each_entry(report, details)
+-- The details known by id: the report's failures', then details'.
+local function known_details(report, details)
   local known = {}
   for _, f in ipairs(report and report.failures or {}) do
     if type(f) == "table" and type(f.detail) == "table" and type(f.instance) == "table" then
@@ -177,12 +179,25 @@ function _M.each_entry(report, details)
     end
   end
   for id, d in pairs(details or {}) do known[id] = d end
+  return known
+end
+
+function _M.each_entry(report, details)
+  local known = known_details(report, details)
   local it = instances.of(report and report.instances):each()
   return function()
     local inst = it()
     if inst == nil then return nil end
     return { instance = inst, detail = known[util.id_string(inst.id) or ""] }
   end
+end
+
+-- syntax: t = insight.overall_timing(report [, details])
+-- insight.timing of each_entry(report, details) without by_table, by_group
+-- and slowest: the report's timing line, for a report of any size.  It
+-- reads the collection with scan(), so no table is built per instance.
+function _M.overall_timing(report, details)
+  return timing.overall(instances.of(report and report.instances), known_details(report, details))
 end
 
 -- syntax: entries = insight.entries(report [, details])

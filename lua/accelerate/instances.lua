@@ -5,6 +5,11 @@
 -- report), they are this small Lua object of the same shape:
 --
 --   list:each()      iterator over the instances, in order
+--   list:scan()      iterator over what the reports read of each one:
+--                    i, id, status, startPartition, endPartition, and
+--                    createTime, startTime, endTime in seconds
+--                    (dates.parse_timestamp), each nil when absent; the
+--                    store gives them without building a table
 --   list:counts()    counts, terminal, failed, n (counts holds the
 --                    documented statuses at 0 when absent; statuses.of)
 --   list:failures()  the failed instances, in order
@@ -13,11 +18,12 @@
 --
 -- The object is the array itself with a metatable, so `#`, `[i]`, ipairs
 -- and JSON encoding (cjson, util.json_encode) keep reading it as the plain
--- array reports always documented.  Pure Lua: reads accelerate.statuses
--- and accelerate.show.
+-- array reports always documented.  Pure Lua: reads accelerate.statuses,
+-- accelerate.show and accelerate.dates.
 
 local statuses = require "accelerate.statuses"
 local show = require "accelerate.show"
+local dates = require "accelerate.dates"
 
 local type = type
 local ipairs = ipairs
@@ -41,6 +47,19 @@ function methods:each()
   return function()
     i = i + 1
     return self[i]
+  end
+end
+
+function methods:scan()
+  local i = 0
+  local parse_ts = dates.parse_timestamp
+  return function()
+    i = i + 1
+    local inst = self[i]
+    if inst == nil then return nil end
+    if type(inst) ~= "table" then return i end
+    return i, inst.id, inst.status, inst.startPartition, inst.endPartition,
+      parse_ts(inst.createTime), parse_ts(inst.startTime), parse_ts(inst.endTime)
   end
 end
 

@@ -73,17 +73,25 @@ end
 -- never crash a summary, a calendar or a report.  The compact store
 -- (src/items.c, src/reduce.c) applies the same rule.
 local plain, nplain = {}, 0   -- status strings already judged (a few, read 200,000 times)
-function _M.of(inst)
-  local st = type(inst) == "table" and inst.status or nil
-  if st == nil then return "UNKNOWN" end
+local function name(st)
+  if not st then return "UNKNOWN" end
   if type(st) ~= "string" then return "OTHER" end
-  local name = plain[st]
-  if name then return name end
-  name = st
-  if st == "" or #st > 64 or str_find(st, "[^%w_%-]") then name = "OTHER" end
+  local n = plain[st]
+  if n then return n end
+  n = st
+  if st == "" or #st > 64 or str_find(st, "[^%w_%-]") then n = "OTHER" end
   if nplain >= 256 then plain, nplain = {}, 0 end
-  plain[st], nplain = name, nplain + 1
-  return name
+  plain[st], nplain = n, nplain + 1
+  return n
 end
+
+function _M.of(inst)
+  return name(type(inst) == "table" and inst.status or nil)
+end
+
+-- syntax: name = statuses.name(value)
+-- statuses.of of an instance whose status field is value (what a
+-- collection's scan gives).
+_M.name = name
 
 return _M

@@ -308,7 +308,7 @@ function _M.print_report(ctx, o, r, what)
     or render_text.groups(groups, { dag = r.dagName, color = color,
       width = ctx.isatty(1) and progress.columns(ctx, 1) - 1 or nil })   -- wrapped on a terminal
   if text ~= "" then out((drawn and "" or "\n") .. text .. "\n") end
-  local timing = render_text.timing_line(insight.timing(insight.each_entry(r, r.details), { overall_only = true }))
+  local timing = render_text.timing_line(insight.overall_timing(r, r.details))
   if timing then out(timing .. "\n") end
   if r.ok then
     out("all " .. r.total .. " instances succeeded\n")

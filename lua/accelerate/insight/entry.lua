@@ -55,14 +55,22 @@ local function partition_day(p)
   return d or nil
 end
 
--- syntax: first, last = entry.days(instance [, detail])
--- The day numbers of its first and last partition (in order), or nil.
-local function days(inst, detail)
-  local s = partition_day(inst and inst.startPartition or detail and detail.startPartitionTime)
-  local e = partition_day(inst and inst.endPartition or detail and detail.endPartitionTime) or s
+-- syntax: first, last = entry.span(start_partition, end_partition)
+-- The day numbers of two partition fields (in order), or nil.
+local function span(sp, ep)
+  local s = partition_day(sp)
+  local e = partition_day(ep) or s
   if not s or not e then return nil end
   if e < s then s, e = e, s end
   return s, e
+end
+_M.span = span
+
+-- syntax: first, last = entry.days(instance [, detail])
+-- The day numbers of its first and last partition (in order), or nil.
+local function days(inst, detail)
+  return span(inst and inst.startPartition or detail and detail.startPartitionTime,
+    inst and inst.endPartition or detail and detail.endPartitionTime)
 end
 _M.days = days
 
@@ -77,13 +85,6 @@ local function end_time(st)
   return nil
 end
 
--- syntax: e = entry.of(x)
--- x: {instance =, detail =}, a list row (it has startPartition) or a
--- detail.  e = {id, table, group, status, first, last, waiting, running,
--- ended, ended_at, instance, detail}; the times (seconds) are nil when
--- unknown, and dropped
--- when they run backwards (an end without a start is kept: an instance
--- can fail before it runs).  ended_at: the end as the server wrote it.
 -- syntax: inst, detail = entry.parts(x)
 -- What x holds: its list row and its detail (either may be nil).
 local function parts(x)
@@ -100,23 +101,43 @@ local function parts(x)
 end
 _M.parts = parts
 
--- syntax: waiting, running, ended, ended_at = entry.times(inst, detail)
--- The times of its states in seconds (nil when unknown, or when they run
--- backwards), and its end as the server wrote it.  entry.of's, and what
--- insight.timing's overall line reads of 200,000 instances without
--- building an entry for each.
-local function times(inst, detail)
+-- syntax: waiting, running, ended, end_text = entry.seconds(detail, created, started, ended)
+-- The times of an instance's states in seconds (nil when unknown, or when
+-- they run backwards): the detail's where it has them, else its list row's
+-- (created, started, ended: createTime, startTime and endTime already in
+-- seconds, as a collection's scan gives them).  end_text: the detail's end
+-- as the server wrote it, if it has one.
+local function seconds(detail, created, started, ended)
   local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
-  local ended_at = end_time(st) or detail and detail.endTime or inst and inst.endTime
-  local waiting = parse_ts(st.WAITING or inst and inst.createTime)
-  local running = parse_ts(st.RUNNING or detail and detail.startTime or inst and inst.startTime)
-  local ended = parse_ts(ended_at)
+  local w, r = st.WAITING, st.RUNNING or detail and detail.startTime
+  local e = end_time(st) or detail and detail.endTime
+  local waiting, running = created, started
+  if w then waiting = parse_ts(w) end
+  if r then running = parse_ts(r) end
+  if e then ended = parse_ts(e) end
   if waiting and running and running < waiting then waiting = nil end
   if running and ended and ended < running then ended = nil end
-  return waiting, running, ended, ended_at
+  return waiting, running, ended, e
+end
+_M.seconds = seconds
+
+-- syntax: waiting, running, ended, ended_at = entry.times(inst, detail)
+-- entry.seconds of a list row, and its end as the server wrote it.
+local function times(inst, detail)
+  if not inst then return seconds(detail) end
+  local waiting, running, ended, e = seconds(detail, parse_ts(inst.createTime),
+    parse_ts(inst.startTime), parse_ts(inst.endTime))
+  return waiting, running, ended, e or inst.endTime
 end
 _M.times = times
 
+-- syntax: e = entry.of(x)
+-- x: {instance =, detail =}, a list row (it has startPartition) or a
+-- detail.  e = {id, table, group, status, first, last, waiting, running,
+-- ended, ended_at, instance, detail}; the times (seconds) are nil when
+-- unknown, and dropped when they run backwards (an end without a start is
+-- kept: an instance can fail before it runs).  ended_at: the end as the
+-- server wrote it.
 function _M.of(x)
   local inst, detail = parts(x)
   local waiting, running, ended, ended_at = times(inst, detail)

@@ -9,14 +9,13 @@ local entry = require "accelerate.insight.entry"
 
 local ipairs = ipairs
 local tostring = tostring
-local min = math.min
-local max = math.max
 local str_rep = string.rep
 local str_sub = string.sub
 local str_format = string.format
 local tbl_concat = table.concat
 local class_of = statuses.class_of
-local partition_days = entry.days
+local span_days = entry.span
+local status_name = statuses.name
 
 local _M = {}
 
@@ -39,21 +38,23 @@ for i, cls in ipairs(statuses.CLASSES) do LEGEND[i] = cls end
 LEGEND[#LEGEND + 1] = "NONE"
 
 -- day number -> class, and the first and last day seen.  instances: a
--- collection (accelerate.instances.of: a store or an array).  Every failed
--- status (KILLED, TIMEOUT, ...) draws as FAILED (statuses.class_of); the
--- days are insight's reading of the partitions (entry.days).
+-- collection (accelerate.instances.of: a store or an array), read with
+-- scan() (no table built per instance).  Every failed status (KILLED,
+-- TIMEOUT, ...) draws as FAILED (statuses.class_of); the days are
+-- insight's reading of the partitions (entry.span).
 function _M.day_status(list)
   local days, first, last = {}, nil, nil
-  for inst in instances.of(list):each() do
-    local s, e = partition_days(inst)
+  for _, _, st, sp, ep in instances.of(list):scan() do
+    local s, e = span_days(sp, ep)
     if s then
-      local cls = class_of(statuses.of(inst))
+      local cls = class_of(status_name(st))
+      local rank = RANK[cls]
       for d = s, e do
         local cur = days[d]
-        if not cur or RANK[cls] > RANK[cur] then days[d] = cls end
+        if not cur or rank > RANK[cur] then days[d] = cls end
       end
-      first = first and min(first, s) or s
-      last = last and max(last, e) or e
+      if not first or s < first then first = s end
+      if not last or e > last then last = e end
     end
   end
   return days, first, last

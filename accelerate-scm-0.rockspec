@@ -52,6 +52,7 @@ build = {
             "src/multi.c",
             "src/names.c",
             "src/notify.c",
+            "src/numbers.c",
             "src/order.c",
             "src/process.c",
             "src/redact.c",

@@ -376,6 +376,58 @@ describe("insight.overall_timing", function()
   end)
 end)
 
+-- The timing keeps its numbers in the core's packed arrays when the core
+-- is loaded, in Lua arrays when not (insight is pure Lua): the same figures.
+describe("insight.timing with and without the C core", function()
+  it("gives the same figures, integers as integers", function()
+    local helpers = require "spec.helpers"
+    local code = [[
+      if WITHOUT then
+        package.preload["accelerate.core"] = function() error("loaded the core") end
+      else
+        require "accelerate.core"
+      end
+      local insight = require "accelerate.insight"
+      local rows, details = {}, {}
+      for i = 1, 500 do
+        local h, m = 10 + i % 7, i % 60
+        rows[i] = { id = tostring(i), status = i % 9 == 0 and "FAILED" or i % 13 == 0 and "RUNNING" or "SUCCESS",
+          mtGuid = "t" .. i % 3, resourceGroup = "g" .. i % 2, startPartition = "2025-01-01",
+          createTime = ("2025-03-25T%02d:%02d:00"):format(h - 1, m),
+          startTime = ("2025-03-25T%02d:%02d:%02d"):format(h, m, i % 60),
+          endTime = i % 13 ~= 0 and ("2025-03-25T%02d:%02d:%02d"):format(h + 1, (m * 7) % 60, i % 50) or nil }
+        if i % 9 == 0 then details[tostring(i)] = { statusTime = { RUNNING = rows[i].startTime,
+          FAILED = ("2025-03-25T%02d:59:59"):format(h) } } end
+      end
+      local report = { instances = rows }
+      local function dump(v, out)
+        if type(v) ~= "table" then out[#out + 1] = tostring(v) return end
+        local keys = {}
+        for k in pairs(v) do keys[#keys + 1] = k end
+        table.sort(keys, function(a, b) return tostring(a) < tostring(b) end)
+        out[#out + 1] = "{"
+        for _, k in ipairs(keys) do out[#out + 1] = tostring(k) .. "=" dump(v[k], out) out[#out + 1] = "," end
+        out[#out + 1] = "}"
+      end
+      local out = {}
+      dump({ insight.timing(insight.each_entry(report, details)), insight.overall_timing(report, details),
+        insight.timing(rows) }, out)
+      print(table.concat(out))
+    ]]
+    local outs = {}
+    for _, without in ipairs { "true", "false" } do
+      local p = assert(io.popen("cd " .. helpers.root .. " && lua5.4 -e 'package.path=\"lua/?.lua;\"..package.path;"
+        .. "package.cpath=\"build/lua5.4/?.so;\"..package.cpath; WITHOUT=" .. without .. "' -e '"
+        .. code:gsub("'", "'\\''") .. "' 2>&1"))
+      outs[#outs + 1] = p:read("*a")
+      p:close()
+    end
+    assert.matches("^{1={by_group=", outs[1])
+    assert.not_matches("%d%.0[,}]", outs[1])   -- no integer turned float
+    assert.equal(outs[1], outs[2])
+  end)
+end)
+
 describe("insight.eta", function()
   local function rep(elapsed, done, total, extra)
     local r = { elapsed = elapsed, total = total or 100, counts = { SUCCESS = done, FAILED = 0, RUNNING = 0,

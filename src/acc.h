@@ -165,8 +165,8 @@ extern const luaL_Reg acc_transport_lib[];
 extern const luaL_Reg acc_notify_lib[];
 /* days.c: dates.parse_timestamp in C */
 extern const luaL_Reg acc_days_lib[];
-/* sort.c: table.sort of numbers in C */
-extern const luaL_Reg acc_sort_lib[];
+/* numbers.c: packed arrays of numbers, sorted in C */
+void acc_numbers_create_meta(lua_State *L);
 
 /* accelerate.c */
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L);

@@ -54,8 +54,7 @@ static void acc_push_decoder(lua_State *L)
 static const luaL_Reg *const acc_libs[] = {
     acc_config_lib, acc_request_lib,   acc_decode_lib, acc_error_lib,
     acc_retry_lib,  acc_clock_lib,     acc_file_lib,   acc_process_lib,
-    acc_transport_lib, acc_store_lib, acc_reduce_lib, acc_notify_lib, acc_days_lib,
-    acc_sort_lib, NULL};
+    acc_transport_lib, acc_store_lib, acc_reduce_lib, acc_notify_lib, acc_days_lib, NULL};
 
 ACC_EXPORT int luaopen_accelerate_core(lua_State *L)
 {
@@ -79,6 +78,7 @@ ACC_EXPORT int luaopen_accelerate_core(lua_State *L)
         lua_pop(L, 1);
     }
     lua_pop(L, 2);
+    acc_numbers_create_meta(L);
     lua_pushinteger(L, ACC_MAX_CONCURRENCY);
     lua_setfield(L, -2, "MAX_CONCURRENCY");
     lua_pushliteral(L, ACC_VERSION);

@@ -108,13 +108,15 @@ _M.parts = parts
 -- seconds, as a collection's scan gives them).  end_text: the detail's end
 -- as the server wrote it, if it has one.
 local function seconds(detail, created, started, ended)
-  local st = detail and type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
-  local w, r = st.WAITING, st.RUNNING or detail and detail.startTime
-  local e = end_time(st) or detail and detail.endTime
-  local waiting, running = created, started
-  if w then waiting = parse_ts(w) end
-  if r then running = parse_ts(r) end
-  if e then ended = parse_ts(e) end
+  local waiting, running, e = created, started, nil
+  if detail then
+    local st = type(detail.statusTime) == "table" and detail.statusTime or NO_TIMES
+    local w, r = st.WAITING, st.RUNNING or detail.startTime
+    e = end_time(st) or detail.endTime
+    if w then waiting = parse_ts(w) end
+    if r then running = parse_ts(r) end
+    if e then ended = parse_ts(e) end
+  end
   if waiting and running and running < waiting then waiting = nil end
   if running and ended and ended < running then ended = nil end
   return waiting, running, ended, e

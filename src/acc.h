@@ -15,7 +15,7 @@
 /* The version, in one place: accelerate.VERSION, workflow._VERSION,
  * accelerate.ngx's User-Agent and `accelerate --version` all read it; CHANGELOG.md's top
  * entry names it (spec/packaging_spec.lua checks). */
-#define ACC_VERSION "0.4.0"
+#define ACC_VERSION "0.5.0"
 #define ACC_TRANSPORT_MT "accelerate.transport"
 
 #if defined(_WIN32)

@@ -52,23 +52,31 @@ static int acc_digits(const char *s, size_t n, int64_t *v)
 }
 
 /* dates.parse_timestamp: "YYYY-MM-DD[T ]hh:mm:ss..." (the rest ignored) or
- * "YYYY-MM-DD..." at midnight, as seconds from ACC_TIME_EPOCH; ACC_NO_TIME
- * otherwise, or when it is too far from it. */
-int32_t acc_time_parse(const char *s, size_t len)
+ * "YYYY-MM-DD..." at midnight, as seconds since 1970-01-01 (zone-less) in
+ * *t; 0 when the date does not read.  The one reader of both the store's
+ * times and accelerate.parse_timestamp. */
+static int acc_time_read(const char *s, size_t len, int64_t *t)
 {
-    int64_t y, mo, d, hh = 0, mi = 0, ss = 0, t;
+    int64_t y, mo, d, hh = 0, mi = 0, ss = 0;
     if (len < 10 || s[4] != '-' || s[7] != '-' || !acc_digits(s, 4, &y) ||
         !acc_digits(s + 5, 2, &mo) || !acc_digits(s + 8, 2, &d))
-        return ACC_NO_TIME;
-    if (len >= 19 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':' &&
-        s[16] == ':' && acc_digits(s + 11, 2, &hh) &&
-        acc_digits(s + 14, 2, &mi) && acc_digits(s + 17, 2, &ss)) {
-        /* a full time */
-    } else {
+        return 0;
+    if (!(len >= 19 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':' &&
+          s[16] == ':' && acc_digits(s + 11, 2, &hh) &&
+          acc_digits(s + 14, 2, &mi) && acc_digits(s + 17, 2, &ss)))
         hh = mi = ss = 0;
-    }
-    t = acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss -
-        ACC_TIME_EPOCH;
+    *t = acc_days_from_civil(y, mo, d) * 86400 + hh * 3600 + mi * 60 + ss;
+    return 1;
+}
+
+/* acc_time_read's seconds from ACC_TIME_EPOCH; ACC_NO_TIME when the date
+ * does not read, or when it is too far from the epoch. */
+int32_t acc_time_parse(const char *s, size_t len)
+{
+    int64_t t;
+    if (!acc_time_read(s, len, &t))
+        return ACC_NO_TIME;
+    t -= ACC_TIME_EPOCH;
     if (t <= INT32_MIN || t > INT32_MAX)
         return ACC_NO_TIME;
     return (int32_t)t;
@@ -114,25 +122,16 @@ int acc_time_format(int32_t when, char *buf, size_t size)
  * text; the store's scan uses it for the instances it keeps whole. */
 void acc_days_push_timestamp(lua_State *L, int idx)
 {
-    size_t len;
-    const char *s;
-    int64_t y, mo, d, hh = 0, mi = 0, ss = 0;
-    if (lua_type(L, idx) != LUA_TSTRING) {
-        lua_pushnil(L);
-        return;
+    if (lua_type(L, idx) == LUA_TSTRING) {
+        size_t len;
+        const char *s = lua_tolstring(L, idx, &len);
+        int64_t t;
+        if (acc_time_read(s, len, &t)) {
+            lua_pushinteger(L, (lua_Integer)t);
+            return;
+        }
     }
-    s = lua_tolstring(L, idx, &len);
-    if (len < 10 || s[4] != '-' || s[7] != '-' || !acc_digits(s, 4, &y) ||
-        !acc_digits(s + 5, 2, &mo) || !acc_digits(s + 8, 2, &d)) {
-        lua_pushnil(L);
-        return;
-    }
-    if (!(len >= 19 && (s[10] == 'T' || s[10] == ' ') && s[13] == ':' &&
-          s[16] == ':' && acc_digits(s + 11, 2, &hh) &&
-          acc_digits(s + 14, 2, &mi) && acc_digits(s + 17, 2, &ss)))
-        hh = mi = ss = 0;
-    lua_pushinteger(L, (lua_Integer)(acc_days_from_civil(y, mo, d) * 86400 +
-                                     hh * 3600 + mi * 60 + ss));
+    lua_pushnil(L);
 }
 
 /* accelerate.parse_timestamp(s) -> seconds | nil: dates.parse_timestamp

@@ -67,21 +67,30 @@ static void acc_read_build(lua_State *L, const acc_store *s, int names,
     }
 }
 
+/* Pushes the whole table kept for record `index` of `page` and answers 1;
+ * pushes nothing and answers 0 when none is kept. */
+static int acc_read_whole(lua_State *L, int whole, uint32_t page,
+                          uint32_t index)
+{
+    lua_rawgeti(L, whole, (int)page + 1);
+    if (lua_istable(L, -1)) {
+        lua_rawgeti(L, -1, (int)index + 1);
+        lua_remove(L, -2);
+        if (lua_istable(L, -1))
+            return 1;
+    }
+    lua_pop(L, 1);
+    return 0;
+}
+
 /* Pushes record g (page order) as a table: the whole one if kept. */
 static void acc_read_push(lua_State *L, const acc_store *s, int whole,
                           int names, uint32_t g)
 {
     uint32_t page, index;
     acc_store_rec(s, g, &page, &index);
-    lua_rawgeti(L, whole, (int)page + 1);
-    if (lua_istable(L, -1)) {
-        lua_rawgeti(L, -1, (int)index + 1);
-        lua_remove(L, -2);
-        if (!lua_isnil(L, -1))
-            return;
-    }
-    lua_pop(L, 1);
-    acc_read_build(L, s, names, page, index);
+    if (!acc_read_whole(L, whole, page, index))
+        acc_read_build(L, s, names, page, index);
 }
 
 /* The report order of the store at sidx, built once (a block of the user
@@ -129,20 +138,33 @@ int acc_store_lua_get(lua_State *L)
     return 1;
 }
 
-/* The iterator of store:each(): upvalues store, whole, names, position. */
-static int acc_store_each_next(lua_State *L)
+/* The next record of an iterator over the store at upvalue 1, the
+ * position at upvalue 4: its index in page order in *g, advanced; 0 at
+ * the end. */
+static int acc_read_next(lua_State *L, acc_store **sp, uint32_t *g)
 {
     acc_store *s = acc_store_check(L, lua_upvalueindex(1));
     lua_Number at = lua_tonumber(L, lua_upvalueindex(4));
     uint32_t i = (uint32_t)at;
-    luaL_checkstack(L, 8, "accelerate: store");
+    luaL_checkstack(L, 12, "accelerate: store");
     acc_read_order(L, lua_upvalueindex(1), s);
     if (i >= s->count)
         return 0;
     lua_pushnumber(L, at + 1);
     lua_replace(L, lua_upvalueindex(4));
-    acc_read_push(L, s, lua_upvalueindex(2), lua_upvalueindex(3),
-                  s->order[i]);
+    *sp = s;
+    *g = s->order[i];
+    return 1;
+}
+
+/* The iterator of store:each(): upvalues store, whole, names, position. */
+static int acc_store_each_next(lua_State *L)
+{
+    acc_store *s;
+    uint32_t g;
+    if (!acc_read_next(L, &s, &g))
+        return 0;
+    acc_read_push(L, s, lua_upvalueindex(2), lua_upvalueindex(3), g);
     return 1;
 }
 
@@ -180,29 +202,18 @@ static void acc_scan_whole(lua_State *L)
  * Upvalues: store, whole, names, position. */
 static int acc_store_scan_next(lua_State *L)
 {
-    acc_store *s = acc_store_check(L, lua_upvalueindex(1));
-    lua_Number at = lua_tonumber(L, lua_upvalueindex(4));
-    uint32_t i = (uint32_t)at, page, index;
+    acc_store *s;
+    uint32_t g, page, index;
     const acc_rec *r;
     int f;
-    luaL_checkstack(L, 12, "accelerate: store");
-    acc_read_order(L, lua_upvalueindex(1), s);
-    if (i >= s->count)
+    if (!acc_read_next(L, &s, &g))
         return 0;
-    lua_pushnumber(L, at + 1);
-    lua_replace(L, lua_upvalueindex(4));
-    lua_pushinteger(L, (lua_Integer)i + 1);
-    r = acc_store_rec(s, s->order[i], &page, &index);
-    lua_rawgeti(L, lua_upvalueindex(2), (int)page + 1);
-    if (lua_istable(L, -1)) {
-        lua_rawgeti(L, -1, (int)index + 1);
-        lua_remove(L, -2);
-        if (lua_istable(L, -1)) {
-            acc_scan_whole(L);
-            return 8;
-        }
+    lua_pushinteger(L, lua_tointeger(L, lua_upvalueindex(4)));
+    r = acc_store_rec(s, g, &page, &index);
+    if (acc_read_whole(L, lua_upvalueindex(2), page, index)) {
+        acc_scan_whole(L);
+        return 8;
     }
-    lua_pop(L, 1);
     {
         size_t len;
         const char *id = acc_page_id(s->pages[page], index, &len);

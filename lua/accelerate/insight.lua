@@ -165,11 +165,6 @@ function _M.compress_dates(list)
   return tbl_concat(out, ", ")
 end
 
--- syntax: for e in insight.each_entry(report [, details]) do ... end
--- Each instance of the report (its collection: accelerate.instances or
--- the compact store) with the detail known for it (from the report's
--- failures, or details: {[id] = detail}), one at a time: what
--- insight.timing reads for a report of any size.
 -- The details known by id: the report's failures', then details'.
 local function known_details(report, details)
   local known = {}
@@ -182,6 +177,11 @@ local function known_details(report, details)
   return known
 end
 
+-- syntax: for e in insight.each_entry(report [, details]) do ... end
+-- Each instance of the report (its collection: accelerate.instances or
+-- the compact store) with the detail known for it (from the report's
+-- failures, or details: {[id] = detail}), one at a time: what
+-- insight.timing reads for a report of any size.
 function _M.each_entry(report, details)
   local known = known_details(report, details)
   local it = instances.of(report and report.instances):each()

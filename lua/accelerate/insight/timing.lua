@@ -39,11 +39,9 @@ local core_numbers
 local function numbers(n)
   if core_numbers == nil then
     local core = package.loaded["accelerate.core"]
-    if not core then return setmetatable({}, Plain) end
-    core_numbers = core.numbers or false
+    if core then core_numbers = core.numbers or false end
   end
-  if core_numbers then return core_numbers(n) end
-  return setmetatable({}, Plain)
+  return core_numbers and core_numbers(n) or setmetatable({}, Plain)
 end
 
 -- syntax: s = timing.stats(values)
@@ -270,7 +268,7 @@ function _M.overall(list, known)
   local lookup = next(known) ~= nil
   for _, id, st, _, _, created, started, ended in list:scan() do
     acc.n = acc.n + 1
-    local detail = lookup and known[type(id) == "string" and id or id_string(id) or ""] or nil
+    local detail = lookup and known[id_string(id) or ""] or nil
     add_times(acc, status_name(st), seconds(detail, created, started, ended))
   end
   return finish(acc)

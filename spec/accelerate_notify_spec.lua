@@ -33,12 +33,7 @@ local function drain(nt, n, seconds)
   return got, count
 end
 
-local function closed_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+local closed_port = helpers.free_port   -- nothing listens there
 
 describe("core.notifier", function()
   it("posts without blocking and pump returns the finished transfers", function()

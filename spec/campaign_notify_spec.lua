@@ -41,14 +41,7 @@ local function posts()
   return out
 end
 
--- A closed port: bound, then closed, so nothing listens there.
-local function closed_port()
-  local socket = require "socket"
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+local closed_port = helpers.free_port   -- nothing listens there
 
 setup(function()
   sim = helpers.start_sim { scenario = "test" }

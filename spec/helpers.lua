@@ -141,12 +141,14 @@ local function unquote(v)
     return v
 end
 
+-- A loopback port nothing listens on: bound, then closed.
 local function free_port()
     local server = assert(socket.bind("127.0.0.1", 0))
     local _, port = server:getsockname()
     server:close()
     return tonumber(port)
 end
+helpers.free_port = free_port
 
 -- The same exchange through curl -k, for a simulator over https (luasocket
 -- has no TLS; curl is already a dependency, lua-sec would be another).  The

@@ -7,7 +7,6 @@
 -- build/luajit/accelerate/core.so (make build LUA_VERSION=jit); run with
 -- busted --lua=lua5.4.
 local helpers = require "spec.helpers"
-local socket = require "socket"
 
 local json = helpers.json
 
@@ -48,12 +47,7 @@ end
 return _M
 ]]
 
-local function closed_port()
-  local s = assert(socket.bind("127.0.0.1", 0))
-  local _, port = s:getsockname()
-  s:close()
-  return port
-end
+local closed_port = helpers.free_port   -- nothing listens there
 
 -- runs the campaign in nginx; returns what the timer found
 local function run(notify, location)

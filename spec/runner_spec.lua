@@ -24,12 +24,7 @@ local SPEC = { name = "q1", plans = { names = { "sales_daily", "gmv_monthly" } }
 -- at FAST the campaign takes a few seconds.
 local SLOW, FAST = 300, 600
 
-local function free_port()
-    local server = assert(socket.bind("127.0.0.1", 0))
-    local _, port = server:getsockname()
-    server:close()
-    return tonumber(port)
-end
+local free_port = helpers.free_port
 
 -- The example nginx; opts.campaigns: another app whose campaign folder
 -- this one shares.

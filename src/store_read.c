@@ -168,13 +168,19 @@ static int acc_store_each_next(lua_State *L)
     return 1;
 }
 
-int acc_store_lua_each(lua_State *L)
+/* An iterator `next` over the store at 1, with acc_read_next's upvalues. */
+static int acc_read_iterator(lua_State *L, lua_CFunction next)
 {
     lua_settop(L, 1);
     acc_read_open(L);
     lua_pushnumber(L, 0);
-    lua_pushcclosure(L, acc_store_each_next, 4);
+    lua_pushcclosure(L, next, 4);
     return 1;
+}
+
+int acc_store_lua_each(lua_State *L)
+{
+    return acc_read_iterator(L, acc_store_each_next);
 }
 
 /* The values of store:scan() for the whole table at the top, popped:
@@ -243,11 +249,7 @@ static int acc_store_scan_next(lua_State *L)
 
 int acc_store_lua_scan(lua_State *L)
 {
-    lua_settop(L, 1);
-    acc_read_open(L);
-    lua_pushnumber(L, 0);
-    lua_pushcclosure(L, acc_store_scan_next, 4);
-    return 1;
+    return acc_read_iterator(L, acc_store_scan_next);
 }
 
 /* store:failures() and store:list(): an array in report order. */

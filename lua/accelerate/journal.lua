@@ -56,11 +56,7 @@ local util = require "accelerate.util"
 -- The C core (private create, fsync, lock), loaded when a journal is first
 -- opened: the checks that only read journal names (workflow/checks.lua)
 -- stay pure Lua.
-local core_mod
-local function core()
-  if not core_mod then core_mod = require "accelerate.core" end
-  return core_mod
-end
+local core = util.core
 
 local type = type
 local tonumber = tonumber

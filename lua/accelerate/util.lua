@@ -36,6 +36,11 @@ local function core()
   return core_mod
 end
 
+-- syntax: core = util.core()
+-- The C core, loaded on first use: for a module that must load without
+-- the build (the journal's name checks, the runner's store of files).
+_M.core = core
+
 -- Errors ------------------------------------------------------------------
 -- Same shape as the core's error objects (kind, message, ...) so that a
 -- caller handles ours and the client's with one code path.

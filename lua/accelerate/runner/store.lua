@@ -24,11 +24,7 @@ local new_error = util.new_error
 
 local _M = {}
 
-local core_mod
-local function core()
-  if not core_mod then core_mod = require "accelerate.core" end
-  return core_mod
-end
+local core = util.core   -- loaded on first use
 
 -- An id: its creation time (UTC, to the second) and 16 random bits, so
 -- that a listing sorts by age and the id alone gives created_at.
